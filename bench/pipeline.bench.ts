@@ -1,0 +1,168 @@
+/**
+ * End-to-end throughput of the embedded pipeline for sensor readings: records/s from the first bus append to the
+ * last committed Parquet file, and peak RSS; beside DuckDB's own read_json of the same records as NDJSON → Parquet
+ * (the reference), measured in the same run. Usage: npm run bench [-- --records N --runs K]
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import pino from 'pino';
+import { rawTopic } from '../connectors/types.js';
+import { openEmbeddedBus } from '../pipelines/bus/embedded/index.js';
+import {
+  bundledRegionsPath,
+  loadCatalogFile,
+  loadVideoEventCodes,
+  videoEventCodeMap,
+} from '../pipelines/catalogs/load.js';
+import { Lander } from '../pipelines/land/lander.js';
+import { LocalLakeStore } from '../pipelines/land/local-store.js';
+import { ParquetWriter } from '../pipelines/land/parquet-writer.js';
+import { Normalizer } from '../pipelines/normalize/normalizer.js';
+import { PipelineWorker } from '../pipelines/pipeline/worker.js';
+
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '3' } },
+});
+const records = Number(values.records);
+const runs = Number(values.runs);
+
+/** Realistic vendor payloads (~230 bytes): 2,000 devices over 30 districts reporting every 5 minutes. */
+function payloads(count: number): Buffer[] {
+  const regions = loadCatalogFile('regions', bundledRegionsPath()).filter((r) => r.level === 'district');
+  const out: Buffer[] = new Array(count);
+  const start = Date.UTC(2026, 9, 1) - 8 * 3600_000;
+  for (let i = 0; i < count; i++) {
+    const device = i % 2000;
+    const region = regions[device % regions.length]!.code;
+    const ms = start + Math.floor(i / 2000) * 300_000;
+    const local = new Date(ms + 8 * 3600_000).toISOString().replace('T', ' ').slice(0, 19);
+    out[i] = Buffer.from(
+      JSON.stringify({
+        dev: `GAS-${region}-${String(device).padStart(4, '0')}`,
+        kind: 'gas_methane',
+        metric: 'methane',
+        val: Math.round(Math.abs(Math.sin(i)) * 4000) / 10,
+        unit: 'ppm',
+        ts: local,
+        adcode: region,
+        grid: `${region}001001${String(device % 1000).padStart(3, '0')}`,
+        lng: 120 + (device % 100) / 100,
+        lat: 30 + (device % 50) / 100,
+      }),
+    );
+  }
+  return out;
+}
+
+async function pipelineRun(messages: Buffer[]): Promise<{ seconds: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'cityhub-bench-'));
+  try {
+    const bus = await openEmbeddedBus({ dir: join(dir, 'bus'), fsync: 'always' });
+    const topic = rawTopic('sensor');
+    await bus.ensureTopic(topic, { partitions: 4 });
+    const regions = loadCatalogFile('regions', bundledRegionsPath());
+    const writer = await ParquetWriter.open(dir);
+    const lander = new Lander({
+      store: new LocalLakeStore(join(dir, 'lake')),
+      writer,
+      normalizers: new Map([
+        [
+          topic,
+          new Normalizer('sensor', {
+            salt: 'bench-salt',
+            regionCodes: new Set(regions.map((r) => r.code)),
+            videoEventCodes: videoEventCodeMap(loadVideoEventCodes()),
+            maxPayloadBytes: 1 << 20,
+            minEventMs: Date.UTC(2000, 0, 1),
+            maxFutureSkewMs: 86_400_000,
+          }),
+        ],
+      ]),
+      limits: { maxRows: 250_000, maxBytes: 128 << 20, maxAgeMs: 2_000 },
+    });
+    let committed = 0;
+    let finished: () => void = () => {};
+    const allCommitted = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    const worker = new PipelineWorker({
+      bus,
+      lander,
+      topics: [topic],
+      groupId: 'bench',
+      log: pino({ level: 'warn' }),
+      onFlush: () => {
+        committed = Object.values(lander.stats.feeds).reduce((a, c) => a + c.received, 0);
+        if (committed >= messages.length) finished();
+      },
+    });
+    await worker.start();
+    const producer = bus.producer();
+    const t0 = performance.now();
+    const batch = 5_000;
+    for (let i = 0; i < messages.length; i += batch) {
+      await producer.send(
+        topic,
+        messages.slice(i, i + batch).map((value, j) => ({ key: `d${(i + j) % 2000}`, value })),
+      );
+    }
+    const drained = worker.drain();
+    await Promise.race([allCommitted, drained]);
+    const seconds = (performance.now() - t0) / 1000;
+    await worker.stop();
+    writer.close();
+    await bus.close();
+    return { seconds };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function referenceRun(messages: Buffer[]): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'cityhub-bench-ref-'));
+  try {
+    const ndjson = join(dir, 'sensor.ndjson');
+    await writeFile(ndjson, Buffer.concat(messages.flatMap((m) => [m, Buffer.from('\n')])));
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const t0 = performance.now();
+    await connection.run(
+      `copy (select * from read_json('${ndjson}')) to '${join(dir, 'out.parquet')}' (format parquet, compression zstd)`,
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    connection.closeSync();
+    instance.closeSync();
+    return seconds;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+const messages = payloads(records);
+const bytes = messages.reduce((a, m) => a + m.length, 0);
+console.log(
+  `sensor readings: ${records.toLocaleString('en')} records, ${(bytes / records).toFixed(0)} B average payload`,
+);
+const ours: number[] = [];
+const reference: number[] = [];
+for (let run = 1; run <= runs; run++) {
+  const { seconds } = await pipelineRun(messages);
+  const ref = await referenceRun(messages);
+  ours.push(records / seconds);
+  reference.push(records / ref);
+  console.log(
+    `run ${run}: pipeline ${(records / seconds).toFixed(0)} rec/s (${seconds.toFixed(2)} s) · DuckDB read_json→Parquet ${(records / ref).toFixed(0)} rec/s (${ref.toFixed(2)} s)`,
+  );
+}
+const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+console.log(
+  `median: pipeline ${median(ours).toFixed(0)} rec/s · reference ${median(reference).toFixed(0)} rec/s · ratio ${(median(ours) / median(reference)).toFixed(2)} · peak RSS ${peakRssMiB.toFixed(0)} MiB (whole bench process, payloads included)`,
+);

@@ -1,0 +1,162 @@
+import type { BusProducer, ProduceMessage } from '../../pipelines/bus/types.js';
+import type { Region } from '../../schemas/index.js';
+import { CheckpointFile } from '../checkpoint.js';
+import { type Connector, type ConnectorContext, type ConnectorHealth, type Feed, feeds, rawTopic } from '../types.js';
+import { type DemoConnectorConfig, defaultStartMonth } from './config.js';
+import { buildDemoCity, type DemoCity, historyMessages, liveMessages, type RawMessage } from './index.js';
+
+interface DemoCheckpoint {
+  /** Identifies the generated history: a different seed or span starts over. */
+  history: string;
+  /** Messages of the history acknowledged by the bus, in generation order. */
+  acked: number;
+}
+
+/**
+ * Feeds the bus from the demo city simulator: first its whole history (fast, compressed time), then, when `live`,
+ * current records every tick until stopped. The history is one unit: stop() lets it finish, so a bounded run
+ * always contains the complete history the ground truth describes. Its cursor is checkpointed after each
+ * acknowledged send, so a restarted hub resumes the history instead of sending it twice.
+ */
+export class DemoConnector implements Connector {
+  readonly id: string;
+  readonly kind = 'demo';
+  readonly city: DemoCity;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private rejectDone!: (error: unknown) => void;
+  private state: ConnectorHealth['state'] = 'stopped';
+  private readonly sent: Partial<Record<Feed, number>> = {};
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private error: string | undefined;
+
+  private readonly checkpoint: CheckpointFile<DemoCheckpoint> | undefined;
+  private readonly historyId: string;
+
+  constructor(
+    private readonly config: DemoConnectorConfig,
+    regions: Region[],
+    options: { checkpointPath?: string; nowMs?: number } = {},
+  ) {
+    const nowMs = options.nowMs ?? Date.now();
+    this.id = config.id;
+    this.checkpoint = options.checkpointPath ? new CheckpointFile(options.checkpointPath) : undefined;
+    this.city = buildDemoCity({
+      seed: config.seed,
+      startMonth: config.start_month ?? defaultStartMonth(config.months, nowMs),
+      months: config.months,
+      scale: config.scale,
+      regions,
+    });
+    const o = this.city.options;
+    this.historyId = `seed=${o.seed};start=${o.startMonth};months=${o.months};scale=${o.scale}`;
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // A failure is reported through health() and done; nobody awaiting done must not crash the process.
+    this.done.catch(() => {});
+  }
+
+  async start(context: ConnectorContext): Promise<void> {
+    this.state = 'running';
+    this.loop = this.run(context).then(
+      () => {
+        this.state = 'stopped';
+        this.resolveDone();
+      },
+      (error: unknown) => {
+        this.state = 'failed';
+        this.error = error instanceof Error ? error.message : String(error);
+        context.log.error({ err: error, connector: this.id }, 'demo connector failed');
+        this.rejectDone(error);
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.state === 'running') this.state = 'stopping';
+    this.wake?.();
+    await this.loop?.catch(() => {});
+  }
+
+  health(): ConnectorHealth {
+    return { state: this.state, sent: { ...this.sent }, ...(this.error ? { error: this.error } : {}) };
+  }
+
+  private async run({ producer, log }: ConnectorContext): Promise<void> {
+    const batcher = new FeedBatcher(producer, this.config.batch_size, this.sent);
+    const saved = await this.checkpoint?.read();
+    const resumeAt = saved?.history === this.historyId ? saved.acked : 0;
+    if (resumeAt > 0) log.info({ connector: this.id, resume_at: resumeAt }, 'demo history resumes from checkpoint');
+    let emitted = 0;
+    for (const message of historyMessages(this.city)) {
+      emitted++;
+      if (emitted <= resumeAt) continue;
+      if (batcher.add(message)) {
+        await batcher.flush();
+        await this.checkpoint?.write({ history: this.historyId, acked: emitted });
+      }
+      if (emitted % 20_000 === 0) log.info({ connector: this.id, emitted }, 'demo history progress');
+    }
+    await batcher.flush();
+    if (emitted > resumeAt) await this.checkpoint?.write({ history: this.historyId, acked: emitted });
+    log.info({ connector: this.id, emitted, sent: this.sent }, 'demo history sent');
+    if (!this.config.live) return;
+    let fromMs = Date.now();
+    while (!this.stopping) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.config.live_tick_ms);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      const toMs = Date.now();
+      for (const message of liveMessages(this.city, fromMs, toMs)) if (batcher.add(message)) await batcher.flush();
+      await batcher.flush();
+      fromMs = toMs;
+    }
+  }
+}
+
+/**
+ * Groups messages per feed into bus sends; counts what the bus acknowledged. Every flush sends all feeds, so
+ * after it everything added so far is acknowledged (the checkpoint relies on that).
+ */
+class FeedBatcher {
+  private readonly pending = new Map<Feed, ProduceMessage[]>();
+
+  constructor(
+    private readonly producer: BusProducer,
+    private readonly batchSize: number,
+    private readonly sent: Partial<Record<Feed, number>>,
+  ) {}
+
+  /** Buffers the message; true when a batch is full and the caller should flush. */
+  add(message: RawMessage): boolean {
+    let batch = this.pending.get(message.feed);
+    if (!batch) {
+      batch = [];
+      this.pending.set(message.feed, batch);
+    }
+    batch.push({ key: message.key, value: message.value });
+    return batch.length >= this.batchSize;
+  }
+
+  async flush(): Promise<void> {
+    for (const feed of feeds) {
+      const batch = this.pending.get(feed);
+      if (batch && batch.length > 0) await this.send(feed, batch);
+    }
+  }
+
+  private async send(feed: Feed, batch: ProduceMessage[]): Promise<void> {
+    this.pending.set(feed, []);
+    await this.producer.send(rawTopic(feed), batch);
+    this.sent[feed] = (this.sent[feed] ?? 0) + batch.length;
+  }
+}

@@ -1,0 +1,299 @@
+import { describe, expect, it } from 'vitest';
+import { regionPrefix } from './ground-truth.js';
+import { groundTruth } from './index.js';
+import { city } from './testing/fixtures.js';
+import { dayOf, dayOfDate } from './time.js';
+import type { ScenarioStatusRow } from './types.js';
+
+const c = city();
+const gt = groundTruth(c);
+const scope = c.catalogs.regions.filter((r) => r.code.startsWith('33'));
+const periods = ['2026-01', '2026-02', '2026-03', '2026-Q1', '2026'];
+
+const sharing = (period: string, region: string) =>
+  gt.data_sharing.find((r) => r.period === period && r.region_code === region)!;
+const coverage = (period: string, region: string) =>
+  gt.scenario_coverage.find((r) => r.period === period && r.region_code === region)!;
+const status = (period: string, scenario: string, region: string): ScenarioStatusRow =>
+  gt.scenario_status.find((r) => r.period === period && r.scenario_code === scenario && r.region_code === region)!;
+
+function expectRate(rate: number | null, num: number, den: number) {
+  if (den === 0) expect(rate).toBeNull();
+  else {
+    expect(rate).toBe(num / den);
+    expect(rate).toBeGreaterThanOrEqual(0);
+    expect(rate).toBeLessThanOrEqual(1);
+  }
+}
+
+describe('ground truth: shape', () => {
+  it('has one row per grain × period × region of the hub scope, for the months, quarter and year of the data span', () => {
+    for (const rows of [gt.data_sharing, gt.scenario_coverage]) {
+      expect(rows).toHaveLength(periods.length * scope.length);
+      expect(new Set(rows.map((r) => `${r.grain}|${r.period}|${r.region_code}`)).size).toBe(rows.length);
+      expect([...new Set(rows.map((r) => r.period))]).toEqual(periods);
+      expect([...new Set(rows.map((r) => r.grain))]).toEqual(['month', 'quarter', 'year']);
+    }
+  });
+
+  it('has one status row per period and applicable (scenario, region) pair', () => {
+    const pairs = c.catalogs.scenarios.reduce(
+      (n, s) => n + scope.filter((r) => r.level === s.level && r.code.startsWith(s.region_prefix)).length,
+      0,
+    );
+    expect(gt.scenario_status).toHaveLength(periods.length * pairs);
+  });
+
+  it('uses exactly the documented columns', () => {
+    expect(Object.keys(gt.data_sharing[0]!)).toEqual([
+      'grain',
+      'period',
+      'region_code',
+      'region_level',
+      'required_count',
+      'shared_count',
+      'sharing_rate',
+      'due_count',
+      'on_time_count',
+      'timeliness_rate',
+      'received_records',
+      'valid_records',
+      'quality_rate',
+      'hooked_count',
+      'hookup_rate',
+      'target_rate',
+      'meets_target',
+    ]);
+    expect(Object.keys(gt.scenario_coverage[0]!)).toEqual([
+      'grain',
+      'period',
+      'region_code',
+      'region_level',
+      'applicable_count',
+      'covered_count',
+      'coverage_rate',
+      'target_rate',
+      'meets_target',
+    ]);
+    expect(Object.keys(gt.scenario_status[0]!)).toEqual([
+      'grain',
+      'period',
+      'scenario_code',
+      'scenario_name',
+      'dimension',
+      'region_code',
+      'is_covered',
+      'failed_conditions',
+      'online_rate',
+      'online_device_days',
+      'registered_device_days',
+    ]);
+  });
+});
+
+describe('ground truth: rates', () => {
+  it('every rate is numerator / denominator in [0, 1], or null when the denominator is 0', () => {
+    for (const r of gt.data_sharing) {
+      expectRate(r.sharing_rate, r.shared_count, r.required_count);
+      expectRate(r.timeliness_rate, r.on_time_count, r.due_count);
+      expectRate(r.quality_rate, r.valid_records, r.received_records);
+      expectRate(r.hookup_rate, r.hooked_count, r.required_count);
+      expect(r.target_rate).toBe(0.9);
+      expect(r.meets_target).toBe(r.sharing_rate === null ? null : r.sharing_rate >= 0.9);
+    }
+    for (const r of gt.scenario_coverage) {
+      expectRate(r.coverage_rate, r.covered_count, r.applicable_count);
+      expect(r.meets_target).toBe(r.coverage_rate === null ? null : r.coverage_rate >= 0.9);
+    }
+    for (const r of gt.scenario_status) {
+      expectRate(r.online_rate, r.online_device_days, r.registered_device_days);
+      expect(r.is_covered).toBe(r.failed_conditions.length === 0);
+      expect(r.failed_conditions).toEqual([...r.failed_conditions].sort());
+    }
+  });
+
+  it('every failure reason code occurs; some pairs are covered and some not; coverage is neither 0 nor 1', () => {
+    const codes = new Set(gt.scenario_status.flatMap((r) => r.failed_conditions.map((f) => f.split(':')[0])));
+    expect([...codes].sort()).toEqual([
+      'no_closed_loop',
+      'no_hotline_cases',
+      'no_registered_devices',
+      'no_resource_delivery',
+      'no_sensor_data',
+      'no_video_alerts',
+      'online_rate_below_min',
+    ]);
+    for (const period of ['2026-01', '2026-02', '2026-03']) {
+      const province = coverage(period, '330000');
+      expect(province.covered_count).toBeGreaterThan(0);
+      expect(province.covered_count).toBeLessThan(province.applicable_count);
+      const s = sharing(period, '330000');
+      expect(s.shared_count).toBeGreaterThan(0);
+      expect(s.shared_count).toBeLessThan(s.required_count);
+    }
+  });
+
+  it('some regions meet the 90% target and some do not', () => {
+    // Every region has applicable pairs (占道经营识别 applies to every district), so no coverage rate is null.
+    expect(new Set(gt.scenario_coverage.map((r) => r.meets_target))).toEqual(new Set([true, false]));
+    expect(new Set(gt.data_sharing.map((r) => r.meets_target))).toEqual(new Set([true, false, null]));
+  });
+
+  it('rolls up by code prefix: a province counts its cities, a city its own entries plus its districts', () => {
+    for (const period of periods) {
+      const cities = scope.filter((r) => r.level === 'city');
+      expect(coverage(period, '330000').applicable_count).toBe(
+        cities.reduce((n, city) => n + coverage(period, city.code).applicable_count, 0),
+      );
+      for (const cityRow of cities) {
+        const districts = scope.filter((r) => r.parent_code === cityRow.code);
+        const own = gt.scenario_status.filter((r) => r.period === period && r.region_code === cityRow.code);
+        const row = coverage(period, cityRow.code);
+        expect(row.applicable_count).toBe(
+          own.length + districts.reduce((n, d) => n + coverage(period, d.code).applicable_count, 0),
+        );
+        expect(row.covered_count).toBe(
+          own.filter((r) => r.is_covered).length +
+            districts.reduce((n, d) => n + coverage(period, d.code).covered_count, 0),
+        );
+        expect(sharing(period, cityRow.code).received_records).toBeGreaterThanOrEqual(
+          districts.reduce((n, d) => n + sharing(period, d.code).received_records, 0),
+        );
+      }
+    }
+  });
+
+  it('silent districts get rows with zeros', () => {
+    const quiet = sharing('2026-02', '330127'); // 淳安县: no resources, no data
+    expect(quiet).toMatchObject({
+      required_count: 0,
+      shared_count: 0,
+      sharing_rate: null,
+      received_records: 0,
+      quality_rate: null,
+    });
+    expect(quiet.meets_target).toBeNull();
+    const cov = coverage('2026-02', '330127');
+    expect(cov.applicable_count).toBeGreaterThan(0);
+    expect(cov.covered_count).toBe(0);
+    expect(cov.coverage_rate).toBe(0);
+  });
+});
+
+describe('ground truth: the definitions taken literally', () => {
+  it('an empty delivery hooks a resource without sharing it', () => {
+    // 西湖区: daily + realtime resources delivered; the monthly one delivered empty in January.
+    expect(sharing('2026-01', '330106')).toMatchObject({ required_count: 3, shared_count: 2, hooked_count: 3 });
+  });
+
+  it("sharing ignores the delivery's own region; quality counts deliveries by their own region", () => {
+    // 拱墅区's resource is relayed by the city platform (delivery adcode 330100).
+    const r = sharing('2026-01', '330105');
+    expect(r).toMatchObject({ required_count: 1, shared_count: 1, received_records: 0, quality_rate: null });
+  });
+
+  it('a delivery with only invalid records counts as received, hooked, but not shared', () => {
+    const r = sharing('2026-02', '330108');
+    expect(r).toMatchObject({ required_count: 1, shared_count: 0, valid_records: 0, hooked_count: 1 });
+    expect(r.received_records).toBeGreaterThan(0);
+    expect(r.quality_rate).toBe(0);
+  });
+
+  it('a quarterly resource delivered in March is shared in January (window = the quarter of P.end) but due only in March', () => {
+    const jan = sharing('2026-01', '330102');
+    const mar = sharing('2026-03', '330102');
+    expect(jan.required_count).toBe(2);
+    expect(jan.due_count).toBe(1);
+    expect(mar.due_count).toBe(2);
+    expect(jan.shared_count).toBe(2);
+  });
+
+  it('a never-delivered resource is required but neither shared nor hooked', () => {
+    for (const period of periods) {
+      expect(sharing(period, '330110')).toMatchObject({
+        required_count: 1,
+        shared_count: 0,
+        hooked_count: 0,
+        hookup_rate: 0,
+      });
+    }
+  });
+
+  it('resources out of force are not required: not yet in force, or expired', () => {
+    const from = c.catalogs.data_resources.find((r) => r.resource_code === 'R330100007')!;
+    const to = c.catalogs.data_resources.find((r) => r.resource_code === 'R330100008')!;
+    expect(from.valid_from).toBe('2026-02-15');
+    expect(to.valid_to).toBe('2026-02-18');
+    const hz = c.catalogs.data_resources.filter(
+      (r) => r.region_code.startsWith('3301') && r.share_type !== 'not_shared',
+    );
+    expect(sharing('2026-01', '330100').required_count).toBe(hz.length - 1);
+    expect(sharing('2026-02', '330100').required_count).toBe(hz.length);
+    expect(sharing('2026-03', '330100').required_count).toBe(hz.length - 1);
+  });
+
+  it('a device installed mid-month counts from its installation day; commissioning readings count as data only', () => {
+    const jan = status('2026-01', 'gas_leak_monitoring', '330108');
+    expect(jan.failed_conditions).toEqual(['no_closed_loop', 'no_registered_devices', 'no_sensor_data:gas_methane']);
+    expect(jan.online_rate).toBeNull();
+    expect(jan.registered_device_days).toBe(0);
+    const feb = status('2026-02', 'gas_leak_monitoring', '330108');
+    expect(feb.registered_device_days).toBe(2 * (28 - 13));
+    expect(feb.failed_conditions).toEqual(['no_closed_loop']);
+    const installed = dayOfDate(c.catalogs.devices.find((d) => d.device_id === 'GAS-330108-0001')!.installed_on!);
+    const before = c.plan.facts.sensor_reading.filter(
+      (r) => r.device_id === 'GAS-330108-0001' && dayOf(r.observed_at_ms) < installed,
+    );
+    expect(before.length).toBeGreaterThan(0);
+  });
+
+  it('a week offline drops the online rate below the minimum', () => {
+    const feb = status('2026-02', 'gas_leak_monitoring', '330105');
+    expect(feb.registered_device_days).toBe(56);
+    expect(feb.failed_conditions).toContain('online_rate_below_min');
+    expect(feb.online_rate!).toBeLessThan(0.9);
+  });
+
+  it('a missing monthly delivery fails its scenario that month only', () => {
+    expect(status('2026-02', 'bridge_safety_monitoring', '330100').failed_conditions).toContain(
+      'no_resource_delivery:R330100002',
+    );
+    expect(status('2026-03', 'bridge_safety_monitoring', '330100').failed_conditions).not.toContain(
+      'no_resource_delivery:R330100002',
+    );
+  });
+
+  it('only automated events (video, sensor) close the loop', () => {
+    // 余杭区 has closed grid cases of class 0101 but no camera for it.
+    const closedGrid = c.plan.facts.city_event.filter(
+      (e) =>
+        e.region_code === '330110' && e.source_kind === 'grid' && e.status === 'closed' && e.event_class === '0101',
+    );
+    expect(closedGrid.length).toBeGreaterThan(0);
+    expect(status('2026-Q1', 'exposed_garbage_recognition', '330110').failed_conditions).toContain('no_closed_loop');
+  });
+
+  it('regions without any source fail every condition they have', () => {
+    expect(status('2026-01', 'water_supply_monitoring', '330300').failed_conditions).toEqual([
+      'no_registered_devices',
+      'no_sensor_data:water_flow',
+      'no_sensor_data:water_pressure',
+    ]);
+    expect(status('2026-01', 'hotline_demand_analysis', '330300').failed_conditions).toEqual([
+      'no_hotline_cases:城市管理',
+    ]);
+    expect(status('2026-01', 'hotline_demand_analysis', '330100').is_covered).toBe(true);
+  });
+
+  it('the year counts device-days over all its days, including those after the data', () => {
+    const year = status('2026', 'gas_leak_monitoring', '330106');
+    expect(year.registered_device_days).toBe(4 * 365);
+    expect(year.failed_conditions).toContain('online_rate_below_min');
+  });
+
+  it('region prefixes follow the catalog level', () => {
+    expect(regionPrefix({ code: '330000', level: 'province' })).toBe('33');
+    expect(regionPrefix({ code: '330100', level: 'city' })).toBe('3301');
+    expect(regionPrefix({ code: '330106', level: 'district' })).toBe('330106');
+  });
+});

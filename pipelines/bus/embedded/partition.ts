@@ -1,0 +1,396 @@
+/**
+ * One partition: its ordered segments, the append queue that turns concurrent sends into few large writes, the
+ * high watermark consumers may read up to, and reads that seek through the sparse index.
+ */
+import fs from 'node:fs';
+import { join } from 'node:path';
+import type { BusMessage } from '../types.js';
+import { EmbeddedLogCorruptError, EmbeddedPartitionFailedError } from './errors.js';
+import { FRAME_OVERHEAD_BYTES, INCOMPLETE, newFrameView, parseFrame, sealFrames } from './frame.js';
+import { fsyncDir, isErrno } from './fs-util.js';
+import { INDEX_INTERVAL_BYTES } from './offset-index.js';
+import { parseSegmentFileName, Segment, segmentFileName, type TruncatedTail } from './segment.js';
+import type { SyncScheduler } from './sync-scheduler.js';
+import { readUtf8 } from './utf8.js';
+
+export type FsyncPolicy = 'always' | 'never';
+
+export interface PartitionOptions {
+  fsync: FsyncPolicy;
+  segmentBytes: number;
+  sync: SyncScheduler;
+  onTruncate: (tail: TruncatedTail) => void;
+}
+
+/** Frames encoded by the producer, offsets and CRCs still blank (the partition numbers them on append). */
+export interface EncodedBatch {
+  buffer: Buffer;
+  count: number;
+  maxTimestamp: number;
+}
+
+interface PendingWrite {
+  segment: Segment;
+  buffer: Buffer;
+  position: number;
+  endOffset: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** A read never starts smaller than this: small reads cost a syscall each for little data. */
+const MIN_READ_BYTES = 64 * 1024;
+/** writev takes at most IOV_MAX (1024 on Linux) buffers. */
+const MAX_BUFFERS_PER_WRITE = 512;
+/** Sealed segments keep their descriptors open for re-reads; past this many the least recently used close. */
+const MAX_OPEN_SEALED_SEGMENTS = 4;
+
+export class Partition {
+  /** Offsets below this are readable: written and, with fsync 'always', on stable storage. */
+  highWatermark: number;
+
+  private readonly queue: PendingWrite[] = [];
+  private writing = false;
+  /** Segment the write loop wrote last; differs from the active one right after a roll. */
+  private writeSegment: Segment;
+  private failure: EmbeddedPartitionFailedError | null = null;
+  private unpublished = 0;
+  private drainWaiters: (() => void)[] = [];
+  private readonly listeners = new Set<() => void>();
+  private readonly openSealed = new Set<Segment>();
+  /** Running average frame size, to size reads so one read usually covers a poll. */
+  private avgFrameBytes: number;
+
+  private constructor(
+    readonly topic: string,
+    readonly id: number,
+    readonly dir: string,
+    private readonly options: PartitionOptions,
+    readonly segments: Segment[],
+  ) {
+    const active = segments[segments.length - 1]!;
+    this.writeSegment = active;
+    this.highWatermark = active.nextOffset;
+    let bytes = 0;
+    let count = 0;
+    for (const segment of segments) {
+      bytes += segment.size;
+      count += segment.count;
+    }
+    this.avgFrameBytes = count > 0 ? bytes / count : 256;
+  }
+
+  /** Opens (recovering) or creates the partition folder. */
+  static async open(topic: string, id: number, dir: string, options: PartitionOptions): Promise<Partition> {
+    await fs.promises.mkdir(dir, { recursive: true });
+    const bases = (await fs.promises.readdir(dir))
+      .map(parseSegmentFileName)
+      .filter((base): base is number => base !== undefined)
+      .sort((a, b) => a - b);
+    const segments: Segment[] = [];
+    try {
+      if (bases.length === 0) {
+        segments.push(Segment.createSync(dir, 0, 0));
+        if (options.fsync === 'always') await fsyncDir(dir);
+      }
+      let startBytes = 0;
+      for (let i = 0; i < bases.length; i++) {
+        const base = bases[i]!;
+        const previous = segments[i - 1];
+        const file = join(dir, segmentFileName(base));
+        if (previous && previous.nextOffset !== base) {
+          throw new EmbeddedLogCorruptError(
+            file,
+            0,
+            `segment starts at offset ${base} but the previous one ends at ${previous.nextOffset}`,
+          );
+        }
+        const segment = await Segment.recover(file, base, startBytes, i === bases.length - 1, options.onTruncate);
+        segments.push(segment);
+        startBytes += segment.size;
+      }
+      // Recovery opened every segment; keep only the active one's descriptor, the rest reopen on demand.
+      for (const segment of segments) if (segment.sealed) await segment.closeIfIdle();
+    } catch (err) {
+      for (const segment of segments) await segment.close().catch(() => undefined);
+      throw err;
+    }
+    return new Partition(topic, id, dir, options, segments);
+  }
+
+  get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  get lowWatermark(): number {
+    return this.segments[0]!.baseOffset;
+  }
+
+  /** Offset the next append gets (ahead of highWatermark while writes are in flight). */
+  get nextOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Logical byte position after the last appended frame. */
+  get endBytes(): number {
+    return this.active.startBytes + this.active.size;
+  }
+
+  /** Bytes on disk (retained segments). */
+  get sizeBytes(): number {
+    return this.endBytes - this.segments[0]!.startBytes;
+  }
+
+  /** Logical byte position of `offset`, exact to within one index interval: enough to measure lag. */
+  bytePosition(offset: number): number {
+    if (offset <= this.lowWatermark) return this.segments[0]!.startBytes;
+    if (offset >= this.nextOffset) return this.endBytes;
+    const segment = this.segmentFor(offset);
+    return segment.startBytes + segment.index.floor(offset)[1];
+  }
+
+  /**
+   * Numbers the batch and queues it. Synchronous up to the returned promise, so offsets follow call order;
+   * `done` resolves once the batch is readable (written, and synced with fsync 'always').
+   */
+  append(batch: EncodedBatch): { baseOffset: number; done: Promise<void> } {
+    if (this.failure) throw this.failure;
+    let segment = this.active;
+    if (segment.size > 0 && segment.size + batch.buffer.length > this.options.segmentBytes) segment = this.roll();
+    const baseOffset = segment.nextOffset;
+    const position = segment.size;
+    sealFrames(batch.buffer, baseOffset);
+    segment.index.offerBatch(batch.buffer, baseOffset, position);
+    segment.size += batch.buffer.length;
+    segment.nextOffset += batch.count;
+    if (batch.maxTimestamp > segment.maxTimestamp) segment.maxTimestamp = batch.maxTimestamp;
+    this.avgFrameBytes = this.avgFrameBytes * 0.9 + (batch.buffer.length / batch.count) * 0.1;
+    this.unpublished++;
+    const done = new Promise<void>((resolve, reject) => {
+      this.queue.push({ segment, buffer: batch.buffer, position, endOffset: segment.nextOffset, resolve, reject });
+    });
+    this.pump();
+    return { baseOffset, done };
+  }
+
+  /**
+   * Appends messages from `offset` (which must be within [lowWatermark, highWatermark]) to `out`, at most
+   * `maxMessages` and about `maxBytes` of log. Returns the offset after the last message read. Stays within one
+   * segment; the caller asks again for more.
+   */
+  async read(offset: number, maxMessages: number, maxBytes: number, out: BusMessage[]): Promise<number> {
+    const highWatermark = this.highWatermark;
+    if (offset >= highWatermark || maxMessages <= 0) return offset;
+    const segment = this.segmentFor(offset);
+    const stopAt = Math.min(highWatermark, segment.nextOffset);
+    let [expected, position] = segment.index.floor(offset);
+    const view = newFrameView();
+    let collected = 0;
+    let bytesRead = 0;
+    let minLength = 0;
+    while (expected < stopAt && collected < maxMessages && bytesRead < maxBytes) {
+      const available = segment.visibleSize - position;
+      if (available < FRAME_OVERHEAD_BYTES) {
+        throw new EmbeddedLogCorruptError(segment.file, position, `offset ${expected} lies past the readable end`);
+      }
+      const estimate = (offset - expected + maxMessages - collected) * this.avgFrameBytes + INDEX_INTERVAL_BYTES;
+      const length = Math.min(available, Math.max(MIN_READ_BYTES, minLength, Math.min(estimate, maxBytes)));
+      let buf: Buffer;
+      try {
+        buf = await segment.read(position, length);
+      } catch (err) {
+        // Retention deleted the segment under a reader that was behind every committed offset: nothing to return.
+        if (isErrno(err, 'ENOENT') && !this.segments.includes(segment)) return offset;
+        throw err;
+      }
+      if (segment.sealed) this.noteSealedRead(segment);
+      bytesRead += buf.length;
+      let at = 0;
+      minLength = 0;
+      while (expected < stopAt && collected < maxMessages && at < buf.length) {
+        const status = parseFrame(buf, at, buf.length, view, true);
+        if (status === INCOMPLETE && buf.length < available) {
+          // The chunk ends inside this frame: the next read starts at it and is at least as long.
+          minLength = view.size;
+          break;
+        }
+        if (status !== undefined) throw new EmbeddedLogCorruptError(segment.file, position + at, status);
+        if (view.offset !== expected) {
+          throw new EmbeddedLogCorruptError(
+            segment.file,
+            position + at,
+            `offset ${view.offset} where ${expected} was expected`,
+          );
+        }
+        if (expected >= offset) {
+          out.push({
+            topic: this.topic,
+            partition: this.id,
+            offset: expected,
+            key: view.keyLength < 0 ? null : readUtf8(buf, view.keyStart, view.keyStart + view.keyLength),
+            value: buf.subarray(view.valueStart, view.end),
+            timestamp: view.timestamp,
+          });
+          collected++;
+        }
+        expected++;
+        at += view.size;
+      }
+      position += at;
+    }
+    return collected > 0 ? expected : offset;
+  }
+
+  /** Calls `listener` (once per registration round) when the high watermark advances. */
+  onData(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  offData(listener: () => void): void {
+    this.listeners.delete(listener);
+  }
+
+  /** Sealed segments from the oldest on, as retention sees them (the active one is never a candidate). */
+  sealedSegments(): Segment[] {
+    const sealed: Segment[] = [];
+    for (const segment of this.segments) {
+      if (!segment.sealed || segment === this.active) break;
+      sealed.push(segment);
+    }
+    return sealed;
+  }
+
+  /** Drops the `count` oldest segments (retention). lowWatermark moves before the files go. */
+  async deleteOldest(count: number): Promise<void> {
+    const doomed = this.segments.splice(0, Math.min(count, this.segments.length - 1));
+    for (const segment of doomed) {
+      this.openSealed.delete(segment);
+      await segment.delete();
+    }
+  }
+
+  /** Waits for every queued append to be readable (or failed), then syncs the unsealed segments. */
+  async flush(): Promise<void> {
+    if (this.unpublished > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.failure) return;
+    for (const segment of this.segments) if (!segment.sealed) await segment.sync();
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    for (const segment of this.segments) await segment.close();
+    this.openSealed.clear();
+  }
+
+  private segmentFor(offset: number): Segment {
+    const segments = this.segments;
+    let lo = 0;
+    let hi = segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (segments[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return segments[lo]!;
+  }
+
+  /** Starts a new segment at the next offset. Its first write waits until the old one is synced (see drain). */
+  private roll(): Segment {
+    const previous = this.active;
+    const segment = Segment.createSync(this.dir, previous.nextOffset, previous.startBytes + previous.size);
+    this.segments.push(segment);
+    return segment;
+  }
+
+  private pump(): void {
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = true;
+    void this.drain().finally(() => {
+      this.writing = false;
+      if (!this.failure) this.pump();
+    });
+  }
+
+  /** Writes queued batches in order, as many per writev as belong to the same segment. */
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.failure) {
+      const segment = this.queue[0]!.segment;
+      let n = 1;
+      while (n < this.queue.length && n < MAX_BUFFERS_PER_WRITE && this.queue[n]!.segment === segment) n++;
+      const writes = this.queue.splice(0, n);
+      try {
+        if (segment !== this.writeSegment) await this.sealWriteSegment(segment);
+        await segment.write(
+          writes.map((w) => w.buffer),
+          writes[0]!.position,
+        );
+      } catch (err) {
+        this.fail(err, segment, writes);
+        return;
+      }
+      if (this.options.fsync === 'never') {
+        this.publish(segment, writes);
+      } else {
+        this.options.sync.request(segment).then(
+          () => this.publish(segment, writes),
+          (err: unknown) => this.fail(err, segment, writes),
+        );
+      }
+    }
+  }
+
+  /**
+   * Before the first write into a new segment, the previous one is synced and the new file's name made durable:
+   * a non-last segment is then never torn, so damage to one can be reported instead of truncated.
+   */
+  private async sealWriteSegment(next: Segment): Promise<void> {
+    const previous = this.writeSegment;
+    if (this.options.fsync === 'always') {
+      await previous.sync();
+      await fsyncDir(this.dir);
+    }
+    previous.sealed = true;
+    this.writeSegment = next;
+  }
+
+  private publish(segment: Segment, writes: PendingWrite[]): void {
+    if (this.failure) {
+      // A later fsync may "succeed" after an earlier one failed (the kernel dropped the dirty pages): never trust it.
+      for (const write of writes) write.reject(this.failure);
+      this.settled(writes.length);
+      return;
+    }
+    const last = writes[writes.length - 1]!;
+    const end = last.position + last.buffer.length;
+    if (end > segment.visibleSize) segment.visibleSize = end;
+    if (last.endOffset > this.highWatermark) this.highWatermark = last.endOffset;
+    for (const write of writes) write.resolve();
+    this.settled(writes.length);
+    for (const listener of this.listeners) listener();
+  }
+
+  private fail(err: unknown, segment: Segment, writes: PendingWrite[]): void {
+    this.failure ??= new EmbeddedPartitionFailedError(this.topic, this.id, segment.file, err);
+    const queued = this.queue.splice(0);
+    for (const write of writes) write.reject(this.failure);
+    for (const write of queued) write.reject(this.failure);
+    this.settled(writes.length + queued.length);
+  }
+
+  private settled(count: number): void {
+    this.unpublished -= count;
+    if (this.unpublished === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  private noteSealedRead(segment: Segment): void {
+    this.openSealed.add(segment);
+    if (this.openSealed.size <= MAX_OPEN_SEALED_SEGMENTS) return;
+    let oldest: Segment | undefined;
+    for (const candidate of this.openSealed) {
+      if (candidate.idle && (!oldest || candidate.lastUsed < oldest.lastUsed)) oldest = candidate;
+    }
+    if (!oldest) return;
+    this.openSealed.delete(oldest);
+    void oldest.closeIfIdle().catch(() => undefined);
+  }
+}

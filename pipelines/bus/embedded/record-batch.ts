@@ -1,0 +1,138 @@
+/**
+ * Turns one send's messages into one encoded batch per target partition. Everything is copied into the batches
+ * before send() first yields, so callers may reuse their message objects as soon as send() returns a promise.
+ * Two passes over the messages (route and size, then encode) with scratch arrays reused across sends: no
+ * per-message allocation besides what UTF-8 encoding of string values needs.
+ */
+import type { ProduceMessage } from '../types.js';
+import { EmbeddedBusArgumentError } from './errors.js';
+import { FRAME_OVERHEAD_BYTES, MAX_FRAME_BYTES, writeFrame } from './frame.js';
+import type { EncodedBatch } from './partition.js';
+import { partitionForKey } from './partitioner.js';
+import { writeUtf8 } from './utf8.js';
+
+/** One send may put at most this much into one partition (keeps segment positions far below 2^32). */
+export const MAX_BATCH_BYTES = 512 * 1024 * 1024;
+
+export interface RoutedBatch {
+  partition: number;
+  batch: EncodedBatch;
+}
+
+/** Round-robin cursor for null keys, one per topic. */
+export interface RoundRobin {
+  next: number;
+}
+
+// Scratch space, valid only during one synchronous encodeMessages call.
+let keyBytes: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+let targets = new Int32Array(1024);
+let keyStarts = new Int32Array(1024);
+let keyLengths = new Int32Array(1024);
+let valueLengths = new Int32Array(1024);
+let timestamps = new Float64Array(1024);
+
+export function encodeMessages(
+  messages: readonly ProduceMessage[],
+  partitions: number,
+  roundRobin: RoundRobin,
+  now: number,
+): RoutedBatch[] {
+  const n = messages.length;
+  if (targets.length < n) growMessageScratch(n);
+  const sizes = new Array<number>(partitions).fill(0);
+  const counts = new Array<number>(partitions).fill(0);
+  let keyAt = 0;
+  for (let i = 0; i < n; i++) {
+    const message = messages[i];
+    if (typeof message !== 'object' || message === null) {
+      throw new EmbeddedBusArgumentError(`messages[${i}]`, message, 'an object with a value');
+    }
+    const { key, value, timestamp } = message;
+    let partition: number;
+    let keyLength = -1;
+    if (key === null || key === undefined) {
+      partition = roundRobin.next++ % partitions;
+      if (roundRobin.next >= 0x40000000) roundRobin.next = 0;
+    } else if (typeof key === 'string') {
+      if (keyBytes.length - keyAt < key.length * 3) keyBytes = grow(keyBytes, keyAt, keyAt + key.length * 3);
+      keyLength = writeUtf8(keyBytes, key, keyAt, keyBytes.length - keyAt);
+      partition = partitionForKey(keyBytes, keyAt, keyLength, partitions);
+    } else {
+      throw new EmbeddedBusArgumentError(`messages[${i}].key`, key, 'a string, null or undefined');
+    }
+    let valueLength: number;
+    if (typeof value === 'string') valueLength = Buffer.byteLength(value, 'utf8');
+    else if (Buffer.isBuffer(value)) valueLength = value.length;
+    else throw new EmbeddedBusArgumentError(`messages[${i}].value`, value, 'a Buffer or a string');
+    let ts = now;
+    if (timestamp !== undefined) {
+      if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+        throw new EmbeddedBusArgumentError(`messages[${i}].timestamp`, timestamp, 'finite epoch milliseconds');
+      }
+      ts = timestamp;
+    }
+    const frameBytes = FRAME_OVERHEAD_BYTES + Math.max(keyLength, 0) + valueLength;
+    if (frameBytes > MAX_FRAME_BYTES) {
+      throw new EmbeddedBusArgumentError(`messages[${i}]`, value, `a record under ${MAX_FRAME_BYTES} bytes`);
+    }
+    targets[i] = partition;
+    keyStarts[i] = keyAt;
+    keyLengths[i] = keyLength;
+    valueLengths[i] = valueLength;
+    timestamps[i] = ts;
+    if (keyLength > 0) keyAt += keyLength;
+    sizes[partition]! += frameBytes;
+    counts[partition]!++;
+  }
+
+  const buffers: (Buffer | undefined)[] = new Array(partitions);
+  const positions = new Array<number>(partitions).fill(0);
+  const maxTimestamps = new Array<number>(partitions).fill(-Infinity);
+  for (let p = 0; p < partitions; p++) {
+    if (sizes[p]! > MAX_BATCH_BYTES) {
+      throw new EmbeddedBusArgumentError(
+        'messages',
+        messages,
+        `at most ${MAX_BATCH_BYTES} bytes per partition per send`,
+      );
+    }
+    if (counts[p]! > 0) buffers[p] = Buffer.allocUnsafe(sizes[p]!);
+  }
+  for (let i = 0; i < n; i++) {
+    const p = targets[i]!;
+    const ts = timestamps[i]!;
+    positions[p] = writeFrame(
+      buffers[p]!,
+      positions[p]!,
+      ts,
+      keyBytes,
+      keyStarts[i]!,
+      keyLengths[i]!,
+      messages[i]!.value,
+      valueLengths[i]!,
+    );
+    if (ts > maxTimestamps[p]!) maxTimestamps[p] = ts;
+  }
+  const routed: RoutedBatch[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const buffer = buffers[p];
+    if (buffer) routed.push({ partition: p, batch: { buffer, count: counts[p]!, maxTimestamp: maxTimestamps[p]! } });
+  }
+  return routed;
+}
+
+function grow(buffer: Buffer, used: number, needed: number): Buffer {
+  const next = Buffer.allocUnsafeSlow(Math.max(needed, buffer.length * 2));
+  buffer.copy(next, 0, 0, used);
+  return next;
+}
+
+function growMessageScratch(n: number): void {
+  const size = Math.max(n, targets.length * 2);
+  targets = new Int32Array(size);
+  keyStarts = new Int32Array(size);
+  keyLengths = new Int32Array(size);
+  valueLengths = new Int32Array(size);
+  timestamps = new Float64Array(size);
+}

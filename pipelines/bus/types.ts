@@ -1,0 +1,95 @@
+/**
+ * The bus contract every implementation honours (the embedded durable log today, Kafka via kafkajs later).
+ * Semantics follow Kafka: topics split into partitions; a key always maps to the same partition; offsets are
+ * per partition, dense and start at 0; a consumer group's committed offset is the next offset it will read.
+ */
+
+export interface ProduceMessage {
+  key?: string | null;
+  value: Buffer | string;
+  /** Epoch milliseconds; defaults to the append time. */
+  timestamp?: number;
+}
+
+export interface ProduceResult {
+  topic: string;
+  partition: number;
+  /** Offset of the first message of this send that went to that partition. */
+  baseOffset: number;
+  count: number;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface BusMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: Buffer;
+  timestamp: number;
+}
+
+/** Messages of one partition, in offset order. */
+export interface PartitionBatch extends TopicPartition {
+  messages: BusMessage[];
+  /** Offset the next append to this partition will get (high watermark). */
+  highWatermark: number;
+}
+
+export interface TopicOffset extends TopicPartition {
+  /** The next offset to read (Kafka convention). */
+  offset: number;
+}
+
+export interface TopicSpec {
+  partitions: number;
+  /** Delete whole segments older than this (only below every group's committed offset); 0 = keep forever. */
+  retentionMs?: number;
+  /** Delete oldest segments while the partition is larger than this (same rule); 0 = no size limit. */
+  retentionBytes?: number;
+}
+
+export interface BusProducer {
+  /**
+   * Appends the messages. Resolves only when they are durable under the bus's policy, so a source may be
+   * acknowledged as soon as this resolves. May wait (backpressure) while consumers are too far behind.
+   */
+  send(topic: string, messages: ProduceMessage[]): Promise<ProduceResult[]>;
+  close(): Promise<void>;
+}
+
+export interface PollOptions {
+  maxMessages: number;
+  /** How long to wait for at least one message before resolving with nothing. */
+  maxWaitMs: number;
+}
+
+export interface BusConsumer {
+  readonly groupId: string;
+  subscribe(topics: string[]): Promise<void>;
+  /** Partitions this member currently owns. */
+  assignment(): TopicPartition[];
+  /** Committed offset of the group for a partition (0 when nothing was committed). */
+  committed(tp: TopicPartition): Promise<number>;
+  /** Next messages from the owned partitions, starting at the committed offset or the last seek/poll position. */
+  poll(options: PollOptions): Promise<PartitionBatch[]>;
+  /** Moves this member's read position; does not commit. */
+  seek(offset: TopicOffset): void;
+  /** Durably records the group's offsets (next offset to read). */
+  commit(offsets: TopicOffset[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Bus {
+  /** Creates the topic if missing; an existing topic keeps its partition count. */
+  ensureTopic(topic: string, spec: TopicSpec): Promise<void>;
+  producer(): BusProducer;
+  consumer(options: { groupId: string }): BusConsumer;
+  /** Per-partition end offsets and, per group, committed offsets: for lag, status and tests. */
+  describe(topic: string): Promise<{ partition: number; highWatermark: number; lowWatermark: number }[]>;
+  close(): Promise<void>;
+}

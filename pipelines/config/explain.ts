@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import type { LoadedConfig } from './load.js';
+import { hubConfig } from './schema.js';
+
+interface JsonSchema {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+}
+
+interface KeyDoc {
+  path: string;
+  type: string;
+  required: boolean;
+  default?: unknown;
+  description: string;
+}
+
+function typeOf(schema: JsonSchema): string {
+  if (schema.const !== undefined) return JSON.stringify(schema.const);
+  if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' | ');
+  const type = Array.isArray(schema.type) ? schema.type.join(' | ') : (schema.type ?? 'any');
+  const range = schema.minimum !== undefined || schema.maximum !== undefined;
+  if (range && schema.maximum !== undefined && schema.maximum < Number.MAX_SAFE_INTEGER)
+    return `${type} ${schema.minimum ?? ''}..${schema.maximum}`;
+  if (schema.minimum !== undefined) return `${type} ≥ ${schema.minimum}`;
+  return type;
+}
+
+function collect(schema: JsonSchema, path: string, required: boolean, out: KeyDoc[]): void {
+  const variants = schema.oneOf ?? schema.anyOf;
+  if (variants) {
+    for (const variant of variants) {
+      const tag = Object.entries(variant.properties ?? {}).find(([, p]) => p.const !== undefined);
+      const label = tag ? `${path} (${tag[0]}: ${JSON.stringify(tag[1].const)})` : path;
+      collect(variant, label, required, out);
+    }
+    return;
+  }
+  if (schema.properties) {
+    if (path)
+      out.push({ path, type: 'object', required, default: schema.default, description: schema.description ?? '' });
+    for (const [key, child] of Object.entries(schema.properties)) {
+      collect(child, path ? `${path}.${key}` : key, schema.required?.includes(key) ?? false, out);
+    }
+    return;
+  }
+  if (
+    schema.type === 'array' &&
+    schema.items &&
+    (schema.items.properties || schema.items.oneOf || schema.items.anyOf)
+  ) {
+    out.push({ path, type: 'array', required, default: schema.default, description: schema.description ?? '' });
+    collect(schema.items, `${path}[]`, true, out);
+    return;
+  }
+  out.push({ path, type: typeOf(schema), required, default: schema.default, description: schema.description ?? '' });
+}
+
+/** Every config key with its type, default and description, from the schema itself. */
+export function configKeys(): KeyDoc[] {
+  const out: KeyDoc[] = [];
+  collect(z.toJSONSchema(hubConfig, { io: 'input', unrepresentable: 'any' }) as JsonSchema, '', true, out);
+  return out;
+}
+
+/** docs/config.md, generated (a test keeps the file identical to this). */
+export function configReference(): string {
+  const lines = [
+    '# Config reference',
+    '',
+    'Generated from `pipelines/config/schema.ts` (`npm run docs:config`); a test keeps it in step.',
+    'Strings may contain `${ENV_VAR}` or `${ENV_VAR:-default}`; secrets belong there, never in the file.',
+    'Relative paths are resolved against the config file’s folder. Unknown keys are rejected.',
+    '',
+    '| key | type | required | default | meaning |',
+    '|---|---|---|---|---|',
+  ];
+  for (const key of configKeys()) {
+    const defaultText = key.default === undefined ? '' : `\`${JSON.stringify(key.default)}\``;
+    lines.push(
+      `| \`${key.path}\` | ${key.type.replaceAll('|', '\\|')} | ${key.required ? 'yes' : ''} | ${defaultText.replaceAll('|', '\\|')} | ${key.description.replaceAll('|', '\\|')} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function flatten(value: unknown, path: string, out: [string, unknown][]): void {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, child] of Object.entries(value)) flatten(child, path ? `${path}.${key}` : key, out);
+  } else if (Array.isArray(value) && value.some((v) => v && typeof v === 'object')) {
+    for (const [i, item] of value.entries()) flatten(item, `${path}[${i}]`, out);
+  } else out.push([path, value]);
+}
+
+const secretKeys = /salt|secret|token|password|access_key/;
+
+/** The effective config, one key per line with what it means; secrets are masked. */
+export function describeConfig(loaded: LoadedConfig): string {
+  const docs = new Map(configKeys().map((k) => [k.path.replace(/ \(.*?\)/g, ''), k.description]));
+  const entries: [string, unknown][] = [];
+  flatten(loaded.config, '', entries);
+  const lines = entries.map(([path, value]) => {
+    const shown = secretKeys.test(path) ? '••••••' : JSON.stringify(value);
+    const doc = docs.get(path.replace(/\[\d+\]/g, '[]'));
+    return `  ${path} = ${shown}${doc ? `   # ${doc}` : ''}`;
+  });
+  lines.push(
+    `  (resolved) bus dir = ${loaded.paths.busDir}`,
+    `  (resolved) lake = ${loaded.paths.lakeDir}`,
+    `  (resolved) marts = ${loaded.paths.martsPath}`,
+  );
+  return lines.join('\n');
+}

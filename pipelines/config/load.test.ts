@@ -1,0 +1,297 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
+import { describeConfig } from './explain.js';
+import { loadConfig } from './load.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cityhub-config-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function configFile(text: string, name = 'cityhub.yaml'): Promise<string> {
+  const path = join(dir, name);
+  await mkdir(resolve(path, '..'), { recursive: true });
+  await writeFile(path, text);
+  return path;
+}
+
+function configError(load: () => unknown): ConfigError {
+  try {
+    load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** A minimal valid city config (杭州市); tests append or replace keys. */
+const minimal = `# 杭州市城市运行管理中心
+region_code: "330100"
+privacy:
+  salt: \${CITYHUB_SALT}
+connectors:
+  - id: demo
+    kind: demo
+`;
+const env = { CITYHUB_SALT: 'hz-prod-salt-2026' };
+
+describe('the built-in demo config', () => {
+  it('loads without any file or environment', () => {
+    const loaded = loadConfig(undefined, {});
+    expect(loaded.file).toBeUndefined();
+    expect(loaded.config).toMatchObject({
+      region_code: '330000',
+      tier: 'province',
+      bus: { type: 'embedded', fsync: 'always' },
+      lake: { type: 'local' },
+      landing: { max_rows: 500_000, max_payload_bytes: 1024 * 1024, min_event_time: '2000-01-01' },
+      privacy: { salt: 'cityhub-demo-salt-not-for-production' },
+      connectors: [{ id: 'demo', kind: 'demo' }],
+    });
+    expect(loaded.paths).toEqual({
+      baseDir: process.cwd(),
+      busDir: resolve('data', 'bus'),
+      lakeDir: resolve('data', 'lake'),
+      martsPath: resolve('data', 'marts.duckdb'),
+      sqlDir: join(packageRoot(), 'sql'),
+    });
+  });
+
+  it('takes the salt from CITYHUB_SALT when it is set', () => {
+    expect(loadConfig(undefined, env).config.privacy.salt).toBe('hz-prod-salt-2026');
+  });
+});
+
+describe('environment interpolation', () => {
+  it('replaces ${VAR} and falls back to ${VAR:-default} when the variable is unset or empty', async () => {
+    const path = await configFile(`${minimal}data_dir: \${CITYHUB_DATA_DIR:-/var/lib/cityhub}
+lake:
+  type: s3
+  endpoint: \${MINIO_ENDPOINT:-http://minio:9000}
+  bucket: hz-lake
+  prefix: hangzhou/\${LAKE_ENV:-prod}/
+  access_key_id: \${MINIO_USER}
+  secret_access_key: \${MINIO_PASSWORD}
+`);
+    const loaded = loadConfig(path, {
+      ...env,
+      MINIO_USER: 'cityhub',
+      MINIO_PASSWORD: 'minio-Secret-7q',
+      MINIO_ENDPOINT: '',
+    });
+    expect(loaded.file).toBe(path);
+    expect(loaded.config.privacy.salt).toBe('hz-prod-salt-2026');
+    expect(loaded.config.data_dir).toBe('/var/lib/cityhub');
+    expect(loaded.config.lake).toEqual({
+      type: 's3',
+      endpoint: 'http://minio:9000',
+      region: 'us-east-1',
+      bucket: 'hz-lake',
+      prefix: 'hangzhou/prod/',
+      access_key_id: 'cityhub',
+      secret_access_key: 'minio-Secret-7q',
+      force_path_style: true,
+    });
+  });
+
+  it('prefers the variable over the default when it is set', async () => {
+    const path = await configFile(`${minimal}data_dir: \${CITYHUB_DATA_DIR:-/var/lib/cityhub}\n`);
+    expect(loadConfig(path, { ...env, CITYHUB_DATA_DIR: '/srv/城市大脑' }).config.data_dir).toBe('/srv/城市大脑');
+  });
+
+  it('names the key path of every variable that is missing', async () => {
+    const path = await configFile(`${minimal}api:
+  tokens:
+    - token: \${API_TOKEN_XIHU}
+      regions: ["330106"]
+`);
+    const error = configError(() => loadConfig(path, {}));
+    expect(error.file).toBe(path);
+    expect(error.issues).toEqual([
+      { path: 'privacy.salt', value: '${CITYHUB_SALT}', expected: 'environment variable CITYHUB_SALT to be set' },
+      {
+        path: 'api.tokens[0].token',
+        value: '${API_TOKEN_XIHU}',
+        expected: 'environment variable API_TOKEN_XIHU to be set',
+      },
+    ]);
+    expect(error.message).toContain(path);
+    expect(error.message).toContain('privacy.salt');
+    expect(error.message).toContain('api.tokens[0].token');
+  });
+});
+
+describe('validation errors name the key and the value as written', () => {
+  it('rejects an unknown key, naming it and where it is', async () => {
+    const path = await configFile(`${minimal}landing:\n  max_row: 1000\n`);
+    const error = configError(() => loadConfig(path, env));
+    expect(error.issues).toEqual([{ path: 'landing', expected: expect.stringContaining('max_row') }]);
+    expect(error.message).toContain('max_row');
+  });
+
+  it('rejects a misspelled top-level section', async () => {
+    const path = await configFile(`${minimal}landnig:\n  max_rows: 1000\n`);
+    const error = configError(() => loadConfig(path, env));
+    expect(error.message).toContain('landnig');
+  });
+
+  it('rejects a wrong type, naming landing.max_rows and the value given', async () => {
+    const path = await configFile(`${minimal}landing:\n  max_rows: many\n`);
+    const error = configError(() => loadConfig(path, env));
+    expect(error.issues).toEqual([{ path: 'landing.max_rows', value: 'many', expected: expect.any(String) }]);
+    expect(error.message).toContain('landing.max_rows');
+    expect(error.message).toContain('"many"');
+  });
+
+  it('rejects a region code that is not six digits, naming region_code', async () => {
+    const path = await configFile(minimal.replace('"330100"', '"33"'));
+    const error = configError(() => loadConfig(path, env));
+    expect(error.issues).toEqual([{ path: 'region_code', value: '33', expected: expect.stringContaining('6-digit') }]);
+    expect(error.message).toContain('region_code');
+  });
+
+  it('names the connector entry by its index', async () => {
+    const path = await configFile(`${minimal}    months: 36\n`);
+    const error = configError(() => loadConfig(path, env));
+    expect(error.issues).toEqual([{ path: 'connectors[0].months', value: 36, expected: expect.any(String) }]);
+  });
+
+  it('reports every bad key at once, before any work starts', async () => {
+    const path = await configFile(`${minimal.replace('"330100"', '"33"')}landing:\n  max_rows: many\n`);
+    const error = configError(() => loadConfig(path, env));
+    expect(error.issues.map((i) => i.path).sort()).toEqual(['landing.max_rows', 'region_code']);
+  });
+
+  it('never echoes an interpolated secret, whether another key or the secret key itself is invalid', async () => {
+    const secrets = {
+      CITYHUB_SALT: 'abc12',
+      MINIO_PASSWORD: '湖仓-Secret-Zx9!q',
+      API_TOKEN: 'tok-西湖-0123456789abcdef',
+    };
+    const path = await configFile(`${minimal}lake:
+  type: s3
+  bucket: hz
+  secret_access_key: \${MINIO_PASSWORD}
+landing:
+  max_rows: many
+api:
+  tokens:
+    - token: \${API_TOKEN}
+      regions: ["33x"]
+`);
+    const error = configError(() => loadConfig(path, secrets));
+    expect(error.issues.map((i) => i.path).sort()).toEqual([
+      'api.tokens[0].regions[0]',
+      'lake.bucket',
+      'landing.max_rows',
+      'privacy.salt',
+    ]);
+    expect(error.issues).toContainEqual({
+      path: 'privacy.salt',
+      value: '${CITYHUB_SALT}',
+      expected: expect.any(String),
+    });
+    const everything = `${error.message}\n${JSON.stringify(error.issues)}\n${error.stack}`;
+    for (const secret of Object.values(secrets)) expect(everything).not.toContain(secret);
+  });
+});
+
+describe('unreadable config files', () => {
+  it('names a file that does not exist', () => {
+    const path = join(dir, '不存在.yaml');
+    const error = configError(() => loadConfig(path, env));
+    expect(error.file).toBe(path);
+    expect(error.message).toContain(path);
+    expect(error.issues[0]?.expected).toContain('readable config file');
+  });
+
+  it('names a file that is not valid YAML', async () => {
+    const path = await configFile(`region_code: "330100"\nprivacy:\n  salt: [unclosed\nconnectors:\n\t- id: demo\n`);
+    const error = configError(() => loadConfig(path, env));
+    expect(error.file).toBe(path);
+    expect(error.message).toContain(path);
+    expect(error.message).toContain('valid YAML');
+  });
+
+  it('reads a .json config as JSON and names it when broken', async () => {
+    const good = await configFile(
+      JSON.stringify({
+        region_code: '330100',
+        privacy: { salt: '${CITYHUB_SALT}' },
+        connectors: [{ id: 'demo', kind: 'demo' }],
+      }),
+      'cityhub.json',
+    );
+    expect(loadConfig(good, env).config.region_code).toBe('330100');
+    const broken = await configFile('{"region_code": "330100",', 'broken.json');
+    const error = configError(() => loadConfig(broken, env));
+    expect(error.message).toContain(broken);
+    expect(error.message).toContain('valid JSON');
+  });
+});
+
+describe('paths', () => {
+  it('resolves relative paths against the config file’s folder, not the working directory', async () => {
+    const path = await configFile(
+      `${minimal}data_dir: ./数据
+lake:
+  type: local
+  path: ../湖
+models:
+  marts_path: marts/城市.duckdb
+  sql_dir: ./sql
+`,
+      join('etc', 'cityhub', 'cityhub.yaml'),
+    );
+    const base = join(dir, 'etc', 'cityhub');
+    expect(loadConfig(path, env).paths).toEqual({
+      baseDir: base,
+      busDir: join(base, '数据', 'bus'),
+      lakeDir: join(dir, 'etc', '湖'),
+      martsPath: join(base, 'marts', '城市.duckdb'),
+      sqlDir: join(base, 'sql'),
+    });
+  });
+
+  it('keeps absolute paths as written', async () => {
+    const path = await configFile(`${minimal}bus:\n  type: embedded\n  dir: /var/lib/cityhub/bus\n`);
+    expect(loadConfig(path, env).paths.busDir).toBe('/var/lib/cityhub/bus');
+  });
+});
+
+describe('describeConfig', () => {
+  it('shows the effective config with meanings but masks the salt, keys and tokens', async () => {
+    const path = await configFile(`${minimal}lake:
+  type: s3
+  bucket: hz-lake
+  secret_access_key: \${MINIO_PASSWORD}
+api:
+  tokens:
+    - token: \${API_TOKEN}
+      regions: ["330106"]
+`);
+    const secrets = { ...env, MINIO_PASSWORD: 'minio-Secret-7q', API_TOKEN: 'tok-xihu-0123456789abcdef' };
+    const text = describeConfig(loadConfig(path, secrets));
+    expect(text).toContain('privacy.salt = ••••••');
+    expect(text).toContain('lake.secret_access_key = ••••••');
+    expect(text).toContain('api.tokens[0].token = ••••••');
+    expect(text).toMatch(/region_code = "330100"\s+# the hub’s own region/);
+    for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
+  });
+
+  it('masks the demo salt too', () => {
+    const text = describeConfig(loadConfig(undefined, {}));
+    expect(text).toContain('privacy.salt = ••••••');
+    expect(text).not.toContain('cityhub-demo-salt-not-for-production');
+  });
+});

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { packageRoot } from '../package-root.js';
+import { type HubConfig, hubConfig } from './schema.js';
+
+/** The embedded demo city, used when no config file is given. */
+export const demoConfig = {
+  region_code: '330000',
+  tier: 'province',
+  privacy: { salt: '${CITYHUB_SALT:-cityhub-demo-salt-not-for-production}' },
+  connectors: [{ id: 'demo', kind: 'demo' }],
+} as const;
+
+export interface LoadedConfig {
+  config: HubConfig;
+  /** The file it came from; undefined for the built-in demo. */
+  file: string | undefined;
+  paths: { busDir: string; lakeDir: string; martsPath: string; sqlDir: string; baseDir: string };
+}
+
+/** Reads, interpolates and validates a config. Throws ConfigError naming every bad key before any work starts. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let raw: unknown = demoConfig;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(file, [{ path: '', expected: `a readable config file (${(error as Error).message})` }]);
+    }
+    try {
+      raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    } catch (error) {
+      throw new ConfigError(file, [
+        { path: '', expected: `valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}` },
+      ]);
+    }
+  }
+  const issues: ConfigIssue[] = [];
+  const interpolated = interpolate(raw, '', env, issues);
+  if (issues.length > 0) throw new ConfigError(file, issues);
+  const parsed = hubConfig.safeParse(interpolated);
+  if (!parsed.success) throw new ConfigError(file, zodIssues(parsed.error, raw));
+  const config = parsed.data;
+  const baseDir = file ? dirname(resolve(file)) : process.cwd();
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const dataDir = at(config.data_dir);
+  return {
+    config,
+    file,
+    paths: {
+      baseDir,
+      busDir: config.bus.type === 'embedded' && config.bus.dir ? at(config.bus.dir) : resolve(dataDir, 'bus'),
+      lakeDir: config.lake.type === 'local' && config.lake.path ? at(config.lake.path) : resolve(dataDir, 'lake'),
+      martsPath: config.models.marts_path ? at(config.models.marts_path) : resolve(dataDir, 'marts.duckdb'),
+      sqlDir: config.models.sql_dir ? at(config.models.sql_dir) : resolve(packageRoot(), 'sql'),
+    },
+  };
+}
+
+const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replaces ${VAR} and ${VAR:-default} in every string; a missing variable without default is an issue at its key path. */
+function interpolate(value: unknown, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(reference, (whole, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      issues.push({ path, value: whole, expected: `environment variable ${name} to be set` });
+      return whole;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, `${path}[${i}]`, env, issues));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolate(item, path ? `${path}.${key}` : key, env, issues)]),
+    );
+  }
+  return value;
+}
+
+function formatPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out ? `.${String(segment)}` : String(segment);
+  }
+  return out;
+}
+
+function valueAt(root: unknown, segments: readonly PropertyKey[]): unknown {
+  let node: unknown = root;
+  for (const segment of segments) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node;
+}
+
+/** zod issues → config issues, showing the value as written in the file (so secrets stay `${VAR}` references). */
+function zodIssues(error: z.ZodError, raw: unknown): ConfigIssue[] {
+  return error.issues.map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? ` (unknown keys: ${issue.keys.join(', ')})` : '';
+    const value = valueAt(raw, issue.path);
+    return {
+      path: formatPath(issue.path),
+      ...(value !== undefined && typeof value !== 'object' ? { value } : {}),
+      expected: issue.message + keys,
+    };
+  });
+}

@@ -1,0 +1,190 @@
+import { z } from 'zod';
+import { connectorConfig } from '../../connectors/index.js';
+import { regionCode } from '../../schemas/common.js';
+
+/**
+ * The config file's schema. It is also its documentation: every key has a description, and
+ * `cityhub config check --explain` prints them (docs/config.md is generated from the same text).
+ * Keys are snake_case with unit suffixes; unknown keys are rejected; `type:` tags mutually exclusive sets.
+ */
+
+const embeddedBus = z
+  .object({
+    type: z.literal('embedded'),
+    dir: z.string().optional().describe('folder of the durable log (default <data_dir>/bus)'),
+    fsync: z
+      .enum(['always', 'never'])
+      .default('always')
+      .describe(
+        'always: a send is acknowledged only after fsync (survives power loss); never: after write (survives kill -9 of the process only)',
+      ),
+    segment_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(64 * 1024 * 1024)
+      .describe('roll a new log segment past this size'),
+    max_lag_bytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(256 * 1024 * 1024)
+      .describe('backpressure: producers wait while consumers are this far behind on a partition (0 = off)'),
+  })
+  .strict();
+
+const kafkaBus = z
+  .object({
+    type: z.literal('kafka'),
+    brokers: z.array(z.string().min(1)).min(1).describe('host:port of the bootstrap brokers'),
+    client_id: z.string().default('cityhub').describe('Kafka client id reported to the brokers'),
+  })
+  .strict();
+
+const localLake = z
+  .object({
+    type: z.literal('local'),
+    path: z.string().optional().describe('lake root folder (default <data_dir>/lake)'),
+  })
+  .strict();
+
+const s3Lake = z
+  .object({
+    type: z.literal('s3'),
+    endpoint: z.url().optional().describe('S3-compatible endpoint, e.g. http://minio:9000 (omit for AWS)'),
+    region: z.string().default('us-east-1').describe('S3 region (any value for MinIO and most S3-compatible stores)'),
+    bucket: z.string().min(3),
+    prefix: z.string().default('').describe('key prefix under which the lake layout starts'),
+    access_key_id: z.string().optional().describe('use ${ENV_VAR}; omit to use the default AWS credential chain'),
+    secret_access_key: z.string().optional().describe('use ${ENV_VAR}'),
+    force_path_style: z.boolean().default(true).describe('address buckets as endpoint/bucket (needed by MinIO)'),
+  })
+  .strict();
+
+export const topicDefaults = z
+  .object({
+    partitions: z.number().int().min(1).max(256).default(4).describe('partitions of each raw.<feed> topic'),
+    retention_ms: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(7 * 24 * 3600 * 1000)
+      .describe('delete consumed log segments older than this (0 = keep)'),
+    retention_bytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('per partition size limit of consumed data (0 = none)'),
+  })
+  .strict();
+
+export const landingConfig = z
+  .object({
+    max_rows: z
+      .number()
+      .int()
+      .min(1)
+      .default(500_000)
+      .describe('flush a partition’s buffered rows into Parquet past this many rows'),
+    max_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(128 * 1024 * 1024)
+      .describe('… or past this many buffered raw bytes'),
+    max_age_ms: z.number().int().min(10).default(5_000).describe('… or when the oldest buffered row is this old'),
+    max_payload_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024)
+      .describe('a raw payload larger than this is dead-lettered as oversized'),
+    max_future_skew_ms: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(24 * 3600 * 1000)
+      .describe('an event time further in the future than this is implausible'),
+    min_event_time: z.iso.date().default('2000-01-01').describe('an event time before this date is implausible'),
+  })
+  .strict();
+
+export const catalogPaths = z
+  .object({
+    regions: z.string().optional().describe('CSV or JSON region catalog (default: the bundled Zhejiang catalog)'),
+    data_resources: z.string().optional().describe('CSV or JSON data-resource catalog'),
+    scenarios: z.string().optional().describe('JSON scenario catalog'),
+    devices: z.string().optional().describe('CSV or JSON device registry'),
+  })
+  .strict();
+
+export const modelsConfig = z
+  .object({
+    marts_path: z.string().optional().describe('DuckDB marts file (default <data_dir>/marts.duckdb)'),
+    schedule: z
+      .string()
+      .default('*/1 * * * *')
+      .describe('cron expression (node-cron, Asia/Shanghai) for rebuilding the marts while the hub runs'),
+    sql_dir: z.string().optional().describe('folder of SQL models (default: the bundled sql/)'),
+  })
+  .strict();
+
+export const apiConfig = z
+  .object({
+    listen: z.string().default('127.0.0.1:8080').describe('host:port of the upstream API (served by a later release)'),
+    tokens: z
+      .array(
+        z
+          .object({
+            token: z.string().min(16).describe('bearer token; use ${ENV_VAR}'),
+            regions: z
+              .array(z.string().regex(/^\d{2,6}$/))
+              .min(1)
+              .describe('region-code prefixes this token may read'),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+export const hubConfig = z
+  .object({
+    region_code: regionCode.describe('the hub’s own region (GB/T 2260): its marts cover the regions under it'),
+    tier: z
+      .enum(['city', 'province', 'national'])
+      .default('city')
+      .describe('platform tier of this hub: a city hub lands raw data; province and national hubs roll up those below'),
+    data_dir: z.string().default('data').describe('where the bus, lake and marts live unless set one by one'),
+    bus: z.discriminatedUnion('type', [embeddedBus, kafkaBus]).prefault({ type: 'embedded' }),
+    topics: topicDefaults.prefault({}),
+    lake: z.discriminatedUnion('type', [localLake, s3Lake]).prefault({ type: 'local' }),
+    landing: landingConfig.prefault({}),
+    privacy: z
+      .object({
+        salt: z
+          .string()
+          .min(8)
+          .describe(
+            'salt for hashing personal data (caller phone); use ${CITYHUB_SALT}; changing it breaks joins on caller_hash',
+          ),
+      })
+      .strict(),
+    connectors: z.array(connectorConfig).min(1),
+    catalogs: catalogPaths.prefault({}),
+    models: modelsConfig.prefault({}),
+    api: apiConfig.prefault({}),
+    log: z
+      .object({
+        level: z
+          .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
+          .default('info')
+          .describe('structured log level (JSON lines on stderr)'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type HubConfig = z.infer<typeof hubConfig>;

@@ -1,0 +1,378 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Feed } from '../../connectors/types.js';
+import type { BusMessage, PartitionBatch } from '../bus/types.js';
+import { Normalizer } from '../normalize/normalizer.js';
+import { Lander, type LandingLimits } from './lander.js';
+import { LocalLakeStore } from './local-store.js';
+import { ParquetWriter } from './parquet-writer.js';
+
+/** The hub's clock: 01:00 on 2 Aug in Hangzhou, i.e. still 1 Aug in UTC (dead letters are dated by Shanghai day). */
+const FLUSH_TIME = Date.parse('2026-08-02T01:00:00+08:00');
+
+const relaxed: LandingLimits = { maxRows: 1_000_000, maxBytes: 1024 * 1024 * 1024, maxAgeMs: 3600_000 };
+
+let dir: string;
+let clock: number;
+let writer: ParquetWriter | undefined;
+let duck: { instance: DuckDBInstance; connection: DuckDBConnection } | undefined;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cityhub-land-'));
+  await mkdir(join(dir, 'scratch'));
+  clock = FLUSH_TIME;
+});
+
+afterEach(async () => {
+  try {
+    writer?.close();
+    duck?.connection.closeSync();
+    duck?.instance.closeSync();
+  } finally {
+    writer = undefined;
+    duck = undefined;
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+function normalizer(feed: Feed): Normalizer {
+  return new Normalizer(feed, {
+    salt: 'hangzhou-12345-salt',
+    regionCodes: new Set(['330000', '330100', '330106']),
+    videoEventCodes: new Map(),
+    maxPayloadBytes: 1024 * 1024,
+    minEventMs: Date.parse('2000-01-01T00:00:00+08:00'),
+    maxFutureSkewMs: 24 * 3600_000,
+    now: () => clock,
+  });
+}
+
+async function lander(
+  lake: string,
+  limits: LandingLimits = relaxed,
+): Promise<{ lander: Lander; store: LocalLakeStore }> {
+  writer ??= await ParquetWriter.open(join(dir, 'scratch'));
+  const store = new LocalLakeStore(join(dir, lake));
+  const normalizers = new Map([['raw.sensor', normalizer('sensor')]]);
+  return { lander: new Lander({ store, writer, normalizers, limits, now: () => clock }), store };
+}
+
+async function query(sql: string): Promise<Record<string, unknown>[]> {
+  if (!duck) {
+    const instance = await DuckDBInstance.create(':memory:');
+    duck = { instance, connection: await instance.connect() };
+  }
+  return (await duck.connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+}
+
+const gas = {
+  dev: 'GAS-330106-0001',
+  kind: 'gas_methane',
+  metric: 'methane',
+  val: 0.8,
+  unit: 'ppm',
+  ts: '2026-08-01 08:00:00',
+  adcode: '330106',
+  grid: '330106001001001',
+  lng: 120.13,
+  lat: 30.25,
+};
+
+function batch(partition: number, firstOffset: number, payloads: (object | string)[]): PartitionBatch {
+  const messages: BusMessage[] = payloads.map((payload, i) => ({
+    topic: 'raw.sensor',
+    partition,
+    offset: firstOffset + i,
+    key: typeof payload === 'string' ? null : ((payload as { dev?: string }).dev ?? null),
+    value: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)),
+    timestamp: FLUSH_TIME - 60_000,
+  }));
+  return { topic: 'raw.sensor', partition, highWatermark: firstOffset + payloads.length, messages };
+}
+
+/** Offsets 100–104 of raw.sensor/0: three readings over two Shanghai days, one invalid value, one broken message. */
+const mixed = (): PartitionBatch =>
+  batch(0, 100, [
+    { ...gas, ts: '2026-07-31 23:30:00' },
+    { ...gas, val: 1.2, ts: '2026-08-01 07:00:00' },
+    { ...gas, val: '高', ts: '2026-08-01 07:30:00' },
+    {
+      ...gas,
+      dev: 'DRAIN-330106-0012',
+      kind: 'drain_level',
+      metric: 'level',
+      val: 1.25,
+      unit: 'm',
+      ts: '2026-08-01 08:00:00',
+    },
+    '{"dev":"GAS-330106-0002","val":',
+  ]);
+
+const range = 'raw.sensor~0~00000000000000000100~00000000000000000104.parquet';
+
+describe('Lander.flush writes the lake layout of docs/lake.md', () => {
+  it('writes one file per dataset and Shanghai day, named by the partition and its offset range, and returns last+1', async () => {
+    const { lander: l, store } = await lander('lake');
+    l.add(mixed());
+    expect(await l.flush()).toEqual([{ topic: 'raw.sensor', partition: 0, offset: 105 }]);
+    expect((await store.list()).sort()).toEqual([
+      `_dlq/sensor/dt=2026-08-02/${range}`,
+      `sensor_reading/dt=2026-07-31/${range}`,
+      `sensor_reading/dt=2026-08-01/${range}`,
+    ]);
+  });
+
+  it('lands readings with canonical values and physical types DuckDB reads back (TIMESTAMPTZ, DOUBLE, BIGINT)', async () => {
+    const { lander: l } = await lander('lake');
+    l.add(mixed());
+    await l.flush();
+    const files = `read_parquet('${join(dir, 'lake')}/sensor_reading/*/*.parquet', hive_partitioning = true)`;
+    const types = Object.fromEntries(
+      (await query(`describe select * from ${files}`)).map((c) => [c.column_name, c.column_type]),
+    );
+    expect(types).toMatchObject({
+      device_id: 'VARCHAR',
+      value: 'DOUBLE',
+      unit: 'VARCHAR',
+      observed_at: 'TIMESTAMP WITH TIME ZONE',
+      lon: 'DOUBLE',
+      _ingested_at: 'TIMESTAMP WITH TIME ZONE',
+      _topic: 'VARCHAR',
+      _partition: 'INTEGER',
+      _offset: 'BIGINT',
+    });
+    const rows = await query(
+      `select device_id, metric, value, unit, observed_at, region_code, grid_code, lon, lat,
+              _ingested_at, _topic, _partition, _offset, dt::varchar as dt from ${files} order by _offset`,
+    );
+    const common = { region_code: '330106', grid_code: '330106001001001', lon: 120.13, lat: 30.25 };
+    const landing = { _ingested_at: new Date(FLUSH_TIME), _topic: 'raw.sensor', _partition: 0 };
+    expect(rows).toEqual([
+      {
+        device_id: 'GAS-330106-0001',
+        metric: 'methane',
+        value: 0.0016,
+        unit: '%LEL',
+        observed_at: new Date('2026-07-31T15:30:00Z'),
+        ...common,
+        ...landing,
+        _offset: 100n,
+        dt: '2026-07-31',
+      },
+      {
+        device_id: 'GAS-330106-0001',
+        metric: 'methane',
+        value: 0.0024,
+        unit: '%LEL',
+        observed_at: new Date('2026-07-31T23:00:00Z'),
+        ...common,
+        ...landing,
+        _offset: 101n,
+        dt: '2026-08-01',
+      },
+      {
+        device_id: 'DRAIN-330106-0012',
+        metric: 'level',
+        value: 125,
+        unit: 'cm',
+        observed_at: new Date('2026-08-01T00:00:00Z'),
+        ...common,
+        ...landing,
+        _offset: 103n,
+        dt: '2026-08-01',
+      },
+    ]);
+  });
+
+  it('writes zstd Parquet with UTC-adjusted microsecond timestamps', async () => {
+    const { lander: l } = await lander('lake');
+    l.add(mixed());
+    await l.flush();
+    const file = join(dir, 'lake', 'sensor_reading', 'dt=2026-08-01', range);
+    const codecs = await query(`select distinct compression from parquet_metadata('${file}')`);
+    expect(codecs).toEqual([{ compression: 'ZSTD' }]);
+    const [observed] = await query(`select logical_type from parquet_schema('${file}') where name = 'observed_at'`);
+    expect(String(observed?.logical_type)).toMatch(/isAdjustedToUTC=(1|true)/i);
+    expect(String(observed?.logical_type)).toMatch(/MICROS/);
+  });
+
+  it('dead-letters the invalid and the broken message with reason, raw payload and bus coordinates', async () => {
+    const { lander: l } = await lander('lake');
+    const input = mixed();
+    l.add(input);
+    await l.flush();
+    const rows = await query(
+      `select feed, reason_code, reason, raw, raw_truncated, coordinates, _topic, _partition, _offset, dead_lettered_at
+         from read_parquet('${join(dir, 'lake')}/_dlq/sensor/*/*.parquet', hive_partitioning = true) order by _offset`,
+    );
+    expect(rows).toHaveLength(2);
+    const [invalid, broken] = rows as [Record<string, unknown>, Record<string, unknown>];
+    expect(invalid).toMatchObject({
+      feed: 'sensor',
+      reason_code: 'invalid',
+      raw: input.messages[2]!.value.toString('utf8'),
+      raw_truncated: false,
+      _topic: 'raw.sensor',
+      _partition: 0,
+      _offset: 102n,
+      dead_lettered_at: new Date(FLUSH_TIME),
+    });
+    expect(JSON.parse(invalid.reason as string)).toEqual([
+      { path: 'value', message: expect.stringContaining('source field "val"') },
+    ]);
+    expect(JSON.parse(invalid.coordinates as string)).toEqual({ topic: 'raw.sensor', partition: 0, offset: 102 });
+    expect(broken).toMatchObject({
+      reason_code: 'malformed_json',
+      raw: '{"dev":"GAS-330106-0002","val":',
+      _offset: 104n,
+    });
+    expect(JSON.parse(broken.coordinates as string)).toEqual({ topic: 'raw.sensor', partition: 0, offset: 104 });
+  });
+
+  it('counts received = landed + dead-lettered per feed, and only once the flush is durable', async () => {
+    const { lander: l } = await lander('lake');
+    l.add(mixed());
+    expect(l.stats.feeds.sensor).toBeUndefined();
+    expect(l.stats).toMatchObject({ files: 0, flushes: 0 });
+    await l.flush();
+    expect(l.stats.feeds.sensor).toEqual({ received: 5, landed: 3, dead_lettered: 2 });
+    expect(l.stats).toMatchObject({ rows: { sensor_reading: 3 }, files: 3, flushes: 1 });
+  });
+
+  it('does not count what was abandoned after a failure (it is re-read and counted then)', async () => {
+    const { lander: l, store } = await lander('lake');
+    l.add(mixed());
+    expect(l.buffered).toBe(true);
+    l.abandon();
+    expect(l.buffered).toBe(false);
+    expect(await l.flush()).toEqual([]);
+    expect(l.stats.feeds.sensor).toBeUndefined();
+    expect(await store.list()).toEqual([]);
+  });
+});
+
+describe('landing is deterministic, so a restart rewrites instead of duplicating', () => {
+  it('lands the same batch in a fresh Lander under the same file names with the same rows', async () => {
+    const first = await lander('lake-a');
+    first.lander.add(mixed());
+    await first.lander.flush();
+    const second = await lander('lake-b');
+    second.lander.add(mixed());
+    await second.lander.flush();
+    const namesA = (await first.store.list()).sort();
+    expect((await second.store.list()).sort()).toEqual(namesA);
+    for (const name of namesA) {
+      const read = (lake: string) => query(`select * from read_parquet('${join(dir, lake, name)}') order by _offset`);
+      expect(await read('lake-b')).toEqual(await read('lake-a'));
+    }
+  });
+
+  it('overwrites the files of a range landed again in the same lake (no second copy)', async () => {
+    const before = await lander('lake');
+    before.lander.add(mixed());
+    await before.lander.flush();
+    const after = await lander('lake');
+    after.lander.add(mixed());
+    await after.lander.flush();
+    expect(await after.store.list()).toHaveLength(3);
+    const [{ n }] = (await query(
+      `select count(*)::integer as n from read_parquet('${join(dir, 'lake')}/sensor_reading/*/*.parquet')`,
+    )) as [{ n: number }];
+    expect(n).toBe(3);
+  });
+});
+
+describe('discardUncommitted after a crash', () => {
+  it('removes files whose first offset is at or past the committed offset and staged .tmp leftovers, keeps the rest', async () => {
+    const { lander: l, store } = await lander('lake');
+    l.add(mixed());
+    l.add(batch(1, 0, [{ ...gas, dev: 'GAS-330106-0009' }]));
+    await l.flush();
+    // The next range was written but the crash came before its offsets were committed.
+    l.add(
+      batch(0, 105, [
+        { ...gas, ts: '2026-08-01 09:00:00' },
+        { ...gas, val: null, ts: '2026-08-01 09:01:00' },
+      ]),
+    );
+    await l.flush();
+    const leftover = join(
+      dir,
+      'lake',
+      'sensor_reading',
+      'dt=2026-08-01',
+      'raw.sensor~0~00000000000000000107~00000000000000000109.parquet.tmp',
+    );
+    await writeFile(leftover, 'PAR1 partial');
+    const kept = [
+      `_dlq/sensor/dt=2026-08-02/${range}`,
+      `sensor_reading/dt=2026-07-31/${range}`,
+      `sensor_reading/dt=2026-08-01/${range}`,
+      'sensor_reading/dt=2026-08-01/raw.sensor~1~00000000000000000000~00000000000000000000.parquet',
+    ];
+    expect((await store.list()).length).toBe(kept.length + 3);
+
+    const removed = await l.discardUncommitted([
+      { topic: 'raw.sensor', partition: 0, offset: 105 },
+      { topic: 'raw.sensor', partition: 1, offset: 1 },
+    ]);
+
+    expect(removed).toBe(2);
+    expect((await store.list()).sort()).toEqual(kept);
+    await expect(readFile(leftover)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('keeps everything on a partition that has no committed offset given', async () => {
+    const { lander: l, store } = await lander('lake');
+    l.add(mixed());
+    await l.flush();
+    expect(await l.discardUncommitted([{ topic: 'raw.video', partition: 0, offset: 0 }])).toBe(0);
+    expect(await store.list()).toHaveLength(3);
+  });
+});
+
+describe('due() tells the worker when to flush', () => {
+  const reading = (i: number) => ({ ...gas, ts: `2026-08-01 08:${String(i).padStart(2, '0')}:00` });
+
+  it('is false with nothing buffered, however old', async () => {
+    const { lander: l } = await lander('lake', { maxRows: 1, maxBytes: 1024, maxAgeMs: 10 });
+    clock += 3600_000;
+    expect(l.due()).toBe(false);
+  });
+
+  it('becomes true at maxRows buffered rows (dead letters included)', async () => {
+    const { lander: l } = await lander('lake', { ...relaxed, maxRows: 3 });
+    l.add(batch(0, 0, [reading(0), reading(1)]));
+    expect(l.due()).toBe(false);
+    l.add(batch(0, 2, ['not json']));
+    expect(l.due()).toBe(true);
+    await l.flush();
+    expect(l.due()).toBe(false);
+  });
+
+  it('becomes true at maxBytes of buffered raw payload', async () => {
+    const one = Buffer.byteLength(JSON.stringify(reading(0)));
+    const { lander: l } = await lander('lake', { ...relaxed, maxBytes: one * 2 });
+    l.add(batch(0, 0, [reading(0)]));
+    expect(l.due()).toBe(false);
+    l.add(batch(0, 1, [reading(1)]));
+    expect(l.due()).toBe(true);
+  });
+
+  it('becomes true once the oldest buffered message is maxAgeMs old, and the age restarts after a flush', async () => {
+    const { lander: l } = await lander('lake', { ...relaxed, maxAgeMs: 5_000 });
+    l.add(batch(0, 0, [reading(0)]));
+    clock += 4_999;
+    l.add(batch(0, 1, [reading(1)]));
+    expect(l.due()).toBe(false);
+    clock += 1;
+    expect(l.due()).toBe(true);
+    await l.flush();
+    l.add(batch(0, 2, [reading(2)]));
+    clock += 4_999;
+    expect(l.due()).toBe(false);
+  });
+});

@@ -1,0 +1,231 @@
+import type { Feed } from '../../connectors/types.js';
+import type { DatasetName } from '../../schemas/index.js';
+import type { PartitionBatch, TopicOffset } from '../bus/types.js';
+import type { Normalizer } from '../normalize/normalizer.js';
+import { shanghaiDate } from '../normalize/time.js';
+import { type Column, datasetColumns, deadLetterColumns } from './columns.js';
+import { datasetFilePath, deadLetterFilePath, type FileCoordinates, parseDataFileName } from './layout.js';
+import type { ParquetWriter } from './parquet-writer.js';
+import type { LakeStore } from './store.js';
+
+export interface LandingLimits {
+  maxRows: number;
+  maxBytes: number;
+  maxAgeMs: number;
+}
+
+export interface FeedCounts {
+  received: number;
+  landed: number;
+  dead_lettered: number;
+}
+
+export interface LandingStats {
+  feeds: Partial<Record<Feed, FeedCounts>>;
+  rows: Partial<Record<DatasetName, number>>;
+  files: number;
+  flushes: number;
+}
+
+/** What one partition has buffered since its last flush: NDJSON lines grouped by target file. */
+interface PartitionBuffer {
+  topic: string;
+  partition: number;
+  feed: Feed;
+  firstOffset: number;
+  lastOffset: number;
+  bytes: number;
+  rows: number;
+  startedAt: number;
+  /** `dataset/dt` → lines */
+  files: Map<string, string[]>;
+  deadLetters: string[];
+  counts: FeedCounts;
+  datasetRows: Partial<Record<DatasetName, number>>;
+}
+
+export interface LanderOptions {
+  store: LakeStore;
+  writer: ParquetWriter;
+  /** The normalizer of each raw topic. */
+  normalizers: ReadonlyMap<string, Normalizer>;
+  limits: LandingLimits;
+  now?: () => number;
+}
+
+/**
+ * Turns bus batches into lake files. Rows are buffered per partition and written as one file per
+ * (dataset, dt) covering the partition's buffered offset range; the offsets to commit are returned only after
+ * every file of the flush is durable, so a crash before the commit lands the same range again under the same names.
+ */
+export class Lander {
+  readonly stats: LandingStats = { feeds: {}, rows: {}, files: 0, flushes: 0 };
+  private readonly buffers = new Map<string, PartitionBuffer>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: LanderOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Deletes files (and staged leftovers) of offsets at or past the committed offset: a crashed flush's partial output. */
+  async discardUncommitted(committed: readonly TopicOffset[]): Promise<number> {
+    const next = new Map(committed.map((c) => [`${c.topic}~${c.partition}`, c.offset]));
+    let removed = 0;
+    for (const path of await this.options.store.list()) {
+      const name = path.slice(path.lastIndexOf('/') + 1);
+      if (name.endsWith('.tmp')) {
+        await this.options.store.remove(path);
+        continue;
+      }
+      const coordinates = parseDataFileName(name);
+      if (!coordinates) continue;
+      const from = next.get(`${coordinates.topic}~${coordinates.partition}`);
+      if (from !== undefined && coordinates.firstOffset >= from) {
+        await this.options.store.remove(path);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  add(batch: PartitionBatch): void {
+    if (batch.messages.length === 0) return;
+    const normalizer = this.options.normalizers.get(batch.topic);
+    if (!normalizer) throw new Error(`no normalizer for topic ${batch.topic}`);
+    const id = `${batch.topic}~${batch.partition}`;
+    let buffer = this.buffers.get(id);
+    if (!buffer) {
+      buffer = {
+        topic: batch.topic,
+        partition: batch.partition,
+        feed: normalizer.feed,
+        firstOffset: batch.messages[0]!.offset,
+        lastOffset: -1,
+        bytes: 0,
+        rows: 0,
+        startedAt: this.now(),
+        files: new Map(),
+        deadLetters: [],
+        counts: { received: 0, landed: 0, dead_lettered: 0 },
+        datasetRows: {},
+      };
+      this.buffers.set(id, buffer);
+    }
+    const counts = buffer.counts;
+    const datasetRows = buffer.datasetRows;
+    const ingestedAt = new Date(this.now()).toISOString();
+    const topicJson = JSON.stringify(batch.topic);
+    for (const message of batch.messages) {
+      const result = normalizer.normalize(message.value);
+      // Landing columns are appended to each row's JSON as text: no copy of the row object per record.
+      const suffix = `,"_source":${JSON.stringify(sourceOf(message.key, normalizer.feed))},"_ingested_at":"${ingestedAt}","_topic":${topicJson},"_partition":${batch.partition},"_offset":${message.offset}}`;
+      for (const { dataset, dt, row } of result.rows) {
+        const key = `${dataset}/${dt}`;
+        let lines = buffer.files.get(key);
+        if (!lines) {
+          lines = [];
+          buffer.files.set(key, lines);
+        }
+        const json = JSON.stringify(row);
+        lines.push(json.length > 2 ? json.slice(0, -1) + suffix : `{${suffix.slice(1)}`);
+        datasetRows[dataset] = (datasetRows[dataset] ?? 0) + 1;
+      }
+      for (const deadLetter of result.deadLetters) {
+        buffer.deadLetters.push(
+          JSON.stringify({
+            feed: deadLetter.feed,
+            source: sourceOf(message.key, normalizer.feed),
+            reason_code: deadLetter.reason_code,
+            reason: JSON.stringify(deadLetter.issues),
+            raw: deadLetter.raw,
+            raw_truncated: deadLetter.raw_truncated,
+            coordinates: JSON.stringify({
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: message.offset,
+              ...(deadLetter.line !== undefined ? { line: deadLetter.line } : {}),
+            }),
+            _topic: batch.topic,
+            _partition: batch.partition,
+            _offset: message.offset,
+            dead_lettered_at: ingestedAt,
+          }),
+        );
+      }
+      counts.received += result.received;
+      counts.landed += result.landed;
+      counts.dead_lettered += result.deadLetters.length;
+      buffer.rows += result.rows.length + result.deadLetters.length;
+      buffer.bytes += message.value.length;
+      buffer.lastOffset = message.offset;
+    }
+  }
+
+  /** True when any partition's buffer reached a rotation limit (rows, bytes or age). */
+  due(): boolean {
+    const now = this.now();
+    const { maxRows, maxBytes, maxAgeMs } = this.options.limits;
+    for (const buffer of this.buffers.values()) {
+      if (buffer.rows >= maxRows || buffer.bytes >= maxBytes || now - buffer.startedAt >= maxAgeMs) return true;
+    }
+    return false;
+  }
+
+  /** Forgets everything buffered (after a failure the worker re-reads from the committed offsets). */
+  abandon(): void {
+    this.buffers.clear();
+  }
+
+  get buffered(): boolean {
+    return this.buffers.size > 0;
+  }
+
+  /** Writes every buffered partition to the lake; returns the offsets that may now be committed. */
+  async flush(): Promise<TopicOffset[]> {
+    const buffers = [...this.buffers.values()];
+    this.buffers.clear();
+    const staged: string[] = [];
+    for (const buffer of buffers) {
+      const coordinates: FileCoordinates = {
+        topic: buffer.topic,
+        partition: buffer.partition,
+        firstOffset: buffer.firstOffset,
+        lastOffset: buffer.lastOffset,
+      };
+      for (const [key, lines] of buffer.files) {
+        const [dataset, dt] = key.split('/') as [DatasetName, string];
+        staged.push(await this.writeFile(datasetFilePath(dataset, dt, coordinates), datasetColumns(dataset), lines));
+      }
+      if (buffer.deadLetters.length > 0) {
+        const path = deadLetterFilePath(buffer.feed, shanghaiDate(this.now()), coordinates);
+        staged.push(await this.writeFile(path, deadLetterColumns, buffer.deadLetters));
+      }
+    }
+    await this.options.store.commit(staged);
+    // Counted only once durable: a failed flush is re-read from the committed offsets and counted then.
+    for (const buffer of buffers) {
+      const total = this.stats.feeds[buffer.feed] ?? { received: 0, landed: 0, dead_lettered: 0 };
+      total.received += buffer.counts.received;
+      total.landed += buffer.counts.landed;
+      total.dead_lettered += buffer.counts.dead_lettered;
+      this.stats.feeds[buffer.feed] = total;
+      for (const [dataset, rows] of Object.entries(buffer.datasetRows) as [DatasetName, number][]) {
+        this.stats.rows[dataset] = (this.stats.rows[dataset] ?? 0) + rows;
+      }
+    }
+    this.stats.files += staged.length;
+    this.stats.flushes++;
+    return buffers.map((b) => ({ topic: b.topic, partition: b.partition, offset: b.lastOffset + 1 }));
+  }
+
+  private async writeFile(relPath: string, columns: Column[], lines: string[]): Promise<string> {
+    const path = await this.options.store.stagingPath(relPath);
+    await this.options.writer.write(path, columns, lines);
+    return relPath;
+  }
+}
+
+/** Connectors key their messages `<connector id>:<natural id>`? No: the key is the source's own id; the feed names the source. */
+function sourceOf(_key: string | null, feed: Feed): string {
+  return feed;
+}

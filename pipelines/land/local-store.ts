@@ -1,0 +1,75 @@
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import type { LakeStore } from './store.js';
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+const SCRATCH = '_scratch';
+
+/** A lake on the local file system: files become visible only by rename, after their bytes and folder are fsynced. */
+export class LocalLakeStore implements LakeStore {
+  constructor(readonly root: string) {}
+
+  async scratchDir(id: string): Promise<string> {
+    const path = join(this.root, SCRATCH, id);
+    await rm(path, { recursive: true, force: true });
+    await mkdir(path, { recursive: true });
+    return path;
+  }
+
+  async clearScratch(): Promise<void> {
+    await rm(join(this.root, SCRATCH), { recursive: true, force: true });
+  }
+
+  async stagingPath(relPath: string): Promise<string> {
+    const path = join(this.root, `${relPath}.tmp`);
+    await mkdir(dirname(path), { recursive: true });
+    return path;
+  }
+
+  async commit(relPaths: string[]): Promise<void> {
+    const folders = new Set<string>();
+    await Promise.all(
+      relPaths.map(async (relPath) => {
+        const final = join(this.root, relPath);
+        await fsyncPath(`${final}.tmp`);
+        await rename(`${final}.tmp`, final);
+        folders.add(dirname(final));
+      }),
+    );
+    // A rename is durable only once its folder is: fsync each folder that gained a file.
+    await Promise.all([...folders].map(fsyncPath));
+  }
+
+  async list(): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (dir !== this.root || entry.name !== SCRATCH) await walk(path);
+        } else out.push(relative(this.root, path));
+      }
+    };
+    await walk(this.root);
+    return out;
+  }
+
+  async remove(relPath: string): Promise<void> {
+    await rm(join(this.root, relPath), { force: true });
+  }
+}

@@ -1,0 +1,81 @@
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { Column } from './columns.js';
+
+function quote(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Writes rows to Parquet with DuckDB. Rows arrive as NDJSON lines (one JSON object each, keys = column names);
+ * DuckDB reads them with explicit column types, so nothing is inferred and a missing key is NULL.
+ */
+export class ParquetWriter {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    private readonly scratchDir: string,
+  ) {}
+
+  static async open(scratchDir: string, threads = 2): Promise<ParquetWriter> {
+    const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
+    const connection = await instance.connect();
+    return new ParquetWriter(instance, connection, scratchDir);
+  }
+
+  private sequence = 0;
+
+  /** Writes `lines` (NDJSON without trailing newline) to `path` as a zstd Parquet file. */
+  async write(path: string, columns: Column[], lines: string[]): Promise<void> {
+    const scratch = join(this.scratchDir, `batch-${process.pid}-${this.sequence++}.ndjson`);
+    await writeFile(scratch, lines.join('\n'));
+    try {
+      const spec = columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ');
+      const select = columns.map((c) => quote(c.name)).join(', ');
+      await this.connection.run(
+        `copy (select ${select} from read_json(${literal(scratch)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 16777216))
+         to ${literal(path)} (format parquet, compression zstd)`,
+      );
+    } finally {
+      await rm(scratch, { force: true });
+    }
+  }
+
+  /**
+   * Writes `lines` (each with a "dt" key) as one Parquet file per dt: `<dir>/dt=<dt>/part0.parquet`, dt kept out of
+   * the file (it is the folder). One DuckDB statement for a whole flush instead of one per day.
+   */
+  async writePartitioned(dir: string, columns: Column[], lines: string[]): Promise<{ dt: string; path: string }[]> {
+    const scratch = join(this.scratchDir, `batch-${process.pid}-${this.sequence++}.ndjson`);
+    await writeFile(scratch, lines.join('\n'));
+    try {
+      const spec = [...columns, { name: 'dt', type: 'VARCHAR' }]
+        .map((c) => `${literal(c.name)}: ${literal(c.type)}`)
+        .join(', ');
+      const select = columns.map((c) => quote(c.name)).join(', ');
+      await this.connection.run(
+        `copy (select ${select}, dt from read_json(${literal(scratch)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 16777216))
+         to ${literal(dir)} (format parquet, compression zstd, partition_by (dt), filename_pattern 'part{i}', overwrite_or_ignore true)`,
+      );
+    } finally {
+      await rm(scratch, { force: true });
+    }
+    const out: { dt: string; path: string }[] = [];
+    for (const folder of await readdir(dir)) {
+      if (!folder.startsWith('dt=')) continue;
+      for (const file of await readdir(join(dir, folder)))
+        out.push({ dt: folder.slice(3), path: join(dir, folder, file) });
+    }
+    return out;
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

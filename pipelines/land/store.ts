@@ -1,0 +1,16 @@
+/** Where landed files go. Implementations: LocalLakeStore (a folder); an S3 store follows the same contract. */
+export interface LakeStore {
+  /**
+   * An empty local folder for multi-file output (DuckDB's partitioned writes) on the same file system as
+   * stagingPath, so its files can be renamed there. Leftovers of a crash are removed by clearScratch().
+   */
+  scratchDir(id: string): Promise<string>;
+  clearScratch(): Promise<void>;
+  /** A local path DuckDB may write the file to before it is committed (folders created). */
+  stagingPath(relPath: string): Promise<string>;
+  /** Makes the staged files durable and visible under their final names; resolves only when they are. */
+  commit(relPaths: string[]): Promise<void>;
+  /** Every file path in the lake, relative to its root (staged `.tmp` leftovers included). */
+  list(): Promise<string[]>;
+  remove(relPath: string): Promise<void>;
+}

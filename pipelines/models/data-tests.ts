@@ -1,0 +1,77 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { ident, literal } from './columns.js';
+import type { DataTestSpec } from './header.js';
+import type { ModelDefinition } from './project.js';
+
+export interface DataTestResult {
+  /** The test as written in the header, normalized, e.g. `unique(grain, period, region_code)`. */
+  name: string;
+  model: string;
+  kind: DataTestSpec['kind'];
+  passed: boolean;
+  /** Rows that break the test (for unique: key values that occur more than once). */
+  failing_rows: number;
+  /** The query that counts failing rows. */
+  sql: string;
+  /** Set when the test could not run: the query failed, or (testModels) the model is not stored in the marts file. */
+  error?: string;
+  skipped?: boolean;
+}
+
+/** A query returning one row, one column: the number of failing rows. */
+export function dataTestSql(model: string, test: DataTestSpec): string {
+  const from = ident(model);
+  switch (test.kind) {
+    case 'unique': {
+      const cols = test.columns.map(ident).join(', ');
+      return `select count(*) from (select ${cols} from ${from} group by ${cols} having count(*) > 1)`;
+    }
+    case 'not_null':
+      return `select count(*) from ${from} where ${ident(test.column)} is null`;
+    case 'accepted_values':
+      return `select count(*) from ${from} where ${ident(test.column)} is not null and cast(${ident(test.column)} as varchar) not in (${test.values.map(literal).join(', ')})`;
+    case 'relationships':
+      return `select count(*) from ${from} as child where child.${ident(test.column)} is not null and not exists (select 1 from ${ident(test.toModel)} as parent where parent.${ident(test.toColumn)} = child.${ident(test.column)})`;
+    case 'expression':
+      return `select count(*) from ${from} where not coalesce((${test.expression}), false)`;
+  }
+}
+
+/** Runs the header tests of the given models; `present` says which relations exist (others are reported skipped). */
+export async function runDataTests(
+  connection: DuckDBConnection,
+  models: ModelDefinition[],
+  present: (name: string) => boolean,
+): Promise<DataTestResult[]> {
+  const results: DataTestResult[] = [];
+  for (const model of models) {
+    for (const test of model.header.tests) {
+      const sql = dataTestSql(model.name, test);
+      const base = { name: test.name, model: model.name, kind: test.kind, sql };
+      const missing = [model.name, ...(test.kind === 'relationships' ? [test.toModel] : [])].filter((n) => !present(n));
+      if (missing.length > 0) {
+        results.push({
+          ...base,
+          passed: true,
+          failing_rows: 0,
+          skipped: true,
+          error: `not stored in the marts file: ${missing.join(', ')}`,
+        });
+        continue;
+      }
+      try {
+        const reader = await connection.runAndReadAll(sql);
+        const failing = Number(reader.getRows()[0]?.[0] ?? 0);
+        results.push({ ...base, passed: failing === 0, failing_rows: failing });
+      } catch (err) {
+        results.push({
+          ...base,
+          passed: false,
+          failing_rows: 0,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+  }
+  return results;
+}

@@ -1,0 +1,77 @@
+import { CityhubError } from '../errors.js';
+
+/** First characters of a SQL text, on one line, for error context. */
+export function sqlSnippet(sql: string, max = 240): string {
+  const oneLine = sql.replace(/\s+/g, ' ').trim();
+  return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine;
+}
+
+/** A model file's header (or its templating) is wrong: fix the file, retrying cannot help. */
+export class ModelDefinitionError extends CityhubError {
+  /** The model file (absolute path). */
+  readonly file: string;
+  /** Header field at fault (`name`, `materialization`, `depends_on`, `tests`, …) or `sql` for the body. */
+  readonly field: string;
+  constructor(file: string, field: string, problem: string, options: { cause?: unknown } = {}) {
+    super(`${file}: header field "${field}": ${problem}`, options);
+    this.file = file;
+    this.field = field;
+  }
+}
+
+/** depends_on forms a cycle; `cycle` lists the models in order, the first repeated at the end. */
+export class ModelCycleError extends CityhubError {
+  readonly cycle: string[];
+  readonly files: string[];
+  constructor(cycle: string[], files: string[]) {
+    super(`models depend on each other in a cycle: ${cycle.join(' -> ')} (files: ${files.join(', ')})`);
+    this.cycle = cycle;
+    this.files = files;
+  }
+}
+
+/** DuckDB rejected a model's SQL (or a seed) while building. */
+export class ModelBuildError extends CityhubError {
+  readonly file: string | undefined;
+  readonly model: string;
+  readonly sql: string;
+  constructor(model: string, file: string | undefined, sql: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`building model ${model}${file ? ` (${file})` : ''} failed: ${reason}\n  sql: ${sqlSnippet(sql)}`, { cause });
+    this.model = model;
+    this.file = file;
+    this.sql = sqlSnippet(sql, 2000);
+  }
+}
+
+/** Writing, syncing or swapping the marts file failed (disk full, permissions…): may succeed on retry. */
+export class MartsFileError extends CityhubError {
+  readonly path: string;
+  readonly step: 'prepare' | 'checkpoint' | 'fsync' | 'rename' | 'open';
+  constructor(path: string, step: MartsFileError['step'], cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`marts file ${path}: ${step} failed: ${reason}`, { cause, retriable: step !== 'open' });
+    this.path = path;
+    this.step = step;
+  }
+}
+
+/** A query against the marts failed (bad SQL, unknown table…). */
+export class MartsQueryError extends CityhubError {
+  readonly martsPath: string;
+  readonly sql: string;
+  constructor(martsPath: string, sql: string, message: string, options: { cause?: unknown } = {}) {
+    super(`query on ${martsPath} failed: ${message}\n  sql: ${sqlSnippet(sql)}`, options);
+    this.martsPath = martsPath;
+    this.sql = sqlSnippet(sql, 2000);
+  }
+}
+
+/** The query would change something: the marts are served read-only. */
+export class ReadOnlyQueryError extends MartsQueryError {
+  readonly statementType: string;
+  constructor(martsPath: string, sql: string, statementType: string, options: { cause?: unknown } = {}) {
+    super(martsPath, sql, `only read statements are allowed (got ${statementType})`, options);
+    this.statementType = statementType;
+  }
+}

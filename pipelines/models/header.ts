@@ -1,0 +1,202 @@
+/**
+ * Model header grammar (SQLMesh style), at the very top of every model file:
+ *
+ *   -- name: <identifier, equal to the file name without .sql>
+ *   -- description: <text>
+ *   -- materialization: table | view
+ *   -- grain: (<column>, …)                                  optional
+ *   -- depends_on: <model or seed>, …                         optional
+ *   -- tests: <test>; <test>; …                               optional
+ *   --    <continuation of the previous field (two or more spaces after `--`)>
+ *
+ * The header ends at the first line that is not a `--` comment. A bare `--` line is ignored.
+ * Tests: unique(c, …) | not_null(c, …) | accepted_values(c: v1|v2|…) | relationships(c -> model.c) | expression(<sql>)
+ */
+import { ModelDefinitionError } from './errors.js';
+
+export type Materialization = 'table' | 'view';
+
+export type DataTestSpec =
+  | { kind: 'unique'; name: string; columns: string[] }
+  | { kind: 'not_null'; name: string; column: string }
+  | { kind: 'accepted_values'; name: string; column: string; values: string[] }
+  | { kind: 'relationships'; name: string; column: string; toModel: string; toColumn: string }
+  | { kind: 'expression'; name: string; expression: string };
+
+export interface ModelHeader {
+  name: string;
+  description: string;
+  materialization: Materialization;
+  grain: string[];
+  dependsOn: string[];
+  tests: DataTestSpec[];
+}
+
+const fields = ['name', 'description', 'materialization', 'grain', 'depends_on', 'tests'] as const;
+type Field = (typeof fields)[number];
+const identifier = /^[a-z_][a-z0-9_]*$/;
+
+/** Splits a model file into its parsed header and SQL body. Throws ModelDefinitionError naming the field. */
+export function parseModelFile(file: string, text: string): { header: ModelHeader; body: string } {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const raw = new Map<Field, string>();
+  let current: Field | undefined;
+  let i = 0;
+  for (; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.startsWith('--')) break;
+    const rest = line.slice(2);
+    if (rest.trim() === '') continue;
+    const field = /^ ([a-z_]+):(.*)$/.exec(rest);
+    if (field) {
+      const key = field[1]!;
+      if (!(fields as readonly string[]).includes(key)) {
+        throw new ModelDefinitionError(file, key, `unknown header field (expected one of ${fields.join(', ')})`);
+      }
+      if (raw.has(key as Field)) throw new ModelDefinitionError(file, key, 'appears twice');
+      current = key as Field;
+      raw.set(current, field[2]!.trim());
+    } else if (/^ {2,}\S/.test(rest) && current) {
+      raw.set(current, `${raw.get(current)} ${rest.trim()}`.trim());
+    } else {
+      throw new ModelDefinitionError(
+        file,
+        current ?? 'name',
+        `unparseable header line ${i + 1}: ${JSON.stringify(line)} (expected "-- field: value" or an indented continuation)`,
+      );
+    }
+  }
+  const body = lines.slice(i).join('\n').trim().replace(/;\s*$/, '');
+
+  const name = raw.get('name');
+  if (!name) throw new ModelDefinitionError(file, 'name', 'missing (the header must start with "-- name: <model>")');
+  if (!identifier.test(name)) throw new ModelDefinitionError(file, 'name', `"${name}" is not a lowercase identifier`);
+  const description = raw.get('description');
+  if (!description) throw new ModelDefinitionError(file, 'description', 'missing');
+  const materialization = raw.get('materialization');
+  if (materialization !== 'table' && materialization !== 'view') {
+    throw new ModelDefinitionError(
+      file,
+      'materialization',
+      materialization
+        ? `unknown materialization "${materialization}" (expected table or view)`
+        : 'missing (table or view)',
+    );
+  }
+  if (body === '') throw new ModelDefinitionError(file, 'sql', 'the model has no SQL after its header');
+  return {
+    header: {
+      name,
+      description,
+      materialization,
+      grain: parseGrain(file, raw.get('grain')),
+      dependsOn: parseList(file, 'depends_on', raw.get('depends_on')),
+      tests: parseTests(file, raw.get('tests')),
+    },
+    body,
+  };
+}
+
+function parseList(file: string, field: string, value: string | undefined): string[] {
+  if (value === undefined || value === '') return [];
+  const items = value.split(',').map((s) => s.trim());
+  for (const item of items) {
+    if (!identifier.test(item)) throw new ModelDefinitionError(file, field, `"${item}" is not a model name`);
+  }
+  return [...new Set(items)];
+}
+
+function parseGrain(file: string, value: string | undefined): string[] {
+  if (value === undefined || value === '') return [];
+  const m = /^\((.*)\)$/.exec(value);
+  if (!m) throw new ModelDefinitionError(file, 'grain', `expected "(column, …)", got "${value}"`);
+  return parseList(file, 'grain', m[1]);
+}
+
+/** Splits on `sep` outside parentheses and quotes. */
+function splitTopLevel(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === sep && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts.map((p) => p.trim()).filter((p) => p !== '');
+}
+
+function parseTests(file: string, value: string | undefined): DataTestSpec[] {
+  if (value === undefined || value === '') return [];
+  const tests: DataTestSpec[] = [];
+  for (const item of splitTopLevel(value, ';')) {
+    const m = /^([a-z_]+)\s*\(([\s\S]*)\)$/.exec(item);
+    if (!m) throw new ModelDefinitionError(file, 'tests', `cannot parse test "${item}" (expected kind(arguments))`);
+    const kind = m[1]!;
+    const args = m[2]!.trim();
+    const column = (c: string): string => {
+      const col = c.trim();
+      if (!identifier.test(col))
+        throw new ModelDefinitionError(file, 'tests', `"${col}" in "${item}" is not a column name`);
+      return col;
+    };
+    switch (kind) {
+      case 'unique': {
+        const columns = args.split(',').map(column);
+        tests.push({ kind, name: `unique(${columns.join(', ')})`, columns });
+        break;
+      }
+      case 'not_null':
+        for (const c of args.split(',').map(column)) tests.push({ kind, name: `not_null(${c})`, column: c });
+        break;
+      case 'accepted_values': {
+        const av = /^([^:]+):(.+)$/.exec(args);
+        if (!av)
+          throw new ModelDefinitionError(file, 'tests', `expected accepted_values(column: a|b|…), got "${item}"`);
+        const values = av[2]!.split('|').map((v) => v.trim());
+        if (values.some((v) => v === '')) throw new ModelDefinitionError(file, 'tests', `empty value in "${item}"`);
+        const c = column(av[1]!);
+        tests.push({ kind, name: `accepted_values(${c}: ${values.join('|')})`, column: c, values });
+        break;
+      }
+      case 'relationships': {
+        const rel = /^([^\s-]+)\s*->\s*([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$/.exec(args);
+        if (!rel)
+          throw new ModelDefinitionError(
+            file,
+            'tests',
+            `expected relationships(column -> model.column), got "${item}"`,
+          );
+        const c = column(rel[1]!);
+        tests.push({
+          kind,
+          name: `relationships(${c} -> ${rel[2]}.${rel[3]})`,
+          column: c,
+          toModel: rel[2]!,
+          toColumn: rel[3]!,
+        });
+        break;
+      }
+      case 'expression':
+        if (args === '') throw new ModelDefinitionError(file, 'tests', 'expression() needs a SQL condition');
+        tests.push({ kind, name: `expression(${args})`, expression: args });
+        break;
+      default:
+        throw new ModelDefinitionError(
+          file,
+          'tests',
+          `unknown test "${kind}" (expected unique, not_null, accepted_values, relationships or expression)`,
+        );
+    }
+  }
+  return tests;
+}

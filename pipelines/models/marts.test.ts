@@ -1,0 +1,669 @@
+/**
+ * SQL unit tests of the marts: a tiny lake and tiny catalogs in, exact mart rows out (docs/indicators.md).
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DatasetName } from '../../schemas/index.js';
+import { type ModelCatalogs, queryMarts, runModels } from './index.js';
+import {
+  alert,
+  cityEvent,
+  delivery,
+  deviceOf,
+  hotline,
+  type LandedRow,
+  reading,
+  resource,
+  scenarioOf,
+  tempDirs,
+  testRegions,
+  writeLake,
+} from './testing.js';
+
+const sqlDir = join(import.meta.dirname, '..', '..', 'sql');
+type Lake = { [D in DatasetName]?: LandedRow<D>[] };
+type Row = Record<string, unknown>;
+
+let dirs: Awaited<ReturnType<typeof tempDirs>>;
+beforeEach(async () => {
+  dirs = await tempDirs();
+});
+afterEach(async () => {
+  await dirs.cleanup();
+});
+
+async function build(regionCode: string, lake: Lake, catalogs: Partial<ModelCatalogs>) {
+  const dir = await dirs.make();
+  const lakeDir = join(dir, 'lake');
+  for (const [dataset, rows] of Object.entries(lake) as [DatasetName, LandedRow<DatasetName>[]][]) {
+    await writeLake(lakeDir, dataset, rows);
+  }
+  const result = await runModels({
+    lakeDir,
+    martsPath: join(dir, 'marts.duckdb'),
+    sqlDir,
+    regionCode,
+    catalogs: { regions: testRegions, data_resources: [], scenarios: [], devices: [], ...catalogs },
+  });
+  expect(result.tests.filter((t) => !t.passed)).toEqual([]);
+  return async (sql: string): Promise<Row[]> => {
+    const r = await queryMarts({ martsPath: result.martsPath, sql });
+    return r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])));
+  };
+}
+
+const rate = (num: number, den: number) => (den === 0 ? null : num / den);
+
+/** A mart_data_sharing row, rates computed as the definitions say. */
+function sharing(
+  key: string,
+  level: string,
+  c: { required: number; shared: number; due: number; onTime: number; received: number; valid: number; hooked: number },
+): Row {
+  const [grain, period, region_code] = key.split(' ');
+  const sharing_rate = rate(c.shared, c.required);
+  return {
+    grain,
+    period,
+    region_code,
+    region_level: level,
+    required_count: c.required,
+    shared_count: c.shared,
+    sharing_rate,
+    due_count: c.due,
+    on_time_count: c.onTime,
+    timeliness_rate: rate(c.onTime, c.due),
+    received_records: c.received,
+    valid_records: c.valid,
+    quality_rate: rate(c.valid, c.received),
+    hooked_count: c.hooked,
+    hookup_rate: rate(c.hooked, c.required),
+    target_rate: 0.9,
+    meets_target: sharing_rate === null ? null : sharing_rate >= 0.9,
+  };
+}
+
+const sharingSql = `select * from mart_data_sharing order by grain, period, region_code`;
+const zero = { required: 0, shared: 0, due: 0, onTime: 0, received: 0, valid: 0, hooked: 0 };
+
+describe('mart_data_sharing', () => {
+  it('rolls districts up into their city and province by code prefix, counting only required resources in force', async () => {
+    const query = await build(
+      '330000',
+      {
+        dept_delivery: [
+          delivery({
+            delivery_id: 'd1',
+            resource_code: 'r_a',
+            region_code: '330102',
+            delivered_at: '2026-08-05T02:00:00Z',
+            record_count: 10,
+            valid_count: 8,
+          }),
+          delivery({
+            delivery_id: 'd2',
+            resource_code: 'r_b',
+            region_code: '330106',
+            delivered_at: '2026-08-10T02:00:00Z',
+            record_count: 5,
+            valid_count: 0,
+          }),
+          delivery({
+            delivery_id: 'd3',
+            resource_code: 'r_ns',
+            region_code: '330102',
+            delivered_at: '2026-08-11T02:00:00Z',
+            record_count: 4,
+            valid_count: 4,
+          }),
+          delivery({
+            delivery_id: 'd4',
+            resource_code: 'r_c',
+            region_code: '330100',
+            delivered_at: '2026-08-20T03:00:00Z',
+            record_count: 6,
+            valid_count: 6,
+          }),
+        ],
+      },
+      {
+        data_resources: [
+          resource({ resource_code: 'r_a', region_code: '330102' }),
+          resource({ resource_code: 'r_b', region_code: '330106', share_type: 'conditional' }),
+          resource({ resource_code: 'r_c', region_code: '330100' }),
+          resource({ resource_code: 'r_ns', region_code: '330102', share_type: 'not_shared' }),
+          resource({ resource_code: 'r_old', region_code: '330102', valid_to: '2026-07-31' }),
+          resource({ resource_code: 'r_future', region_code: '330203', valid_from: '2026-09-01' }),
+        ],
+      },
+    );
+    // August: r_old has expired and r_future is not yet in force; r_ns is never required; r_b's only delivery has
+    // no valid record (hooked up, not shared). Quality counts every delivery of the region, catalogued or not.
+    const month = {
+      '330000': { required: 3, shared: 2, due: 3, onTime: 2, received: 25, valid: 18, hooked: 3 },
+      '330100': { required: 3, shared: 2, due: 3, onTime: 2, received: 25, valid: 18, hooked: 3 },
+      '330102': { required: 1, shared: 1, due: 1, onTime: 1, received: 14, valid: 12, hooked: 1 },
+      '330106': { required: 1, shared: 0, due: 1, onTime: 0, received: 5, valid: 0, hooked: 1 },
+    };
+    // Q3 and 2026: every resource is in force for part of the period; monthly instances of July and September
+    // (r_a, r_b, r_c, r_old's July, r_future's September) were never delivered, so nothing is on time.
+    const longer = {
+      '330000': { required: 5, shared: 2, due: 5, onTime: 0, received: 25, valid: 18, hooked: 3 },
+      '330100': { required: 4, shared: 2, due: 4, onTime: 0, received: 25, valid: 18, hooked: 3 },
+      '330102': { required: 2, shared: 1, due: 2, onTime: 0, received: 14, valid: 12, hooked: 1 },
+      '330106': { required: 1, shared: 0, due: 1, onTime: 0, received: 5, valid: 0, hooked: 1 },
+      '330200': { required: 1, shared: 0, due: 1, onTime: 0, received: 0, valid: 0, hooked: 0 },
+      '330203': { required: 1, shared: 0, due: 1, onTime: 0, received: 0, valid: 0, hooked: 0 },
+    };
+    const levels: Record<string, string> = {
+      '330000': 'province',
+      '330100': 'city',
+      '330102': 'district',
+      '330106': 'district',
+      '330200': 'city',
+      '330203': 'district',
+    };
+    const expected: Row[] = [];
+    for (const [grain, period, counts] of [
+      ['month', '2026-08', month],
+      ['quarter', '2026-Q3', longer],
+      ['year', '2026', longer],
+    ] as const) {
+      for (const code of Object.keys(levels)) {
+        expected.push(
+          sharing(`${grain} ${period} ${code}`, levels[code]!, (counts as Record<string, typeof zero>)[code] ?? zero),
+        );
+      }
+    }
+    expect(await query(sharingSql)).toEqual(expected);
+  });
+
+  it('scopes a hub missing from the regions catalog by the shape of its code', async () => {
+    const query = await build(
+      '330100',
+      { sensor_reading: [reading({ observed_at: '2026-08-01T00:00:00Z' })] },
+      {
+        regions: testRegions.filter((r) => r.code !== '330100'),
+      },
+    );
+    expect(await query(`select distinct region_code from mart_data_sharing order by 1`)).toEqual([
+      { region_code: '330102' },
+      { region_code: '330106' },
+    ]);
+  });
+
+  it('gives a region without any data a row with zero counts and NULL rates', async () => {
+    const query = await build('330000', { sensor_reading: [reading({ observed_at: '2026-08-01T00:00:00Z' })] }, {});
+    expect(await query(`select * from mart_data_sharing where grain = 'month' and region_code = '330203'`)).toEqual([
+      sharing('month 2026-08 330203', 'district', zero),
+    ]);
+  });
+
+  it('extends the sharing window of quarterly and yearly resources to their whole quarter or year', async () => {
+    const query = await build(
+      '330102',
+      {
+        sensor_reading: [reading({ observed_at: '2026-07-10T00:00:00Z' })],
+        dept_delivery: [
+          delivery({
+            delivery_id: 'y',
+            resource_code: 'y1',
+            delivered_at: '2026-07-20T02:00:00Z',
+            record_count: 10,
+            valid_count: 9,
+          }),
+          delivery({
+            delivery_id: 'q',
+            resource_code: 'q1',
+            delivered_at: '2026-09-15T02:00:00Z',
+            record_count: 4,
+            valid_count: 4,
+          }),
+          delivery({
+            delivery_id: 'm',
+            resource_code: 'm1',
+            delivered_at: '2026-09-02T02:00:00Z',
+            record_count: 6,
+            valid_count: 3,
+          }),
+        ],
+      },
+      {
+        data_resources: [
+          resource({ resource_code: 'q1', update_frequency: 'quarterly' }),
+          resource({ resource_code: 'y1', update_frequency: 'yearly' }),
+          resource({ resource_code: 'm1', update_frequency: 'monthly' }),
+        ],
+      },
+    );
+    // q1's September delivery shares it in July and August too; y1's July delivery shares it all year.
+    // Only the Q3 instance of q1 is due in September; y1 is due only in the year.
+    expect(await query(sharingSql)).toEqual([
+      sharing('month 2026-07 330102', 'district', {
+        required: 3,
+        shared: 2,
+        due: 1,
+        onTime: 0,
+        received: 10,
+        valid: 9,
+        hooked: 1,
+      }),
+      sharing('month 2026-08 330102', 'district', {
+        required: 3,
+        shared: 2,
+        due: 1,
+        onTime: 0,
+        received: 0,
+        valid: 0,
+        hooked: 1,
+      }),
+      sharing('month 2026-09 330102', 'district', {
+        required: 3,
+        shared: 3,
+        due: 2,
+        onTime: 2,
+        received: 10,
+        valid: 7,
+        hooked: 3,
+      }),
+      sharing('quarter 2026-Q3 330102', 'district', {
+        required: 3,
+        shared: 3,
+        due: 2,
+        onTime: 1,
+        received: 20,
+        valid: 16,
+        hooked: 3,
+      }),
+      sharing('year 2026 330102', 'district', {
+        required: 3,
+        shared: 3,
+        due: 3,
+        onTime: 1,
+        received: 20,
+        valid: 16,
+        hooked: 3,
+      }),
+    ]);
+  });
+
+  it('is on time only when every weekly (ISO week) or daily instance due in the period has a valid delivery in its own days', async () => {
+    const daily = ['2026-02-20', '2026-02-21', '2026-02-22', '2026-02-23'].map((d, i) =>
+      delivery({ delivery_id: `d${i}`, resource_code: 'd1', delivered_at: `${d}T04:00:00Z` }),
+    );
+    const query = await build(
+      '330102',
+      {
+        dept_delivery: [
+          // w1: the week Mon 26 Jan – Sun 1 Feb is due in February and delivered on Fri 30 Jan.
+          delivery({ delivery_id: 'w1a', resource_code: 'w1', delivered_at: '2026-01-30T02:00:00Z' }),
+          delivery({ delivery_id: 'w1b', resource_code: 'w1', delivered_at: '2026-02-03T02:00:00Z' }),
+          delivery({ delivery_id: 'w1c', resource_code: 'w1', delivered_at: '2026-02-10T02:00:00Z' }),
+          delivery({ delivery_id: 'w1d', resource_code: 'w1', delivered_at: '2026-02-17T02:00:00Z' }),
+          // w2: weeks ending 1 Feb and 15 Feb are missing (a delivery without valid records does not count).
+          delivery({ delivery_id: 'w2a', resource_code: 'w2', delivered_at: '2026-02-03T02:00:00Z' }),
+          delivery({ delivery_id: 'w2b', resource_code: 'w2', delivered_at: '2026-02-10T02:00:00Z', valid_count: 0 }),
+          delivery({ delivery_id: 'w2c', resource_code: 'w2', delivered_at: '2026-02-17T02:00:00Z' }),
+          // d1 (realtime, in force 20–25 Feb): 15:59:59Z is still the 24th in Shanghai, 16:30Z is already the 25th.
+          ...daily,
+          delivery({ delivery_id: 'd24', resource_code: 'd1', delivered_at: '2026-02-24T15:59:59Z' }),
+          delivery({ delivery_id: 'd25', resource_code: 'd1', delivered_at: '2026-02-24T16:30:00Z' }),
+        ],
+      },
+      {
+        data_resources: [
+          resource({ resource_code: 'w1', update_frequency: 'weekly' }),
+          resource({ resource_code: 'w2', update_frequency: 'weekly' }),
+          resource({
+            resource_code: 'd1',
+            update_frequency: 'realtime',
+            valid_from: '2026-02-20',
+            valid_to: '2026-02-25',
+          }),
+        ],
+      },
+    );
+    const rows = await query(
+      `select grain, period, required_count, shared_count, due_count, on_time_count from mart_data_sharing order by grain, period`,
+    );
+    expect(rows).toEqual([
+      { grain: 'month', period: '2026-01', required_count: 2, shared_count: 1, due_count: 2, on_time_count: 0 },
+      { grain: 'month', period: '2026-02', required_count: 3, shared_count: 3, due_count: 3, on_time_count: 2 },
+      // March weeks of w1 and w2 are due in Q1 and the year, undelivered; d1's six days are all delivered.
+      { grain: 'quarter', period: '2026-Q1', required_count: 3, shared_count: 3, due_count: 3, on_time_count: 1 },
+      { grain: 'year', period: '2026', required_count: 3, shared_count: 3, due_count: 3, on_time_count: 1 },
+    ]);
+  });
+
+  it('counts a duplicated delivery once, keeping the copy with the lowest (_topic, _partition, _offset)', async () => {
+    const query = await build(
+      '330102',
+      {
+        dept_delivery: [
+          delivery({
+            delivery_id: 'dup',
+            delivered_at: '2026-08-05T02:00:00Z',
+            record_count: 10,
+            valid_count: 10,
+            _partition: 1,
+            _offset: 5,
+          }),
+          delivery({
+            delivery_id: 'dup',
+            delivered_at: '2026-08-05T02:00:00Z',
+            record_count: 7,
+            valid_count: 6,
+            _partition: 0,
+            _offset: 9,
+          }),
+          delivery({
+            delivery_id: 'same',
+            delivered_at: '2026-08-06T02:00:00Z',
+            record_count: 3,
+            valid_count: 3,
+            _offset: 10,
+          }),
+          delivery({
+            delivery_id: 'same',
+            delivered_at: '2026-08-06T02:00:00Z',
+            record_count: 3,
+            valid_count: 3,
+            _offset: 11,
+          }),
+        ],
+      },
+      {},
+    );
+    expect(
+      await query(`select received_records, valid_records from mart_data_sharing where grain = 'month' order by all`),
+    ).toEqual([{ received_records: 10, valid_records: 9 }]);
+  });
+});
+
+describe('mart_scenario_status and mart_scenario_coverage', () => {
+  it('lists every failing condition as a sorted reason code and rolls coverage up by region prefix', async () => {
+    const aug = (day: string) => `2026-08-${day}T02:00:00Z`;
+    const query = await build(
+      '330100',
+      {
+        sensor_reading: [
+          reading({ device_id: 'dev-1', device_type: 'drain_level', region_code: '330102', observed_at: aug('03') }),
+        ],
+        video_alert: [alert({ alert_id: 'a1', event_type: '0101', region_code: '330102', occurred_at: aug('04') })],
+        hotline_case: [
+          hotline({
+            case_id: 'c1',
+            category: '城市管理/市容环境/暴露垃圾',
+            region_code: '330106',
+            received_at: aug('05'),
+          }),
+        ],
+        dept_delivery: [
+          delivery({
+            delivery_id: 'd1',
+            resource_code: 'res-1',
+            region_code: '330106',
+            valid_count: 5,
+            delivered_at: aug('06'),
+          }),
+          delivery({
+            delivery_id: 'd2',
+            resource_code: 'res-1',
+            region_code: '330102',
+            valid_count: 0,
+            delivered_at: aug('06'),
+          }),
+        ],
+      },
+      {
+        devices: [deviceOf({ device_id: 'dev-1', device_type: 'drain_level', region_code: '330102' })],
+        scenarios: [
+          scenarioOf({ scenario_code: 's_sensor', required_device_types: ['gas_methane', 'drain_level'] }),
+          scenarioOf({ scenario_code: 's_video', region_prefix: '330102', required_video_event_types: ['0101'] }),
+          scenarioOf({
+            scenario_code: 's_hotline',
+            level: 'city',
+            region_prefix: '33',
+            dimension: 'service',
+            required_hotline_categories: ['城市管理/市容环境', '公共安全'],
+          }),
+          scenarioOf({ scenario_code: 's_resource', required_resources: ['res-1'] }),
+          scenarioOf({
+            scenario_code: 's_online',
+            region_prefix: '330102',
+            required_device_types: ['drain_level'],
+            min_online_rate: 0.5,
+          }),
+          scenarioOf({
+            scenario_code: 's_nodev',
+            region_prefix: '330106',
+            required_device_types: ['drain_level'],
+            min_online_rate: 0.5,
+          }),
+          scenarioOf({ scenario_code: 's_loop', region_prefix: '330102', closed_loop: true, event_classes: ['0101'] }),
+          // Ningbo is outside the hub's scope: no pair.
+          scenarioOf({ scenario_code: 's_ningbo', region_prefix: '3302' }),
+        ],
+      },
+    );
+    const status = await query(
+      `select scenario_code, region_code, is_covered, failed_conditions, online_rate, online_device_days, registered_device_days
+       from mart_scenario_status where grain = 'month' order by scenario_code, region_code`,
+    );
+    const row = (
+      scenario_code: string,
+      region_code: string,
+      failed: string[],
+      online?: [number | null, number, number],
+    ) => ({
+      scenario_code,
+      region_code,
+      is_covered: failed.length === 0,
+      failed_conditions: failed,
+      online_rate: online?.[0] ?? null,
+      online_device_days: online?.[1] ?? 0,
+      registered_device_days: online?.[2] ?? 0,
+    });
+    expect(status).toEqual([
+      row('s_hotline', '330100', ['no_hotline_cases:公共安全']),
+      row('s_loop', '330102', ['no_closed_loop']),
+      row('s_nodev', '330106', ['no_registered_devices', 'no_sensor_data:drain_level']),
+      row('s_online', '330102', ['online_rate_below_min'], [1 / 31, 1, 31]),
+      row('s_resource', '330102', ['no_resource_delivery:res-1']),
+      row('s_resource', '330106', []),
+      // Device-days and the online rate are reported for required device types even without min_online_rate.
+      row('s_sensor', '330102', ['no_sensor_data:gas_methane'], [1 / 31, 1, 31]),
+      row('s_sensor', '330106', ['no_sensor_data:drain_level', 'no_sensor_data:gas_methane']),
+      row('s_video', '330102', []),
+    ]);
+    expect(
+      await query(`select * from mart_scenario_status where scenario_code = 's_video' order by grain, period`),
+    ).toEqual(
+      [
+        ['month', '2026-08'],
+        ['quarter', '2026-Q3'],
+        ['year', '2026'],
+      ].map(([grain, period]) => ({
+        grain,
+        period,
+        scenario_code: 's_video',
+        scenario_name: 's_video',
+        dimension: 'operation',
+        region_code: '330102',
+        is_covered: true,
+        failed_conditions: [],
+        online_rate: null,
+        online_device_days: 0,
+        registered_device_days: 0,
+      })),
+    );
+    const coverage = (
+      grain: string,
+      period: string,
+      region_code: string,
+      level: string,
+      applicable: number,
+      covered: number,
+    ) => {
+      const coverage_rate = rate(covered, applicable);
+      return {
+        grain,
+        period,
+        region_code,
+        region_level: level,
+        applicable_count: applicable,
+        covered_count: covered,
+        coverage_rate,
+        target_rate: 0.9,
+        meets_target: coverage_rate === null ? null : coverage_rate >= 0.9,
+      };
+    };
+    // The hub is 杭州市: 浙江省 and 宁波市 are outside its scope.
+    expect(await query(`select * from mart_scenario_coverage where grain = 'month' order by region_code`)).toEqual([
+      coverage('month', '2026-08', '330100', 'city', 9, 2),
+      coverage('month', '2026-08', '330102', 'district', 5, 1),
+      coverage('month', '2026-08', '330106', 'district', 3, 1),
+    ]);
+  });
+
+  it('counts registered device-days between installed_on and removed_on and online days only while registered', async () => {
+    const day = (d: string, over: Partial<LandedRow<'sensor_reading'>> = {}) =>
+      reading({ device_id: 'dev-a', observed_at: `2026-08-${d}T01:00:00Z`, ...over });
+    const query = await build(
+      '330102',
+      {
+        sensor_reading: [
+          day('05'), // before dev-a is installed
+          day('11'),
+          day('11', { metric: 'flow' }), // a second reading the same day is the same device-day
+          day('12'),
+          ...['01', '02', '03', '04', '05', '06', '07', '08', '09', '10', '15'].map((d) =>
+            day(d, { device_id: 'dev-b' }),
+          ), // the 15th is after removal
+          day('12', { device_id: 'dev-c', device_type: 'gas_methane' }), // not a required type
+          day('12', { device_id: 'dev-d', region_code: '330106' }), // outside the region
+        ],
+      },
+      {
+        devices: [
+          deviceOf({ device_id: 'dev-a', installed_on: '2026-08-11' }),
+          deviceOf({ device_id: 'dev-b', removed_on: '2026-08-10' }),
+          deviceOf({ device_id: 'dev-c', device_type: 'gas_methane' }),
+          deviceOf({ device_id: 'dev-d', region_code: '330106' }),
+          deviceOf({ device_id: 'dev-e', installed_on: '2026-10-01' }),
+        ],
+        scenarios: [
+          scenarioOf({ scenario_code: 's_hi', required_device_types: ['drain_level'], min_online_rate: 0.4 }),
+          scenarioOf({ scenario_code: 's_lo', required_device_types: ['drain_level'], min_online_rate: 0.38 }),
+        ],
+      },
+    );
+    // August: dev-a 21 registered days (2 online), dev-b 10 (10 online). Q3: dev-a 51, dev-b 41.
+    // 2026: dev-a 143, dev-b 222, dev-e 92 (October–December).
+    const rows = await query(
+      `select grain, scenario_code, failed_conditions, online_rate, online_device_days, registered_device_days
+       from mart_scenario_status order by grain, scenario_code`,
+    );
+    const r = (grain: string, scenario_code: string, online: number, registered: number, min: number) => ({
+      grain,
+      scenario_code,
+      failed_conditions: online / registered >= min ? [] : ['online_rate_below_min'],
+      online_rate: online / registered,
+      online_device_days: online,
+      registered_device_days: registered,
+    });
+    expect(rows).toEqual([
+      r('month', 's_hi', 12, 31, 0.4),
+      r('month', 's_lo', 12, 31, 0.38),
+      r('quarter', 's_hi', 12, 92, 0.4),
+      r('quarter', 's_lo', 12, 92, 0.38),
+      r('year', 's_hi', 12, 457, 0.4),
+      r('year', 's_lo', 12, 457, 0.38),
+    ]);
+    expect(rows[1]!.failed_conditions).toEqual([]);
+  });
+
+  it('closes the loop with the latest snapshot of an automated event of a listed class', async () => {
+    const ev = (
+      event_id: string,
+      status: LandedRow<'city_event'>['status'],
+      over: Partial<LandedRow<'city_event'>> = {},
+    ) => cityEvent({ event_id, status, reported_at: '2026-07-30T02:00:00Z', ...over });
+    const query = await build(
+      '330102',
+      {
+        city_event: [
+          ev('e1', 'reported'),
+          ev('e1', 'closed', { closed_at: '2026-08-02T02:00:00Z' }),
+          // e2 was closed in September, then cancelled: its latest snapshot has no closed_at.
+          ev('e2', 'closed', { closed_at: '2026-09-03T02:00:00Z', reported_at: '2026-09-01T02:00:00Z' }),
+          ev('e2', 'cancelled', { reported_at: '2026-09-01T02:00:00Z' }),
+          // e3 closed at 00:30 on 1 October in Shanghai; a verified snapshot landing later does not outrank closed.
+          ev('e3', 'closed', {
+            source_kind: 'sensor',
+            reported_at: '2026-09-25T02:00:00Z',
+            closed_at: '2026-09-30T16:30:00Z',
+            _offset: 10,
+          }),
+          ev('e3', 'verified', { source_kind: 'sensor', reported_at: '2026-09-25T02:00:00Z', _offset: 11 }),
+          // November: grid-raised, another class, another region — none counts.
+          ev('e4', 'closed', {
+            source_kind: 'grid',
+            reported_at: '2026-11-01T02:00:00Z',
+            closed_at: '2026-11-02T02:00:00Z',
+          }),
+          ev('e5', 'closed', {
+            event_class: '0202',
+            reported_at: '2026-11-01T02:00:00Z',
+            closed_at: '2026-11-02T02:00:00Z',
+          }),
+          ev('e6', 'closed', {
+            region_code: '330106',
+            reported_at: '2026-11-01T02:00:00Z',
+            closed_at: '2026-11-02T02:00:00Z',
+          }),
+        ],
+      },
+      { scenarios: [scenarioOf({ scenario_code: 's_loop', closed_loop: true, event_classes: ['0101', '0303'] })] },
+    );
+    expect(await query(`select grain, period, is_covered from mart_scenario_status order by grain, period`)).toEqual([
+      { grain: 'month', period: '2026-07', is_covered: false },
+      { grain: 'month', period: '2026-08', is_covered: true },
+      { grain: 'month', period: '2026-09', is_covered: false },
+      { grain: 'month', period: '2026-10', is_covered: true },
+      { grain: 'month', period: '2026-11', is_covered: false },
+      { grain: 'quarter', period: '2026-Q3', is_covered: true },
+      { grain: 'quarter', period: '2026-Q4', is_covered: true },
+      { grain: 'year', period: '2026', is_covered: true },
+    ]);
+  });
+});
+
+describe('an empty lake', () => {
+  it('builds marts that exist, are empty and keep their column types', async () => {
+    const query = await build(
+      '330000',
+      {},
+      { data_resources: [resource({ resource_code: 'r' })], scenarios: [scenarioOf({ scenario_code: 's' })] },
+    );
+    for (const mart of ['mart_data_sharing', 'mart_scenario_coverage', 'mart_scenario_status']) {
+      expect(await query(`select count(*) as n from ${mart}`)).toEqual([{ n: 0 }]);
+    }
+    const types = await query(
+      `select column_name, data_type from information_schema.columns where table_name = 'mart_scenario_status' order by ordinal_position`,
+    );
+    expect(types.map((t) => `${t.column_name} ${t.data_type}`)).toEqual([
+      'grain VARCHAR',
+      'period VARCHAR',
+      'scenario_code VARCHAR',
+      'scenario_name VARCHAR',
+      'dimension VARCHAR',
+      'region_code VARCHAR',
+      'is_covered BOOLEAN',
+      'failed_conditions VARCHAR[]',
+      'online_rate DOUBLE',
+      'online_device_days BIGINT',
+      'registered_device_days BIGINT',
+    ]);
+  });
+});

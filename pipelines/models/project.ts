@@ -1,0 +1,148 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { type DatasetName, datasetNames } from '../../schemas/index.js';
+import { ModelCycleError, ModelDefinitionError } from './errors.js';
+import { type ModelHeader, parseModelFile } from './header.js';
+import { seedNames } from './seeds.js';
+
+export const layers = ['staging', 'intermediate', 'marts'] as const;
+export type Layer = (typeof layers)[number];
+const layerPrefix: Record<Layer, string> = { staging: 'stg_', intermediate: 'int_', marts: 'mart_' };
+
+export interface ModelDefinition {
+  name: string;
+  file: string;
+  layer: Layer;
+  header: ModelHeader;
+  /** SQL body after the header, with `{{ source('lake', '<dataset>') }}` placeholders. */
+  body: string;
+  /** Lake datasets the body reads through source(). */
+  sources: DatasetName[];
+}
+
+export interface ModelProject {
+  sqlDir: string;
+  /** In build order: every model after everything it depends on. */
+  models: ModelDefinition[];
+}
+
+/** `{{ source('lake', '<dataset>') }}` — the only template expression models may use. */
+export const sourcePattern = /\{\{\s*source\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)\s*\}\}/g;
+
+async function listSqlFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listSqlFiles(path)));
+    else if (entry.isFile() && entry.name.endsWith('.sql')) out.push(path);
+  }
+  return out.sort();
+}
+
+/** Reads and validates every model under sqlDir/{staging,intermediate,marts}, ordered for building. */
+export async function loadProject(sqlDir: string): Promise<ModelProject> {
+  const all = await listSqlFiles(sqlDir).catch((err: unknown) => {
+    throw new ModelDefinitionError(sqlDir, 'sql', `cannot read the models folder: ${(err as Error).message}`, {
+      cause: err,
+    });
+  });
+  const files = all.filter((f) => !relative(sqlDir, f).startsWith(`seeds${sep}`));
+  const models = await Promise.all(files.map(async (file) => defineModel(sqlDir, file, await readFile(file, 'utf8'))));
+  return { sqlDir, models: orderModels(models) };
+}
+
+export function defineModel(sqlDir: string, file: string, text: string): ModelDefinition {
+  const { header, body } = parseModelFile(file, text);
+  const parts = relative(sqlDir, file).split(sep);
+  const layer = parts[0] as Layer;
+  if (parts.length < 2 || !(layers as readonly string[]).includes(layer)) {
+    throw new ModelDefinitionError(
+      file,
+      'name',
+      `models live in ${layers.map((l) => `${l}/`).join(', ')} of ${sqlDir}`,
+    );
+  }
+  const fileName = parts[parts.length - 1]!.replace(/\.sql$/, '');
+  if (header.name !== fileName) {
+    throw new ModelDefinitionError(file, 'name', `"${header.name}" differs from the file name "${fileName}"`);
+  }
+  if (!header.name.startsWith(layerPrefix[layer])) {
+    throw new ModelDefinitionError(file, 'name', `${layer} models are named ${layerPrefix[layer]}…`);
+  }
+  if (layer === 'marts' && header.materialization !== 'table') {
+    throw new ModelDefinitionError(file, 'materialization', 'marts are read on other machines: they must be tables');
+  }
+  const sources: DatasetName[] = [];
+  for (const m of body.matchAll(sourcePattern)) {
+    const [, source, dataset] = m;
+    if (source !== 'lake' || !(datasetNames as string[]).includes(dataset!)) {
+      throw new ModelDefinitionError(
+        file,
+        'sql',
+        `unknown source('${source}', '${dataset}') (expected source('lake', <one of ${datasetNames.join(', ')}>))`,
+      );
+    }
+    if (layer !== 'staging') throw new ModelDefinitionError(file, 'sql', 'only staging models read the lake');
+    if (!sources.includes(dataset as DatasetName)) sources.push(dataset as DatasetName);
+  }
+  const leftover = body.replace(sourcePattern, '');
+  if (/\{\{|\}\}/.test(leftover)) {
+    throw new ModelDefinitionError(file, 'sql', "unknown template expression (only {{ source('lake', '<dataset>') }})");
+  }
+  return { name: header.name, file, layer, header, body, sources };
+}
+
+/** Validates names and dependencies, then orders topologically (stable: layer, then name). */
+export function orderModels(models: ModelDefinition[]): ModelDefinition[] {
+  const byName = new Map<string, ModelDefinition>();
+  for (const m of models) {
+    const other = byName.get(m.name);
+    if (other) throw new ModelDefinitionError(m.file, 'name', `"${m.name}" is also defined in ${other.file}`);
+    if ((seedNames as readonly string[]).includes(m.name)) {
+      throw new ModelDefinitionError(m.file, 'name', `"${m.name}" is the name of a seed table`);
+    }
+    byName.set(m.name, m);
+  }
+  for (const m of models) {
+    for (const dep of m.header.dependsOn) {
+      if (dep === m.name) throw new ModelDefinitionError(m.file, 'depends_on', `"${m.name}" depends on itself`);
+      if (!byName.has(dep) && !(seedNames as readonly string[]).includes(dep)) {
+        throw new ModelDefinitionError(m.file, 'depends_on', `unknown model "${dep}"`);
+      }
+    }
+    for (const t of m.header.tests) {
+      if (
+        t.kind === 'relationships' &&
+        !byName.has(t.toModel) &&
+        !(seedNames as readonly string[]).includes(t.toModel)
+      ) {
+        throw new ModelDefinitionError(m.file, 'tests', `${t.name}: unknown model "${t.toModel}"`);
+      }
+    }
+  }
+  const sorted = [...models].sort(
+    (a, b) => layers.indexOf(a.layer) - layers.indexOf(b.layer) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
+  const ordered: ModelDefinition[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (m: ModelDefinition, path: string[]): void => {
+    const s = state.get(m.name);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(m.name)), m.name];
+      throw new ModelCycleError(
+        cycle,
+        cycle.slice(0, -1).map((n) => byName.get(n)!.file),
+      );
+    }
+    state.set(m.name, 'visiting');
+    for (const dep of m.header.dependsOn) {
+      const d = byName.get(dep);
+      if (d) visit(d, [...path, m.name]);
+    }
+    state.set(m.name, 'done');
+    ordered.push(m);
+  };
+  for (const m of sorted) visit(m, []);
+  return ordered;
+}

@@ -1,0 +1,221 @@
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DatasetName } from '../../schemas/index.js';
+import { ident, literal } from './columns.js';
+import { type DataTestResult, runDataTests } from './data-tests.js';
+import { MartsFileError, ModelBuildError, ModelDefinitionError } from './errors.js';
+import { lakeSourceSql } from './lake.js';
+import { loadProject, type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
+import { openMartsReadOnly } from './query.js';
+import { loadSeeds, type ModelCatalogs, seedNames } from './seeds.js';
+
+export interface ModelsRunOptions {
+  /** Local lake root (<lake>/<dataset>/dt=…/*.parquet). */
+  lakeDir: string;
+  /** The marts file to (re)place, e.g. data/marts.duckdb. */
+  martsPath: string;
+  /** The sql/ folder (staging/, intermediate/, marts/). */
+  sqlDir: string;
+  /** The hub's own region (GB/T 2260): its marts cover the regions whose code starts with its prefix. */
+  regionCode: string;
+  catalogs: ModelCatalogs;
+  onProgress?: (event: { model: string; ms: number; rows?: number }) => void;
+}
+
+export interface ModelRunStat {
+  name: string;
+  /** Rows of a table; null for views (counting would read the lake). */
+  rows: number | null;
+  ms: number;
+}
+
+export interface ModelsRunResult {
+  models: ModelRunStat[];
+  tests: DataTestResult[];
+  martsPath: string;
+}
+
+/** Builds of the same marts file within this process run one after another. */
+const building = new Map<string, Promise<unknown>>();
+
+async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = building.get(key) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(fn);
+  building.set(key, next);
+  try {
+    return await next;
+  } finally {
+    if (building.get(key) === next) building.delete(key);
+  }
+}
+
+async function removeDatabase(path: string): Promise<void> {
+  await rm(path, { force: true });
+  await rm(`${path}.wal`, { force: true });
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Views that read the lake by path, directly or through another such view: they cannot stay in the marts file. */
+function lakeBoundViews(models: ModelDefinition[]): ModelDefinition[] {
+  const bound = new Set<string>();
+  for (const m of models) {
+    if (m.header.materialization !== 'view') continue;
+    if (m.sources.length > 0 || m.header.dependsOn.some((d) => bound.has(d))) bound.add(m.name);
+  }
+  return models.filter((m) => bound.has(m.name));
+}
+
+/**
+ * Best-effort check that a model reads only what its header declares (DuckDB's parser lists the tables a query
+ * names; it lists none when the query uses a table function in FROM, so some omissions go unnoticed).
+ */
+function checkDeclaredDependencies(connection: DuckDBConnection, project: ModelProject): void {
+  const known = new Set<string>([...project.models.map((m) => m.name), ...seedNames]);
+  for (const m of project.models) {
+    const probe = m.body.replace(sourcePattern, (_all, _source, dataset: string) => `__lake__${dataset}`);
+    let names: readonly string[];
+    try {
+      names = connection.getTableNames(probe, false);
+    } catch {
+      continue; // DuckDB reports syntax errors with better context when the model is built
+    }
+    for (const name of names) {
+      if (name !== m.name && known.has(name) && !m.header.dependsOn.includes(name)) {
+        throw new ModelDefinitionError(m.file, 'depends_on', `the SQL reads "${name}" but depends_on does not list it`);
+      }
+    }
+  }
+}
+
+async function buildModels(
+  connection: DuckDBConnection,
+  project: ModelProject,
+  o: ModelsRunOptions,
+): Promise<{ models: ModelRunStat[]; tests: DataTestResult[] }> {
+  await connection.run("set TimeZone = 'UTC'");
+  checkDeclaredDependencies(connection, project);
+  await loadSeeds(connection, o.catalogs, o.regionCode);
+  const sourceSql = new Map<DatasetName, string>();
+  const stats: ModelRunStat[] = [];
+  for (const model of project.models) {
+    const started = performance.now();
+    for (const dataset of model.sources) {
+      if (!sourceSql.has(dataset)) sourceSql.set(dataset, await lakeSourceSql(o.lakeDir, dataset));
+    }
+    const body = model.body.replace(sourcePattern, (_all, _source, dataset: DatasetName) => sourceSql.get(dataset)!);
+    const ddl = `create ${model.header.materialization} ${ident(model.name)} as\n${body}`;
+    let rows: number | null = null;
+    try {
+      await connection.run(ddl);
+      await connection.run(
+        `comment on ${model.header.materialization} ${ident(model.name)} is ${literal(model.header.description)}`,
+      );
+      if (model.header.materialization === 'table') {
+        const reader = await connection.runAndReadAll(`select count(*) from ${ident(model.name)}`);
+        rows = Number(reader.getRows()[0]?.[0] ?? 0);
+      }
+    } catch (err) {
+      throw new ModelBuildError(model.name, model.file, ddl, err);
+    }
+    const ms = Math.round(performance.now() - started);
+    stats.push({ name: model.name, rows, ms });
+    o.onProgress?.(rows === null ? { model: model.name, ms } : { model: model.name, ms, rows });
+  }
+  const tests = await runDataTests(connection, project.models, () => true);
+  for (const view of lakeBoundViews(project.models).reverse()) {
+    const sql = `drop view ${ident(view.name)}`;
+    try {
+      await connection.run(sql);
+    } catch (err) {
+      throw new ModelBuildError(view.name, view.file, sql, err);
+    }
+  }
+  return { models: stats, tests };
+}
+
+/**
+ * Builds every model into `<martsPath>.building-<pid>`, runs the header tests, drops the views that read the lake
+ * (so the file is self-contained), fsyncs and renames it over martsPath: readers see the old file or the new one,
+ * never a half-built one, and readers that already have the old file open keep reading it.
+ * A failing data test is reported in `tests`; it does not stop the swap.
+ */
+export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
+  const project = await loadProject(o.sqlDir);
+  const martsPath = resolve(o.martsPath);
+  return serialized(martsPath, async () => {
+    const buildingPath = `${martsPath}.building-${process.pid}`;
+    try {
+      await mkdir(dirname(martsPath), { recursive: true });
+      await removeDatabase(buildingPath);
+    } catch (err) {
+      throw new MartsFileError(buildingPath, 'prepare', err);
+    }
+    let result: { models: ModelRunStat[]; tests: DataTestResult[] };
+    try {
+      const instance = await DuckDBInstance.create(buildingPath).catch((err: unknown) => {
+        throw new MartsFileError(buildingPath, 'prepare', err);
+      });
+      const connection = await instance.connect().catch((err: unknown) => {
+        instance.closeSync();
+        throw new MartsFileError(buildingPath, 'prepare', err);
+      });
+      try {
+        result = await buildModels(connection, project, o);
+        try {
+          await connection.run('checkpoint');
+        } catch (err) {
+          throw new MartsFileError(buildingPath, 'checkpoint', err);
+        }
+      } finally {
+        connection.closeSync();
+        instance.closeSync();
+      }
+      await rm(`${buildingPath}.wal`, { force: true }); // checkpointed and closed: nothing is left in it
+    } catch (err) {
+      await removeDatabase(buildingPath).catch(() => undefined);
+      throw err;
+    }
+    let step: MartsFileError['step'] = 'fsync';
+    try {
+      await fsyncPath(buildingPath);
+      step = 'rename';
+      await rm(`${martsPath}.wal`, { force: true }); // a stale log of the old file must not be replayed onto the new one
+      await rename(buildingPath, martsPath);
+      step = 'fsync';
+      await fsyncPath(dirname(martsPath));
+    } catch (err) {
+      await removeDatabase(buildingPath).catch(() => undefined);
+      throw new MartsFileError(martsPath, step, err);
+    }
+    return { ...result, martsPath };
+  });
+}
+
+/**
+ * Runs the header tests against an existing marts file (read-only). Models not stored in the file — views over
+ * the lake, dropped when the file was built — are reported with `skipped: true`.
+ */
+export async function testModels(o: { martsPath: string; sqlDir: string }): Promise<DataTestResult[]> {
+  const project = await loadProject(o.sqlDir);
+  const { instance, connection } = await openMartsReadOnly(resolve(o.martsPath));
+  try {
+    const reader = await connection.runAndReadAll(
+      `select table_name from information_schema.tables where table_schema = 'main' and table_catalog = current_database()`,
+    );
+    const present = new Set(reader.getRows().map((r) => String(r[0])));
+    return await runDataTests(connection, project.models, (name) => present.has(name));
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}

@@ -1,0 +1,24 @@
+import { parseSourceTime } from '../time.js';
+import { MappingRejection } from './types.js';
+
+/**
+ * Source time → canonical UTC ISO string. Absent stays absent (the schema decides whether it was required);
+ * present but not a real time is an implausible_time rejection naming the raw field.
+ */
+export function utc(value: unknown, rawField: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const ms = parseSourceTime(value);
+  if (Number.isNaN(ms))
+    throw new MappingRejection('implausible_time', rawField, `not a valid time: ${JSON.stringify(value)}`);
+  return new Date(ms).toISOString();
+}
+
+/** A code table lookup for enum-like source values; unknown values pass through so the schema reports them. */
+export function lookup(table: Readonly<Record<string, string>>, value: unknown): unknown {
+  return typeof value === 'string' ? (table[value] ?? value) : value;
+}
+
+/** Empty strings from sources mean "absent". */
+export function optional(value: unknown): unknown {
+  return value === '' || value === null ? undefined : value;
+}

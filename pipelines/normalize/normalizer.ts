@@ -1,0 +1,305 @@
+import type { Feed } from '../../connectors/types.js';
+import { type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
+import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
+import { type MappingContext, MappingRejection, mappings, type SourceMapping } from './mappings/index.js';
+import { scrubText } from './mask.js';
+import { shanghaiDate } from './time.js';
+
+export interface NormalizerOptions {
+  salt: string;
+  /** Every region code of the catalog: a record naming another code is dead-lettered as unknown_region. */
+  regionCodes: ReadonlySet<string>;
+  videoEventCodes: ReadonlyMap<string, string>;
+  maxPayloadBytes: number;
+  /** Event times before this (epoch ms) are implausible. */
+  minEventMs: number;
+  maxFutureSkewMs: number;
+  /** How many natural keys per dataset are remembered for dedupe (oldest forgotten first). */
+  dedupeWindow?: number;
+  now?: () => number;
+}
+
+export interface LandingRow {
+  dataset: DatasetName;
+  /** Asia/Shanghai event date: the lake's dt partition. */
+  dt: string;
+  row: Record<string, unknown>;
+}
+
+export interface DeadLetter {
+  feed: Feed;
+  reason_code: ReasonCode;
+  issues: ReasonIssue[];
+  /** Safe-to-keep payload text (redacted for personal feeds). */
+  raw: string;
+  raw_truncated: boolean;
+  line?: number;
+}
+
+export interface NormalizedMessage {
+  rows: LandingRow[];
+  deadLetters: DeadLetter[];
+  /** Source records in the message, and how many of them landed (docs/feeds.md "Counting"). */
+  received: number;
+  landed: number;
+}
+
+const DEAD_LETTER_RAW_LIMIT = 64 * 1024;
+
+interface DatasetRules {
+  schema: (typeof datasets)[DatasetName];
+  eventTime: string;
+  naturalKey: string[];
+  timeFields: string[];
+}
+
+function datasetRules(name: DatasetName): DatasetRules {
+  const meta = datasetMeta(name);
+  const shape = datasets[name].shape as Record<string, unknown>;
+  return {
+    schema: datasets[name],
+    eventTime: meta.event_time,
+    naturalKey: meta.natural_key,
+    timeFields: Object.keys(shape).filter((field) => field.endsWith('_at')),
+  };
+}
+
+/** Remembers recent natural keys; forgets the oldest past its window so memory stays bounded. */
+class KeyWindow {
+  private readonly keys = new Set<string>();
+  constructor(private readonly limit: number) {}
+  /** True when the key was seen before; remembers it otherwise. */
+  seen(key: string): boolean {
+    if (this.keys.has(key)) return true;
+    this.keys.add(key);
+    if (this.keys.size > this.limit) this.keys.delete(this.keys.values().next().value as string);
+    return false;
+  }
+}
+
+/**
+ * Raw bus payload → canonical rows + dead letters, for one feed. Never throws on bad input: every record either
+ * lands or is dead-lettered with its reasons, so received = landed + dead-lettered holds per message.
+ */
+export class Normalizer {
+  private readonly mapping: SourceMapping;
+  private readonly context: MappingContext;
+  private readonly rules = new Map<DatasetName, DatasetRules>();
+  private readonly dedupe = new Map<DatasetName, KeyWindow>();
+  private readonly now: () => number;
+
+  constructor(
+    readonly feed: Feed,
+    private readonly options: NormalizerOptions,
+  ) {
+    this.mapping = mappings[feed];
+    this.context = { salt: options.salt, videoEventCodes: options.videoEventCodes };
+    this.now = options.now ?? Date.now;
+  }
+
+  normalize(value: Buffer): NormalizedMessage {
+    if (value.length > this.options.maxPayloadBytes) {
+      return this.rejectWhole(value, 1, {
+        reason_code: 'oversized',
+        issues: [
+          {
+            path: '',
+            message: `payload of ${value.length} bytes exceeds max_payload_bytes ${this.options.maxPayloadBytes}`,
+          },
+        ],
+      });
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(value.toString('utf8'));
+    } catch (error) {
+      // V8 quotes the payload around the error position: for personal feeds that quote is scrubbed too.
+      const message = (error as Error).message;
+      return this.rejectWhole(value, 1, {
+        reason_code: 'malformed_json',
+        issues: [{ path: '', message: this.mapping.personal ? scrubText(message) : message }],
+      });
+    }
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+      return this.rejectWhole(value, 1, {
+        reason_code: 'invalid',
+        issues: [{ path: '', message: 'expected a JSON object' }],
+      });
+    }
+    const object = payload as Record<string, unknown>;
+    let outcome: ReturnType<SourceMapping['map']>;
+    try {
+      outcome = this.mapping.map(object, this.context);
+    } catch (error) {
+      if (!(error instanceof MappingRejection)) throw error;
+      return this.rejectParsed(object, value, 1, {
+        reason_code: error.reason_code,
+        issues: [{ path: error.path, message: error.message }],
+      });
+    }
+    const result: NormalizedMessage = { rows: [], deadLetters: [], received: outcome.records, landed: 0 };
+    const rows = outcome.rows;
+    let start = 0;
+    if (outcome.gatedByHeader && rows.length > 0) {
+      const header = rows[0]!;
+      const problem = this.check(header.dataset, header.row);
+      if (problem) {
+        // The header names where the records belong: without it none of them can land.
+        if (outcome.records === 0) return this.rejectParsed(object, value, 1, problem);
+        return this.rejectParsed(object, value, outcome.records, problem, true);
+      }
+      if (this.isDuplicate(header.dataset, header.row)) {
+        const duplicate: Rejection = {
+          reason_code: 'duplicate',
+          issues: this.duplicateIssue(header.dataset),
+        };
+        if (outcome.records === 0) return this.rejectParsed(object, value, 1, duplicate);
+        return this.rejectParsed(object, value, outcome.records, duplicate, true);
+      }
+      result.rows.push({ dataset: header.dataset, dt: this.dtOf(header.dataset, header.row), row: header.row });
+      start = 1;
+    }
+    for (const rejection of outcome.rejections) result.deadLetters.push(this.deadLetter(object, value, rejection));
+    for (let i = start; i < rows.length; i++) {
+      const { dataset, row } = rows[i]!;
+      const problem = this.check(dataset, row);
+      if (problem) {
+        result.deadLetters.push(this.deadLetter(object, value, problem));
+        continue;
+      }
+      if (!outcome.gatedByHeader && this.isDuplicate(dataset, row)) {
+        result.deadLetters.push(
+          this.deadLetter(object, value, { reason_code: 'duplicate', issues: this.duplicateIssue(dataset) }),
+        );
+        continue;
+      }
+      result.rows.push({ dataset, dt: this.dtOf(dataset, row), row });
+      result.landed++;
+    }
+    return result;
+  }
+
+  private rulesOf(dataset: DatasetName): DatasetRules {
+    let rules = this.rules.get(dataset);
+    if (!rules) {
+      rules = datasetRules(dataset);
+      this.rules.set(dataset, rules);
+    }
+    return rules;
+  }
+
+  /** Schema, then region catalog, then time plausibility: the first failing stage gives the reason code. */
+  private check(dataset: DatasetName, row: Record<string, unknown>): Rejection | undefined {
+    const rules = this.rulesOf(dataset);
+    const parsed = rules.schema.safeParse(row);
+    if (!parsed.success) {
+      return {
+        reason_code: 'invalid',
+        issues: parsed.error.issues.map((issue) => {
+          const path = issue.path.join('.');
+          const source = this.mapping.fieldSources[String(issue.path[0])];
+          return {
+            path,
+            message: source && source !== path ? `${issue.message} (source field "${source}")` : issue.message,
+          };
+        }),
+      };
+    }
+    const region = row.region_code as string;
+    if (!this.options.regionCodes.has(region)) {
+      return {
+        reason_code: 'unknown_region',
+        issues: [{ path: 'region_code', message: `region ${region} is not in the region catalog` }],
+      };
+    }
+    const latest = this.now() + this.options.maxFutureSkewMs;
+    for (const field of rules.timeFields) {
+      const text = row[field];
+      if (typeof text !== 'string') continue;
+      const ms = Date.parse(text);
+      // Deadlines lie in the future by design: only their lower bound is checked.
+      if (ms < this.options.minEventMs || (ms > latest && field !== 'deadline_at')) {
+        return {
+          reason_code: 'implausible_time',
+          issues: [{ path: field, message: `${text} is outside the plausible range` }],
+        };
+      }
+    }
+    return undefined;
+  }
+
+  private naturalKey(dataset: DatasetName, row: Record<string, unknown>): string {
+    const fields = this.rulesOf(dataset).naturalKey;
+    let key = String(row[fields[0]!]);
+    for (let i = 1; i < fields.length; i++) key += `\u0001${String(row[fields[i]!])}`;
+    return key;
+  }
+
+  private isDuplicate(dataset: DatasetName, row: Record<string, unknown>): boolean {
+    let window = this.dedupe.get(dataset);
+    if (!window) {
+      window = new KeyWindow(this.options.dedupeWindow ?? 2_000_000);
+      this.dedupe.set(dataset, window);
+    }
+    return window.seen(this.naturalKey(dataset, row));
+  }
+
+  private duplicateIssue(dataset: DatasetName): ReasonIssue[] {
+    const fields = this.rulesOf(dataset).naturalKey;
+    return [{ path: fields.join('+'), message: `duplicate of an earlier ${dataset} with the same natural key` }];
+  }
+
+  private dtOf(dataset: DatasetName, row: Record<string, unknown>): string {
+    return shanghaiDate(Date.parse(row[this.rulesOf(dataset).eventTime] as string));
+  }
+
+  private rejectWhole(value: Buffer, count: number, rejection: Rejection): NormalizedMessage {
+    const text = value.toString('utf8', 0, Math.min(value.length, DEAD_LETTER_RAW_LIMIT));
+    const raw = this.mapping.personal ? scrubText(text) : text;
+    const deadLetter: DeadLetter = {
+      feed: this.feed,
+      reason_code: rejection.reason_code,
+      issues: rejection.issues,
+      raw,
+      raw_truncated: value.length > DEAD_LETTER_RAW_LIMIT,
+    };
+    return { rows: [], deadLetters: Array.from({ length: count }, () => deadLetter), received: count, landed: 0 };
+  }
+
+  /** Dead-letters `count` records of a parsed message; `perRecord` keeps each delivered record's own line. */
+  private rejectParsed(
+    payload: Record<string, unknown>,
+    value: Buffer,
+    count: number,
+    rejection: Rejection,
+    perRecord = false,
+  ): NormalizedMessage {
+    if (!perRecord)
+      return { rows: [], deadLetters: [this.deadLetter(payload, value, rejection)], received: count, landed: 0 };
+    const deadLetters: DeadLetter[] = [];
+    const records = Array.isArray(payload.records) ? payload.records : [payload.records];
+    for (let i = 0; i < count; i++) {
+      deadLetters.push(
+        this.deadLetter(payload, value, { ...rejection, line: i + 1, raw: JSON.stringify(records[i]) ?? 'undefined' }),
+      );
+    }
+    return { rows: [], deadLetters, received: count, landed: 0 };
+  }
+
+  private deadLetter(payload: Record<string, unknown>, value: Buffer, rejection: Rejection): DeadLetter {
+    let raw: string;
+    if (rejection.raw !== undefined) raw = rejection.raw;
+    else if (this.mapping.personal && this.mapping.redact)
+      raw = JSON.stringify(this.mapping.redact(payload, this.context));
+    else raw = value.toString('utf8');
+    const truncated = raw.length > DEAD_LETTER_RAW_LIMIT;
+    return {
+      feed: this.feed,
+      reason_code: rejection.reason_code,
+      issues: rejection.issues,
+      raw: truncated ? raw.slice(0, DEAD_LETTER_RAW_LIMIT) : raw,
+      raw_truncated: truncated,
+      ...(rejection.line !== undefined ? { line: rejection.line } : {}),
+    };
+  }
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { calendarDate, code, eventClass, gridCode, latitude, longitude, regionCode } from './common.js';
+
+export const regionLevel = z.enum(['province', 'city', 'district']);
+
+export const region = z
+  .object({
+    code: regionCode,
+    name: z.string().min(1),
+    level: regionLevel,
+    parent_code: regionCode.optional(),
+  })
+  .strict()
+  .meta({ id: 'regions', version: 1 });
+
+export const shareType = z.enum(['unconditional', 'conditional', 'not_shared']);
+export const updateFrequency = z.enum(['realtime', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly']);
+
+/** 政务信息资源目录 entry. */
+export const dataResource = z
+  .object({
+    resource_code: code,
+    name: z.string().min(1),
+    department_code: z.string().min(1).max(32),
+    region_code: regionCode,
+    share_type: shareType,
+    update_frequency: updateFrequency,
+    valid_from: calendarDate.optional().describe('first day in force (inclusive); absent = always'),
+    valid_to: calendarDate.optional().describe('last day in force (inclusive); absent = still in force'),
+  })
+  .strict()
+  .meta({ id: 'data_resources', version: 1 });
+
+export const dimension = z.enum(['operation', 'management', 'service', 'effectiveness']);
+
+/** A key scenario (重点场景) and what must be true for a region to count as covered. */
+export const scenario = z
+  .object({
+    scenario_code: code,
+    name: z.string().min(1),
+    dimension,
+    level: z.enum(['city', 'district']).describe('counted once per district, or once per city'),
+    region_prefix: z
+      .string()
+      .regex(/^\d{0,6}$/)
+      .describe('applies to regions of that level whose code starts with this prefix; empty = everywhere'),
+    required_device_types: z.array(code).default([]),
+    required_video_event_types: z.array(eventClass).default([]),
+    required_hotline_categories: z.array(z.string().min(1)).default([]).describe('category prefixes'),
+    required_resources: z.array(code).default([]),
+    min_online_rate: z.number().min(0).max(1).optional(),
+    closed_loop: z.boolean().default(false),
+    event_classes: z.array(eventClass).default([]).describe('event classes whose automated events close the loop'),
+  })
+  .strict()
+  .meta({ id: 'scenarios', version: 1 });
+
+export const device = z
+  .object({
+    device_id: code,
+    device_type: code,
+    region_code: regionCode,
+    grid_code: gridCode.optional(),
+    reporting_interval_s: z.number().int().positive(),
+    installed_on: calendarDate.optional().describe('first day registered (inclusive); absent = always'),
+    removed_on: calendarDate.optional().describe('last day registered (inclusive); absent = still registered'),
+    lon: longitude.optional(),
+    lat: latitude.optional(),
+  })
+  .strict()
+  .meta({ id: 'devices', version: 1 });
+
+export type Region = z.infer<typeof region>;
+export type DataResource = z.infer<typeof dataResource>;
+export type Scenario = z.infer<typeof scenario>;
+export type Device = z.infer<typeof device>;

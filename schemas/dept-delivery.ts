@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { code, regionCode, utcTimestamp } from './common.js';
+
+/** One row per delivery (a file or a request) of a catalogued data resource. */
+export const deptDelivery = z
+  .object({
+    delivery_id: code,
+    resource_code: code,
+    department_code: z.string().min(1).max(32),
+    region_code: regionCode,
+    delivered_at: utcTimestamp,
+    source_file: z.string().min(1).max(512).describe('file path, object key or request id the delivery came from'),
+    record_count: z.number().int().nonnegative().describe('records received in the delivery'),
+    valid_count: z.number().int().nonnegative().describe('records that passed validation and landed in dept_record'),
+    checksum: z.string().min(1).max(128),
+  })
+  .strict()
+  .meta({ id: 'dept_delivery', version: 1, natural_key: ['delivery_id'], event_time: 'delivered_at' });
+
+/** A delivered record as JSON, with the delivery it came in and its line there. */
+export const deptRecord = z
+  .object({
+    delivery_id: code,
+    resource_code: code,
+    region_code: regionCode,
+    delivered_at: utcTimestamp,
+    line: z.number().int().positive().describe('1-based record number within the delivery (header excluded)'),
+    record: z.string().describe('the record as a JSON object, keys as delivered'),
+  })
+  .strict()
+  .meta({ id: 'dept_record', version: 1, natural_key: ['delivery_id', 'line'], event_time: 'delivered_at' });
+
+export type DeptDelivery = z.infer<typeof deptDelivery>;
+export type DeptRecord = z.infer<typeof deptRecord>;

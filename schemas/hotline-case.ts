@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { code, regionCode, utcTimestamp } from './common.js';
+
+export const hotlineChannel = z.enum(['phone', 'web', 'app', 'wechat', 'other']);
+export const hotlineRequestType = z.enum(['consult', 'help', 'complaint', 'report', 'suggestion', 'thanks', 'other']);
+export const hotlineStatus = z.enum(['received', 'dispatched', 'handling', 'closed']);
+export const hotlineSatisfaction = z.enum(['satisfied', 'basically_satisfied', 'unsatisfied']);
+
+/** A 12345 work order snapshot. The caller's phone and name never appear: only a salted SHA-256 of the phone. */
+export const hotlineCase = z
+  .object({
+    case_id: code,
+    received_at: utcTimestamp,
+    channel: hotlineChannel,
+    request_type: hotlineRequestType,
+    category: z
+      .string()
+      .min(1)
+      .max(128)
+      .describe('3-level content category joined by "/", e.g. 城市管理/市容环境/暴露垃圾'),
+    region_code: regionCode,
+    department_code: z.string().min(1).max(32).optional(),
+    status: hotlineStatus,
+    responded_at: utcTimestamp.optional(),
+    closed_at: utcTimestamp.optional(),
+    deadline_at: utcTimestamp.optional(),
+    contacted: z.boolean().optional().describe('follow-up visit reached the caller'),
+    resolved: z.boolean().optional(),
+    satisfaction: hotlineSatisfaction.optional(),
+    caller_hash: z.string().regex(/^[0-9a-f]{64}$/, 'expected a salted SHA-256 hex digest'),
+  })
+  .strict()
+  .meta({ id: 'hotline_case', version: 1, natural_key: ['case_id', 'status'], event_time: 'received_at' });
+
+export type HotlineCase = z.infer<typeof hotlineCase>;

@@ -1,0 +1,112 @@
+-- name: int_periods
+-- description: The months, quarters and years (Asia/Shanghai calendar dates) that intersect the data span — the
+--   earliest to the latest event day over sensor readings, video alerts, hotline cases, city events and deliveries.
+--   No landed data gives no periods.
+-- materialization: table
+-- grain: (grain, period)
+-- depends_on: stg_lake__sensor_reading, stg_lake__video_alert, stg_lake__hotline_case, stg_lake__city_event,
+--   stg_lake__dept_delivery
+-- tests: unique(grain, period); not_null(grain, period, period_start, period_end);
+--   accepted_values(grain: month|quarter|year); expression(period_start <= period_end)
+
+with
+
+sensor_reading as (
+    select observed_date as event_date from stg_lake__sensor_reading
+),
+
+video_alert as (
+    select occurred_date as event_date from stg_lake__video_alert
+),
+
+hotline_case as (
+    select received_date as event_date from stg_lake__hotline_case
+),
+
+city_event as (
+    select reported_date as event_date from stg_lake__city_event
+),
+
+dept_delivery as (
+    select delivered_date as event_date from stg_lake__dept_delivery
+),
+
+event_dates as (
+    select event_date from sensor_reading
+    union all
+    select event_date from video_alert
+    union all
+    select event_date from hotline_case
+    union all
+    select event_date from city_event
+    union all
+    select event_date from dept_delivery
+),
+
+data_span as (
+    select
+        min(event_date) as span_start,
+        max(event_date) as span_end
+    from event_dates
+),
+
+months as (
+    select
+        cast(
+            unnest(
+                generate_series(
+                    cast(date_trunc('month', span_start) as timestamp),
+                    cast(date_trunc('month', span_end) as timestamp),
+                    interval 1 month
+                )
+            ) as date
+        ) as month_start
+    from data_span
+    where span_start is not null
+),
+
+month_periods as (
+    select
+        'month' as grain,
+        strftime(month_start, '%Y-%m') as period,
+        month_start as period_start,
+        cast(month_start + interval 1 month - interval 1 day as date) as period_end
+    from months
+),
+
+quarter_periods as (
+    select distinct
+        'quarter' as grain,
+        strftime(month_start, '%Y') || '-Q' || cast(quarter(month_start) as varchar) as period,
+        cast(date_trunc('quarter', month_start) as date) as period_start,
+        cast(date_trunc('quarter', month_start) + interval 3 month - interval 1 day as date) as period_end
+    from months
+),
+
+year_periods as (
+    select distinct
+        'year' as grain,
+        strftime(month_start, '%Y') as period,
+        cast(date_trunc('year', month_start) as date) as period_start,
+        cast(date_trunc('year', month_start) + interval 1 year - interval 1 day as date) as period_end
+    from months
+),
+
+all_periods as (
+    select * from month_periods
+    union all
+    select * from quarter_periods
+    union all
+    select * from year_periods
+),
+
+final as (
+    select
+        cast(grain as varchar) as grain,
+        cast(period as varchar) as period,
+        cast(period_start as date) as period_start,
+        cast(period_end as date) as period_end
+    from all_periods
+)
+
+select * from final

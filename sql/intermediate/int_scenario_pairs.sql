@@ -1,0 +1,59 @@
+-- name: int_scenario_pairs
+-- description: Applicable (scenario, region) pairs: each region in the hub's scope of the scenario's level (city or
+--   district) whose code starts with the scenario's region_prefix (empty prefix = every such region).
+-- materialization: table
+-- grain: (scenario_code, region_code)
+-- depends_on: seed_scenarios, int_region_scope
+-- tests: unique(scenario_code, region_code); not_null(scenario_code, scenario_name, dimension, region_code, region_prefix);
+--   accepted_values(scenario_level: city|district); relationships(region_code -> int_region_scope.region_code)
+
+with
+
+scenarios as (
+    select * from seed_scenarios
+),
+
+regions as (
+    select * from int_region_scope
+),
+
+pairs as (
+    select
+        scenarios.scenario_code,
+        scenarios.name as scenario_name,
+        scenarios.dimension,
+        scenarios.level as scenario_level,
+        regions.region_code,
+        regions.region_prefix,
+        scenarios.required_device_types,
+        scenarios.required_video_event_types,
+        scenarios.required_hotline_categories,
+        scenarios.required_resources,
+        scenarios.min_online_rate,
+        scenarios.closed_loop,
+        scenarios.event_classes
+    from scenarios
+    inner join regions
+        on regions.region_level = scenarios.level
+        and starts_with(regions.region_code, scenarios.region_prefix)
+),
+
+final as (
+    select
+        cast(scenario_code as varchar) as scenario_code,
+        cast(scenario_name as varchar) as scenario_name,
+        cast(dimension as varchar) as dimension,
+        cast(scenario_level as varchar) as scenario_level,
+        cast(region_code as varchar) as region_code,
+        cast(region_prefix as varchar) as region_prefix,
+        cast(coalesce(required_device_types, []) as varchar[]) as required_device_types,
+        cast(coalesce(required_video_event_types, []) as varchar[]) as required_video_event_types,
+        cast(coalesce(required_hotline_categories, []) as varchar[]) as required_hotline_categories,
+        cast(coalesce(required_resources, []) as varchar[]) as required_resources,
+        cast(min_online_rate as double) as min_online_rate,
+        cast(coalesce(closed_loop, false) as boolean) as is_closed_loop_required,
+        cast(coalesce(event_classes, []) as varchar[]) as event_classes
+    from pairs
+)
+
+select * from final

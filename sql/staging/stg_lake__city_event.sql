@@ -1,0 +1,49 @@
+-- name: stg_lake__city_event
+-- description: Landed city event snapshots, one row per (event_id, status) — the copy with the lowest
+--   (_topic, _partition, _offset) — with the Asia/Shanghai days it was reported and closed.
+-- materialization: view
+-- grain: (event_id, status)
+-- tests: unique(event_id, status); not_null(reported_date)
+
+with
+
+landed as (
+    select * from {{ source('lake', 'city_event') }}
+),
+
+deduplicated as (
+    select *
+    from landed
+    qualify row_number() over (
+        partition by event_id, status
+        order by _topic, _partition, _offset
+    ) = 1
+),
+
+final as (
+    select
+        cast(event_id as varchar) as event_id,
+        cast(source_kind as varchar) as source_kind,
+        cast(source_ref as varchar) as source_ref,
+        cast(event_class as varchar) as event_class,
+        cast(region_code as varchar) as region_code,
+        cast(grid_code as varchar) as grid_code,
+        cast(reported_at as timestamptz) as reported_at,
+        cast(timezone('UTC', cast(reported_at as timestamptz)) + interval 8 hour as date) as reported_date,
+        cast(registered_at as timestamptz) as registered_at,
+        cast(dispatched_at as timestamptz) as dispatched_at,
+        cast(handled_at as timestamptz) as handled_at,
+        cast(verified_at as timestamptz) as verified_at,
+        cast(closed_at as timestamptz) as closed_at,
+        cast(timezone('UTC', cast(closed_at as timestamptz)) + interval 8 hour as date) as closed_date,
+        cast(deadline_at as timestamptz) as deadline_at,
+        cast(status as varchar) as status,
+        cast(_source as varchar) as _source,
+        cast(_ingested_at as timestamptz) as _ingested_at,
+        cast(_topic as varchar) as _topic,
+        cast(_partition as integer) as _partition,
+        cast(_offset as bigint) as _offset
+    from deduplicated
+)
+
+select * from final

@@ -1,0 +1,43 @@
+-- name: stg_lake__dept_delivery
+-- description: Landed department deliveries of catalogued data resources, one row per delivery_id — the copy with
+--   the lowest (_topic, _partition, _offset) — with the Asia/Shanghai day of the delivery.
+-- materialization: view
+-- grain: (delivery_id)
+-- tests: unique(delivery_id); not_null(delivered_date)
+
+with
+
+landed as (
+    select * from {{ source('lake', 'dept_delivery') }}
+),
+
+deduplicated as (
+    select *
+    from landed
+    qualify row_number() over (
+        partition by delivery_id
+        order by _topic, _partition, _offset
+    ) = 1
+),
+
+final as (
+    select
+        cast(delivery_id as varchar) as delivery_id,
+        cast(resource_code as varchar) as resource_code,
+        cast(department_code as varchar) as department_code,
+        cast(region_code as varchar) as region_code,
+        cast(delivered_at as timestamptz) as delivered_at,
+        cast(timezone('UTC', cast(delivered_at as timestamptz)) + interval 8 hour as date) as delivered_date,
+        cast(source_file as varchar) as source_file,
+        cast(record_count as bigint) as record_count,
+        cast(valid_count as bigint) as valid_count,
+        cast(checksum as varchar) as checksum,
+        cast(_source as varchar) as _source,
+        cast(_ingested_at as timestamptz) as _ingested_at,
+        cast(_topic as varchar) as _topic,
+        cast(_partition as integer) as _partition,
+        cast(_offset as bigint) as _offset
+    from deduplicated
+)
+
+select * from final

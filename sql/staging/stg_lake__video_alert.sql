@@ -1,0 +1,46 @@
+-- name: stg_lake__video_alert
+-- description: Landed video alert snapshots, one row per (alert_id, status) — the copy with the lowest
+--   (_topic, _partition, _offset) — with the Asia/Shanghai day the event occurred.
+-- materialization: view
+-- grain: (alert_id, status)
+-- tests: unique(alert_id, status); not_null(occurred_date)
+
+with
+
+landed as (
+    select * from {{ source('lake', 'video_alert') }}
+),
+
+deduplicated as (
+    select *
+    from landed
+    qualify row_number() over (
+        partition by alert_id, status
+        order by _topic, _partition, _offset
+    ) = 1
+),
+
+final as (
+    select
+        cast(alert_id as varchar) as alert_id,
+        cast(camera_id as varchar) as camera_id,
+        cast(event_type as varchar) as event_type,
+        cast(vendor_code as varchar) as vendor_code,
+        cast(confidence as double) as confidence,
+        cast(occurred_at as timestamptz) as occurred_at,
+        cast(timezone('UTC', cast(occurred_at as timestamptz)) + interval 8 hour as date) as occurred_date,
+        cast(region_code as varchar) as region_code,
+        cast(lon as double) as lon,
+        cast(lat as double) as lat,
+        cast(image_url as varchar) as image_url,
+        cast(status as varchar) as status,
+        cast(status_at as timestamptz) as status_at,
+        cast(_source as varchar) as _source,
+        cast(_ingested_at as timestamptz) as _ingested_at,
+        cast(_topic as varchar) as _topic,
+        cast(_partition as integer) as _partition,
+        cast(_offset as bigint) as _offset
+    from deduplicated
+)
+
+select * from final

@@ -1,0 +1,135 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDemoCity, clearPhones, groundTruth } from '../../connectors/demo/index.js';
+import { bundledRegionsPath, loadCatalogFile } from '../../pipelines/catalogs/load.js';
+import { queryMarts } from '../../pipelines/models/index.js';
+import { runCli, tempDir, writeConfig } from '../support/hub-process.js';
+
+const demo = { seed: 4242, startMonth: '2026-06', months: 3, scale: 0.2 };
+
+/** Mart rows as plain objects keyed by column, sorted, for exact comparison with the simulator's ground truth. */
+async function martRows(martsPath: string, table: string, keys: string[]): Promise<Record<string, unknown>[]> {
+  const { columns, rows } = await queryMarts({ martsPath, sql: `select ${keys.join(', ')} from ${table}` });
+  return rows
+    .map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]])))
+    .sort((a, b) => JSON.stringify(keys.map((k) => a[k])).localeCompare(JSON.stringify(keys.map((k) => b[k]))));
+}
+
+function sortRows(rows: object[], keys: string[]): Record<string, unknown>[] {
+  return (rows as Record<string, unknown>[])
+    .map((row) => Object.fromEntries(keys.map((k) => [k, row[k]])))
+    .sort((a, b) => JSON.stringify(keys.map((k) => a[k])).localeCompare(JSON.stringify(keys.map((k) => b[k]))));
+}
+
+describe('the demo city end to end (fixed seed)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let run: Awaited<ReturnType<typeof runCli>>;
+  const truth = groundTruth(buildDemoCity({ ...demo, regions: loadCatalogFile('regions', bundledRegionsPath()) }));
+
+  beforeAll(async () => {
+    dir = await tempDir('demo');
+    const config = await writeConfig(dir.path, {
+      region_code: '330000',
+      tier: 'province',
+      data_dir: join(dir.path, 'data'),
+      privacy: { salt: 'e2e-test-salt-2026' },
+      connectors: [
+        {
+          id: 'demo',
+          kind: 'demo',
+          seed: demo.seed,
+          start_month: demo.startMonth,
+          months: demo.months,
+          scale: demo.scale,
+          live: false,
+        },
+      ],
+      landing: { max_age_ms: 300 },
+      log: { level: 'info' },
+    });
+    run = await runCli(['run', '--config', config, '--for', '1s']);
+  });
+  afterAll(async () => {
+    await dir?.remove();
+  });
+
+  it('runs bounded, drains and exits 0 with a balanced per-feed summary', () => {
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('run summary');
+    for (const [feed, expected] of Object.entries(truth.expected)) {
+      const line = run.stdout.split('\n').find((l) => l.trimStart().startsWith(`${feed} `));
+      expect(line, `summary line for ${feed}`).toBeDefined();
+      const numbers = line!.match(/[\d,]+/g)!.map((n) => Number(n.replaceAll(',', '')));
+      // sent, received, landed, dead-lettered
+      expect({ received: numbers[1], landed: numbers[2], dead_lettered: numbers[3] }).toEqual(expected);
+      expect(line).toMatch(/yes$/);
+    }
+  });
+
+  it('mart_data_sharing equals the simulator ground truth for every grain, period and region', async () => {
+    const keys = Object.keys(truth.data_sharing[0]!);
+    const actual = await martRows(join(dir.path, 'data/marts.duckdb'), 'mart_data_sharing', keys);
+    expect(actual.length).toBeGreaterThan(0);
+    expect(actual).toEqual(sortRows(truth.data_sharing, keys));
+  });
+
+  it('mart_scenario_coverage and mart_scenario_status equal the ground truth', async () => {
+    const martsPath = join(dir.path, 'data/marts.duckdb');
+    const coverageKeys = Object.keys(truth.scenario_coverage[0]!);
+    expect(await martRows(martsPath, 'mart_scenario_coverage', coverageKeys)).toEqual(
+      sortRows(truth.scenario_coverage, coverageKeys),
+    );
+    const statusKeys = Object.keys(truth.scenario_status[0]!);
+    expect(await martRows(martsPath, 'mart_scenario_status', statusKeys)).toEqual(
+      sortRows(truth.scenario_status, statusKeys),
+    );
+  });
+
+  it('no clear caller phone number is in any Parquet file, the marts or the log output', async () => {
+    const phones = clearPhones(buildDemoCity({ ...demo, regions: loadCatalogFile('regions', bundledRegionsPath()) }));
+    expect(phones.length).toBeGreaterThan(10);
+    const haystacks: string[] = [run.stdout, run.stderr];
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const lake = join(dir.path, 'data/lake');
+    const files = (await readdir(lake, { recursive: true })).filter((f) => f.endsWith('.parquet'));
+    expect(files.some((f) => f.startsWith('hotline_case/'))).toBe(true);
+    expect(files.some((f) => f.startsWith('_dlq/hotline/'))).toBe(true);
+    for (const file of files) {
+      // Every column as text, so no type hides a value.
+      const reader = await connection.runAndReadAll(
+        `select to_json(t)::varchar as j from read_parquet('${join(lake, file)}') t`,
+      );
+      haystacks.push(
+        reader
+          .getRows()
+          .map((r) => String(r[0]))
+          .join('\n'),
+      );
+    }
+    const marts = await DuckDBInstance.create(join(dir.path, 'data/marts.duckdb'), { access_mode: 'READ_ONLY' });
+    const martsConnection = await marts.connect();
+    const tables = (await martsConnection.runAndReadAll(`select table_name from information_schema.tables`)).getRows();
+    for (const [table] of tables) {
+      const reader = await martsConnection.runAndReadAll(`select to_json(t)::varchar from "${String(table)}" t`);
+      haystacks.push(
+        reader
+          .getRows()
+          .map((r) => String(r[0]))
+          .join('\n'),
+      );
+    }
+    martsConnection.closeSync();
+    marts.closeSync();
+    connection.closeSync();
+    instance.closeSync();
+    // The generated catalogs and checkpoints sit in data/ too.
+    for (const f of await readdir(join(dir.path, 'data/catalogs')))
+      haystacks.push(await readFile(join(dir.path, 'data/catalogs', f), 'utf8'));
+    const all = haystacks.join('\n');
+    const leaked = phones.filter((phone) => all.includes(phone));
+    expect(leaked).toEqual([]);
+  });
+});
