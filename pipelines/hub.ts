@@ -149,8 +149,20 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     tasks.push(
       cron.schedule(config.models.schedule, () => void scheduleBuild().catch(() => {}), { timezone: 'Asia/Shanghai' }),
     );
-    // A first picture soon after start, without waiting for the schedule.
-    timers.push(setTimeout(() => void scheduleBuild().catch(() => {}), Math.min(15_000, options.forMs ?? 15_000)));
+    // A first picture soon after start, without waiting for the schedule: as soon as the first rows are durable in
+    // the lake (or after 15 s whatever landed), unless a bounded run ends first and builds the marts anyway.
+    let pictured = false;
+    const firstPicture = () => {
+      if (pictured) return;
+      pictured = true;
+      clearInterval(watch);
+      void scheduleBuild().catch(() => {});
+    };
+    const watch = setInterval(() => {
+      if (!lander || lander.stats.flushes > 0) firstPicture();
+    }, 250);
+    timers.push(watch);
+    if (options.forMs === undefined || options.forMs > 15_000) timers.push(setTimeout(firstPicture, 15_000));
   }
   const progressEveryMs = options.progressEveryMs ?? 5_000;
   timers.push(

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { catalogs, datasets } from '../../schemas/index.js';
+import { jsonSchemaOf } from '../../schemas/json-schema.js';
 import { bundledRegionsPath, loadCatalogFile } from '../catalogs/load.js';
 import { resolveCatalogs } from '../catalogs/resolve.js';
 import { describeConfig } from '../config/explain.js';
@@ -168,7 +168,7 @@ async function commandSchemas(args: string[]): Promise<number> {
   await mkdir(out, { recursive: true });
   const all = { ...datasets, ...catalogs };
   for (const [name, schema] of Object.entries(all)) {
-    const json = z.toJSONSchema(schema, { io: 'input' });
+    const json = jsonSchemaOf(schema);
     await writeFile(join(out, `${name}.schema.json`), `${JSON.stringify(json, null, 2)}\n`);
     print(`wrote ${join(out, `${name}.schema.json`)}`);
   }

@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { type DatasetName, datasets, landingColumns } from '../../schemas/index.js';
+import { jsonSchemaOf } from '../../schemas/json-schema.js';
 
 export type DuckType = 'VARCHAR' | 'DOUBLE' | 'BIGINT' | 'INTEGER' | 'BOOLEAN' | 'TIMESTAMPTZ';
 export interface Column {
@@ -9,13 +10,7 @@ export interface Column {
 
 /** Physical column types from a zod object schema (docs/lake.md): `*_at` strings are UTC timestamps. */
 function columnsOf(schema: z.ZodObject): Column[] {
-  type ObjectSchema = { properties: Record<string, { type?: string }> };
-  const raw = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as ObjectSchema & {
-    $ref?: string;
-    $defs?: Record<string, ObjectSchema>;
-  };
-  // A schema with a meta id is emitted as a $ref into $defs.
-  const json = raw.$ref ? raw.$defs![raw.$ref.slice(raw.$ref.lastIndexOf('/') + 1)]! : raw;
+  const json = jsonSchemaOf(schema);
   return Object.entries(json.properties).map(([name, property]) => {
     let type: DuckType = 'VARCHAR';
     if (property.type === 'integer') type = name === '_partition' ? 'INTEGER' : 'BIGINT';

@@ -1,3 +1,4 @@
+import { rename } from 'node:fs/promises';
 import type { Feed } from '../../connectors/types.js';
 import type { DatasetName } from '../../schemas/index.js';
 import type { PartitionBatch, TopicOffset } from '../bus/types.js';
@@ -27,7 +28,7 @@ export interface LandingStats {
   flushes: number;
 }
 
-/** What one partition has buffered since its last flush: NDJSON lines grouped by target file. */
+/** What one partition has buffered since its last flush: NDJSON lines (each with its "dt") grouped by dataset. */
 interface PartitionBuffer {
   topic: string;
   partition: number;
@@ -37,8 +38,7 @@ interface PartitionBuffer {
   bytes: number;
   rows: number;
   startedAt: number;
-  /** `dataset/dt` → lines */
-  files: Map<string, string[]>;
+  datasets: Map<DatasetName, string[]>;
   deadLetters: string[];
   counts: FeedCounts;
   datasetRows: Partial<Record<DatasetName, number>>;
@@ -69,6 +69,7 @@ export class Lander {
 
   /** Deletes files (and staged leftovers) of offsets at or past the committed offset: a crashed flush's partial output. */
   async discardUncommitted(committed: readonly TopicOffset[]): Promise<number> {
+    await this.options.store.clearScratch();
     const next = new Map(committed.map((c) => [`${c.topic}~${c.partition}`, c.offset]));
     let removed = 0;
     for (const path of await this.options.store.list()) {
@@ -104,7 +105,7 @@ export class Lander {
         bytes: 0,
         rows: 0,
         startedAt: this.now(),
-        files: new Map(),
+        datasets: new Map(),
         deadLetters: [],
         counts: { received: 0, landed: 0, dead_lettered: 0 },
         datasetRows: {},
@@ -120,14 +121,14 @@ export class Lander {
       // Landing columns are appended to each row's JSON as text: no copy of the row object per record.
       const suffix = `,"_source":${JSON.stringify(sourceOf(message.key, normalizer.feed))},"_ingested_at":"${ingestedAt}","_topic":${topicJson},"_partition":${batch.partition},"_offset":${message.offset}}`;
       for (const { dataset, dt, row } of result.rows) {
-        const key = `${dataset}/${dt}`;
-        let lines = buffer.files.get(key);
+        let lines = buffer.datasets.get(dataset);
         if (!lines) {
           lines = [];
-          buffer.files.set(key, lines);
+          buffer.datasets.set(dataset, lines);
         }
         const json = JSON.stringify(row);
-        lines.push(json.length > 2 ? json.slice(0, -1) + suffix : `{${suffix.slice(1)}`);
+        const tail = `,"dt":"${dt}"${suffix}`;
+        lines.push(json.length > 2 ? json.slice(0, -1) + tail : `{${tail.slice(1)}`);
         datasetRows[dataset] = (datasetRows[dataset] ?? 0) + 1;
       }
       for (const deadLetter of result.deadLetters) {
@@ -192,9 +193,14 @@ export class Lander {
         firstOffset: buffer.firstOffset,
         lastOffset: buffer.lastOffset,
       };
-      for (const [key, lines] of buffer.files) {
-        const [dataset, dt] = key.split('/') as [DatasetName, string];
-        staged.push(await this.writeFile(datasetFilePath(dataset, dt, coordinates), datasetColumns(dataset), lines));
+      for (const [dataset, lines] of buffer.datasets) {
+        // One DuckDB statement per dataset writes every day's file of the range; each then moves to its lake name.
+        const dir = await this.options.store.scratchDir(`${buffer.topic}~${buffer.partition}/${dataset}`);
+        for (const { dt, path } of await this.options.writer.writePartitioned(dir, datasetColumns(dataset), lines)) {
+          const relPath = datasetFilePath(dataset, dt, coordinates);
+          await rename(path, await this.options.store.stagingPath(relPath));
+          staged.push(relPath);
+        }
       }
       if (buffer.deadLetters.length > 0) {
         const path = deadLetterFilePath(buffer.feed, shanghaiDate(this.now()), coordinates);

@@ -68,8 +68,11 @@ export class ParquetWriter {
     const out: { dt: string; path: string }[] = [];
     for (const folder of await readdir(dir)) {
       if (!folder.startsWith('dt=')) continue;
-      for (const file of await readdir(join(dir, folder)))
-        out.push({ dt: folder.slice(3), path: join(dir, folder, file) });
+      const files = await readdir(join(dir, folder));
+      // The lake names one file per (range, day); DuckDB splits a partition only past a file size we never set.
+      if (files.length !== 1)
+        throw new Error(`expected one Parquet file in ${join(dir, folder)}, found ${files.length}`);
+      out.push({ dt: folder.slice(3), path: join(dir, folder, files[0]!) });
     }
     return out;
   }

@@ -132,10 +132,11 @@ export class Normalizer {
       outcome = this.mapping.map(object, this.context);
     } catch (error) {
       if (!(error instanceof MappingRejection)) throw error;
-      return this.rejectParsed(object, value, 1, {
+      const rejection: Rejection = {
         reason_code: error.reason_code,
         issues: [{ path: error.path, message: error.message }],
-      });
+      };
+      return this.rejectParsed(object, value, error.units, rejection, error.units > 1);
     }
     const result: NormalizedMessage = { rows: [], deadLetters: [], received: outcome.records, landed: 0 };
     const rows = outcome.rows;

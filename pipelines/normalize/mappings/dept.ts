@@ -1,6 +1,6 @@
 import type { Rejection } from '../dead-letter.js';
 import { utc } from './fields.js';
-import type { MapOutcome, MappedRow, SourceMapping } from './types.js';
+import { type MapOutcome, type MappedRow, MappingRejection, type SourceMapping } from './types.js';
 
 /** A delivered record lands when it is an object with at least one non-empty value (docs/feeds.md). */
 function recordProblem(record: unknown): string | undefined {
@@ -24,8 +24,16 @@ export const deptMapping: SourceMapping = {
     record_count: 'records',
   },
   map(p): MapOutcome {
-    const delivered_at = utc(p.deliveredAt, 'deliveredAt');
     const records: unknown[] = Array.isArray(p.records) ? p.records : [];
+    const units = Math.max(records.length, Array.isArray(p.records) ? 0 : 1);
+    let delivered_at: string | undefined;
+    try {
+      delivered_at = utc(p.deliveredAt, 'deliveredAt');
+    } catch (error) {
+      // A delivery that cannot be dated cannot land any of its records: each counts as dead-lettered.
+      if (error instanceof MappingRejection) error.units = units;
+      throw error;
+    }
     const rows: MappedRow[] = [];
     const rejections: Rejection[] = [];
     for (let i = 0; i < records.length; i++) {
@@ -71,7 +79,7 @@ export const deptMapping: SourceMapping = {
       rows: [header, ...rows],
       rejections,
       gatedByHeader: true,
-      records: Math.max(records.length, Array.isArray(p.records) ? 0 : 1),
+      records: units,
     };
   },
 };

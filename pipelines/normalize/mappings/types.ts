@@ -45,6 +45,8 @@ export class MappingRejection extends Error {
     readonly reason_code: ReasonCode,
     readonly path: string,
     message: string,
+    /** How many records the rejected message carried (a delivery's records); 1 when unset. */
+    public units = 1,
   ) {
     super(message);
   }
