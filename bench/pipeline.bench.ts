@@ -3,9 +3,11 @@
  * last committed Parquet file, and peak RSS; beside DuckDB's own read_json of the same records as NDJSON → Parquet
  * (the reference), measured in the same run. Usage: npm run bench [-- --records N --runs K]
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pino from 'pino';
@@ -24,35 +26,48 @@ import { Normalizer } from '../pipelines/normalize/normalizer.js';
 import { PipelineWorker } from '../pipelines/pipeline/worker.js';
 
 const { values } = parseArgs({
-  options: { records: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '3' } },
+  options: {
+    records: { type: 'string', default: '1000000' },
+    runs: { type: 'string', default: '3' },
+    child: { type: 'string' },
+  },
 });
 const records = Number(values.records);
 const runs = Number(values.runs);
 
-/** Realistic vendor payloads (~230 bytes): 2,000 devices over 30 districts reporting every 5 minutes. */
+/**
+ * Realistic vendor payloads (~185 bytes): 2,000 devices over the province's districts reporting every 5 minutes.
+ * Kept in one contiguous buffer (messages are views into it) so the payload set costs its bytes and no more.
+ */
 function payloads(count: number): Buffer[] {
   const regions = loadCatalogFile('regions', bundledRegionsPath()).filter((r) => r.level === 'district');
-  const out: Buffer[] = new Array(count);
+  const texts: string[] = new Array(count);
   const start = Date.UTC(2026, 9, 1) - 8 * 3600_000;
   for (let i = 0; i < count; i++) {
     const device = i % 2000;
     const region = regions[device % regions.length]!.code;
     const ms = start + Math.floor(i / 2000) * 300_000;
     const local = new Date(ms + 8 * 3600_000).toISOString().replace('T', ' ').slice(0, 19);
-    out[i] = Buffer.from(
-      JSON.stringify({
-        dev: `GAS-${region}-${String(device).padStart(4, '0')}`,
-        kind: 'gas_methane',
-        metric: 'methane',
-        val: Math.round(Math.abs(Math.sin(i)) * 4000) / 10,
-        unit: 'ppm',
-        ts: local,
-        adcode: region,
-        grid: `${region}001001${String(device % 1000).padStart(3, '0')}`,
-        lng: 120 + (device % 100) / 100,
-        lat: 30 + (device % 50) / 100,
-      }),
-    );
+    texts[i] = JSON.stringify({
+      dev: `GAS-${region}-${String(device).padStart(4, '0')}`,
+      kind: 'gas_methane',
+      metric: 'methane',
+      val: Math.round(Math.abs(Math.sin(i)) * 4000) / 10,
+      unit: 'ppm',
+      ts: local,
+      adcode: region,
+      grid: `${region}001001${String(device % 1000).padStart(3, '0')}`,
+      lng: 120 + (device % 100) / 100,
+      lat: 30 + (device % 50) / 100,
+    });
+  }
+  const all = Buffer.from(texts.join(''));
+  const out: Buffer[] = new Array(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const length = Buffer.byteLength(texts[i]!);
+    out[i] = all.subarray(at, at + length);
+    at += length;
   }
   return out;
 }
@@ -146,23 +161,51 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const messages = payloads(records);
-const bytes = messages.reduce((a, m) => a + m.length, 0);
-console.log(
-  `sensor readings: ${records.toLocaleString('en')} records, ${(bytes / records).toFixed(0)} B average payload`,
-);
-const ours: number[] = [];
-const reference: number[] = [];
-for (let run = 1; run <= runs; run++) {
-  const { seconds } = await pipelineRun(messages);
-  const ref = await referenceRun(messages);
-  ours.push(records / seconds);
-  reference.push(records / ref);
+interface RunResult {
+  seconds: number;
+  /** Peak RSS of the run's process, and its RSS once the payloads were generated (before the timed part). */
+  peakRssMiB: number;
+  payloadRssMiB: number;
+}
+
+const mib = (bytes: number) => bytes / 1024 / 1024;
+
+// Each measured run is its own process, so its peak RSS is its own and runs do not warm each other up.
+if (values.child) {
+  const messages = payloads(records);
+  const payloadRssMiB = mib(process.memoryUsage().rss);
+  const seconds = values.child === 'pipeline' ? (await pipelineRun(messages)).seconds : await referenceRun(messages);
+  const result: RunResult = { seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024, payloadRssMiB };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  const sample = payloads(1000);
+  const averageBytes = sample.reduce((a, m) => a + m.length, 0) / sample.length;
   console.log(
-    `run ${run}: pipeline ${(records / seconds).toFixed(0)} rec/s (${seconds.toFixed(2)} s) · DuckDB read_json→Parquet ${(records / ref).toFixed(0)} rec/s (${ref.toFixed(2)} s)`,
+    `sensor readings: ${records.toLocaleString('en')} records, ${averageBytes.toFixed(0)} B average payload, ${runs} runs, fsync always`,
+  );
+  const child = (kind: string): RunResult =>
+    JSON.parse(
+      execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, '--records', String(records)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+  const ours: number[] = [];
+  const reference: number[] = [];
+  const peaks: number[] = [];
+  let payloadRss = 0;
+  for (let run = 1; run <= runs; run++) {
+    const pipeline = child('pipeline');
+    const ref = child('reference');
+    ours.push(records / pipeline.seconds);
+    reference.push(records / ref.seconds);
+    peaks.push(pipeline.peakRssMiB);
+    payloadRss = pipeline.payloadRssMiB;
+    console.log(
+      `run ${run}: pipeline ${(records / pipeline.seconds).toFixed(0)} rec/s (${pipeline.seconds.toFixed(2)} s, peak RSS ${pipeline.peakRssMiB.toFixed(0)} MiB) · DuckDB read_json→Parquet ${(records / ref.seconds).toFixed(0)} rec/s (${ref.seconds.toFixed(2)} s)`,
+    );
+  }
+  console.log(
+    `median: pipeline ${median(ours).toFixed(0)} rec/s · reference ${median(reference).toFixed(0)} rec/s · ratio ${(median(ours) / median(reference)).toFixed(3)} · pipeline peak RSS ${median(peaks).toFixed(0)} MiB (${payloadRss.toFixed(0)} MiB of it is the process with its generated payloads, before the timed part)`,
   );
 }
-const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-console.log(
-  `median: pipeline ${median(ours).toFixed(0)} rec/s · reference ${median(reference).toFixed(0)} rec/s · ratio ${(median(ours) / median(reference)).toFixed(2)} · peak RSS ${peakRssMiB.toFixed(0)} MiB (whole bench process, payloads included)`,
-);

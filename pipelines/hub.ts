@@ -176,7 +176,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       }
       const produced = Object.values(sent()).reduce((a, b) => a + b, 0);
       out(
-        `[${Math.round((Date.now() - started) / 1000)}s] sent ${produced.toLocaleString('en')} · received ${total.received.toLocaleString('en')} · landed ${total.landed.toLocaleString('en')} · dead-lettered ${total.dead_lettered.toLocaleString('en')} · files ${lander?.stats.files ?? 0}`,
+        `[${Math.round((Date.now() - started) / 1000)}s] messages sent ${produced.toLocaleString('en')} · records in ${total.received.toLocaleString('en')} · landed ${total.landed.toLocaleString('en')} · dead-lettered ${total.dead_lettered.toLocaleString('en')} · files ${lander?.stats.files ?? 0}`,
       );
     }, progressEveryMs),
   );

@@ -48,5 +48,13 @@ export function parseSourceTime(value: unknown, sourceOffsetMs: number = SHANGHA
 
 /** Asia/Shanghai calendar date (YYYY-MM-DD) of an instant: the lake's `dt`. */
 export function shanghaiDate(epochMs: number): string {
-  return new Date(epochMs + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10);
+  // Per-record hot path, and consecutive records mostly share a day: remember the last one.
+  const day = Math.floor((epochMs + SHANGHAI_OFFSET_MS) / 86_400_000);
+  if (day !== lastDay) {
+    lastDayText = new Date(epochMs + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10);
+    lastDay = day;
+  }
+  return lastDayText;
 }
+let lastDay = Number.NaN;
+let lastDayText = '';

@@ -72,11 +72,40 @@ export class PipelineWorker {
     return true;
   }
 
+  /** Writes what the lander buffered and commits its offsets; the lander takes its buffers before the first await. */
+  private async flushAndCommit(): Promise<void> {
+    const offsets = await this.options.lander.flush();
+    await this.consumer!.commit(offsets);
+    this.failures = 0;
+    this.options.log.debug({ committed: offsets }, 'flush committed');
+    this.options.onFlush?.(offsets);
+  }
+
   private async run(): Promise<void> {
     const { lander, log } = this.options;
     const consumer = this.consumer!;
+    // At most one flush runs while the next batches are read and normalized: Parquet encoding (DuckDB's threads)
+    // and fsyncs overlap the per-record work. Flushes, and so commits, stay in offset order.
+    let inFlight: Promise<void> | undefined;
+    const settle = async () => {
+      const flushing = inFlight;
+      inFlight = undefined;
+      await flushing;
+    };
+    let resetNeeded = false;
     while (!this.stopping) {
       try {
+        if (resetNeeded) {
+          lander.abandon();
+          const committed = await this.committedOffsets();
+          // A flush that failed half-way may have renamed some files into place: remove them before re-landing.
+          await lander.discardUncommitted(committed);
+          for (const c of committed) {
+            consumer.seek(c);
+            this.positions.set(`${c.topic}~${c.partition}`, c.offset);
+          }
+          resetNeeded = false;
+        }
         const batches = await consumer.poll({
           maxMessages: this.options.pollMaxMessages ?? 20_000,
           maxWaitMs: this.options.pollMaxWaitMs ?? 100,
@@ -89,18 +118,19 @@ export class PipelineWorker {
         const draining = this.drainRequested !== undefined;
         const idle = batches.length === 0;
         if (lander.buffered && (lander.due() || (draining && idle))) {
-          const offsets = await lander.flush();
-          await consumer.commit(offsets);
-          this.failures = 0;
-          log.debug({ committed: offsets }, 'flush committed');
-          this.options.onFlush?.(offsets);
+          await settle();
+          inFlight = this.flushAndCommit();
+          // Awaited before the next flush or when idle; this only keeps an early failure from being unhandled.
+          inFlight.catch(() => {});
         }
+        if (idle) await settle();
         if (draining && !lander.buffered && idle && (await this.caughtUp())) {
           const resolve = this.drainRequested!;
           this.drainRequested = undefined;
           resolve();
         }
       } catch (error) {
+        await settle().catch(() => {});
         this.failures++;
         const delay =
           Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.failures, 10)) * (0.5 + Math.random() / 2);
@@ -109,12 +139,12 @@ export class PipelineWorker {
           'landing failed; re-reading from committed offsets',
         );
         await new Promise((resolve) => setTimeout(resolve, delay));
-        lander.abandon();
-        for (const c of await this.committedOffsets()) {
-          consumer.seek(c);
-          this.positions.set(`${c.topic}~${c.partition}`, c.offset);
-        }
+        // Nothing is read again until the reset to the committed offsets succeeds.
+        resetNeeded = true;
       }
     }
+    await settle().catch((error: unknown) =>
+      log.error({ err: error }, 'the last flush failed; its records land on restart'),
+    );
   }
 }

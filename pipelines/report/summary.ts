@@ -8,14 +8,15 @@ function n(value: number): string {
 /** The per-dataset summary printed at the end of a run: what came in, what landed, what was dead-lettered. */
 export function formatSummary(summary: RunSummary): string {
   const lines = [`run summary (${(summary.durationMs / 1000).toFixed(1)} s)`];
-  lines.push('  feed        sent    received      landed  dead-lettered  balanced');
+  lines.push('  feed    msgs sent  records in      landed  dead-lettered  in = landed + dead-lettered');
   for (const feed of feeds) {
     const c = summary.stats.feeds[feed] ?? { received: 0, landed: 0, dead_lettered: 0 };
     const balanced = c.received === c.landed + c.dead_lettered ? 'yes' : 'NO';
     lines.push(
-      `  ${feed.padEnd(8)}${n(summary.sent[feed] ?? 0).padStart(8)}${n(c.received).padStart(12)}${n(c.landed).padStart(12)}${n(c.dead_lettered).padStart(15)}  ${balanced}`,
+      `  ${feed.padEnd(8)}${n(summary.sent[feed] ?? 0).padStart(11)}${n(c.received).padStart(12)}${n(c.landed).padStart(12)}${n(c.dead_lettered).padStart(15)}  ${balanced}`,
     );
   }
+  lines.push('  (a dept message is one delivery; its records are counted one by one)');
   lines.push('  dataset rows landed:');
   for (const [dataset, rows] of Object.entries(summary.stats.rows))
     lines.push(`    ${dataset.padEnd(16)}${n(rows).padStart(10)}`);

@@ -7,11 +7,17 @@ import { MappingRejection } from './types.js';
  */
 export function utc(value: unknown, rawField: string): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
+  // Per-record hot path: a batch of readings often shares its timestamp, so the last conversion is remembered.
+  if (value === lastSource) return lastUtc;
   const ms = parseSourceTime(value);
   if (Number.isNaN(ms))
     throw new MappingRejection('implausible_time', rawField, `not a valid time: ${JSON.stringify(value)}`);
-  return new Date(ms).toISOString();
+  lastUtc = new Date(ms).toISOString();
+  lastSource = value;
+  return lastUtc;
 }
+let lastSource: unknown;
+let lastUtc = '';
 
 /** A code table lookup for enum-like source values; unknown values pass through so the schema reports them. */
 export function lookup(table: Readonly<Record<string, string>>, value: unknown): unknown {
