@@ -94,6 +94,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       maxPayloadBytes: config.landing.max_payload_bytes,
       minEventMs: Date.parse(`${config.landing.min_event_time}T00:00:00+08:00`),
       maxFutureSkewMs: config.landing.max_future_skew_ms,
+      dedupeWindow: config.landing.dedupe_window,
     };
     lander = new Lander({
       store: new LocalLakeStore(paths.lakeDir),

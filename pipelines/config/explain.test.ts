@@ -40,7 +40,7 @@ describe('config reference docs', () => {
     const keys = new Map(configKeys().map((k) => [k.path, k]));
     expect(keys.get('region_code')).toMatchObject({ required: true, type: 'string' });
     expect(keys.get('privacy.salt')?.description).toContain('CITYHUB_SALT');
-    expect(keys.get('landing.max_rows')).toMatchObject({ type: 'integer ≥ 1', default: 500_000 });
+    expect(keys.get('landing.max_rows')).toMatchObject({ type: 'integer ≥ 1', default: 100_000 });
     expect([...keys.keys()]).toEqual(
       expect.arrayContaining([
         'bus (type: "embedded").fsync',

@@ -54,7 +54,7 @@ describe('the built-in demo config', () => {
       tier: 'province',
       bus: { type: 'embedded', fsync: 'always' },
       lake: { type: 'local' },
-      landing: { max_rows: 500_000, max_payload_bytes: 1024 * 1024, min_event_time: '2000-01-01' },
+      landing: { max_rows: 100_000, max_payload_bytes: 1024 * 1024, min_event_time: '2000-01-01' },
       privacy: { salt: 'cityhub-demo-salt-not-for-production' },
       connectors: [{ id: 'demo', kind: 'demo' }],
     });

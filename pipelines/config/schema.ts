@@ -85,14 +85,14 @@ export const landingConfig = z
       .number()
       .int()
       .min(1)
-      .default(500_000)
-      .describe('flush a partition’s buffered rows into Parquet past this many rows'),
+      .default(100_000)
+      .describe('flush the buffered rows (all partitions together) into Parquet once there are this many'),
     max_bytes: z
       .number()
       .int()
       .min(1024)
-      .default(128 * 1024 * 1024)
-      .describe('… or past this many buffered raw bytes'),
+      .default(32 * 1024 * 1024)
+      .describe('… or once the buffered raw payloads (all partitions together) reach this many bytes'),
     max_age_ms: z.number().int().min(10).default(5_000).describe('… or when the oldest buffered row is this old'),
     max_payload_bytes: z
       .number()
@@ -107,6 +107,14 @@ export const landingConfig = z
       .default(24 * 3600 * 1000)
       .describe('an event time further in the future than this is implausible'),
     min_event_time: z.iso.date().default('2000-01-01').describe('an event time before this date is implausible'),
+    dedupe_window: z
+      .number()
+      .int()
+      .min(0)
+      .default(200_000)
+      .describe(
+        'natural keys remembered per dataset to dead-letter redelivered records as duplicates (about 150 bytes each); older duplicates, and those across restarts, are removed by the staging models, so marts count each record once',
+      ),
   })
   .strict();
 

@@ -353,6 +353,14 @@ describe('due() tells the worker when to flush', () => {
     expect(l.due()).toBe(false);
   });
 
+  it('counts rows over all partitions, so memory is bounded however many partitions there are', async () => {
+    const { lander: l } = await lander('lake', { ...relaxed, maxRows: 3 });
+    l.add(batch(0, 0, [reading(0), reading(1)]));
+    expect(l.due()).toBe(false);
+    l.add(batch(1, 0, [reading(2)]));
+    expect(l.due()).toBe(true);
+  });
+
   it('becomes true at maxBytes of buffered raw payload', async () => {
     const one = Buffer.byteLength(JSON.stringify(reading(0)));
     const { lander: l } = await lander('lake', { ...relaxed, maxBytes: one * 2 });

@@ -38,6 +38,7 @@ interface PartitionBuffer {
   bytes: number;
   rows: number;
   startedAt: number;
+  /** Per dataset, NDJSON chunks: each batch's lines joined at once, so a buffered row is one flat string's bytes. */
   datasets: Map<DatasetName, string[]>;
   deadLetters: string[];
   counts: FeedCounts;
@@ -116,15 +117,16 @@ export class Lander {
     const datasetRows = buffer.datasetRows;
     const ingestedAt = new Date(this.now()).toISOString();
     const topicJson = JSON.stringify(batch.topic);
+    const fresh = new Map<DatasetName, string[]>();
     for (const message of batch.messages) {
       const result = normalizer.normalize(message.value);
       // Landing columns are appended to each row's JSON as text: no copy of the row object per record.
       const suffix = `,"_source":${JSON.stringify(sourceOf(message.key, normalizer.feed))},"_ingested_at":"${ingestedAt}","_topic":${topicJson},"_partition":${batch.partition},"_offset":${message.offset}}`;
       for (const { dataset, dt, row } of result.rows) {
-        let lines = buffer.datasets.get(dataset);
+        let lines = fresh.get(dataset);
         if (!lines) {
           lines = [];
-          buffer.datasets.set(dataset, lines);
+          fresh.set(dataset, lines);
         }
         const json = JSON.stringify(row);
         const tail = `,"dt":"${dt}"${suffix}`;
@@ -160,16 +162,28 @@ export class Lander {
       buffer.bytes += message.value.length;
       buffer.lastOffset = message.offset;
     }
+    for (const [dataset, lines] of fresh) {
+      const chunks = buffer.datasets.get(dataset);
+      if (chunks) chunks.push(lines.join('\n'));
+      else buffer.datasets.set(dataset, [lines.join('\n')]);
+    }
   }
 
-  /** True when any partition's buffer reached a rotation limit (rows, bytes or age). */
+  /**
+   * True when what is buffered, over all partitions, reached the row or byte limit (so memory stays bounded
+   * whatever the number of partitions), or when the oldest buffered row is older than the age limit.
+   */
   due(): boolean {
     const now = this.now();
     const { maxRows, maxBytes, maxAgeMs } = this.options.limits;
+    let rows = 0;
+    let bytes = 0;
     for (const buffer of this.buffers.values()) {
-      if (buffer.rows >= maxRows || buffer.bytes >= maxBytes || now - buffer.startedAt >= maxAgeMs) return true;
+      if (now - buffer.startedAt >= maxAgeMs) return true;
+      rows += buffer.rows;
+      bytes += buffer.bytes;
     }
-    return false;
+    return rows >= maxRows || bytes >= maxBytes;
   }
 
   /** Forgets everything buffered (after a failure the worker re-reads from the committed offsets). */
@@ -193,10 +207,10 @@ export class Lander {
         firstOffset: buffer.firstOffset,
         lastOffset: buffer.lastOffset,
       };
-      for (const [dataset, lines] of buffer.datasets) {
+      for (const [dataset, chunks] of buffer.datasets) {
         // One DuckDB statement per dataset writes every day's file of the range; each then moves to its lake name.
         const dir = await this.options.store.scratchDir(`${buffer.topic}~${buffer.partition}/${dataset}`);
-        for (const { dt, path } of await this.options.writer.writePartitioned(dir, datasetColumns(dataset), lines)) {
+        for (const { dt, path } of await this.options.writer.writePartitioned(dir, datasetColumns(dataset), chunks)) {
           const relPath = datasetFilePath(dataset, dt, coordinates);
           await rename(path, await this.options.store.stagingPath(relPath));
           staged.push(relPath);

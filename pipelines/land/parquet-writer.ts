@@ -23,7 +23,12 @@ export class ParquetWriter {
   ) {}
 
   static async open(scratchDir: string, threads = 2): Promise<ParquetWriter> {
-    const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
+    // Bounded so a large flush spills to the scratch folder instead of growing the hub's memory without limit.
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(threads),
+      memory_limit: '512MB',
+      temp_directory: join(scratchDir, 'duckdb-spill'),
+    });
     const connection = await instance.connect();
     return new ParquetWriter(instance, connection, scratchDir);
   }
@@ -47,12 +52,13 @@ export class ParquetWriter {
   }
 
   /**
-   * Writes `lines` (each with a "dt" key) as one Parquet file per dt: `<dir>/dt=<dt>/part0.parquet`, dt kept out of
-   * the file (it is the folder). One DuckDB statement for a whole flush instead of one per day.
+   * Writes NDJSON `pieces` (lines, or groups of lines joined by newlines; each row with a "dt" key) as one Parquet
+   * file per dt: `<dir>/dt=<dt>/part0.parquet`, dt kept out of the file (it is the folder). One DuckDB statement for
+   * a whole flush instead of one per day.
    */
-  async writePartitioned(dir: string, columns: Column[], lines: string[]): Promise<{ dt: string; path: string }[]> {
+  async writePartitioned(dir: string, columns: Column[], pieces: string[]): Promise<{ dt: string; path: string }[]> {
     const scratch = join(this.scratchDir, `batch-${process.pid}-${this.sequence++}.ndjson`);
-    await writeFile(scratch, lines.join('\n'));
+    await writeFile(scratch, pieces.join('\n'));
     try {
       const spec = [...columns, { name: 'dt', type: 'VARCHAR' }]
         .map((c) => `${literal(c.name)}: ${literal(c.type)}`)

@@ -67,12 +67,22 @@ function datasetRules(name: DatasetName): DatasetRules {
 /** Remembers recent natural keys; forgets the oldest past its window so memory stays bounded. */
 class KeyWindow {
   private readonly keys = new Set<string>();
+  /** Insertion order as a ring: evicting via the Set's own iterator rescans deleted slots, which is quadratic. */
+  private readonly ring: string[] = [];
+  private head = 0;
   constructor(private readonly limit: number) {}
   /** True when the key was seen before; remembers it otherwise. */
   seen(key: string): boolean {
     if (this.keys.has(key)) return true;
+    if (this.limit === 0) return false;
     this.keys.add(key);
-    if (this.keys.size > this.limit) this.keys.delete(this.keys.values().next().value as string);
+    if (this.ring.length < this.limit) {
+      this.ring.push(key);
+    } else {
+      this.keys.delete(this.ring[this.head]!);
+      this.ring[this.head] = key;
+      this.head = (this.head + 1) % this.limit;
+    }
     return false;
   }
 }
@@ -239,7 +249,7 @@ export class Normalizer {
   private isDuplicate(dataset: DatasetName, row: Record<string, unknown>): boolean {
     let window = this.dedupe.get(dataset);
     if (!window) {
-      window = new KeyWindow(this.options.dedupeWindow ?? 2_000_000);
+      window = new KeyWindow(this.options.dedupeWindow ?? 200_000);
       this.dedupe.set(dataset, window);
     }
     return window.seen(this.naturalKey(dataset, row));

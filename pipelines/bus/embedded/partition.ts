@@ -87,6 +87,18 @@ export class Partition {
       .map(parseSegmentFileName)
       .filter((base): base is number => base !== undefined)
       .sort((a, b) => a - b);
+    // A roll creates the next segment file when a batch is queued, before the previous segment's queued writes
+    // reach their file (they do first: see sealWriteSegment). A crash in between leaves empty trailing segments
+    // based past where the previous one really ends. They hold nothing, acknowledged or not: drop them.
+    let droppedEmpty = false;
+    while (bases.length > 1) {
+      const last = join(dir, segmentFileName(bases[bases.length - 1]!));
+      if ((await fs.promises.stat(last)).size !== 0) break;
+      await fs.promises.rm(last);
+      bases.pop();
+      droppedEmpty = true;
+    }
+    if (droppedEmpty && options.fsync === 'always') await fsyncDir(dir);
     const segments: Segment[] = [];
     try {
       if (bases.length === 0) {

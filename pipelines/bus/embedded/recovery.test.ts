@@ -168,6 +168,31 @@ describe('corruption before the tail', () => {
     await expect(fixture.open({ dir })).rejects.toMatchObject({ file: first, position: victim });
   });
 
+  it('drops empty segments a crash left past the end of the previous one, and continues offsets densely', async () => {
+    // A roll creates the next segment when a batch is queued; killed before the previous segment's queued writes
+    // reached its file, the log holds a shorter last-but-one segment and an empty one based beyond it.
+    const dir = fixture.tempDir();
+    let bus = await fixture.open({ dir, segmentBytes: 2048 });
+    await bus.ensureTopic('t', { partitions: 1 });
+    await bus.producer().send(
+      't',
+      Array.from({ length: 10 }, (_, j) => ({ value: `m-${j}` })),
+    );
+    await bus.close();
+    const [only] = segmentFiles(dir, 't', 0);
+    fs.writeFileSync(only!.replace(/\d{20}\.log$/, `${'14'.padStart(20, '0')}.log`), '');
+    fs.writeFileSync(only!.replace(/\d{20}\.log$/, `${'19'.padStart(20, '0')}.log`), '');
+
+    bus = await fixture.open({ dir, segmentBytes: 2048 });
+    expect(segmentFiles(dir, 't', 0)).toEqual([only]);
+    const [result] = await bus.producer().send('t', [{ value: 'after' }]);
+    expect(result!.baseOffset).toBe(10);
+    expect((await readAll(bus, 't')).map((m) => m.value.toString())).toEqual([
+      ...Array.from({ length: 10 }, (_, j) => `m-${j}`),
+      'after',
+    ]);
+  });
+
   it('reports a missing segment in the middle as a gap', async () => {
     const dir = fixture.tempDir();
     const bus = await fixture.open({ dir, segmentBytes: 2048 });
