@@ -189,6 +189,7 @@ export class Lander {
   /** Forgets everything buffered (after a failure the worker re-reads from the committed offsets). */
   abandon(): void {
     this.buffers.clear();
+    for (const normalizer of this.options.normalizers.values()) normalizer.forgetSeen();
   }
 
   get buffered(): boolean {
@@ -245,7 +246,7 @@ export class Lander {
   }
 }
 
-/** Connectors key their messages `<connector id>:<natural id>`? No: the key is the source's own id; the feed names the source. */
+/** The feed of the raw topic, until the bus carries headers naming the producing connector (docs/lake.md). */
 function sourceOf(_key: string | null, feed: Feed): string {
   return feed;
 }

@@ -239,6 +239,15 @@ export class Normalizer {
     return undefined;
   }
 
+  /**
+   * Forgets every natural key seen. The worker calls this (through the lander) when it throws away what it read
+   * since the last commit: those records come again and must not count as duplicates of themselves. Repeats of
+   * earlier records then land and the staging models drop them, as after a restart.
+   */
+  forgetSeen(): void {
+    this.dedupe.clear();
+  }
+
   private naturalKey(dataset: DatasetName, row: Record<string, unknown>): string {
     const fields = this.rulesOf(dataset).naturalKey;
     let key = String(row[fields[0]!]);

@@ -27,7 +27,8 @@ export class PipelineWorker {
   private loop: Promise<void> | undefined;
   /** Next offset to read per partition, for the drain check. */
   private readonly positions = new Map<string, number>();
-  private drainRequested: (() => void) | undefined;
+  /** Callers of drain() waiting for the bus to be read to its end and everything landed and committed. */
+  private drainWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private failures = 0;
 
   constructor(private readonly options: WorkerOptions) {}
@@ -45,16 +46,17 @@ export class PipelineWorker {
   }
 
   /** Consumes until every partition is read to its current end and everything is landed and committed. */
-  async drain(): Promise<void> {
-    const caughtUp = new Promise<void>((resolve) => {
-      this.drainRequested = resolve;
+  drain(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.drainWaiters.push({ resolve, reject });
     });
-    await caughtUp;
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     await this.loop;
+    const waiters = this.drainWaiters.splice(0);
+    for (const waiter of waiters) waiter.reject(new Error('the pipeline worker stopped before the bus was drained'));
     await this.consumer?.close();
   }
 
@@ -115,7 +117,7 @@ export class PipelineWorker {
           const last = batch.messages[batch.messages.length - 1];
           if (last) this.positions.set(`${batch.topic}~${batch.partition}`, last.offset + 1);
         }
-        const draining = this.drainRequested !== undefined;
+        const draining = this.drainWaiters.length > 0;
         const idle = batches.length === 0;
         if (lander.buffered && (lander.due() || (draining && idle))) {
           await settle();
@@ -125,9 +127,7 @@ export class PipelineWorker {
         }
         if (idle) await settle();
         if (draining && !lander.buffered && idle && (await this.caughtUp())) {
-          const resolve = this.drainRequested!;
-          this.drainRequested = undefined;
-          resolve();
+          for (const waiter of this.drainWaiters.splice(0)) waiter.resolve();
         }
       } catch (error) {
         await settle().catch(() => {});
