@@ -12,8 +12,8 @@ export interface ObjectJsonSchema {
  * The JSON Schema of a zod object schema, self-contained: zod emits a schema that carries a meta `id` as a `$ref`
  * into `$defs`; this inlines it so the top level holds `properties` and the meta fields (id, version, natural_key…).
  */
-export function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output' = 'input'): ObjectJsonSchema {
-  const raw = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as ObjectJsonSchema & {
+export function jsonSchemaOf(schema: z.ZodObject): ObjectJsonSchema {
+  const raw = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as ObjectJsonSchema & {
     $ref?: string;
     $defs?: Record<string, ObjectJsonSchema>;
   };

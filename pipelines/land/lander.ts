@@ -116,12 +116,14 @@ export class Lander {
     const counts = buffer.counts;
     const datasetRows = buffer.datasetRows;
     const ingestedAt = new Date(this.now()).toISOString();
-    const topicJson = JSON.stringify(batch.topic);
+    const source = sourceOf(normalizer.feed);
+    // Landing columns are appended to each row's JSON as text: no copy of the row object per record. All but the
+    // offset are the same for the whole batch.
+    const landing = `,"_source":${JSON.stringify(source)},"_ingested_at":"${ingestedAt}","_topic":${JSON.stringify(batch.topic)},"_partition":${batch.partition},"_offset":`;
     const fresh = new Map<DatasetName, string[]>();
     for (const message of batch.messages) {
       const result = normalizer.normalize(message.value);
-      // Landing columns are appended to each row's JSON as text: no copy of the row object per record.
-      const suffix = `,"_source":${JSON.stringify(sourceOf(message.key, normalizer.feed))},"_ingested_at":"${ingestedAt}","_topic":${topicJson},"_partition":${batch.partition},"_offset":${message.offset}}`;
+      const suffix = `${landing}${message.offset}}`;
       for (const { dataset, dt, row } of result.rows) {
         let lines = fresh.get(dataset);
         if (!lines) {
@@ -137,7 +139,7 @@ export class Lander {
         buffer.deadLetters.push(
           JSON.stringify({
             feed: deadLetter.feed,
-            source: sourceOf(message.key, normalizer.feed),
+            source,
             reason_code: deadLetter.reason_code,
             reason: JSON.stringify(deadLetter.issues),
             raw: deadLetter.raw,
@@ -247,6 +249,6 @@ export class Lander {
 }
 
 /** The feed of the raw topic, until the bus carries headers naming the producing connector (docs/lake.md). */
-function sourceOf(_key: string | null, feed: Feed): string {
+function sourceOf(feed: Feed): string {
   return feed;
 }

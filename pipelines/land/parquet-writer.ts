@@ -37,18 +37,7 @@ export class ParquetWriter {
 
   /** Writes `lines` (NDJSON without trailing newline) to `path` as a zstd Parquet file. */
   async write(path: string, columns: Column[], lines: string[]): Promise<void> {
-    const scratch = join(this.scratchDir, `batch-${process.pid}-${this.sequence++}.ndjson`);
-    await writeFile(scratch, lines.join('\n'));
-    try {
-      const spec = columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ');
-      const select = columns.map((c) => quote(c.name)).join(', ');
-      await this.connection.run(
-        `copy (select ${select} from read_json(${literal(scratch)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 16777216))
-         to ${literal(path)} (format parquet, compression zstd)`,
-      );
-    } finally {
-      await rm(scratch, { force: true });
-    }
+    await this.copy(columns, lines, `${literal(path)} (format parquet, compression zstd)`);
   }
 
   /**
@@ -57,20 +46,11 @@ export class ParquetWriter {
    * a whole flush instead of one per day.
    */
   async writePartitioned(dir: string, columns: Column[], pieces: string[]): Promise<{ dt: string; path: string }[]> {
-    const scratch = join(this.scratchDir, `batch-${process.pid}-${this.sequence++}.ndjson`);
-    await writeFile(scratch, pieces.join('\n'));
-    try {
-      const spec = [...columns, { name: 'dt', type: 'VARCHAR' }]
-        .map((c) => `${literal(c.name)}: ${literal(c.type)}`)
-        .join(', ');
-      const select = columns.map((c) => quote(c.name)).join(', ');
-      await this.connection.run(
-        `copy (select ${select}, dt from read_json(${literal(scratch)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 16777216))
-         to ${literal(dir)} (format parquet, compression zstd, partition_by (dt), filename_pattern 'part{i}', overwrite_or_ignore true)`,
-      );
-    } finally {
-      await rm(scratch, { force: true });
-    }
+    await this.copy(
+      [...columns, { name: 'dt', type: 'VARCHAR' }],
+      pieces,
+      `${literal(dir)} (format parquet, compression zstd, partition_by (dt), filename_pattern 'part{i}', overwrite_or_ignore true)`,
+    );
     const out: { dt: string; path: string }[] = [];
     for (const folder of await readdir(dir)) {
       if (!folder.startsWith('dt=')) continue;
@@ -81,6 +61,25 @@ export class ParquetWriter {
       out.push({ dt: folder.slice(3), path: join(dir, folder, files[0]!) });
     }
     return out;
+  }
+
+  /**
+   * Puts the NDJSON into a scratch file and copies it to `target` (a COPY destination with its options), reading
+   * `columns` with explicit types, so nothing is inferred and a missing key is NULL.
+   */
+  private async copy(columns: Column[], pieces: string[], target: string): Promise<void> {
+    const scratch = join(this.scratchDir, `batch-${process.pid}-${this.sequence++}.ndjson`);
+    await writeFile(scratch, pieces.join('\n'));
+    try {
+      const spec = columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ');
+      const select = columns.map((c) => quote(c.name)).join(', ');
+      await this.connection.run(
+        `copy (select ${select} from read_json(${literal(scratch)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 16777216))
+         to ${target}`,
+      );
+    } finally {
+      await rm(scratch, { force: true });
+    }
   }
 
   close(): void {
