@@ -202,25 +202,44 @@ export class Lander {
   async flush(): Promise<TopicOffset[]> {
     const buffers = [...this.buffers.values()];
     this.buffers.clear();
-    const staged: string[] = [];
+    const coordinates = new Map<string, FileCoordinates>();
+    const byDataset = new Map<DatasetName, string[]>();
     for (const buffer of buffers) {
-      const coordinates: FileCoordinates = {
+      coordinates.set(`${buffer.topic}~${buffer.partition}`, {
         topic: buffer.topic,
         partition: buffer.partition,
         firstOffset: buffer.firstOffset,
         lastOffset: buffer.lastOffset,
-      };
+      });
       for (const [dataset, chunks] of buffer.datasets) {
-        // One DuckDB statement per dataset writes every day's file of the range; each then moves to its lake name.
-        const dir = await this.options.store.scratchDir(`${buffer.topic}~${buffer.partition}/${dataset}`);
-        for (const { dt, path } of await this.options.writer.writePartitioned(dir, datasetColumns(dataset), chunks)) {
-          const relPath = datasetFilePath(dataset, dt, coordinates);
+        const all = byDataset.get(dataset);
+        if (all) all.push(...chunks);
+        else byDataset.set(dataset, [...chunks]);
+      }
+    }
+    const staged: string[] = [];
+    for (const [dataset, chunks] of byDataset) {
+      // One DuckDB statement per dataset writes the file of every (partition, day) in the flush; each file then
+      // moves to its lake name, which says which partition's offset range it holds.
+      const dir = await this.options.store.scratchDir(dataset);
+      const files = await this.options.writer.writePartitioned(dir, datasetColumns(dataset), chunks);
+      await Promise.all(
+        files.map(async ({ topic, partition, dt, path }) => {
+          const range = coordinates.get(`${topic}~${partition}`);
+          if (!range) throw new Error(`DuckDB wrote rows of ${topic}~${partition}, which this flush did not buffer`);
+          const relPath = datasetFilePath(dataset, dt, range);
           await rename(path, await this.options.store.stagingPath(relPath));
           staged.push(relPath);
-        }
-      }
+        }),
+      );
+    }
+    for (const buffer of buffers) {
       if (buffer.deadLetters.length > 0) {
-        const path = deadLetterFilePath(buffer.feed, shanghaiDate(this.now()), coordinates);
+        const path = deadLetterFilePath(
+          buffer.feed,
+          shanghaiDate(this.now()),
+          coordinates.get(`${buffer.topic}~${buffer.partition}`)!,
+        );
         staged.push(await this.writeFile(path, deadLetterColumns, buffer.deadLetters));
       }
     }

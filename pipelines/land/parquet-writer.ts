@@ -1,7 +1,18 @@
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Column } from './columns.js';
+
+/** Where a partitioned write put one bus partition's rows of one day. */
+export interface PartitionedFile {
+  topic: string;
+  partition: number;
+  dt: string;
+  path: string;
+}
+
+/** The partition column of partitioned writes (a folder level only, never a column of the files). */
+const PART_KEY = '_part';
 
 function quote(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
@@ -9,6 +20,23 @@ function quote(identifier: string): string {
 
 function literal(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Writes `data` with as few write requests as the OS allows. fs.promises.writeFile writes in 512 KiB chunks, one
+ * event-loop turn each: while the pipeline thread normalizes the next batches, a 30 MB flush then waited seconds.
+ */
+async function writeWhole(path: string, data: Buffer): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    let written = 0;
+    while (written < data.length) {
+      const { bytesWritten } = await handle.write(data, written, data.length - written, written);
+      written += bytesWritten;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -41,38 +69,54 @@ export class ParquetWriter {
   }
 
   /**
-   * Writes NDJSON `pieces` (lines, or groups of lines joined by newlines; each row with a "dt" key) as one Parquet
-   * file per dt: `<dir>/dt=<dt>/part0.parquet`, dt kept out of the file (it is the folder). One DuckDB statement for
-   * a whole flush instead of one per day.
+   * Writes NDJSON `pieces` (lines, or groups of lines joined by newlines) as one Parquet file per bus partition and
+   * day: each row carries `_topic` and `_partition` (columns of the file) and a "dt" key (kept out of the file: it is
+   * the lake folder). One DuckDB statement for a whole flush, however many partitions and days it spans: each
+   * statement and each scratch file costs the pipeline thread event-loop turns.
    */
-  async writePartitioned(dir: string, columns: Column[], pieces: string[]): Promise<{ dt: string; path: string }[]> {
+  async writePartitioned(dir: string, columns: Column[], pieces: string[]): Promise<PartitionedFile[]> {
     await this.copy(
       [...columns, { name: 'dt', type: 'VARCHAR' }],
       pieces,
-      `${literal(dir)} (format parquet, compression zstd, partition_by (dt), filename_pattern 'part{i}', overwrite_or_ignore true)`,
+      `${literal(dir)} (format parquet, compression zstd, partition_by (${PART_KEY}), filename_pattern 'part{i}', overwrite_or_ignore true)`,
+      [`concat_ws('~', "_topic", "_partition", "dt") as ${PART_KEY}`],
+      ['dt'],
     );
-    const out: { dt: string; path: string }[] = [];
-    for (const folder of await readdir(dir)) {
-      if (!folder.startsWith('dt=')) continue;
-      const files = await readdir(join(dir, folder));
-      // The lake names one file per (range, day); DuckDB splits a partition only past a file size we never set.
-      if (files.length !== 1)
-        throw new Error(`expected one Parquet file in ${join(dir, folder)}, found ${files.length}`);
-      out.push({ dt: folder.slice(3), path: join(dir, folder, files[0]!) });
-    }
-    return out;
+    const folders = (await readdir(dir)).filter((folder) => folder.startsWith(`${PART_KEY}=`));
+    return Promise.all(
+      folders.map(async (folder) => {
+        const files = await readdir(join(dir, folder));
+        // The lake names one file per (range, day); DuckDB splits a partition only past a file size we never set.
+        if (files.length !== 1)
+          throw new Error(`expected one Parquet file in ${join(dir, folder)}, found ${files.length}`);
+        const key = decodeURIComponent(folder.slice(PART_KEY.length + 1));
+        const match = /^(.+)~(\d+)~(\d{4}-\d{2}-\d{2})$/.exec(key);
+        if (!match) throw new Error(`unexpected partition folder ${join(dir, folder)}`);
+        return { topic: match[1]!, partition: Number(match[2]), dt: match[3]!, path: join(dir, folder, files[0]!) };
+      }),
+    );
   }
 
   /**
    * Puts the NDJSON into a scratch file and copies it to `target` (a COPY destination with its options), reading
-   * `columns` with explicit types, so nothing is inferred and a missing key is NULL.
+   * `columns` with explicit types, so nothing is inferred and a missing key is NULL. `readOnly` columns are read but
+   * not selected; `extraSelect` adds computed columns.
    */
-  private async copy(columns: Column[], pieces: string[], target: string): Promise<void> {
+  private async copy(
+    columns: Column[],
+    pieces: string[],
+    target: string,
+    extraSelect: string[] = [],
+    readOnly: string[] = [],
+  ): Promise<void> {
     const scratch = join(this.scratchDir, `batch-${process.pid}-${this.sequence++}.ndjson`);
-    await writeFile(scratch, pieces.join('\n'));
+    await writeWhole(scratch, Buffer.from(pieces.join('\n')));
     try {
       const spec = columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ');
-      const select = columns.map((c) => quote(c.name)).join(', ');
+      const select = [
+        ...columns.filter((c) => !readOnly.includes(c.name)).map((c) => quote(c.name)),
+        ...extraSelect,
+      ].join(', ');
       await this.connection.run(
         `copy (select ${select} from read_json(${literal(scratch)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 16777216))
          to ${target}`,

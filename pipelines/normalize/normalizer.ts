@@ -73,9 +73,11 @@ class KeyWindow {
   constructor(private readonly limit: number) {}
   /** True when the key was seen before; remembers it otherwise. */
   seen(key: string): boolean {
-    if (this.keys.has(key)) return true;
-    if (this.limit === 0) return false;
+    if (this.limit === 0) return this.keys.has(key);
+    // One hash lookup, not has() then add(): per-record hot path.
+    const size = this.keys.size;
     this.keys.add(key);
+    if (this.keys.size === size) return true;
     if (this.ring.length < this.limit) {
       this.ring.push(key);
     } else {
