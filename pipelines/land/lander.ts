@@ -212,9 +212,13 @@ export class Lander {
         lastOffset: buffer.lastOffset,
       });
       for (const [dataset, chunks] of buffer.datasets) {
-        const all = byDataset.get(dataset);
-        if (all) all.push(...chunks);
-        else byDataset.set(dataset, [...chunks]);
+        let all = byDataset.get(dataset);
+        if (!all) {
+          all = [];
+          byDataset.set(dataset, all);
+        }
+        // A loop, not push(...chunks): a long flush can hold more chunks than a call takes arguments.
+        for (const chunk of chunks) all.push(chunk);
       }
     }
     const staged: string[] = [];
