@@ -125,6 +125,36 @@ describe('Lander.flush writes the lake layout of docs/lake.md', () => {
     ]);
   });
 
+  it("gives each partition of a flush its own files, holding only that partition's rows, for every day", async () => {
+    const { lander: l, store } = await lander('lake');
+    l.add(mixed());
+    l.add(
+      batch(3, 7, [
+        { ...gas, dev: 'GAS-330106-0300', ts: '2026-07-31 22:00:00' },
+        { ...gas, dev: 'GAS-330106-0301', ts: '2026-08-01 09:00:00' },
+      ]),
+    );
+    l.add(batch(3, 9, [{ ...gas, dev: 'GAS-330106-0302', ts: '2026-08-01 10:00:00' }]));
+    expect(await l.flush()).toEqual([
+      { topic: 'raw.sensor', partition: 0, offset: 105 },
+      { topic: 'raw.sensor', partition: 3, offset: 10 },
+    ]);
+    const other = 'raw.sensor~3~00000000000000000007~00000000000000000009.parquet';
+    expect((await store.list()).filter((path) => path.startsWith('sensor_reading/')).sort()).toEqual([
+      `sensor_reading/dt=2026-07-31/${range}`,
+      `sensor_reading/dt=2026-07-31/${other}`,
+      `sensor_reading/dt=2026-08-01/${range}`,
+      `sensor_reading/dt=2026-08-01/${other}`,
+    ]);
+    const rows = await query(
+      `select _partition, _offset, device_id from '${join(dir, 'lake', 'sensor_reading', 'dt=2026-08-01', other)}' order by _offset`,
+    );
+    expect(rows).toEqual([
+      { _partition: 3, _offset: 8n, device_id: 'GAS-330106-0301' },
+      { _partition: 3, _offset: 9n, device_id: 'GAS-330106-0302' },
+    ]);
+  });
+
   it('lands readings with canonical values and physical types DuckDB reads back (TIMESTAMPTZ, DOUBLE, BIGINT)', async () => {
     const { lander: l } = await lander('lake');
     l.add(mixed());
