@@ -5,7 +5,7 @@ import type { PartitionBatch, TopicOffset } from '../bus/types.js';
 import type { Normalizer } from '../normalize/normalizer.js';
 import { shanghaiDate } from '../normalize/time.js';
 import { type Column, datasetColumns, deadLetterColumns } from './columns.js';
-import { datasetFilePath, deadLetterFilePath, type FileCoordinates, parseDataFileName } from './layout.js';
+import { datasetFilePath, deadLetterFilePath, parseDataFileName } from './layout.js';
 import type { ParquetWriter } from './parquet-writer.js';
 import type { LakeStore } from './store.js';
 
@@ -71,7 +71,7 @@ export class Lander {
   /** Deletes files (and staged leftovers) of offsets at or past the committed offset: a crashed flush's partial output. */
   async discardUncommitted(committed: readonly TopicOffset[]): Promise<number> {
     await this.options.store.clearScratch();
-    const next = new Map(committed.map((c) => [`${c.topic}~${c.partition}`, c.offset]));
+    const next = new Map(committed.map((c) => [partitionId(c.topic, c.partition), c.offset]));
     let removed = 0;
     for (const path of await this.options.store.list()) {
       const name = path.slice(path.lastIndexOf('/') + 1);
@@ -81,7 +81,7 @@ export class Lander {
       }
       const coordinates = parseDataFileName(name);
       if (!coordinates) continue;
-      const from = next.get(`${coordinates.topic}~${coordinates.partition}`);
+      const from = next.get(partitionId(coordinates.topic, coordinates.partition));
       if (from !== undefined && coordinates.firstOffset >= from) {
         await this.options.store.remove(path);
         removed++;
@@ -94,7 +94,7 @@ export class Lander {
     if (batch.messages.length === 0) return;
     const normalizer = this.options.normalizers.get(batch.topic);
     if (!normalizer) throw new Error(`no normalizer for topic ${batch.topic}`);
-    const id = `${batch.topic}~${batch.partition}`;
+    const id = partitionId(batch.topic, batch.partition);
     let buffer = this.buffers.get(id);
     if (!buffer) {
       buffer = {
@@ -200,17 +200,11 @@ export class Lander {
 
   /** Writes every buffered partition to the lake; returns the offsets that may now be committed. */
   async flush(): Promise<TopicOffset[]> {
-    const buffers = [...this.buffers.values()];
+    const taken = new Map(this.buffers);
     this.buffers.clear();
-    const coordinates = new Map<string, FileCoordinates>();
+    const buffers = [...taken.values()];
     const byDataset = new Map<DatasetName, string[]>();
     for (const buffer of buffers) {
-      coordinates.set(`${buffer.topic}~${buffer.partition}`, {
-        topic: buffer.topic,
-        partition: buffer.partition,
-        firstOffset: buffer.firstOffset,
-        lastOffset: buffer.lastOffset,
-      });
       for (const [dataset, chunks] of buffer.datasets) {
         let all = byDataset.get(dataset);
         if (!all) {
@@ -229,9 +223,9 @@ export class Lander {
       const files = await this.options.writer.writePartitioned(dir, datasetColumns(dataset), chunks);
       await Promise.all(
         files.map(async ({ topic, partition, dt, path }) => {
-          const range = coordinates.get(`${topic}~${partition}`);
-          if (!range) throw new Error(`DuckDB wrote rows of ${topic}~${partition}, which this flush did not buffer`);
-          const relPath = datasetFilePath(dataset, dt, range);
+          const buffer = taken.get(partitionId(topic, partition));
+          if (!buffer) throw new Error(`DuckDB wrote rows of ${topic}~${partition}, which this flush did not buffer`);
+          const relPath = datasetFilePath(dataset, dt, buffer);
           await rename(path, await this.options.store.stagingPath(relPath));
           staged.push(relPath);
         }),
@@ -239,11 +233,7 @@ export class Lander {
     }
     for (const buffer of buffers) {
       if (buffer.deadLetters.length > 0) {
-        const path = deadLetterFilePath(
-          buffer.feed,
-          shanghaiDate(this.now()),
-          coordinates.get(`${buffer.topic}~${buffer.partition}`)!,
-        );
+        const path = deadLetterFilePath(buffer.feed, shanghaiDate(this.now()), buffer);
         staged.push(await this.writeFile(path, deadLetterColumns, buffer.deadLetters));
       }
     }
@@ -269,6 +259,11 @@ export class Lander {
     await this.options.writer.write(path, columns, lines);
     return relPath;
   }
+}
+
+/** The key of a bus partition in the lander's maps (as in the lake's file names). */
+function partitionId(topic: string, partition: number): string {
+  return `${topic}~${partition}`;
 }
 
 /** The feed of the raw topic, until the bus carries headers naming the producing connector (docs/lake.md). */

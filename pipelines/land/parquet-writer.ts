@@ -18,6 +18,11 @@ function quote(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
 }
 
+/** The columns as a SQL select list. */
+function selectList(columns: Column[]): string {
+  return columns.map((c) => quote(c.name)).join(', ');
+}
+
 function literal(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
@@ -65,7 +70,7 @@ export class ParquetWriter {
 
   /** Writes `lines` (NDJSON without trailing newline) to `path` as a zstd Parquet file. */
   async write(path: string, columns: Column[], lines: string[]): Promise<void> {
-    await this.copy(columns, lines, `${literal(path)} (format parquet, compression zstd)`);
+    await this.copy(columns, selectList(columns), lines, `${literal(path)} (format parquet, compression zstd)`);
   }
 
   /**
@@ -77,10 +82,9 @@ export class ParquetWriter {
   async writePartitioned(dir: string, columns: Column[], pieces: string[]): Promise<PartitionedFile[]> {
     await this.copy(
       [...columns, { name: 'dt', type: 'VARCHAR' }],
+      `${selectList(columns)}, concat_ws('~', "_topic", "_partition", "dt") as ${PART_KEY}`,
       pieces,
       `${literal(dir)} (format parquet, compression zstd, partition_by (${PART_KEY}), filename_pattern 'part{i}', overwrite_or_ignore true)`,
-      [`concat_ws('~', "_topic", "_partition", "dt") as ${PART_KEY}`],
-      ['dt'],
     );
     const folders = (await readdir(dir)).filter((folder) => folder.startsWith(`${PART_KEY}=`));
     return Promise.all(
@@ -99,24 +103,13 @@ export class ParquetWriter {
 
   /**
    * Puts the NDJSON into a scratch file and copies it to `target` (a COPY destination with its options), reading
-   * `columns` with explicit types, so nothing is inferred and a missing key is NULL. `readOnly` columns are read but
-   * not selected; `extraSelect` adds computed columns.
+   * `columns` with explicit types, so nothing is inferred and a missing key is NULL, and copying the `select` list.
    */
-  private async copy(
-    columns: Column[],
-    pieces: string[],
-    target: string,
-    extraSelect: string[] = [],
-    readOnly: string[] = [],
-  ): Promise<void> {
+  private async copy(columns: Column[], select: string, pieces: string[], target: string): Promise<void> {
     const scratch = join(this.scratchDir, `batch-${process.pid}-${this.sequence++}.ndjson`);
     await writeWhole(scratch, Buffer.from(pieces.join('\n')));
     try {
       const spec = columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ');
-      const select = [
-        ...columns.filter((c) => !readOnly.includes(c.name)).map((c) => quote(c.name)),
-        ...extraSelect,
-      ].join(', ');
       await this.connection.run(
         `copy (select ${select} from read_json(${literal(scratch)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 16777216))
          to ${target}`,
