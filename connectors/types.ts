@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { BusProducer } from '../pipelines/bus/types.js';
+import type { RetryPolicy } from '../pipelines/retry.js';
 
 /** The five raw feeds; each has its topic `raw.<feed>` and its dead-letter folder `_dlq/<feed>`. */
 export const feeds = ['sensor', 'video', 'hotline', 'event', 'dept'] as const;
@@ -13,12 +14,21 @@ export interface ConnectorHealth {
   state: 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
   /** Messages acknowledged by the bus, per feed. */
   sent: Partial<Record<Feed, number>>;
+  /** Of `sent`, the messages the connector itself dead-lettered on `dlq.<feed>` (too large, unreadable). */
+  dead_lettered?: Partial<Record<Feed, number>>;
+  /** What is wrong: the failure being retried now, or why the connector failed. */
   error?: string;
+  /** When the last failure happened (ISO 8601), kept after recovery. */
+  last_error_at?: string;
+  /** Bus sends retried since start (a full disk, a lost peer). */
+  retries?: number;
 }
 
 export interface ConnectorContext {
   producer: BusProducer;
   log: Logger;
+  /** Backoff of failing bus sends (default: the shared policy); tests inject a fast one. */
+  retryPolicy?: RetryPolicy;
 }
 
 /**
@@ -33,4 +43,14 @@ export interface Connector {
   stop(): Promise<void>;
   readonly done: Promise<void>;
   health(): ConnectorHealth;
+  /**
+   * Optional catalog hook: a connector whose kind declares catalogs in the registry (`catalogsProvidedBy` in
+   * connectors/index.ts) writes each of them as `<name>.json` (a JSON array of entries) into `dir`, a folder the hub
+   * created for it. The hub validates these files like configured catalog files and never asks for them otherwise.
+   */
+  writeCatalogs?(dir: string, names: readonly ProvidedCatalogName[]): Promise<void>;
 }
+
+/** Reference catalogs a connector may hand over; the region catalog is always the configured or bundled file. */
+export const providedCatalogNames = ['data_resources', 'scenarios', 'devices'] as const;
+export type ProvidedCatalogName = (typeof providedCatalogNames)[number];

@@ -1,21 +1,28 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import cron from 'node-cron';
 import type { Logger } from 'pino';
-import { DemoConnector } from '../connectors/demo/connector.js';
 import { createConnector } from '../connectors/index.js';
 import { type Feed, feeds, rawTopic } from '../connectors/types.js';
+import type { CatalogName } from '../schemas/index.js';
 import { openBus } from './bus/index.js';
-import { bundledRegionsPath, loadCatalogFile, loadVideoEventCodes, videoEventCodeMap } from './catalogs/load.js';
-import { resolveCatalogs } from './catalogs/resolve.js';
+import { loadCatalogs, publishCatalogs } from './catalogs/effective.js';
+import { type Catalogs, loadVideoEventCodes, videoEventCodeMap } from './catalogs/load.js';
+import { describeCatalogSource } from './catalogs/sources.js';
 import type { LoadedConfig } from './config/load.js';
+import { preflight } from './config/preflight.js';
 import { NotAvailableError } from './errors.js';
-import { Lander, type LandingStats } from './land/lander.js';
+import { Lander, type LandingStats, type MessageNormalizer } from './land/lander.js';
 import { LocalLakeStore } from './land/local-store.js';
 import { ParquetWriter } from './land/parquet-writer.js';
+import { DataTestsFailedError } from './models/errors.js';
 import { runModels } from './models/index.js';
-import { Normalizer } from './normalize/normalizer.js';
+import { ConnectorDeadLetterReader, deadLetterTopic } from './normalize/connector-dead-letter.js';
+import { mappings } from './normalize/mappings/index.js';
+import { Normalizer, type NormalizerOptions } from './normalize/normalizer.js';
 import { PipelineWorker } from './pipeline/worker.js';
+import { PersonalDataMasker } from './privacy/masker.js';
+import { maskingProducer } from './privacy/masking-producer.js';
 import { printIndicators } from './report/indicators.js';
 import { formatSummary } from './report/summary.js';
 
@@ -38,6 +45,8 @@ export interface RunSummary {
   stats: LandingStats;
   sent: Partial<Record<Feed, number>>;
   marts: { models: number; testsFailed: number; martsPath: string } | null;
+  /** Why the run did not end cleanly (a connector failed, the bus could not be drained, the marts failed): exit 1. */
+  problems: string[];
 }
 
 /** Runs the hub's roles until stopped (or for `forMs`), then shuts down in order: sources, pipeline, marts. */
@@ -45,39 +54,46 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   const { config, paths } = loaded;
   const { log, out } = options;
   if (options.role === 'api') throw new NotAvailableError('the api role arrives in a later release');
-  if (config.lake.type !== 'local')
-    throw new NotAvailableError('lake.type s3 is not available in this release yet; use lake.type local');
+  // Everything `config check` rejects fails here, before anything is written (preflight only reads).
+  const checked = preflight(loaded);
   const started = Date.now();
   const runs = (role: Role) => options.role === 'all' || options.role === role;
 
-  // Everything that can be wrong with the configuration fails here, before any data moves.
-  const regions = loadCatalogFile(
-    'regions',
-    config.catalogs.regions ? resolve(paths.baseDir, config.catalogs.regions) : bundledRegionsPath(),
-  );
+  const { regions } = checked.catalogs;
   const dataDir = resolve(paths.baseDir, config.data_dir);
   const checkpointDir = join(dataDir, 'checkpoints');
   const connectors = runs('connectors')
-    ? config.connectors.map((c) => createConnector(c, { regions, checkpointDir }))
+    ? config.connectors.map((c) => createConnector(c, { regions, checkpointDir, baseDir: paths.baseDir }))
     : [];
-  const catalogs = resolveCatalogs(
-    loaded,
-    connectors.find((c): c is DemoConnector => c instanceof DemoConnector),
-  );
   const videoCodes = videoEventCodeMap(loadVideoEventCodes());
-  await mkdir(join(dataDir, 'catalogs'), { recursive: true });
-  for (const [name, entries] of Object.entries(catalogs)) {
-    await writeFile(join(dataDir, 'catalogs', `${name}.json`), `${JSON.stringify(entries, null, 1)}\n`);
+
+  // The bus takes the data-dir lock: a hub refused by it must not touch the catalogs of the hub that holds it.
+  const bus = runs('connectors') || runs('pipeline') ? await openBus(config.bus, paths.busDir) : undefined;
+  let catalogs: Catalogs;
+  try {
+    catalogs = await loadCatalogs(checked.catalogSources, { dataDir, connectors, loaded: checked.catalogs });
+    if (bus) await publishCatalogs(catalogs, dataDir);
+  } catch (error) {
+    await bus?.close();
+    throw error;
+  }
+  for (const [name, source] of Object.entries(checked.catalogSources)) {
+    const entries = catalogs[name as CatalogName].length;
+    log.info({ catalog: name, source: describeCatalogSource(source), entries }, 'catalog source');
   }
 
-  const bus = runs('connectors') || runs('pipeline') ? await openBus(config.bus, paths.busDir) : undefined;
-  for (const feed of feeds) {
-    await bus?.ensureTopic(rawTopic(feed), {
+  // Each feed has its raw topic and the topic where connectors put what they cannot send raw (too large, unreadable).
+  const topics = feeds.flatMap((feed) => [rawTopic(feed), deadLetterTopic(feed)]);
+  for (const topic of topics) {
+    await bus?.ensureTopic(topic, {
       partitions: config.topics.partitions,
       retentionMs: config.topics.retention_ms,
       retentionBytes: config.topics.retention_bytes,
     });
   }
+  const hashKey = { id: config.privacy.key_id, key: (config.privacy.hmac_key ?? config.privacy.salt)! };
+  const limits = { maxDepth: config.landing.max_depth, maxStringBytes: config.landing.max_string_bytes };
+  const masker = new PersonalDataMasker(hashKey, config.privacy.personal_fields, limits);
 
   let worker: PipelineWorker | undefined;
   let writer: ParquetWriter | undefined;
@@ -87,26 +103,38 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     const scratch = join(dataDir, 'tmp');
     await mkdir(scratch, { recursive: true });
     writer = await ParquetWriter.open(scratch);
-    const normalizerOptions = {
-      salt: config.privacy.salt,
+    const normalizerOptions: NormalizerOptions = {
+      salt: hashKey.key,
+      keyId: hashKey.id,
+      masker,
       regionCodes: new Set(regions.map((r) => r.code)),
       videoEventCodes: videoCodes,
+      dataResources: catalogs.data_resources,
       maxPayloadBytes: config.landing.max_payload_bytes,
       minEventMs: Date.parse(`${config.landing.min_event_time}T00:00:00+08:00`),
       maxFutureSkewMs: config.landing.max_future_skew_ms,
       dedupeWindow: config.landing.dedupe_window,
+      maxDepth: limits.maxDepth,
+      maxStringBytes: limits.maxStringBytes,
+      maxRecordsPerMessage: config.landing.max_records_per_message,
     };
+    const normalizers = new Map<string, MessageNormalizer>();
+    for (const feed of feeds) {
+      normalizers.set(rawTopic(feed), new Normalizer(feed, normalizerOptions));
+      normalizers.set(deadLetterTopic(feed), new ConnectorDeadLetterReader(feed));
+    }
     lander = new Lander({
       store: new LocalLakeStore(paths.lakeDir),
       writer,
-      normalizers: new Map(feeds.map((feed) => [rawTopic(feed), new Normalizer(feed, normalizerOptions)])),
+      normalizers,
+      generation: bus.generation,
       limits: {
         maxRows: config.landing.max_rows,
         maxBytes: config.landing.max_bytes,
         maxAgeMs: config.landing.max_age_ms,
       },
     });
-    worker = new PipelineWorker({ bus, lander, topics: feeds.map(rawTopic), groupId: 'cityhub-pipeline', log });
+    worker = new PipelineWorker({ bus, lander, topics, groupId: 'cityhub-pipeline', log });
     await worker.start();
   }
 
@@ -129,9 +157,11 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       regionCode: config.region_code,
       catalogs,
     });
-    const testsFailed = result.tests.filter((t) => !t.passed).length;
-    log.info({ models: result.models.length, tests_failed: testsFailed, ms: Date.now() - t0 }, 'marts built');
-    if (testsFailed > 0) log.warn({ failed: result.tests.filter((t) => !t.passed) }, 'data tests failed');
+    // A failing error-severity test throws DataTestsFailedError (the previous snapshot stays published); what
+    // returns here was published, with any warn-severity failures.
+    const testsFailed = result.warnings.length;
+    log.info({ models: result.models.length, test_warnings: testsFailed, ms: Date.now() - t0 }, 'marts built');
+    if (testsFailed > 0) log.warn({ warnings: result.warnings }, 'data tests of warn severity failed');
     await printIndicators(paths.martsPath, config.region_code, regions, out);
     return { models: result.models.length, testsFailed, martsPath: result.martsPath };
   };
@@ -140,7 +170,14 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     building = buildMarts().finally(() => {
       building = undefined;
     });
-    building.catch((error: unknown) => log.error({ err: error }, 'building the marts failed; will retry on schedule'));
+    building.catch((error: unknown) =>
+      log.error(
+        { err: error, ...(error instanceof DataTestsFailedError ? { failures: error.failures } : {}) },
+        error instanceof DataTestsFailedError
+          ? 'data tests failed: the new marts were not published (the previous snapshot stays); will rebuild on schedule'
+          : 'building the marts failed; will retry on schedule',
+      ),
+    );
     return building;
   };
 
@@ -177,13 +214,30 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       }
       const produced = Object.values(sent()).reduce((a, b) => a + b, 0);
       out(
-        `[${Math.round((Date.now() - started) / 1000)}s] messages sent ${produced.toLocaleString('en')} · records in ${total.received.toLocaleString('en')} · landed ${total.landed.toLocaleString('en')} · dead-lettered ${total.dead_lettered.toLocaleString('en')} · files ${lander?.stats.files ?? 0}`,
+        `[${Math.round((Date.now() - started) / 1000)}s] messages sent ${produced.toLocaleString('en')} · records in ${total.received.toLocaleString('en')} · landed ${total.landed.toLocaleString('en')} · dead-lettered ${total.dead_lettered.toLocaleString('en')} · files ${lander?.stats.files ?? 0}${troubles()}`,
       );
     }, progressEveryMs),
   );
 
+  // What is wrong right now, for the progress line: a pipeline backing off, a connector failing or retrying.
+  const troubles = (): string => {
+    const notes: string[] = [];
+    const pipeline = worker?.health();
+    if (pipeline?.state === 'backing_off')
+      notes.push(`landing paused after ${pipeline.failures} failure(s): ${pipeline.last_error ?? 'unknown error'}`);
+    for (const connector of connectors) {
+      const health = connector.health();
+      if (health.state === 'failed' || health.error)
+        notes.push(`connector ${connector.id} ${health.state}${health.error ? `: ${health.error}` : ''}`);
+    }
+    return notes.length > 0 ? ` · ${notes.join(' · ')}` : '';
+  };
+
+  const personalFeeds = new Set(feeds.filter((feed) => mappings[feed].personal));
   for (const connector of connectors) {
-    await connector.start({ producer: bus!.producer(), log: log.child({ connector: connector.id }) });
+    // Personal data is masked here, before the bus: the first durable write of anything a connector sends.
+    const producer = maskingProducer(bus!.producer(), masker, personalFeeds, connector.id);
+    await connector.start({ producer, log: log.child({ connector: connector.id }) });
   }
   log.info({ role: options.role, connectors: connectors.map((c) => c.id), lake: paths.lakeDir }, 'hub running');
 
@@ -195,20 +249,41 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   for (const timer of timers) clearTimeout(timer);
   for (const task of tasks) task.stop();
   await Promise.all(connectors.map((c) => c.stop()));
+  const problems: string[] = [];
+  for (const connector of connectors) {
+    const health = connector.health();
+    if (health.state === 'failed')
+      problems.push(`connector ${connector.id} failed: ${health.error ?? 'unknown error'}`);
+  }
   if (worker) {
-    await worker.drain();
+    try {
+      await worker.drain(config.landing.drain_timeout_ms);
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+      log.error({ err: error }, 'stopping without landing everything');
+    }
     await worker.stop();
   }
   writer?.close();
   await bus?.close();
   await building?.catch(() => {});
-  const marts = runs('models') ? await buildMarts() : null;
+  let marts: RunSummary['marts'] = null;
+  if (runs('models')) {
+    try {
+      marts = await buildMarts();
+    } catch (error) {
+      problems.push(`building the marts failed: ${error instanceof Error ? error.message : String(error)}`);
+      log.error({ err: error }, 'building the marts failed');
+    }
+  }
   const summary: RunSummary = {
     durationMs: Date.now() - started,
     stats: lander?.stats ?? { feeds: {}, rows: {}, files: 0, flushes: 0 },
     sent: sent(),
     marts,
+    problems,
   };
   out(formatSummary(summary));
+  for (const problem of problems) out(`problem: ${problem}`);
   return summary;
 }

@@ -16,6 +16,46 @@ export const region = z
 export const shareType = z.enum(['unconditional', 'conditional', 'not_shared']);
 export const updateFrequency = z.enum(['realtime', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly']);
 
+/** Types a data resource may declare for the fields of its records (docs/feeds.md "Record validation"). */
+export const resourceFieldType = z.enum(['text', 'integer', 'decimal', 'date', 'datetime', 'code', 'boolean']);
+
+/** One field a data resource's records carry (信息项), as its catalog entry declares it. */
+export const resourceField = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .describe('field name as delivered (the CSV/Excel header or JSON key), e.g. 统一社会信用代码'),
+    type: resourceFieldType
+      .default('text')
+      .describe(
+        'text: any value; integer / decimal: a number or numeric text; date: YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or YYYY年M月D日 naming a real day; datetime: a time cityhub parses (docs/feeds.md); code: text matching `pattern`; boolean: true/false, 是/否, 1/0',
+      ),
+    required: z.boolean().default(false).describe('a record without a non-empty value here is invalid'),
+    pattern: z
+      .string()
+      .optional()
+      .describe('regular expression the whole value must match (required for type code, allowed for text)'),
+    max_length: z.number().int().positive().optional().describe('longest accepted text, in characters'),
+  })
+  .strict()
+  .refine((f) => f.type !== 'code' || f.pattern !== undefined, {
+    message: 'a code field needs a pattern',
+    path: ['pattern'],
+  })
+  .refine(
+    (f) => {
+      if (f.pattern === undefined) return true;
+      try {
+        new RegExp(f.pattern, 'u');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'pattern is not a valid regular expression', path: ['pattern'] },
+  );
+
 /** 政务信息资源目录 entry. */
 export const dataResource = z
   .object({
@@ -27,9 +67,15 @@ export const dataResource = z
     update_frequency: updateFrequency,
     valid_from: calendarDate.optional().describe('first day in force (inclusive); absent = always'),
     valid_to: calendarDate.optional().describe('last day in force (inclusive); absent = still in force'),
+    fields: z
+      .array(resourceField)
+      .optional()
+      .describe(
+        'the fields its records carry; each delivered record is validated against them. Absent: the fallback rule (a record is valid when it is an object with a non-empty value), and config check warns',
+      ),
   })
   .strict()
-  .meta({ id: 'data_resources', version: 1 });
+  .meta({ id: 'data_resources', version: 2 });
 
 export const dimension = z.enum(['operation', 'management', 'service', 'effectiveness']);
 
@@ -72,5 +118,6 @@ export const device = z
 
 export type Region = z.infer<typeof region>;
 export type DataResource = z.infer<typeof dataResource>;
+export type ResourceField = z.infer<typeof resourceField>;
 export type Scenario = z.infer<typeof scenario>;
 export type Device = z.infer<typeof device>;

@@ -6,7 +6,7 @@ export const hotlineRequestType = z.enum(['consult', 'help', 'complaint', 'repor
 export const hotlineStatus = z.enum(['received', 'dispatched', 'handling', 'closed']);
 export const hotlineSatisfaction = z.enum(['satisfied', 'basically_satisfied', 'unsatisfied']);
 
-/** A 12345 work order snapshot. The caller's phone and name never appear: only a salted SHA-256 of the phone. */
+/** A 12345 work order snapshot. The caller's phone and name never appear: only a keyed hash (HMAC-SHA256) of the phone, with the id of its key. */
 export const hotlineCase = z
   .object({
     case_id: code,
@@ -27,9 +27,16 @@ export const hotlineCase = z
     contacted: z.boolean().optional().describe('follow-up visit reached the caller'),
     resolved: z.boolean().optional(),
     satisfaction: hotlineSatisfaction.optional(),
-    caller_hash: z.string().regex(/^[0-9a-f]{64}$/, 'expected a salted SHA-256 hex digest'),
+    caller_hash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'expected an HMAC-SHA256 hex digest')
+      .describe('HMAC-SHA256 of the caller phone with the hub key (privacy.hmac_key)'),
+    caller_key_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,32}$/)
+      .describe('id of the key that made caller_hash (privacy.key_id): hashes under different keys never compare'),
   })
   .strict()
-  .meta({ id: 'hotline_case', version: 1, natural_key: ['case_id', 'status'], event_time: 'received_at' });
+  .meta({ id: 'hotline_case', version: 2, natural_key: ['case_id', 'status'], event_time: 'received_at' });
 
 export type HotlineCase = z.infer<typeof hotlineCase>;

@@ -1,9 +1,13 @@
 /** The demo city's reference catalogs (device registry, data-resource catalog, scenario catalog) and caller pool. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DataResource, Device, Scenario } from '../../schemas/index.js';
+import type { ProvidedCatalogName } from '../types.js';
 import { centreOf, type DeviceTypeSpec, deviceTypes, mobilePrefixes } from './codes.js';
 import type { SimContext } from './context.js';
 import { deviceGroups, resourceCatalog, type SensorVendor, scenarioCatalog } from './layout.js';
 import { dateOfDay, dayOfDate } from './time.js';
+import type { DemoCatalogs } from './types.js';
 
 /** Longest registry interval: at any scale a healthy device reports at least twice a day. */
 const MAX_INTERVAL_S = 43_200;
@@ -110,4 +114,13 @@ export function registrationDays(device: Device): { from: number; to: number } {
     from: device.installed_on ? dayOfDate(device.installed_on) : Number.NEGATIVE_INFINITY,
     to: device.removed_on ? dayOfDate(device.removed_on) : Number.POSITIVE_INFINITY,
   };
+}
+
+/** Hands the city's catalogs to the hub as files: `<dir>/<name>.json`, a JSON array of entries per catalog. */
+export async function writeCatalogFiles(
+  catalogs: Pick<DemoCatalogs, ProvidedCatalogName>,
+  dir: string,
+  names: readonly ProvidedCatalogName[],
+): Promise<void> {
+  for (const name of names) await writeFile(join(dir, `${name}.json`), `${JSON.stringify(catalogs[name], null, 1)}\n`);
 }

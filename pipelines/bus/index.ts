@@ -11,6 +11,7 @@ export async function openBus(config: HubConfig['bus'], busDir: string): Promise
         dir: busDir,
         fsync: config.fsync,
         segmentBytes: config.segment_bytes,
+        maxMessageBytes: config.max_message_bytes,
         maxLagBytes: config.max_lag_bytes,
       });
     case 'kafka':

@@ -85,6 +85,12 @@ export interface BusConsumer {
 }
 
 export interface Bus {
+  /**
+   * Stable random id of this bus, made when its storage was created and kept across restarts. Offsets restart at 0
+   * in a new bus, so a lake written from one bus must never confuse its files with those of another: whatever names
+   * or records data by (topic, partition, offset) records the generation beside it.
+   */
+  readonly generation: string;
   /** Creates the topic if missing; an existing topic keeps its partition count. */
   ensureTopic(topic: string, spec: TopicSpec): Promise<void>;
   producer(): BusProducer;

@@ -1,28 +1,25 @@
 import { resolve } from 'node:path';
-import { DemoConnector } from '../../connectors/demo/connector.js';
 import type { LoadedConfig } from '../config/load.js';
-import { bundledRegionsPath, type Catalogs, loadCatalogFile } from './load.js';
+import { ConfigError } from '../errors.js';
+import { readCatalog } from './effective.js';
+import type { Catalogs } from './load.js';
+import { type CatalogSources, planCatalogSources } from './sources.js';
 
 /**
- * The hub's reference catalogs: configured files first; for what is not configured, the demo city's generated
- * catalogs when a demo connector is configured; otherwise empty (the marts then have nothing to require).
+ * The catalogs of a process that runs no connectors (`cityhub models run`): by the same rule as the hub, each from
+ * its configured file, `none`, or — when a connector provides it — the catalog the hub published under
+ * `<data_dir>/catalogs/`. Throws ConfigError for a catalog without a source, CatalogUnavailableError when the hub
+ * has not published a connector's catalog yet.
  */
-export function resolveCatalogs(loaded: LoadedConfig, demo?: DemoConnector): Catalogs {
-  const { config, paths } = loaded;
-  const at = (p: string) => resolve(paths.baseDir, p);
-  const regions = loadCatalogFile(
-    'regions',
-    config.catalogs.regions ? at(config.catalogs.regions) : bundledRegionsPath(),
-  );
-  const demoConfig = config.connectors.find((c) => c.kind === 'demo');
-  const city = demo?.city ?? (demoConfig ? new DemoConnector(demoConfig, regions).city : undefined);
-  const files = config.catalogs;
+export function resolveCatalogs(loaded: LoadedConfig): Catalogs {
+  const planned = planCatalogSources(loaded);
+  if (planned.issues.length > 0) throw new ConfigError(loaded.file, planned.issues);
+  const sources = planned.sources as CatalogSources;
+  const dataDir = resolve(loaded.paths.baseDir, loaded.config.data_dir);
   return {
-    regions,
-    data_resources: files.data_resources
-      ? loadCatalogFile('data_resources', at(files.data_resources))
-      : (city?.catalogs.data_resources ?? []),
-    scenarios: files.scenarios ? loadCatalogFile('scenarios', at(files.scenarios)) : (city?.catalogs.scenarios ?? []),
-    devices: files.devices ? loadCatalogFile('devices', at(files.devices)) : (city?.catalogs.devices ?? []),
+    regions: readCatalog('regions', sources.regions, dataDir),
+    data_resources: readCatalog('data_resources', sources.data_resources, dataDir),
+    scenarios: readCatalog('scenarios', sources.scenarios, dataDir),
+    devices: readCatalog('devices', sources.devices, dataDir),
   };
 }

@@ -3,14 +3,24 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { catalogs, datasets } from '../../schemas/index.js';
 import { jsonSchemaOf } from '../../schemas/json-schema.js';
-import { bundledRegionsPath, loadCatalogFile } from '../catalogs/load.js';
 import { resolveCatalogs } from '../catalogs/resolve.js';
+import { describeCatalogSource } from '../catalogs/sources.js';
 import { describeConfig } from '../config/explain.js';
 import { loadConfig } from '../config/load.js';
+import { preflight } from '../config/preflight.js';
 import { CityhubError, UsageError } from '../errors.js';
 import { type Role, runHub } from '../hub.js';
 import { createLogger } from '../log.js';
-import { formatRows, queryMarts, runModels, testModels } from '../models/index.js';
+import {
+  createRowWriter,
+  type DataTestResult,
+  DataTestsFailedError,
+  type RowFormat,
+  runModels,
+  streamQuery,
+  testModels,
+} from '../models/index.js';
+import { busHelp, commandBus } from './bus.js';
 import { parseDuration } from './duration.js';
 
 const usage = `cityhub — the data hub of a city's 一网统管 platform
@@ -23,6 +33,7 @@ Commands:
   models run|test  build / test the SQL models
   config check     validate and explain a config file
   schemas export   write the JSON Schema of every canonical dataset and catalog
+  bus verify|repair  check the embedded bus for damage / move damage aside (docs/bus.md)
 
 Every command takes --help.`;
 
@@ -36,15 +47,24 @@ Runs the hub. Without --config it runs the embedded demo city (province 330000, 
                   marts, print a per-feed summary and exit 0. Without it, runs until SIGINT/SIGTERM and does the same.`,
   query: `Usage: cityhub query "SQL" [--format table|csv|json] [--config FILE] [--marts FILE]
 
-Runs a read-only SQL query against the marts (default <data_dir>/marts.duckdb).`,
+Runs a read-only SQL query against the marts (default <data_dir>/marts.duckdb) and streams the result out.
+The query may also read the lake's Parquet files (read-only), e.g.
+  cityhub query "select count(*) from read_parquet('<lake_dir>/sensor_reading/**/*.parquet')"
+Writes (COPY … TO, ATTACH, INSTALL, CREATE, …) and files outside the lake are refused.
+  --format table  aligned for a terminal; shows the first 10,000 rows and counts the rest
+  --format csv    RFC 4180 with a header row
+  --format json   an array of row objects`,
   models: `Usage: cityhub models run|test [--config FILE]
 
-  run   build every model in sql/ into a new marts file, swap it in atomically, run the data tests
-  test  run the data tests against the current marts file`,
+  run   build every model in sql/ into a new marts file and run the data tests; swap it in atomically unless a
+        test of error severity failed (then the previous marts stay published, each failure is printed, exit 1);
+        failed tests of warn severity are printed as WARN and do not stop the swap
+  test  run the data tests against the current marts file (exit 1 when a test of error severity fails)`,
   config: `Usage: cityhub config check [--config FILE]
 
 Validates the config (without FILE: the built-in demo config) and explains every key with its effective value.
 Exits 1 and names each bad key when it is invalid.`,
+  bus: busHelp,
   schemas: `Usage: cityhub schemas export [--out DIR]
 
 Writes <name>.schema.json for every canonical dataset and reference catalog (default DIR: ./schemas-json).`,
@@ -85,8 +105,9 @@ async function commandRun(args: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
   });
   print(`cityhub ${loaded.file ? `config ${loaded.file}` : 'demo city (no --config)'}; lake ${loaded.paths.lakeDir}`);
-  await runHub(loaded, { role: values.role as Role, forMs, log, out: print, stopSignal });
-  return 0;
+  const summary = await runHub(loaded, { role: values.role as Role, forMs, log, out: print, stopSignal });
+  // Each problem was printed with the summary; a run that did not end cleanly must not look like one that did.
+  return summary.problems.length > 0 ? 1 : 0;
 }
 
 async function commandQuery(args: string[]): Promise<number> {
@@ -96,13 +117,23 @@ async function commandQuery(args: string[]): Promise<number> {
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new UsageError('expected exactly one SQL string: cityhub query "select …"');
-  const format = values.format as 'table' | 'csv' | 'json';
+  const format = values.format as RowFormat;
   if (!['table', 'csv', 'json'].includes(format))
     throw new UsageError(`--format must be table, csv or json (got ${format})`);
-  const martsPath = values.marts ? resolve(values.marts) : loadConfig(values.config).paths.martsPath;
-  const result = await queryMarts({ martsPath, sql: positionals[0]! });
-  process.stdout.write(formatRows(result, format));
-  if (!formatRows(result, format).endsWith('\n')) process.stdout.write('\n');
+  const { paths } = loadConfig(values.config);
+  const martsPath = values.marts ? resolve(values.marts) : paths.martsPath;
+  // Each chunk is written before the next is fetched, waiting for stdout to drain: memory stays flat however
+  // large the result.
+  const write = (text: string): Promise<void> | undefined =>
+    text === '' || process.stdout.write(text)
+      ? undefined
+      : new Promise((resolveDrain) => process.stdout.once('drain', resolveDrain));
+  const writer = createRowWriter(format);
+  await streamQuery(
+    { martsPath, sql: positionals[0]!, lakeDir: paths.lakeDir },
+    { columns: (names) => write(writer.begin(names)), rows: (rows) => write(writer.rows(rows)) },
+  );
+  await write(writer.end());
   return 0;
 }
 
@@ -112,48 +143,53 @@ async function commandModels(args: string[]): Promise<number> {
   const loaded = loadConfig(values.config);
   if (action === 'run') {
     const catalogs = resolveCatalogs(loaded);
-    const result = await runModels({
-      lakeDir: loaded.paths.lakeDir,
-      martsPath: loaded.paths.martsPath,
-      sqlDir: loaded.paths.sqlDir,
-      regionCode: loaded.config.region_code,
-      catalogs,
-      onProgress: (event) =>
-        print(
-          `  ${event.model.padEnd(40)} ${String(event.ms).padStart(6)} ms${event.rows === undefined ? '' : `  ${event.rows} rows`}`,
-        ),
-    });
-    return reportTests(result.tests);
+    try {
+      const result = await runModels({
+        lakeDir: loaded.paths.lakeDir,
+        martsPath: loaded.paths.martsPath,
+        sqlDir: loaded.paths.sqlDir,
+        regionCode: loaded.config.region_code,
+        catalogs,
+        onProgress: (event) =>
+          print(
+            `  ${event.model.padEnd(40)} ${String(event.ms).padStart(6)} ms${event.rows === undefined ? '' : `  ${event.rows} rows`}`,
+          ),
+      });
+      return reportTests(result.tests);
+    } catch (error) {
+      if (!(error instanceof DataTestsFailedError)) throw error;
+      reportTests(error.tests);
+      process.stderr.write(`cityhub models: ${error.message}\n`);
+      return 1;
+    }
   }
   if (action === 'test')
     return reportTests(await testModels({ martsPath: loaded.paths.martsPath, sqlDir: loaded.paths.sqlDir }));
   throw new UsageError('expected `cityhub models run` or `cityhub models test`');
 }
 
-function reportTests(tests: { name: string; model: string; passed: boolean; failing_rows?: number }[]): number {
+/** Prints each failed test (FAIL for error severity, WARN for warn) and a summary; 1 when an error-severity test failed. */
+function reportTests(tests: readonly DataTestResult[]): number {
   const failed = tests.filter((t) => !t.passed);
-  for (const t of failed)
-    print(`  FAIL ${t.model}: ${t.name}${t.failing_rows === undefined ? '' : ` (${t.failing_rows} rows)`}`);
-  print(`data tests: ${tests.length - failed.length} passed, ${failed.length} failed`);
-  return failed.length === 0 ? 0 : 1;
+  for (const t of failed) {
+    const what = t.error === undefined ? `${t.failing_rows} failing rows` : `could not run: ${t.error}`;
+    print(`  ${t.severity === 'warn' ? 'WARN' : 'FAIL'} ${t.model}: ${t.name} (${what})`);
+  }
+  const errors = failed.filter((t) => t.severity === 'error').length;
+  print(`data tests: ${tests.length - failed.length} passed, ${errors} failed, ${failed.length - errors} warnings`);
+  return errors === 0 ? 0 : 1;
 }
 
 async function commandConfig(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { config: { type: 'string' } }, allowPositionals: true });
   if (positionals[0] !== 'check') throw new UsageError('expected `cityhub config check [--config FILE]`');
   const loaded = loadConfig(values.config);
-  // Catalog files are part of the config: check they load too.
-  const at = (p: string) => resolve(loaded.paths.baseDir, p);
-  loadCatalogFile(
-    'regions',
-    loaded.config.catalogs.regions ? at(loaded.config.catalogs.regions) : bundledRegionsPath(),
-  );
-  for (const name of ['data_resources', 'scenarios', 'devices'] as const) {
-    const path = loaded.config.catalogs[name];
-    if (path) loadCatalogFile(name, at(path));
-  }
+  // The same preflight `run` does: a config that passes here does not fail at start.
+  const checked = preflight(loaded);
   print(`config ${loaded.file ?? '(built-in demo)'} is valid`);
   print(describeConfig(loaded));
+  for (const [name, source] of Object.entries(checked.catalogSources))
+    print(`  (catalog) ${name} = ${describeCatalogSource(source)}`);
   return 0;
 }
 
@@ -181,14 +217,20 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   models: commandModels,
   config: commandConfig,
   schemas: commandSchemas,
+  bus: (args) => commandBus(args, print),
 };
 
 /** Runs a CLI command; returns the exit code. Errors are printed as one clear message, not a stack. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    // No command is a usage error (exit 2, as the README says): the usage goes where errors go.
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     print(usage);
-    return name ? 0 : 1;
+    return 0;
   }
   const command = commands[name];
   if (!command) {

@@ -39,7 +39,7 @@ describe('config reference docs', () => {
   it('documents every key a city sets, with its type and default', () => {
     const keys = new Map(configKeys().map((k) => [k.path, k]));
     expect(keys.get('region_code')).toMatchObject({ required: true, type: 'string' });
-    expect(keys.get('privacy.salt')?.description).toContain('CITYHUB_SALT');
+    expect(keys.get('privacy.hmac_key')?.description).toContain('CITYHUB_HMAC_KEY');
     expect(keys.get('landing.max_rows')).toMatchObject({ type: 'integer ≥ 1', default: 100_000 });
     expect([...keys.keys()]).toEqual(
       expect.arrayContaining([

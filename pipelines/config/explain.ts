@@ -103,7 +103,7 @@ function flatten(value: unknown, path: string, out: [string, unknown][]): void {
   } else out.push([path, value]);
 }
 
-const secretKeys = /salt|secret|token|password|access_key/;
+const secretKeys = /salt|hmac_key|secret|token|password|access_key/;
 
 /** The effective config, one key per line with what it means; secrets are masked. */
 export function describeConfig(loaded: LoadedConfig): string {

@@ -55,7 +55,7 @@ describe('the built-in demo config', () => {
       bus: { type: 'embedded', fsync: 'always' },
       lake: { type: 'local' },
       landing: { max_rows: 100_000, max_payload_bytes: 1024 * 1024, min_event_time: '2000-01-01' },
-      privacy: { salt: 'cityhub-demo-salt-not-for-production' },
+      privacy: { hmac_key: 'cityhub-demo-key-not-for-production', key_id: 'demo' },
       connectors: [{ id: 'demo', kind: 'demo' }],
     });
     expect(loaded.paths).toEqual({
@@ -67,8 +67,10 @@ describe('the built-in demo config', () => {
     });
   });
 
-  it('takes the salt from CITYHUB_SALT when it is set', () => {
-    expect(loadConfig(undefined, env).config.privacy.salt).toBe('hz-prod-salt-2026');
+  it('takes the HMAC key from CITYHUB_HMAC_KEY when it is set', () => {
+    expect(loadConfig(undefined, { CITYHUB_HMAC_KEY: 'hz-prod-hmac-key-2026' }).config.privacy.hmac_key).toBe(
+      'hz-prod-hmac-key-2026',
+    );
   });
 });
 
@@ -289,9 +291,9 @@ api:
     for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
   });
 
-  it('masks the demo salt too', () => {
+  it('masks the demo HMAC key too', () => {
     const text = describeConfig(loadConfig(undefined, {}));
-    expect(text).toContain('privacy.salt = ••••••');
-    expect(text).not.toContain('cityhub-demo-salt-not-for-production');
+    expect(text).toContain('privacy.hmac_key = ••••••');
+    expect(text).not.toContain('cityhub-demo-key-not-for-production');
   });
 });

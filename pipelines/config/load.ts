@@ -10,7 +10,7 @@ import { type HubConfig, hubConfig } from './schema.js';
 export const demoConfig = {
   region_code: '330000',
   tier: 'province',
-  privacy: { salt: '${CITYHUB_SALT:-cityhub-demo-salt-not-for-production}' },
+  privacy: { hmac_key: '${CITYHUB_HMAC_KEY:-cityhub-demo-key-not-for-production}', key_id: 'demo' },
   connectors: [{ id: 'demo', kind: 'demo' }],
 } as const;
 

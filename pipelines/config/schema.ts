@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { connectorConfig } from '../../connectors/index.js';
 import { regionCode } from '../../schemas/common.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_LIMIT } from '../bus/embedded/frame.js';
+import { defaultPersonalFieldNames } from '../privacy/masker.js';
 
 /**
  * The config file's schema. It is also its documentation: every key has a description, and
@@ -24,6 +26,15 @@ const embeddedBus = z
       .min(1024)
       .default(64 * 1024 * 1024)
       .describe('roll a new log segment past this size'),
+    max_message_bytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_MESSAGE_BYTES_LIMIT)
+      .default(DEFAULT_MAX_MESSAGE_BYTES)
+      .describe(
+        'largest message (key + value bytes) a send may hold; a larger one is refused whole (a connector dead-letters it or answers 413), never acknowledged',
+      ),
     max_lag_bytes: z
       .number()
       .int()
@@ -115,17 +126,108 @@ export const landingConfig = z
       .describe(
         'natural keys remembered per dataset to dead-letter redelivered records as duplicates (about 150 bytes each); older duplicates, and those across restarts, are removed by the staging models, so marts count each record once',
       ),
+    max_depth: z
+      .number()
+      .int()
+      .min(2)
+      .max(1000)
+      .default(64)
+      .describe('a payload nested deeper than this is dead-lettered as too_deep (checked before parsing)'),
+    max_string_bytes: z
+      .number()
+      .int()
+      .min(64)
+      .default(256 * 1024)
+      .describe('a payload holding a longer string than this is dead-lettered as string_too_long'),
+    max_records_per_message: z
+      .number()
+      .int()
+      .min(1)
+      .default(100_000)
+      .describe(
+        'a message carrying more records (a departmental delivery) is dead-lettered whole as too_many_records: bounds the memory one message may cost',
+      ),
+    drain_timeout_ms: z
+      .number()
+      .int()
+      .min(1000)
+      .default(120_000)
+      .describe(
+        'on shutdown, how long to keep trying to land what is on the bus before stopping anyway (it lands on the next start); the exit code is then 1',
+      ),
   })
   .strict();
 
+const providedCatalogPath = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      `${what}; "none" = explicitly empty; omitted = provided by the configured connector whose kind provides it (the demo does), else a config error`,
+    );
+
+const fieldNames = (kind: string, defaults: readonly string[]) =>
+  z
+    .array(z.string().min(1))
+    .default([...defaults])
+    .describe(
+      `field names (any depth; case, "_", "-" and spaces ignored) holding a ${kind} in personal feeds' payloads; replace the defaults (${defaults.join(', ')})`,
+    );
+
+export const privacyConfig = z
+  .object({
+    hmac_key: z
+      .string()
+      .min(16)
+      .optional()
+      .describe(
+        'HMAC-SHA256 key for personal identifiers (caller phone, ID numbers); use ${CITYHUB_HMAC_KEY}; a new key (with a new key_id) starts new caller hashes',
+      ),
+    salt: z
+      .string()
+      .min(16)
+      .optional()
+      .describe('former name of hmac_key, still accepted (it is used as the HMAC key); set one of the two'),
+    key_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,32}$/)
+      .default('1')
+      .describe('id of hmac_key, stored beside every hash (caller_key_id) so the key can rotate'),
+    personal_fields: z
+      .object({
+        phone: fieldNames('phone number (replaced by its keyed hash)', defaultPersonalFieldNames.phone),
+        name: fieldNames(
+          "person's name (replaced by [name], and erased from the payload's free text)",
+          defaultPersonalFieldNames.name,
+        ),
+        id_number: fieldNames('ID number (replaced by its keyed hash)', defaultPersonalFieldNames.id_number),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        'personal data is masked before the first durable write (the bus included); phones, landlines and 18-digit ID numbers inside any other text are replaced too',
+      ),
+  })
+  .strict()
+  .refine((p) => (p.hmac_key === undefined) !== (p.salt === undefined), {
+    message: 'set privacy.hmac_key (or its former name privacy.salt), not both',
+  })
+  .describe('personal data protection (docs/privacy.md)');
+
 export const catalogPaths = z
   .object({
-    regions: z.string().optional().describe('CSV or JSON region catalog (default: the bundled Zhejiang catalog)'),
-    data_resources: z.string().optional().describe('CSV or JSON data-resource catalog'),
-    scenarios: z.string().optional().describe('JSON scenario catalog'),
-    devices: z.string().optional().describe('CSV or JSON device registry'),
+    regions: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('CSV or JSON region catalog (default: the bundled Zhejiang catalog)'),
+    data_resources: providedCatalogPath('CSV or JSON data-resource catalog'),
+    scenarios: providedCatalogPath('JSON scenario catalog'),
+    devices: providedCatalogPath('CSV or JSON device registry'),
   })
-  .strict();
+  .strict()
+  .describe('reference catalogs; every one has exactly one source, shown by `cityhub config check`');
 
 export const modelsConfig = z
   .object({
@@ -169,16 +271,7 @@ export const hubConfig = z
     topics: topicDefaults.prefault({}),
     lake: z.discriminatedUnion('type', [localLake, s3Lake]).prefault({ type: 'local' }),
     landing: landingConfig.prefault({}),
-    privacy: z
-      .object({
-        salt: z
-          .string()
-          .min(8)
-          .describe(
-            'salt for hashing personal data (caller phone); use ${CITYHUB_SALT}; changing it breaks joins on caller_hash',
-          ),
-      })
-      .strict(),
+    privacy: privacyConfig,
     connectors: z.array(connectorConfig).min(1),
     catalogs: catalogPaths.prefault({}),
     models: modelsConfig.prefault({}),

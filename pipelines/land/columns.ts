@@ -41,6 +41,7 @@ export const deadLetterColumns: Column[] = [
   { name: 'reason', type: 'VARCHAR' },
   { name: 'raw', type: 'VARCHAR' },
   { name: 'raw_truncated', type: 'BOOLEAN' },
+  { name: 'records', type: 'BIGINT' },
   { name: 'coordinates', type: 'VARCHAR' },
   { name: '_topic', type: 'VARCHAR' },
   { name: '_partition', type: 'INTEGER' },

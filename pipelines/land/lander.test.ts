@@ -414,3 +414,101 @@ describe('due() tells the worker when to flush', () => {
     expect(l.due()).toBe(false);
   });
 });
+
+describe('a lost bus never costs the lake its files (issue 6 item 5)', () => {
+  it('a new, empty bus (no committed offsets, another generation) over an existing lake keeps every landed file', async () => {
+    const store = new LocalLakeStore(join(dir, 'lake'));
+    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
+    const normalizers = new Map([['raw.sensor', normalizer('sensor')]]);
+    const old = new Lander({ store, writer, normalizers, limits: relaxed, generation: 'aaaa1111', now: () => clock });
+    old.add(mixed());
+    await old.flush();
+    await old.committed();
+    const before = (await store.list()).sort();
+    expect(before.every((path) => path.endsWith('~aaaa1111.parquet'))).toBe(true);
+
+    const fresh = new Lander({
+      store,
+      writer,
+      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
+      limits: relaxed,
+      generation: 'bbbb2222',
+      now: () => clock,
+    });
+    expect(await fresh.discardUncommitted([{ topic: 'raw.sensor', partition: 0, offset: 0 }])).toBe(0);
+    // The new bus numbers from 100 again: its files take other names, the earlier ones stay.
+    fresh.add(mixed());
+    await fresh.flush();
+    const after = await store.list();
+    for (const path of before) expect(after).toContain(path);
+    expect(after.filter((path) => path.endsWith('~bbbb2222.parquet'))).toHaveLength(before.length);
+  });
+
+  it('after a crash between files and commit, only the files the journal names past the committed offset go', async () => {
+    const store = new LocalLakeStore(join(dir, 'lake'));
+    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
+    const normalizers = new Map([['raw.sensor', normalizer('sensor')]]);
+    const l = new Lander({ store, writer, normalizers, limits: relaxed, generation: 'cccc3333', now: () => clock });
+    l.add(batch(0, 0, [gas]));
+    await l.flush();
+    await l.committed();
+    l.add(mixed());
+    await l.flush(); // no committed(): the crash came first
+    const restarted = new Lander({
+      store,
+      writer,
+      normalizers,
+      limits: relaxed,
+      generation: 'cccc3333',
+      now: () => clock,
+    });
+    expect(await restarted.discardUncommitted([{ topic: 'raw.sensor', partition: 0, offset: 1 }])).toBe(3);
+    expect(await store.list()).toEqual([
+      'sensor_reading/dt=2026-08-01/raw.sensor~0~00000000000000000000~00000000000000000000~cccc3333.parquet',
+    ]);
+  });
+});
+
+describe('a row the Parquet writer refuses is found and dead-lettered; the rest of the flush lands (issue 6 item 1)', () => {
+  it('bisects the refused rows out, dead-letters each as writer_rejected, and keeps the counts balanced', async () => {
+    const store = new LocalLakeStore(join(dir, 'lake'));
+    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
+    const sensor = normalizer('sensor');
+    // A normalizer bug that lets a lone surrogate through: the writer is the last line of defence.
+    const leaky = {
+      feed: 'sensor' as const,
+      forgetSeen: () => sensor.forgetSeen(),
+      normalize: (value: Buffer) => {
+        const out = sensor.normalize(value);
+        for (const row of out.rows) if (row.row.device_id === 'POISON') row.row.device_id = 'bad\ud800';
+        return out;
+      },
+    };
+    const l = new Lander({
+      store,
+      writer,
+      normalizers: new Map([['raw.sensor', leaky]]),
+      limits: relaxed,
+      now: () => clock,
+    });
+    const readings = Array.from({ length: 40 }, (_, i) => ({
+      ...gas,
+      dev: i === 17 || i === 31 ? 'POISON' : `GAS-${i}`,
+      ts: `2026-08-01 08:${String(i).padStart(2, '0')}:00`,
+    }));
+    l.add(batch(0, 0, readings));
+    await l.flush();
+    expect(l.stats.feeds.sensor).toEqual({ received: 40, landed: 38, dead_lettered: 2 });
+    const landed = await query(
+      `select count(*)::int as n from read_parquet('${join(dir, 'lake')}/sensor_reading/*/*.parquet')`,
+    );
+    expect(landed[0]!.n).toBe(38);
+    const dlq = await query(
+      `select reason_code, _offset::int as offset from read_parquet('${join(dir, 'lake')}/_dlq/sensor/*/*.parquet') order by _offset`,
+    );
+    expect(dlq).toEqual([
+      { reason_code: 'writer_rejected', offset: 17 },
+      { reason_code: 'writer_rejected', offset: 31 },
+    ]);
+  });
+});

@@ -2,11 +2,12 @@ import { rename } from 'node:fs/promises';
 import type { Feed } from '../../connectors/types.js';
 import type { DatasetName } from '../../schemas/index.js';
 import type { PartitionBatch, TopicOffset } from '../bus/types.js';
-import type { Normalizer } from '../normalize/normalizer.js';
+import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
 import { shanghaiDate } from '../normalize/time.js';
+import { scrubPersonalText } from '../privacy/personal-text.js';
 import { type Column, datasetColumns, deadLetterColumns } from './columns.js';
-import { datasetFilePath, deadLetterFilePath, parseDataFileName } from './layout.js';
-import type { ParquetWriter } from './parquet-writer.js';
+import { datasetFilePath, deadLetterFilePath, generationTag, parseDataFileName } from './layout.js';
+import { isRowRejection, type ParquetWriter } from './parquet-writer.js';
 import type { LakeStore } from './store.js';
 
 export interface LandingLimits {
@@ -38,6 +39,8 @@ interface PartitionBuffer {
   bytes: number;
   rows: number;
   startedAt: number;
+  /** Bus generation tag for the file names. */
+  generation?: string;
   /** Per dataset, NDJSON chunks: each batch's lines joined at once, so a buffered row is one flat string's bytes. */
   datasets: Map<DatasetName, string[]>;
   deadLetters: string[];
@@ -45,14 +48,36 @@ interface PartitionBuffer {
   datasetRows: Partial<Record<DatasetName, number>>;
 }
 
+/** What the lander needs of a topic's normalizer (the feed's Normalizer, or the reader of connector dead letters). */
+export interface MessageNormalizer {
+  readonly feed: Feed;
+  /** Never throws: every record of the message lands or is dead-lettered. */
+  normalize(value: Buffer): NormalizedMessage;
+  /** Forgets dedupe memory (the worker re-reads what it threw away). */
+  forgetSeen(): void;
+}
+
 export interface LanderOptions {
   store: LakeStore;
   writer: ParquetWriter;
-  /** The normalizer of each raw topic. */
-  normalizers: ReadonlyMap<string, Normalizer>;
+  /** The normalizer of each topic the pipeline reads (raw.<feed>, dlq.<feed>). */
+  normalizers: ReadonlyMap<string, MessageNormalizer>;
   limits: LandingLimits;
+  /**
+   * Id of the bus the offsets belong to (Bus.generation). It goes into every file name, so files landed from an
+   * earlier bus (whose offsets a new bus reuses) are never replaced or removed, and it names the flush journal.
+   */
+  generation?: string;
   now?: () => number;
 }
+
+/** The flush journal: the files a flush is about to put in place, written durably before the first of them is. */
+interface FlushJournal {
+  generation: string;
+  files: string[];
+}
+
+const JOURNAL_DIR = '_journal';
 
 /**
  * Turns bus batches into lake files. Rows are buffered per partition and written as one file per
@@ -64,26 +89,36 @@ export class Lander {
   private readonly buffers = new Map<string, PartitionBuffer>();
   private readonly now: () => number;
 
+  private readonly generation: string | undefined;
+  private readonly journalPath: string;
+
   constructor(private readonly options: LanderOptions) {
     this.now = options.now ?? Date.now;
+    this.generation = options.generation === undefined ? undefined : generationTag(options.generation);
+    this.journalPath = `${JOURNAL_DIR}/${this.generation ?? 'default'}.json`;
   }
 
-  /** Deletes files (and staged leftovers) of offsets at or past the committed offset: a crashed flush's partial output. */
+  /**
+   * Removes what an interrupted flush left behind: staged `.tmp` files and scratch output, and the files its journal
+   * lists whose offsets were not committed (they land again under the same names). Nothing else is touched: a lake
+   * file is removed only on the evidence of this bus's own journal, never because a (new, empty) bus has not
+   * committed its offsets — a lost bus must not cost the lake its files.
+   */
   async discardUncommitted(committed: readonly TopicOffset[]): Promise<number> {
-    await this.options.store.clearScratch();
+    const { store } = this.options;
+    await store.clearScratch();
+    for (const path of await store.list()) if (path.endsWith('.tmp')) await store.remove(path);
+    const text = await store.readSmall(this.journalPath);
+    if (text === undefined) return 0;
+    const journal = JSON.parse(text) as FlushJournal;
     const next = new Map(committed.map((c) => [partitionId(c.topic, c.partition), c.offset]));
     let removed = 0;
-    for (const path of await this.options.store.list()) {
-      const name = path.slice(path.lastIndexOf('/') + 1);
-      if (name.endsWith('.tmp')) {
-        await this.options.store.remove(path);
-        continue;
-      }
-      const coordinates = parseDataFileName(name);
+    for (const path of journal.files) {
+      const coordinates = parseDataFileName(path.slice(path.lastIndexOf('/') + 1));
       if (!coordinates) continue;
       const from = next.get(partitionId(coordinates.topic, coordinates.partition));
       if (from !== undefined && coordinates.firstOffset >= from) {
-        await this.options.store.remove(path);
+        await store.remove(path);
         removed++;
       }
     }
@@ -94,6 +129,7 @@ export class Lander {
     if (batch.messages.length === 0) return;
     const normalizer = this.options.normalizers.get(batch.topic);
     if (!normalizer) throw new Error(`no normalizer for topic ${batch.topic}`);
+    const generation = this.generation;
     const id = partitionId(batch.topic, batch.partition);
     let buffer = this.buffers.get(id);
     if (!buffer) {
@@ -106,6 +142,7 @@ export class Lander {
         bytes: 0,
         rows: 0,
         startedAt: this.now(),
+        ...(generation ? { generation } : {}),
         datasets: new Map(),
         deadLetters: [],
         counts: { received: 0, landed: 0, dead_lettered: 0 },
@@ -135,31 +172,21 @@ export class Lander {
         lines.push(json.length > 2 ? json.slice(0, -1) + tail : `{${tail.slice(1)}`);
         datasetRows[dataset] = (datasetRows[dataset] ?? 0) + 1;
       }
+      let deadLettered = 0;
       for (const deadLetter of result.deadLetters) {
         buffer.deadLetters.push(
-          JSON.stringify({
-            feed: deadLetter.feed,
+          deadLetterLine(
+            deadLetter,
             source,
-            reason_code: deadLetter.reason_code,
-            reason: JSON.stringify(deadLetter.issues),
-            raw: deadLetter.raw,
-            raw_truncated: deadLetter.raw_truncated,
-            coordinates: JSON.stringify({
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: message.offset,
-              ...(deadLetter.line !== undefined ? { line: deadLetter.line } : {}),
-            }),
-            _topic: batch.topic,
-            _partition: batch.partition,
-            _offset: message.offset,
-            dead_lettered_at: ingestedAt,
-          }),
+            { topic: batch.topic, partition: batch.partition, offset: message.offset },
+            ingestedAt,
+          ),
         );
+        deadLettered += deadLetter.records ?? 1;
       }
       counts.received += result.received;
       counts.landed += result.landed;
-      counts.dead_lettered += result.deadLetters.length;
+      counts.dead_lettered += deadLettered;
       buffer.rows += result.rows.length + result.deadLetters.length;
       buffer.bytes += message.value.length;
       buffer.lastOffset = message.offset;
@@ -216,11 +243,24 @@ export class Lander {
       }
     }
     const staged: string[] = [];
-    for (const [dataset, chunks] of byDataset) {
+    for (const [dataset, pieces] of byDataset) {
       // One DuckDB statement per dataset writes the file of every (partition, day) in the flush; each file then
       // moves to its lake name, which says which partition's offset range it holds.
       const dir = await this.options.store.scratchDir(dataset);
-      const files = await this.options.writer.writePartitioned(dir, datasetColumns(dataset), chunks);
+      const columns = datasetColumns(dataset);
+      let chunks = pieces;
+      let files: Awaited<ReturnType<ParquetWriter['writePartitioned']>>;
+      try {
+        files = await this.options.writer.writePartitioned(dir, columns, chunks);
+      } catch (error) {
+        if (!isRowRejection(error)) throw error;
+        // The writer refused a row (text DuckDB cannot take): find the rows it refuses, dead-letter each, land the rest.
+        chunks = await this.setAsideRejectedRows(dataset, chunks, taken, error);
+        files =
+          chunks.length === 0
+            ? []
+            : await this.options.writer.writePartitioned(await this.options.store.scratchDir(dataset), columns, chunks);
+      }
       await Promise.all(
         files.map(async ({ topic, partition, dt, path }) => {
           const buffer = taken.get(partitionId(topic, partition));
@@ -237,6 +277,10 @@ export class Lander {
         staged.push(await this.writeFile(path, deadLetterColumns, buffer.deadLetters));
       }
     }
+    // The journal names every file this flush puts in place, before the first of them is: after a crash, exactly
+    // these (and only those not committed) are removed and landed again.
+    const journal: FlushJournal = { generation: this.generation ?? 'default', files: staged };
+    await this.options.store.writeSmall(this.journalPath, `${JSON.stringify(journal)}\n`);
     await this.options.store.commit(staged);
     // Counted only once durable: a failed flush is re-read from the committed offsets and counted then.
     for (const buffer of buffers) {
@@ -254,11 +298,93 @@ export class Lander {
     return buffers.map((b) => ({ topic: b.topic, partition: b.partition, offset: b.lastOffset + 1 }));
   }
 
+  /**
+   * Bisects the rows of `chunks` with the writer's own check until each row it refuses is alone, moves those rows to
+   * their partition's dead letters (`writer_rejected`, with the writer's message) and returns the rows it accepts.
+   */
+  private async setAsideRejectedRows(
+    dataset: DatasetName,
+    chunks: string[],
+    taken: ReadonlyMap<string, PartitionBuffer>,
+    error: unknown,
+  ): Promise<string[]> {
+    const columns = datasetColumns(dataset);
+    const lines = chunks.flatMap((chunk) => chunk.split('\n'));
+    const rejected: string[] = [];
+    const accepted: string[] = [];
+    const pending: string[][] = [lines];
+    while (pending.length > 0) {
+      const group = pending.pop()!;
+      if (await this.options.writer.accepts(columns, group)) {
+        for (const line of group) accepted.push(line);
+      } else if (group.length === 1) rejected.push(group[0]!);
+      else pending.push(group.slice(group.length >> 1), group.slice(0, group.length >> 1));
+    }
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    for (const line of rejected) {
+      const row = JSON.parse(line) as { _topic: string; _partition: number; _offset: number };
+      const buffer = taken.get(partitionId(row._topic, row._partition));
+      if (!buffer) continue;
+      buffer.deadLetters.push(
+        deadLetterLine(
+          {
+            feed: buffer.feed,
+            reason_code: 'writer_rejected',
+            issues: [{ path: '', message: `the Parquet writer refused this row: ${message}` }],
+            raw: scrubPersonalText(line)
+              .toWellFormed()
+              .slice(0, 64 * 1024),
+            raw_truncated: line.length > 64 * 1024,
+          },
+          sourceOf(buffer.feed),
+          { topic: row._topic, partition: row._partition, offset: row._offset },
+          new Date(this.now()).toISOString(),
+        ),
+      );
+      buffer.counts.landed--;
+      buffer.counts.dead_lettered++;
+      buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 1) - 1;
+    }
+    return accepted.length > 0 ? [accepted.join('\n')] : [];
+  }
+
+  /** Called once the flush's offsets are committed: its journal is no longer needed. */
+  async committed(): Promise<void> {
+    await this.options.store.remove(this.journalPath);
+  }
+
   private async writeFile(relPath: string, columns: Column[], lines: string[]): Promise<string> {
     const path = await this.options.store.stagingPath(relPath);
     await this.options.writer.write(path, columns, lines);
     return relPath;
   }
+}
+
+/** One dead-letter row as NDJSON (docs/lake.md "Dead letters"). Every string is made well-formed for the writer. */
+function deadLetterLine(
+  deadLetter: DeadLetter,
+  source: string,
+  at: { topic: string; partition: number; offset: number },
+  deadLetteredAt: string,
+): string {
+  return JSON.stringify({
+    feed: deadLetter.feed,
+    source,
+    reason_code: deadLetter.reason_code,
+    reason: JSON.stringify(deadLetter.issues).toWellFormed(),
+    raw: deadLetter.raw.toWellFormed(),
+    raw_truncated: deadLetter.raw_truncated,
+    records: deadLetter.records ?? 1,
+    coordinates: JSON.stringify({
+      ...at,
+      ...(deadLetter.line !== undefined ? { line: deadLetter.line } : {}),
+      ...(deadLetter.source_ref !== undefined ? { source_ref: deadLetter.source_ref.toWellFormed() } : {}),
+    }),
+    _topic: at.topic,
+    _partition: at.partition,
+    _offset: at.offset,
+    dead_lettered_at: deadLetteredAt,
+  });
 }
 
 /** The key of a bus partition in the lander's maps (as in the lake's file names). */

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { LakeStore } from './store.js';
 
@@ -12,6 +12,8 @@ async function fsyncPath(path: string): Promise<void> {
 }
 
 const SCRATCH = '_scratch';
+/** Folders at the lake root that hold the pipeline's own work files, never data: list() does not show them. */
+const WORK_FOLDERS = new Set([SCRATCH, '_journal']);
 
 /** A lake on the local file system: files become visible only by rename, after their bytes and folder are fsynced. */
 export class LocalLakeStore implements LakeStore {
@@ -61,7 +63,7 @@ export class LocalLakeStore implements LakeStore {
       for (const entry of entries) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) {
-          if (dir !== this.root || entry.name !== SCRATCH) await walk(path);
+          if (dir !== this.root || !WORK_FOLDERS.has(entry.name)) await walk(path);
         } else out.push(relative(this.root, path));
       }
     };
@@ -71,5 +73,28 @@ export class LocalLakeStore implements LakeStore {
 
   async remove(relPath: string): Promise<void> {
     await rm(join(this.root, relPath), { force: true });
+  }
+
+  async writeSmall(relPath: string, text: string): Promise<void> {
+    const final = join(this.root, relPath);
+    await mkdir(dirname(final), { recursive: true });
+    const handle = await open(`${final}.tmp`, 'w');
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(`${final}.tmp`, final);
+    await fsyncPath(dirname(final));
+  }
+
+  async readSmall(relPath: string): Promise<string | undefined> {
+    try {
+      return await readFile(join(this.root, relPath), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 }

@@ -27,6 +27,23 @@ function literal(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
+function readJsonSql(file: string, columns: Column[]): string {
+  const spec = columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ');
+  return `select * from read_json(${literal(file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 16777216)`;
+}
+
+/**
+ * True when DuckDB refused the data itself (text it cannot decode, a value its column type cannot hold), as opposed
+ * to the machine failing (disk full, I/O): only the former is narrowed down to rows and dead-lettered.
+ */
+export function isRowRejection(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    /^(Invalid Input Error|Conversion Error|Out of Range Error)/.test(message) &&
+    !/No space left|I\/O Error|IO Error/i.test(message)
+  );
+}
+
 /**
  * Writes `data` with as few write requests as the OS allows. fs.promises.writeFile writes in 512 KiB chunks, one
  * event-loop turn each: while the pipeline thread normalizes the next batches, a 30 MB flush then waited seconds.
@@ -102,6 +119,24 @@ export class ParquetWriter {
   }
 
   /**
+   * True when the writer takes every line of `lines` (reads them with the same column types, writes nothing): the
+   * lander's probe when a flush was refused for a row.
+   */
+  async accepts(columns: Column[], lines: string[]): Promise<boolean> {
+    const scratch = join(this.scratchDir, `probe-${process.pid}-${this.sequence++}.ndjson`);
+    await writeWhole(scratch, Buffer.from(lines.join('\n')));
+    try {
+      await this.connection.run(`select count(*) from (${readJsonSql(scratch, columns)})`);
+      return true;
+    } catch (error) {
+      if (isRowRejection(error)) return false;
+      throw error;
+    } finally {
+      await rm(scratch, { force: true });
+    }
+  }
+
+  /**
    * Puts the NDJSON into a scratch file and copies it to `target` (a COPY destination with its options), reading
    * `columns` with explicit types, so nothing is inferred and a missing key is NULL, and copying the `select` list.
    */
@@ -109,11 +144,7 @@ export class ParquetWriter {
     const scratch = join(this.scratchDir, `batch-${process.pid}-${this.sequence++}.ndjson`);
     await writeWhole(scratch, Buffer.from(pieces.join('\n')));
     try {
-      const spec = columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ');
-      await this.connection.run(
-        `copy (select ${select} from read_json(${literal(scratch)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 16777216))
-         to ${target}`,
-      );
+      await this.connection.run(`copy (select ${select} from (${readJsonSql(scratch, columns)})) to ${target}`);
     } finally {
       await rm(scratch, { force: true });
     }

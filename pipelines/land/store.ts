@@ -13,4 +13,8 @@ export interface LakeStore {
   /** Every file path in the lake, relative to its root (staged `.tmp` leftovers included). */
   list(): Promise<string[]>;
   remove(relPath: string): Promise<void>;
+  /** Writes a small file durably under its final name (replacing any previous one): the flush journal. */
+  writeSmall(relPath: string, text: string): Promise<void>;
+  /** A small file's text, or undefined when it does not exist. */
+  readSmall(relPath: string): Promise<string | undefined>;
 }

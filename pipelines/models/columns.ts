@@ -47,6 +47,23 @@ function duckType(field: string, t: z.ZodType): DuckType {
   throw new TypeError(`no DuckDB type for schema field ${field}`);
 }
 
+/**
+ * The columns of a reference catalog's schema: like columnSpecs, but a field with no column type (a list of
+ * objects, such as a data resource's declared `fields`) becomes a VARCHAR holding its JSON, listed in `json`.
+ */
+export function catalogColumnSpecs(schema: z.ZodObject): { columns: ColumnSpec[]; json: string[] } {
+  const json: string[] = [];
+  const columns = Object.entries(schema.shape).map(([name, t]): ColumnSpec => {
+    try {
+      return { name, type: duckType(name, t as z.ZodType) };
+    } catch {
+      json.push(name);
+      return { name, type: 'VARCHAR' };
+    }
+  });
+  return { columns, json };
+}
+
 /** The DuckDB columns of a zod object schema, in schema order. */
 export function columnSpecs(schema: z.ZodObject): ColumnSpec[] {
   return Object.entries(schema.shape).map(([name, t]) => ({ name, type: duckType(name, t as z.ZodType) }));

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ident, literal } from './columns.js';
-import type { DataTestSpec } from './header.js';
+import type { DataTestSeverity, DataTestSpec } from './header.js';
 import type { ModelDefinition } from './project.js';
 
 export interface DataTestResult {
@@ -8,6 +8,8 @@ export interface DataTestResult {
   name: string;
   model: string;
   kind: DataTestSpec['kind'];
+  /** `error`: a failure keeps the previous marts published; `warn`: a failure is only reported. */
+  severity: DataTestSeverity;
   passed: boolean;
   /** Rows that break the test (for unique: key values that occur more than once). */
   failing_rows: number;
@@ -47,7 +49,7 @@ export async function runDataTests(
   for (const model of models) {
     for (const test of model.header.tests) {
       const sql = dataTestSql(model.name, test);
-      const base = { name: test.name, model: model.name, kind: test.kind, sql };
+      const base = { name: test.name, model: model.name, kind: test.kind, severity: test.severity, sql };
       const missing = [model.name, ...(test.kind === 'relationships' ? [test.toModel] : [])].filter((n) => !present(n));
       if (missing.length > 0) {
         results.push({
@@ -74,4 +76,9 @@ export async function runDataTests(
     }
   }
   return results;
+}
+
+/** Failed tests (a test whose query failed counts as failed) of the given severity. */
+export function failedTests(results: readonly DataTestResult[], severity: DataTestSeverity): DataTestResult[] {
+  return results.filter((t) => !t.passed && t.severity === severity);
 }

@@ -1,4 +1,5 @@
 import { CityhubError } from '../errors.js';
+import type { DataTestResult } from './data-tests.js';
 
 /** First characters of a SQL text, on one line, for error context. */
 export function sqlSnippet(sql: string, max = 240): string {
@@ -70,8 +71,78 @@ export class MartsQueryError extends CityhubError {
 /** The query would change something: the marts are served read-only. */
 export class ReadOnlyQueryError extends MartsQueryError {
   readonly statementType: string;
-  constructor(martsPath: string, sql: string, statementType: string, options: { cause?: unknown } = {}) {
-    super(martsPath, sql, `only read statements are allowed (got ${statementType})`, options);
+  constructor(
+    martsPath: string,
+    sql: string,
+    statementType: string,
+    options: { cause?: unknown; message?: string } = {},
+  ) {
+    super(martsPath, sql, options.message ?? `only read statements are allowed (got ${statementType})`, options);
     this.statementType = statementType;
+  }
+}
+
+/**
+ * The query reaches a file it may not: queries read only the marts and files under the lake folder, and write
+ * nothing. DuckDB refuses the path while binding, before the statement's type is known, so a COPY … TO outside the
+ * lake lands here too: the message covers both.
+ */
+export class FileAccessQueryError extends ReadOnlyQueryError {
+  /** The file or directory the query tried to reach. */
+  readonly path: string;
+  readonly lakeDir: string | undefined;
+  constructor(
+    martsPath: string,
+    sql: string,
+    path: string,
+    lakeDir: string | undefined,
+    options: { cause?: unknown } = {},
+  ) {
+    const allowed = lakeDir === undefined ? 'no files' : `only files under the lake ${lakeDir}, read-only`;
+    super(martsPath, sql, 'file access', {
+      ...options,
+      message: `queries may read the marts and ${allowed}; "${path}" is refused`,
+    });
+    this.path = path;
+    this.lakeDir = lakeDir;
+  }
+}
+
+/** What a failed data test says about itself in DataTestsFailedError. */
+export interface DataTestFailure {
+  model: string;
+  test: string;
+  failing_rows: number;
+  /** Set when the test's query itself failed. */
+  error?: string;
+}
+
+/**
+ * Data tests of error severity failed on a new build: the new file was discarded and the previous marts file (if
+ * any) stays published untouched. Retrying rebuilds from the same lake and fails the same way until the data or the
+ * models are fixed.
+ */
+export class DataTestsFailedError extends CityhubError {
+  readonly martsPath: string;
+  readonly failures: DataTestFailure[];
+  /** Every test result of the discarded build, warnings included, for reports. */
+  readonly tests: DataTestResult[];
+  constructor(martsPath: string, failed: readonly DataTestResult[], tests: DataTestResult[]) {
+    const failures = failed.map((t) => ({
+      model: t.model,
+      test: t.name,
+      failing_rows: t.failing_rows,
+      ...(t.error === undefined ? {} : { error: t.error }),
+    }));
+    const lines = failures.map(
+      (f) => `  - ${f.model}: ${f.test}: ${f.error === undefined ? `${f.failing_rows} failing rows` : f.error}`,
+    );
+    super(
+      `${failures.length} data ${failures.length === 1 ? 'test' : 'tests'} of error severity failed; ` +
+        `the new marts were discarded and ${martsPath} was left as it was:\n${lines.join('\n')}`,
+    );
+    this.martsPath = martsPath;
+    this.failures = failures;
+    this.tests = tests;
   }
 }

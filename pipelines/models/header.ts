@@ -11,17 +11,23 @@
  *
  * The header ends at the first line that is not a `--` comment. A bare `--` line is ignored.
  * Tests: unique(c, …) | not_null(c, …) | accepted_values(c: v1|v2|…) | relationships(c -> model.c) | expression(<sql>)
+ * A test is of `error` severity (a failure keeps the previous marts published) unless prefixed `warn:`
+ * (a failure publishes and is reported as a warning); `error:` may be written out too.
  */
 import { ModelDefinitionError } from './errors.js';
 
 export type Materialization = 'table' | 'view';
 
-export type DataTestSpec =
+/** `error`: a failure fails the build and keeps the previous marts; `warn`: a failure is reported, the build publishes. */
+export type DataTestSeverity = 'error' | 'warn';
+
+export type DataTestSpec = { severity: DataTestSeverity } & (
   | { kind: 'unique'; name: string; columns: string[] }
   | { kind: 'not_null'; name: string; column: string }
   | { kind: 'accepted_values'; name: string; column: string; values: string[] }
   | { kind: 'relationships'; name: string; column: string; toModel: string; toColumn: string }
-  | { kind: 'expression'; name: string; expression: string };
+  | { kind: 'expression'; name: string; expression: string }
+);
 
 export interface ModelHeader {
   name: string;
@@ -138,7 +144,10 @@ function splitTopLevel(text: string, sep: string): string[] {
 function parseTests(file: string, value: string | undefined): DataTestSpec[] {
   if (value === undefined || value === '') return [];
   const tests: DataTestSpec[] = [];
-  for (const item of splitTopLevel(value, ';')) {
+  for (const written of splitTopLevel(value, ';')) {
+    const prefixed = /^(warn|error)\s*:\s*([\s\S]*)$/.exec(written);
+    const severity: DataTestSeverity = prefixed?.[1] === 'warn' ? 'warn' : 'error';
+    const item = prefixed ? prefixed[2]! : written;
     const m = /^([a-z_]+)\s*\(([\s\S]*)\)$/.exec(item);
     if (!m) throw new ModelDefinitionError(file, 'tests', `cannot parse test "${item}" (expected kind(arguments))`);
     const kind = m[1]!;
@@ -152,11 +161,11 @@ function parseTests(file: string, value: string | undefined): DataTestSpec[] {
     switch (kind) {
       case 'unique': {
         const columns = args.split(',').map(column);
-        tests.push({ kind, name: `unique(${columns.join(', ')})`, columns });
+        tests.push({ severity, kind, name: `unique(${columns.join(', ')})`, columns });
         break;
       }
       case 'not_null':
-        for (const c of args.split(',').map(column)) tests.push({ kind, name: `not_null(${c})`, column: c });
+        for (const c of args.split(',').map(column)) tests.push({ severity, kind, name: `not_null(${c})`, column: c });
         break;
       case 'accepted_values': {
         const av = /^([^:]+):(.+)$/.exec(args);
@@ -165,7 +174,7 @@ function parseTests(file: string, value: string | undefined): DataTestSpec[] {
         const values = av[2]!.split('|').map((v) => v.trim());
         if (values.some((v) => v === '')) throw new ModelDefinitionError(file, 'tests', `empty value in "${item}"`);
         const c = column(av[1]!);
-        tests.push({ kind, name: `accepted_values(${c}: ${values.join('|')})`, column: c, values });
+        tests.push({ severity, kind, name: `accepted_values(${c}: ${values.join('|')})`, column: c, values });
         break;
       }
       case 'relationships': {
@@ -178,6 +187,7 @@ function parseTests(file: string, value: string | undefined): DataTestSpec[] {
           );
         const c = column(rel[1]!);
         tests.push({
+          severity,
           kind,
           name: `relationships(${c} -> ${rel[2]}.${rel[3]})`,
           column: c,
@@ -188,7 +198,7 @@ function parseTests(file: string, value: string | undefined): DataTestSpec[] {
       }
       case 'expression':
         if (args === '') throw new ModelDefinitionError(file, 'tests', 'expression() needs a SQL condition');
-        tests.push({ kind, name: `expression(${args})`, expression: args });
+        tests.push({ severity, kind, name: `expression(${args})`, expression: args });
         break;
       default:
         throw new ModelDefinitionError(

@@ -4,6 +4,9 @@
  */
 export type { DataTestResult } from './data-tests.js';
 export {
+  type DataTestFailure,
+  DataTestsFailedError,
+  FileAccessQueryError,
   MartsFileError,
   MartsQueryError,
   ModelBuildError,
@@ -11,10 +14,17 @@ export {
   ModelDefinitionError,
   ReadOnlyQueryError,
 } from './errors.js';
-export { formatRows, type RowFormat } from './format.js';
-export type { DataTestSpec, Materialization, ModelHeader } from './header.js';
+export { createRowWriter, formatRows, type RowFormat, type RowWriter } from './format.js';
+export type { DataTestSeverity, DataTestSpec, Materialization, ModelHeader } from './header.js';
 export { parseModelFile } from './header.js';
 export { loadProject, type ModelDefinition, type ModelProject } from './project.js';
-export { type JsValue, type QueryResult, queryMarts } from './query.js';
+export {
+  type JsValue,
+  type QueryConsumer,
+  type QueryOptions,
+  type QueryResult,
+  queryMarts,
+  streamQuery,
+} from './query.js';
 export { type ModelRunStat, type ModelsRunOptions, type ModelsRunResult, runModels, testModels } from './run.js';
 export { type ModelCatalogs, seedNames } from './seeds.js';

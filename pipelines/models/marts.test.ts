@@ -32,7 +32,12 @@ afterEach(async () => {
   await dirs.cleanup();
 });
 
-async function build(regionCode: string, lake: Lake, catalogs: Partial<ModelCatalogs>) {
+/** These tests pin complete-period semantics: every period of their data is over at this build's "now". */
+const afterEveryPeriod = new Date('2030-01-01T00:00:00+08:00');
+/** The columns every mart row of those builds carries: complete, as of the cut-off (00:00 Asia/Shanghai that day). */
+const complete = { is_complete: true, data_cutoff: '2029-12-31T16:00:00.000Z' };
+
+async function build(regionCode: string, lake: Lake, catalogs: Partial<ModelCatalogs>, now = afterEveryPeriod) {
   const dir = await dirs.make();
   const lakeDir = join(dir, 'lake');
   for (const [dataset, rows] of Object.entries(lake) as [DatasetName, LandedRow<DatasetName>[]][]) {
@@ -44,6 +49,7 @@ async function build(regionCode: string, lake: Lake, catalogs: Partial<ModelCata
     sqlDir,
     regionCode,
     catalogs: { regions: testRegions, data_resources: [], scenarios: [], devices: [], ...catalogs },
+    now,
   });
   expect(result.tests.filter((t) => !t.passed)).toEqual([]);
   return async (sql: string): Promise<Row[]> => {
@@ -65,6 +71,7 @@ function sharing(
   return {
     grain,
     period,
+    ...complete,
     region_code,
     region_level: level,
     required_count: c.required,
@@ -486,6 +493,7 @@ describe('mart_scenario_status and mart_scenario_coverage', () => {
       ].map(([grain, period]) => ({
         grain,
         period,
+        ...complete,
         scenario_code: 's_video',
         scenario_name: 's_video',
         dimension: 'operation',
@@ -509,6 +517,7 @@ describe('mart_scenario_status and mart_scenario_coverage', () => {
       return {
         grain,
         period,
+        ...complete,
         region_code,
         region_level: level,
         applicable_count: applicable,
@@ -655,6 +664,8 @@ describe('an empty lake', () => {
     expect(types.map((t) => `${t.column_name} ${t.data_type}`)).toEqual([
       'grain VARCHAR',
       'period VARCHAR',
+      'is_complete BOOLEAN',
+      'data_cutoff TIMESTAMP WITH TIME ZONE',
       'scenario_code VARCHAR',
       'scenario_name VARCHAR',
       'dimension VARCHAR',
@@ -664,6 +675,164 @@ describe('an empty lake', () => {
       'online_rate DOUBLE',
       'online_device_days BIGINT',
       'registered_device_days BIGINT',
+    ]);
+  });
+});
+
+describe('a period open at the data cut-off', () => {
+  // The build runs on 16 August 2026 at 10:00 Asia/Shanghai: the cut-off is that day's 00:00, so July is over,
+  // August counts 1–15 August, Q3 1 July–15 August, the year 1 January–15 August.
+  const now = new Date('2026-08-16T10:00:00+08:00');
+  const cutoff = '2026-08-15T16:00:00.000Z';
+  const aug = (d: number) => `2026-08-${String(d).padStart(2, '0')}T02:00:00Z`;
+  const days = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  async function openBuild() {
+    return build(
+      '330102',
+      {
+        sensor_reading: [
+          reading({ device_id: 'dev-a', observed_at: '2026-07-31T02:00:00Z' }),
+          ...days(1, 15).map((d) => reading({ device_id: 'dev-a', observed_at: aug(d) })),
+          // A reading of the build's own day: the day is not over, it counts nowhere.
+          reading({ device_id: 'dev-a', observed_at: '2026-08-16T01:00:00Z' }),
+        ],
+        dept_delivery: [
+          ...days(1, 14).map((d) => delivery({ delivery_id: `d1-${d}`, resource_code: 'd1', delivered_at: aug(d) })),
+          delivery({ delivery_id: 'm2-1', resource_code: 'm2', delivered_at: aug(3) }),
+        ],
+      },
+      {
+        devices: [deviceOf({ device_id: 'dev-a', device_type: 'drain_level', region_code: '330102' })],
+        data_resources: [
+          resource({ resource_code: 'm1', update_frequency: 'monthly' }),
+          resource({ resource_code: 'm2', update_frequency: 'monthly' }),
+          resource({ resource_code: 'd1', update_frequency: 'daily' }),
+        ],
+        scenarios: [
+          scenarioOf({
+            scenario_code: 's1',
+            region_prefix: '330102',
+            required_device_types: ['drain_level'],
+            min_online_rate: 0.9,
+          }),
+        ],
+      },
+      now,
+    );
+  }
+
+  it('marks the month, quarter and year still running incomplete, with the cut-off, in every mart', async () => {
+    const query = await openBuild();
+    const expected = [
+      { grain: 'month', period: '2026-07', is_complete: true, data_cutoff: cutoff },
+      { grain: 'month', period: '2026-08', is_complete: false, data_cutoff: cutoff },
+      { grain: 'quarter', period: '2026-Q3', is_complete: false, data_cutoff: cutoff },
+      { grain: 'year', period: '2026', is_complete: false, data_cutoff: cutoff },
+    ];
+    for (const mart of ['mart_data_sharing', 'mart_scenario_coverage', 'mart_scenario_status']) {
+      expect(
+        await query(`select distinct grain, period, is_complete, data_cutoff from ${mart} order by grain, period`),
+        mart,
+      ).toEqual(expected);
+    }
+  });
+
+  it('counts registered and online device-days only up to the cut-off', async () => {
+    const query = await openBuild();
+    expect(
+      await query(
+        `select grain, period, online_device_days, registered_device_days, online_rate, is_covered, failed_conditions
+         from mart_scenario_status order by grain, period`,
+      ),
+    ).toEqual([
+      {
+        grain: 'month',
+        period: '2026-07',
+        online_device_days: 1,
+        registered_device_days: 31,
+        online_rate: 1 / 31,
+        is_covered: false,
+        failed_conditions: ['online_rate_below_min'],
+      },
+      // 1–15 August: 15 registered days, all online; the reading of 16 August does not count.
+      {
+        grain: 'month',
+        period: '2026-08',
+        online_device_days: 15,
+        registered_device_days: 15,
+        online_rate: 1,
+        is_covered: true,
+        failed_conditions: [],
+      },
+      {
+        grain: 'quarter',
+        period: '2026-Q3',
+        online_device_days: 16,
+        registered_device_days: 31 + 15,
+        online_rate: 16 / 46,
+        is_covered: false,
+        failed_conditions: ['online_rate_below_min'],
+      },
+      {
+        grain: 'year',
+        period: '2026',
+        online_device_days: 16,
+        registered_device_days: 31 + 28 + 31 + 30 + 31 + 30 + 31 + 15,
+        online_rate: 16 / 227,
+        is_covered: false,
+        failed_conditions: ['online_rate_below_min'],
+      },
+    ]);
+  });
+
+  it('does not count a monthly resource as missed in its open month; counts daily instances that are over', async () => {
+    const query = await openBuild();
+    expect(
+      await query(
+        `select grain, period, required_count, shared_count, due_count, on_time_count, hooked_count
+         from mart_data_sharing where region_code = '330102' order by grain, period`,
+      ),
+    ).toEqual([
+      // July is over: m1, m2 and d1 are all required and due (31 daily instances of d1), none delivered in July.
+      {
+        grain: 'month',
+        period: '2026-07',
+        required_count: 3,
+        shared_count: 0,
+        due_count: 3,
+        on_time_count: 0,
+        hooked_count: 0,
+      },
+      // August: m1's August instance is not over and it was not delivered yet, so it is not required yet;
+      // m2 is delivered (shared, not yet due); d1 is due for 1–15 August and missed the 15th.
+      {
+        grain: 'month',
+        period: '2026-08',
+        required_count: 2,
+        shared_count: 2,
+        due_count: 1,
+        on_time_count: 0,
+        hooked_count: 2,
+      },
+      {
+        grain: 'quarter',
+        period: '2026-Q3',
+        required_count: 3,
+        shared_count: 2,
+        due_count: 3,
+        on_time_count: 0,
+        hooked_count: 2,
+      },
+      {
+        grain: 'year',
+        period: '2026',
+        required_count: 3,
+        shared_count: 2,
+        due_count: 3,
+        on_time_count: 0,
+        hooked_count: 2,
+      },
     ]);
   });
 });

@@ -39,7 +39,7 @@ async function definitionError(files: Record<string, string>): Promise<ModelDefi
 }
 
 describe('parseModelFile', () => {
-  it('reads every header field, continuation lines included, and the body after it', () => {
+  it('reads every header field, continuation lines included, test severities (error by default, warn: opt-in), and the body', () => {
     const { header, body } = parseModelFile(
       '/sql/marts/mart_x.sql',
       [
@@ -50,7 +50,7 @@ describe('parseModelFile', () => {
         '-- grain: (grain, period, region_code)',
         '-- depends_on: int_periods, int_region_scope',
         '-- tests: unique(grain, period); not_null(a, b);',
-        '--   accepted_values(grain: month|quarter|year); relationships(region_code -> int_region_scope.region_code);',
+        '--   warn: accepted_values(grain: month|quarter|year); error: relationships(region_code -> int_region_scope.region_code);',
         "--   expression(rate is null or (rate between 0 and 1 and note <> 'a;b'))",
         '',
         'select 1 as a;',
@@ -64,16 +64,18 @@ describe('parseModelFile', () => {
       grain: ['grain', 'period', 'region_code'],
       dependsOn: ['int_periods', 'int_region_scope'],
       tests: [
-        { kind: 'unique', name: 'unique(grain, period)', columns: ['grain', 'period'] },
-        { kind: 'not_null', name: 'not_null(a)', column: 'a' },
-        { kind: 'not_null', name: 'not_null(b)', column: 'b' },
+        { severity: 'error', kind: 'unique', name: 'unique(grain, period)', columns: ['grain', 'period'] },
+        { severity: 'error', kind: 'not_null', name: 'not_null(a)', column: 'a' },
+        { severity: 'error', kind: 'not_null', name: 'not_null(b)', column: 'b' },
         {
+          severity: 'warn',
           kind: 'accepted_values',
           name: 'accepted_values(grain: month|quarter|year)',
           column: 'grain',
           values: ['month', 'quarter', 'year'],
         },
         {
+          severity: 'error',
           kind: 'relationships',
           name: 'relationships(region_code -> int_region_scope.region_code)',
           column: 'region_code',
@@ -81,6 +83,7 @@ describe('parseModelFile', () => {
           toColumn: 'region_code',
         },
         {
+          severity: 'error',
           kind: 'expression',
           name: "expression(rate is null or (rate between 0 and 1 and note <> 'a;b'))",
           expression: "rate is null or (rate between 0 and 1 and note <> 'a;b')",

@@ -1,13 +1,21 @@
-import { writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MartsFileError, MartsQueryError, queryMarts, ReadOnlyQueryError } from './index.js';
+import {
+  FileAccessQueryError,
+  MartsFileError,
+  MartsQueryError,
+  queryMarts,
+  ReadOnlyQueryError,
+  streamQuery,
+} from './index.js';
 import { tempDirs } from './testing.js';
 
 let dirs: Awaited<ReturnType<typeof tempDirs>>;
 let martsPath: string;
 let dir: string;
+let lakeDir: string;
 
 beforeAll(async () => {
   dirs = await tempDirs();
@@ -16,6 +24,13 @@ beforeAll(async () => {
   const instance = await DuckDBInstance.create(martsPath);
   const connection = await instance.connect();
   await connection.run(`create table t as select 1 as id, '西湖区' as name`);
+  lakeDir = join(dir, 'lake');
+  await mkdir(join(lakeDir, 'sensor_reading', 'dt=2026-08-01'), { recursive: true });
+  await connection.run(
+    `copy (select 'dev-' || i as device_id from range(3) r(i)) to '${join(lakeDir, 'sensor_reading', 'dt=2026-08-01', 'a.parquet')}' (format parquet)`,
+  );
+  await mkdir(join(dir, 'lake2'));
+  await writeFile(join(dir, 'lake2', 'beside.csv'), 'a\n1\n');
   connection.closeSync();
   instance.closeSync();
 });
@@ -92,5 +107,67 @@ describe('queryMarts', () => {
       (e: unknown) => e,
     );
     expect(missing).toBeInstanceOf(MartsFileError);
+  });
+
+  it('streams a result larger than one chunk, in order, without collecting it', async () => {
+    const chunkSizes: number[] = [];
+    let next = 0;
+    let inOrder = true;
+    const count = await streamQuery(
+      { martsPath, sql: 'select range as n from range(300000)' },
+      {
+        columns: (names) => expect(names).toEqual(['n']),
+        rows: (rows) => {
+          chunkSizes.push(rows.length);
+          for (const [n] of rows) if (n !== next++) inOrder = false;
+        },
+      },
+    );
+    expect(count).toBe(300000);
+    expect(next).toBe(300000);
+    expect(inOrder).toBe(true);
+    expect(chunkSizes.length).toBeGreaterThan(1);
+    expect(Math.max(...chunkSizes)).toBeLessThanOrEqual(2048);
+  });
+});
+
+describe('queryMarts with the lake folder', () => {
+  it("reads the lake's Parquet files", async () => {
+    const r = await queryMarts({
+      martsPath,
+      lakeDir,
+      sql: `select count(*) as n from read_parquet('${lakeDir}/sensor_reading/**/*.parquet')`,
+    });
+    expect(r.rows).toEqual([[3]]);
+  });
+
+  it.each([
+    ['a file outside the lake', () => `select * from read_csv('${join(dir, 'lake2', 'beside.csv')}')`],
+    ['a path leaving the lake with ..', () => `select * from read_csv('${lakeDir}/../lake2/beside.csv')`],
+    ['the lake without being given the lake folder', () => `select * from read_parquet('${lakeDir}/**/*.parquet')`],
+  ])('refuses to read %s, naming the file', async (what, sql) => {
+    const err = await queryMarts({
+      martsPath,
+      lakeDir: what.startsWith('the lake') ? undefined : lakeDir,
+      sql: sql(),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileAccessQueryError);
+    expect((err as Error).message).toMatch(
+      /queries may read the marts and (only files under the lake .*, read-only|no files); ".*" is refused/,
+    );
+  });
+
+  it.each([
+    () => `copy (select 1) to '${join(dir, 'x.csv')}'`,
+    () => `copy (select 1) to '${join(dir, 'lake2', 'x.csv')}'`,
+    () => `copy (select 1) to '${join(lakeDir, 'x.csv')}'`,
+    () => `attach '${join(lakeDir, 'other.duckdb')}' as other`,
+    () => 'install httpfs',
+    () => `create table u as select * from read_parquet('${lakeDir}/**/*.parquet')`,
+  ])('refuses writes, also into the lake (%#)', async (sql) => {
+    const err = await queryMarts({ martsPath, lakeDir, sql: sql() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReadOnlyQueryError);
+    await expect(access(join(lakeDir, 'x.csv'))).rejects.toThrow();
+    await expect(access(join(dir, 'x.csv'))).rejects.toThrow();
   });
 });

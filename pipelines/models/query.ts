@@ -1,4 +1,5 @@
 import { access } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 import {
   type DuckDBConnection,
   DuckDBInstance,
@@ -11,7 +12,8 @@ import {
   type DuckDBValue,
   StatementType,
 } from '@duckdb/node-api';
-import { MartsFileError, MartsQueryError, ReadOnlyQueryError } from './errors.js';
+import { literal } from './columns.js';
+import { FileAccessQueryError, MartsFileError, MartsQueryError, ReadOnlyQueryError } from './errors.js';
 
 /** A JSON-friendly cell value. */
 export type JsValue = null | boolean | number | string | JsValue[] | { [key: string]: JsValue };
@@ -95,39 +97,71 @@ export async function readQuery(connection: DuckDBConnection, sql: string): Prom
   return convertReader(await connection.runAndReadAll(sql));
 }
 
+/** `/a/b` → `/a/b/`: DuckDB matches allowed directories by prefix, and `/a/b` would also allow `/a/bc`. */
+function directoryPrefix(dir: string): string {
+  const abs = resolve(dir);
+  return abs.endsWith(sep) ? abs : `${abs}${sep}`;
+}
+
 /**
- * Opens a marts file read-only: no writes, no file system access beyond the file itself, configuration locked.
+ * Opens a marts file read-only: no writes, configuration locked, no file system access beyond the file itself —
+ * and, when `lakeDir` is given, reads of files under that folder (read_parquet over the lake). Writes under the lake
+ * are refused by queryMarts' statement check (only SELECT and EXPLAIN run), not by DuckDB.
  * The caller closes the returned instance (closeSync) when done.
  */
 export async function openMartsReadOnly(
   martsPath: string,
+  lakeDir?: string,
 ): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+  let instance: DuckDBInstance | undefined;
   try {
     await access(martsPath);
-    const instance = await DuckDBInstance.create(martsPath, {
-      access_mode: 'READ_ONLY',
-      enable_external_access: 'false',
-      lock_configuration: 'true',
-    });
-    return { instance, connection: await instance.connect() };
+    instance = await DuckDBInstance.create(martsPath, { access_mode: 'READ_ONLY' });
+    const connection = await instance.connect();
+    // allowed_directories can only be set while external access is still on, and external access cannot be turned
+    // back on once off: set the list, then close the door, then lock the configuration.
+    if (lakeDir !== undefined) await connection.run(`set allowed_directories = [${literal(directoryPrefix(lakeDir))}]`);
+    await connection.run('set enable_external_access = false');
+    await connection.run('set lock_configuration = true');
+    return { instance, connection };
   } catch (err) {
+    instance?.closeSync();
     throw new MartsFileError(martsPath, 'open', err);
   }
 }
 
 const readStatements = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
 
-function queryError(martsPath: string, sql: string, err: unknown): MartsQueryError {
+function queryError(o: QueryOptions, err: unknown): MartsQueryError {
   if (err instanceof MartsQueryError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  const file = /Cannot access (?:file|directory) "([^"]*)"/.exec(message)?.[1];
+  if (file !== undefined) return new FileAccessQueryError(o.martsPath, o.sql, file, o.lakeDir, { cause: err });
   if (/read-only|Permission Error/i.test(message))
-    return new ReadOnlyQueryError(martsPath, sql, 'write', { cause: err });
-  return new MartsQueryError(martsPath, sql, message, { cause: err });
+    return new ReadOnlyQueryError(o.martsPath, o.sql, 'write', { cause: err });
+  return new MartsQueryError(o.martsPath, o.sql, message, { cause: err });
 }
 
-/** One read-only statement (SELECT, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN) against the marts file. */
-export async function queryMarts(o: { martsPath: string; sql: string }): Promise<QueryResult> {
-  const { instance, connection } = await openMartsReadOnly(o.martsPath);
+export interface QueryOptions {
+  martsPath: string;
+  sql: string;
+  /** The lake root: the query may read files under it (read_parquet('<lake>/sensor_reading/**\/*.parquet')). */
+  lakeDir?: string;
+}
+
+/** Receives a query result as it streams: the column names once, then the rows chunk by chunk (about 2,048 each). */
+export interface QueryConsumer {
+  columns(names: string[]): void | Promise<void>;
+  rows(rows: JsValue[][]): void | Promise<void>;
+}
+
+/**
+ * One read-only statement (SELECT, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN) against the marts file, streamed: each chunk
+ * is converted and handed to the consumer (awaited) before the next is fetched, so memory does not grow with the
+ * result. Returns the number of rows.
+ */
+export async function streamQuery(o: QueryOptions, consumer: QueryConsumer): Promise<number> {
+  const { instance, connection } = await openMartsReadOnly(o.martsPath, o.lakeDir);
   let prepared: DuckDBPreparedStatement | undefined;
   try {
     const statements = await connection.extractStatements(o.sql);
@@ -142,12 +176,44 @@ export async function queryMarts(o: { martsPath: string; sql: string }): Promise
         StatementType[prepared.statementType] ?? String(prepared.statementType),
       );
     }
-    return convertReader(await prepared.runAndReadAll());
+    const result = await prepared.stream();
+    const types = result.columnTypes();
+    await consumer.columns(result.columnNames());
+    let count = 0;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      const rows = chunk.getRows();
+      const converted: JsValue[][] = new Array(rows.length);
+      for (let r = 0; r < rows.length; r++) {
+        const row = rows[r]!;
+        const out: JsValue[] = new Array(row.length);
+        for (let c = 0; c < row.length; c++) out[c] = toJsValue(row[c]!, types[c]!);
+        converted[r] = out;
+      }
+      count += converted.length;
+      await consumer.rows(converted);
+    }
+    return count;
   } catch (err) {
-    throw queryError(o.martsPath, o.sql, err);
+    throw queryError(o, err);
   } finally {
     prepared?.destroySync();
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/** Like streamQuery, collecting the whole result: for small results (indicators, tests). */
+export async function queryMarts(o: QueryOptions): Promise<QueryResult> {
+  const result: QueryResult = { columns: [], rows: [] };
+  await streamQuery(o, {
+    columns: (names) => {
+      result.columns = names;
+    },
+    rows: (rows) => {
+      for (const row of rows) result.rows.push(row);
+    },
+  });
+  return result;
 }

@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Region } from '../../schemas/index.js';
 import {
+  DataTestsFailedError,
   ModelBuildError,
   ModelDefinitionError,
   type ModelsRunOptions,
@@ -31,6 +33,7 @@ async function setup(): Promise<ModelsRunOptions & { dir: string }> {
     martsPath: join(dir, 'data', 'marts.duckdb'),
     sqlDir,
     regionCode: '330000',
+    now: new Date('2030-01-01T00:00:00+08:00'),
     catalogs: {
       regions: testRegions,
       data_resources: [resource({ resource_code: 'res-1' })],
@@ -76,6 +79,7 @@ describe('runModels', () => {
           delivery_id: 'd2',
           delivered_at: '2026-08-06T02:00:00Z',
           record_count: 5,
+          valid_count: 5,
           _topic: 'norm.dept_delivery.b',
         }),
       ]);
@@ -146,14 +150,8 @@ describe('runModels', () => {
     expect(r.rows).toEqual([['2026-01-01', null, 'DATE', ['drain_level'], 'VARCHAR[]', null, '330000']]);
   });
 
-  it('reports a failing data test, still replacing the marts file', async () => {
-    const o = await setup();
-    await writeLake(o.lakeDir, 'sensor_reading', [
-      reading({ device_id: 'a', observed_at: '2026-08-01T00:00:00Z' }),
-      reading({ device_id: 'a', metric: 'flow', observed_at: '2026-08-01T00:00:00Z' }),
-      reading({ device_id: 'b', observed_at: '2026-08-01T00:00:00Z' }),
-    ]);
-    const dir = await sqlDirWith({
+  async function devicesProject(tests: string): Promise<string> {
+    return sqlDirWith({
       'staging/stg_lake__sensor_reading.sql': await readFile(
         join(sqlDir, 'staging', 'stg_lake__sensor_reading.sql'),
         'utf8',
@@ -163,28 +161,86 @@ describe('runModels', () => {
         '-- description: readings per device and metric',
         '-- materialization: table',
         '-- depends_on: stg_lake__sensor_reading',
-        '-- tests: unique(device_id); not_null(metric); accepted_values(device_id: a|c); expression(value > 2);',
-        '--   relationships(device_id -> mart_known.device_id)',
+        `-- tests: ${tests}`,
         '',
         'select device_id, metric, value from stg_lake__sensor_reading',
       ].join('\n'),
       'marts/mart_known.sql':
         "-- name: mart_known\n-- description: known devices\n-- materialization: table\n\nselect 'a' as device_id",
     });
+  }
+
+  const threeReadings = [
+    reading({ device_id: 'a', observed_at: '2026-08-01T00:00:00Z' }),
+    reading({ device_id: 'a', metric: 'flow', observed_at: '2026-08-01T00:00:00Z' }),
+    reading({ device_id: 'b', observed_at: '2026-08-01T00:00:00Z' }),
+  ];
+
+  it('publishes a build whose failing tests are all of warn severity, returning them as warnings', async () => {
+    const o = await setup();
+    await writeLake(o.lakeDir, 'sensor_reading', threeReadings);
+    const dir = await devicesProject(
+      'warn: unique(device_id); not_null(metric); warn: accepted_values(device_id: a|c); warn: expression(value > 2);' +
+        ' warn: relationships(device_id -> mart_known.device_id)',
+    );
     const result = await runModels({ ...o, sqlDir: dir });
     const byName = Object.fromEntries(
-      result.tests.filter((t) => t.model === 'mart_devices').map((t) => [t.name, [t.passed, t.failing_rows]]),
+      result.tests
+        .filter((t) => t.model === 'mart_devices')
+        .map((t) => [t.name, [t.severity, t.passed, t.failing_rows]]),
     );
     expect(byName).toEqual({
-      'unique(device_id)': [false, 1],
-      'not_null(metric)': [true, 0],
-      'accepted_values(device_id: a|c)': [false, 1],
-      'expression(value > 2)': [false, 3],
-      'relationships(device_id -> mart_known.device_id)': [false, 1],
+      'unique(device_id)': ['warn', false, 1],
+      'not_null(metric)': ['error', true, 0],
+      'accepted_values(device_id: a|c)': ['warn', false, 1],
+      'expression(value > 2)': ['warn', false, 3],
+      'relationships(device_id -> mart_known.device_id)': ['warn', false, 1],
     });
+    expect(result.warnings.map((t) => t.name)).toEqual([
+      'unique(device_id)',
+      'accepted_values(device_id: a|c)',
+      'expression(value > 2)',
+      'relationships(device_id -> mart_known.device_id)',
+    ]);
     expect((await queryMarts({ martsPath: o.martsPath, sql: 'select count(*) from mart_devices' })).rows).toEqual([
       [3],
     ]);
+  });
+
+  it('keeps the previous marts published, byte for byte, when a test of error severity fails, naming the test', async () => {
+    const o = await setup();
+    await writeLake(o.lakeDir, 'sensor_reading', threeReadings);
+    await runModels(o);
+    const before = await readFile(o.martsPath);
+    const dir = await devicesProject('unique(device_id); not_null(metric); warn: expression(value > 2)');
+    const err = await runModels({ ...o, sqlDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DataTestsFailedError);
+    expect((err as DataTestsFailedError).failures).toEqual([
+      { model: 'mart_devices', test: 'unique(device_id)', failing_rows: 1 },
+    ]);
+    expect((err as Error).message).toContain('mart_devices: unique(device_id): 1 failing rows');
+    expect((err as DataTestsFailedError).retriable).toBe(false);
+    expect((await readFile(o.martsPath)).equals(before)).toBe(true);
+    expect(await readdir(dirname(o.martsPath))).toEqual(['marts.duckdb']);
+    const previous = await queryMarts({ martsPath: o.martsPath, sql: 'select count(*) from mart_data_sharing' });
+    expect(previous.rows).toEqual([[18]]);
+  });
+
+  it('removes building files left by killed builds (dead pids), never those of a live process', async () => {
+    const o = await setup();
+    const deadPid = await new Promise<number>((resolvePid, reject) => {
+      const child = spawn(process.execPath, ['-e', '']);
+      child.on('error', reject);
+      child.on('exit', () => resolvePid(child.pid!));
+    });
+    const livePid = process.ppid;
+    await mkdir(dirname(o.martsPath), { recursive: true });
+    for (const name of [`marts.duckdb.building-${deadPid}`, `marts.duckdb.building-${deadPid}.wal`]) {
+      await writeFile(join(dirname(o.martsPath), name), 'half a build');
+    }
+    await writeFile(join(dirname(o.martsPath), `marts.duckdb.building-${livePid}`), 'another build in progress');
+    await runModels(o);
+    expect((await readdir(dirname(o.martsPath))).sort()).toEqual(['marts.duckdb', `marts.duckdb.building-${livePid}`]);
   });
 
   it('fails with ModelBuildError naming the model and file, keeping the previous marts file', async () => {

@@ -1,11 +1,11 @@
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { DatasetName } from '../../schemas/index.js';
 import { ident, literal } from './columns.js';
-import { type DataTestResult, runDataTests } from './data-tests.js';
-import { MartsFileError, ModelBuildError, ModelDefinitionError } from './errors.js';
+import { type DataTestResult, failedTests, runDataTests } from './data-tests.js';
+import { DataTestsFailedError, MartsFileError, ModelBuildError, ModelDefinitionError } from './errors.js';
 import { lakeSourceSql } from './lake.js';
 import { loadProject, type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
 import { openMartsReadOnly } from './query.js';
@@ -21,6 +21,11 @@ export interface ModelsRunOptions {
   /** The hub's own region (GB/T 2260): its marts cover the regions whose code starts with its prefix. */
   regionCode: string;
   catalogs: ModelCatalogs;
+  /**
+   * The build's "now" (default: the clock). Its Asia/Shanghai day start is the data cut-off: periods ending before
+   * it are complete; open periods count only the days before it. Tests and replays pass a fixed instant.
+   */
+  now?: Date;
   onProgress?: (event: { model: string; ms: number; rows?: number }) => void;
 }
 
@@ -33,7 +38,10 @@ export interface ModelRunStat {
 
 export interface ModelsRunResult {
   models: ModelRunStat[];
+  /** Every data test result (all error-severity tests passed, or runModels would have thrown). */
   tests: DataTestResult[];
+  /** The failed tests of warn severity: the build was published anyway. */
+  warnings: DataTestResult[];
   martsPath: string;
 }
 
@@ -54,6 +62,35 @@ async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
 async function removeDatabase(path: string): Promise<void> {
   await rm(path, { force: true });
   await rm(`${path}.wal`, { force: true });
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the pid exists but belongs to another user, so it is alive.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes `<marts>.building-<pid>` files (and their .wal) left by builds that were killed. Only files of pids that
+ * are no longer alive go: a live pid may be another process (a `cityhub models run` beside the hub) building right
+ * now. A pid reused by an unrelated process keeps its leftover until that process ends — wasted disk, never a
+ * removed build in progress.
+ */
+async function removeAbandonedBuilds(martsPath: string): Promise<string[]> {
+  const prefix = `${basename(martsPath)}.building-`;
+  const removed: string[] = [];
+  for (const name of await readdir(dirname(martsPath))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = /^(\d+)(\.wal)?$/.exec(name.slice(prefix.length))?.[1];
+    if (pid === undefined || Number(pid) === process.pid || isProcessAlive(Number(pid))) continue;
+    await rm(join(dirname(martsPath), name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 async function fsyncPath(path: string): Promise<void> {
@@ -104,7 +141,7 @@ async function buildModels(
 ): Promise<{ models: ModelRunStat[]; tests: DataTestResult[] }> {
   await connection.run("set TimeZone = 'UTC'");
   checkDeclaredDependencies(connection, project);
-  await loadSeeds(connection, o.catalogs, o.regionCode);
+  await loadSeeds(connection, o.catalogs, o.regionCode, o.now ?? new Date());
   const sourceSql = new Map<DatasetName, string>();
   const stats: ModelRunStat[] = [];
   for (const model of project.models) {
@@ -147,7 +184,9 @@ async function buildModels(
  * Builds every model into `<martsPath>.building-<pid>`, runs the header tests, drops the views that read the lake
  * (so the file is self-contained), fsyncs and renames it over martsPath: readers see the old file or the new one,
  * never a half-built one, and readers that already have the old file open keep reading it.
- * A failing data test is reported in `tests`; it does not stop the swap.
+ * A failing data test of error severity discards the new file and throws DataTestsFailedError, leaving the previous
+ * marts file untouched; failing warn-severity tests are returned in `warnings` and the new file is published.
+ * Leftover building files of killed builds (pids no longer alive) are removed first.
  */
 export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
   const project = await loadProject(o.sqlDir);
@@ -157,6 +196,7 @@ export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
     try {
       await mkdir(dirname(martsPath), { recursive: true });
       await removeDatabase(buildingPath);
+      await removeAbandonedBuilds(martsPath);
     } catch (err) {
       throw new MartsFileError(buildingPath, 'prepare', err);
     }
@@ -181,6 +221,8 @@ export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
         instance.closeSync();
       }
       await rm(`${buildingPath}.wal`, { force: true }); // checkpointed and closed: nothing is left in it
+      const blocking = failedTests(result.tests, 'error');
+      if (blocking.length > 0) throw new DataTestsFailedError(martsPath, blocking, result.tests);
     } catch (err) {
       await removeDatabase(buildingPath).catch(() => undefined);
       throw err;
@@ -197,7 +239,7 @@ export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
       await removeDatabase(buildingPath).catch(() => undefined);
       throw new MartsFileError(martsPath, step, err);
     }
-    return { ...result, martsPath };
+    return { ...result, warnings: failedTests(result.tests, 'warn'), martsPath };
   });
 }
 

@@ -11,7 +11,7 @@ import {
   scenario,
 } from '../../schemas/index.js';
 import { createTableWithRows } from './append.js';
-import { type ColumnSpec, columnSpecs } from './columns.js';
+import { type ColumnSpec, catalogColumnSpecs } from './columns.js';
 import { ModelBuildError } from './errors.js';
 
 export interface ModelCatalogs {
@@ -51,29 +51,54 @@ async function loadTable(
   }
 }
 
+const shanghaiOffsetMs = 8 * 3600 * 1000;
+
 /**
- * Loads the reference catalogs as seed tables (lists → VARCHAR[], dates → DATE, absent optional fields → NULL)
- * and the hub's own region as `hub_settings(region_code)`. Catalogs are parsed again with their zod schemas,
- * so defaults (empty lists, closed_loop = false) apply even to hand-built objects.
+ * The data cut-off of a build at `now`: the start (00:00 Asia/Shanghai) of the build's own day. Days before it are
+ * over and count in full; the build's day and later have not happened yet and count nowhere.
+ */
+export function dataCutoff(now: Date): { cutoffDate: string; dataCutoff: string } {
+  const cutoffDate = new Date(now.getTime() + shanghaiOffsetMs).toISOString().slice(0, 10);
+  return { cutoffDate, dataCutoff: new Date(Date.parse(`${cutoffDate}T00:00:00Z`) - shanghaiOffsetMs).toISOString() };
+}
+
+/**
+ * Loads the reference catalogs as seed tables (lists → VARCHAR[], dates → DATE, absent optional fields → NULL,
+ * lists of objects → their JSON as VARCHAR)
+ * and the hub's settings as one row of `hub_settings(region_code, data_cutoff, cutoff_date)`: the hub's own region,
+ * the build's data cut-off (TIMESTAMPTZ) and its Asia/Shanghai date (the first day not counted).
+ * Catalogs are parsed again with their zod schemas, so defaults (empty lists, closed_loop = false) apply even to
+ * hand-built objects.
  */
 export async function loadSeeds(
   connection: DuckDBConnection,
   catalogs: ModelCatalogs,
   regionCode: string,
+  now: Date,
 ): Promise<void> {
   for (const seed of catalogSeeds) {
+    const { columns, json } = catalogColumnSpecs(seed.schema);
     let rows: Record<string, unknown>[];
     try {
-      rows = (catalogs[seed.catalog] ?? []).map((entry) => seed.schema.parse(entry) as Record<string, unknown>);
+      rows = (catalogs[seed.catalog] ?? []).map((entry) => {
+        const row = seed.schema.parse(entry) as Record<string, unknown>;
+        for (const name of json) if (row[name] !== undefined) row[name] = JSON.stringify(row[name]);
+        return row;
+      });
     } catch (err) {
       throw new ModelBuildError(seed.table, undefined, `-- catalog ${seed.catalog} does not match its schema`, err);
     }
-    await loadTable(connection, seed.table, columnSpecs(seed.schema), rows);
+    await loadTable(connection, seed.table, columns, rows);
   }
+  const { cutoffDate, dataCutoff: cutoff } = dataCutoff(now);
   await loadTable(
     connection,
     'hub_settings',
-    [{ name: 'region_code', type: 'VARCHAR' }],
-    [{ region_code: regionCode }],
+    [
+      { name: 'region_code', type: 'VARCHAR' },
+      { name: 'data_cutoff', type: 'TIMESTAMPTZ' },
+      { name: 'cutoff_date', type: 'DATE' },
+    ],
+    [{ region_code: regionCode, data_cutoff: cutoff, cutoff_date: cutoffDate }],
   );
 }

@@ -186,6 +186,7 @@ export function hotline(
     region_code: '330102',
     status: 'received',
     caller_hash: 'a'.repeat(64),
+    caller_key_id: '1',
     ...over,
   };
 }

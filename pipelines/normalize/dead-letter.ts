@@ -7,6 +7,15 @@ export const reasonCodes = [
   'oversized',
   'unmapped_code',
   'duplicate',
+  // The payload cannot be trusted as text or is too costly to walk (checked before any parsing).
+  'invalid_utf8',
+  'invalid_unicode',
+  'too_deep',
+  'string_too_long',
+  'too_many_records',
+  // An unexpected failure while normalizing this one message, or the Parquet writer refused its row.
+  'internal_error',
+  'writer_rejected',
 ] as const;
 export type ReasonCode = (typeof reasonCodes)[number];
 

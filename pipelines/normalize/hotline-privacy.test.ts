@@ -119,7 +119,7 @@ describe('dead letters of the hotline feed keep no clear name or phone', () => {
       orderNo: '12345-202608010001',
       channel: '传真',
       category: '城市管理/市容环境/暴露垃圾',
-      caller: { phone_hash: hashPersonal('hangzhou-12345-salt', PHONE), name: '[redacted]' },
+      caller: { phone: `hmac-sha256:1:${hashPersonal('hangzhou-12345-salt', PHONE)}`, name: '[name]' },
     });
     expect(out.deadLetters[0]!.issues[0]).toMatchObject({ path: 'channel', message: expect.stringContaining('phone') });
   });

@@ -311,6 +311,7 @@ describe('hotline feed → hotline_case', () => {
           resolved: true,
           satisfaction: 'satisfied',
           caller_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+          caller_key_id: '1',
         },
       },
     ]);
@@ -357,6 +358,7 @@ describe('hotline feed → hotline_case', () => {
     expect(Object.keys(row).sort()).toEqual(
       [
         'caller_hash',
+        'caller_key_id',
         'case_id',
         'category',
         'channel',

@@ -1,8 +1,11 @@
 import type { Feed } from '../../connectors/types.js';
-import { type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
+import { type DataResource, type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
+import { PersonalDataMasker } from '../privacy/masker.js';
 import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
+import { illFormedStringPath, mayHoldSurrogateEscape, structureProblem } from './guards.js';
 import { type MappingContext, MappingRejection, mappings, type SourceMapping } from './mappings/index.js';
-import { scrubText } from './mask.js';
+import { scrubPersonalText, scrubText } from './mask.js';
+import { compileFields } from './resource-fields.js';
 import { shanghaiDate } from './time.js';
 
 export interface NormalizerOptions {
@@ -16,8 +19,24 @@ export interface NormalizerOptions {
   maxFutureSkewMs: number;
   /** How many natural keys per dataset are remembered for dedupe (oldest forgotten first). */
   dedupeWindow?: number;
+  /** Deepest nesting accepted in a payload (checked before parsing). */
+  maxDepth?: number;
+  /** Longest string accepted in a payload, in bytes. */
+  maxStringBytes?: number;
+  /** A message carrying more source records (a delivery) is dead-lettered whole: bounds what one message costs. */
+  maxRecordsPerMessage?: number;
+  /** The data-resource catalog: delivered records (dept feed) are validated against each resource's fields. */
+  dataResources?: readonly DataResource[];
+  /** Id of the HMAC key (`salt`), stored beside every keyed hash so the key can rotate. */
+  keyId?: string;
+  /** Masks a personal feed's dead letters (the default masks the default field names with the hub's key). */
+  masker?: PersonalDataMasker;
   now?: () => number;
 }
+
+export const DEFAULT_MAX_DEPTH = 64;
+export const DEFAULT_MAX_STRING_BYTES = 256 * 1024;
+export const DEFAULT_MAX_RECORDS_PER_MESSAGE = 100_000;
 
 export interface LandingRow {
   dataset: DatasetName;
@@ -28,12 +47,17 @@ export interface LandingRow {
 
 export interface DeadLetter {
   feed: Feed;
-  reason_code: ReasonCode;
+  /** A ReasonCode, or a connector's own reason (connector dead letters). */
+  reason_code: ReasonCode | (string & {});
   issues: ReasonIssue[];
   /** Safe-to-keep payload text (redacted for personal feeds). */
   raw: string;
   raw_truncated: boolean;
   line?: number;
+  /** How many source records this dead letter stands for (a delivery rejected whole); 1 when unset. */
+  records?: number;
+  /** Where the record came from at the source (a file name, a request id), when the connector said. */
+  source_ref?: string;
 }
 
 export interface NormalizedMessage {
@@ -105,11 +129,45 @@ export class Normalizer {
     private readonly options: NormalizerOptions,
   ) {
     this.mapping = mappings[feed];
-    this.context = { salt: options.salt, videoEventCodes: options.videoEventCodes };
+    this.context = {
+      salt: options.salt,
+      keyId: options.keyId ?? '1',
+      videoEventCodes: options.videoEventCodes,
+      resourceFields: new Map(
+        (options.dataResources ?? []).flatMap((r) => (r.fields ? [[r.resource_code, compileFields(r.fields)]] : [])),
+      ),
+      mayHoldSurrogates: false,
+    };
     this.now = options.now ?? Date.now;
+    this.masker = this.mapping.personal
+      ? (options.masker ?? new PersonalDataMasker({ id: this.context.keyId, key: options.salt }))
+      : undefined;
+    this.limits = {
+      maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+      maxStringBytes: options.maxStringBytes ?? DEFAULT_MAX_STRING_BYTES,
+    };
   }
 
+  private readonly limits: { maxDepth: number; maxStringBytes: number };
+  private readonly masker: PersonalDataMasker | undefined;
+
+  /**
+   * Never throws: a failure tied to this one message — even a bug in a mapping — dead-letters the message
+   * (`internal_error` with the error's message) and the pipeline goes on with the next one.
+   */
   normalize(value: Buffer): NormalizedMessage {
+    try {
+      return this.normalizeChecked(value);
+    } catch (error) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return this.rejectWhole(value, 1, {
+        reason_code: 'internal_error',
+        issues: [{ path: '', message: this.mapping.personal ? scrubText(message) : scrubPersonalText(message) }],
+      });
+    }
+  }
+
+  private normalizeChecked(value: Buffer): NormalizedMessage {
     if (value.length > this.options.maxPayloadBytes) {
       return this.rejectWhole(value, 1, {
         reason_code: 'oversized',
@@ -121,6 +179,12 @@ export class Normalizer {
         ],
       });
     }
+    const problem = structureProblem(value, this.limits);
+    if (problem)
+      return this.rejectWhole(value, 1, {
+        reason_code: problem.reason_code,
+        issues: [{ path: '', message: problem.message }],
+      });
     let payload: unknown;
     try {
       payload = JSON.parse(value.toString('utf8'));
@@ -139,6 +203,32 @@ export class Normalizer {
       });
     }
     const object = payload as Record<string, unknown>;
+    // A lone surrogate (`"\ud800"`) parses into a string no Parquet writer accepts: find it before mapping. A
+    // feed whose message holds many records checks each record itself, so one bad record does not take the rest.
+    this.context.mayHoldSurrogates = mayHoldSurrogateEscape(value);
+    if (this.context.mayHoldSurrogates && !this.mapping.checksRecordStrings) {
+      const path = illFormedStringPath(object);
+      if (path !== undefined)
+        return this.rejectParsed(object, value, 1, {
+          reason_code: 'invalid_unicode',
+          issues: [{ path, message: 'string holds a lone UTF-16 surrogate (not valid Unicode)' }],
+        });
+    }
+    const records = this.mapping.countRecords?.(object) ?? 1;
+    const maxRecords = this.options.maxRecordsPerMessage ?? DEFAULT_MAX_RECORDS_PER_MESSAGE;
+    if (records > maxRecords) {
+      const rejection: Rejection = {
+        reason_code: 'too_many_records',
+        issues: [
+          {
+            path: '',
+            message: `${records} records in one message exceed landing.max_records_per_message ${maxRecords}`,
+          },
+        ],
+      };
+      const deadLetter = { ...this.deadLetter(object, value, rejection), records };
+      return { rows: [], deadLetters: [deadLetter], received: records, landed: 0 };
+    }
     let outcome: ReturnType<SourceMapping['map']>;
     try {
       outcome = this.mapping.map(object, this.context);
@@ -203,6 +293,15 @@ export class Normalizer {
 
   /** Schema, then region catalog, then time plausibility: the first failing stage gives the reason code. */
   private check(dataset: DatasetName, row: Record<string, unknown>): Rejection | undefined {
+    if (this.context.mayHoldSurrogates) {
+      for (const [field, value] of Object.entries(row)) {
+        if (typeof value === 'string' && !value.isWellFormed())
+          return {
+            reason_code: 'invalid_unicode',
+            issues: [{ path: field, message: 'string holds a lone UTF-16 surrogate (not valid Unicode)' }],
+          };
+      }
+    }
     const rules = this.rulesOf(dataset);
     const parsed = rules.schema.safeParse(row);
     if (!parsed.success) {
@@ -210,7 +309,8 @@ export class Normalizer {
         reason_code: 'invalid',
         issues: parsed.error.issues.map((issue) => {
           const path = issue.path.join('.');
-          const source = this.mapping.fieldSources[String(issue.path[0])];
+          const head = String(issue.path[0]);
+          const source = Object.hasOwn(this.mapping.fieldSources, head) ? this.mapping.fieldSources[head] : undefined;
           return {
             path,
             message: source && source !== path ? `${issue.message} (source field "${source}")` : issue.message,
@@ -276,8 +376,9 @@ export class Normalizer {
   }
 
   private rejectWhole(value: Buffer, count: number, rejection: Rejection): NormalizedMessage {
-    const text = value.toString('utf8', 0, Math.min(value.length, DEAD_LETTER_RAW_LIMIT));
-    const raw = this.mapping.personal ? scrubText(text) : text;
+    // Not parsed: a personal feed's text cannot be redacted field by field, so every name-like and digit run goes.
+    const text = value.toString('utf8', 0, Math.min(value.length, DEAD_LETTER_RAW_LIMIT)).toWellFormed();
+    const raw = this.mapping.personal ? scrubText(text) : scrubPersonalText(text);
     const deadLetter: DeadLetter = {
       feed: this.feed,
       reason_code: rejection.reason_code,
@@ -311,9 +412,11 @@ export class Normalizer {
   private deadLetter(payload: Record<string, unknown>, value: Buffer, rejection: Rejection): DeadLetter {
     let raw: string;
     if (rejection.raw !== undefined) raw = rejection.raw;
-    else if (this.mapping.personal && this.mapping.redact)
-      raw = JSON.stringify(this.mapping.redact(payload, this.context));
-    else raw = value.toString('utf8');
+    else if (this.masker) raw = JSON.stringify(this.masker.maskValue(structuredClone(payload)));
+    else raw = value.toString('utf8', 0, Math.min(value.length, DEAD_LETTER_RAW_LIMIT + 1));
+    // Every string of a dead letter is redacted: personal data is masked before the bus, but a vendor's own field
+    // names or free text can still carry a phone or an ID number the masker had no rule for.
+    raw = scrubPersonalText(raw).toWellFormed();
     const truncated = raw.length > DEAD_LETTER_RAW_LIMIT;
     return {
       feed: this.feed,

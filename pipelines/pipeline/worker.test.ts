@@ -10,6 +10,7 @@ import { LocalLakeStore } from '../land/local-store.js';
 import { ParquetWriter } from '../land/parquet-writer.js';
 import type { LakeStore } from '../land/store.js';
 import { Normalizer } from '../normalize/normalizer.js';
+import type { RetryPolicy } from '../retry.js';
 import { PipelineWorker } from './worker.js';
 
 const TOPIC = 'raw.sensor';
@@ -65,6 +66,7 @@ async function rig(options: {
   limits: LandingLimits;
   pollMaxMessages?: number;
   store?: (local: LocalLakeStore) => LakeStore;
+  retryPolicy?: RetryPolicy;
 }): Promise<Rig> {
   dir = await tempDir('worker');
   const bus = await openEmbeddedBus({ dir: join(dir.path, 'bus'), fsync: 'always' });
@@ -96,6 +98,7 @@ async function rig(options: {
     groupId: GROUP,
     log,
     ...(options.pollMaxMessages !== undefined ? { pollMaxMessages: options.pollMaxMessages } : {}),
+    ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}),
   });
   let closed = false;
   const close = async () => {
@@ -182,6 +185,8 @@ describe('PipelineWorker', () => {
         stagingPath: (relPath) => local.stagingPath(relPath),
         list: () => local.list(),
         remove: (relPath) => local.remove(relPath),
+        writeSmall: (relPath, text) => local.writeSmall(relPath, text),
+        readSmall: (relPath) => local.readSmall(relPath),
         async commit(relPaths) {
           if (++commits > 1) return local.commit(relPaths);
           // A half-done flush: the first file is renamed into place, then the store fails.
@@ -201,7 +206,7 @@ describe('PipelineWorker', () => {
 
     expect(commits).toBe(2);
     expect(halfFlushed).toHaveLength(1);
-    const failures = r.logs.filter((l) => l.msg === 'landing failed; re-reading from committed offsets');
+    const failures = r.logs.filter((l) => l.msg.startsWith('landing failed'));
     expect(failures).toHaveLength(1);
 
     const ends = await highWatermarks(r.bus);
@@ -267,5 +272,36 @@ describe('PipelineWorker', () => {
     const drained = expect(failing.worker.drain()).rejects.toThrow('stopped before the bus was drained');
     await failing.close();
     await drained;
+  });
+
+  it('a full lake disk: the worker backs off, says so in health, a bounded drain gives up in time, and a stop cuts the backoff short', async () => {
+    let full = true;
+    const r = await rig({
+      limits: { maxRows: 1_000, maxBytes: 1 << 30, maxAgeMs: 3600_000 },
+      // A long backoff: the stop below must not wait it out.
+      retryPolicy: { initialMs: 60_000, maxMs: 60_000, factor: 2, maxAttempts: Infinity },
+      store: (local) =>
+        Object.assign(Object.create(local) as LocalLakeStore, {
+          commit: async (relPaths: string[]) => {
+            if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+            return local.commit(relPaths);
+          },
+        }),
+    });
+    await r.worker.start();
+    await send(r.bus, readings(0, 10));
+    await expect(r.worker.drain(500)).rejects.toMatchObject({
+      name: 'DrainTimeoutError',
+      lastError: expect.stringContaining('ENOSPC'),
+    });
+    expect(r.worker.health()).toMatchObject({ state: 'backing_off', last_error_retriable: true });
+    expect(r.worker.health().failures).toBeGreaterThanOrEqual(1);
+    // Nothing was committed while the disk was full: the records are still on the bus for the next start.
+    expect((await committedOffsets(r.bus)).every((c) => c.offset === 0)).toBe(true);
+    const stopping = Date.now();
+    await r.close();
+    expect(Date.now() - stopping).toBeLessThan(30_000);
+    expect(r.lander.stats.feeds.sensor).toBeUndefined();
+    full = false;
   });
 });

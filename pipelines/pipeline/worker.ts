@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Bus, BusConsumer, TopicOffset } from '../bus/types.js';
+import { CityhubError } from '../errors.js';
 import type { Lander } from '../land/lander.js';
+import { backoffDelay, defaultRetryPolicy, isRetriable, type RetryPolicy, sleep } from '../retry.js';
 
 export interface WorkerOptions {
   bus: Bus;
@@ -12,6 +14,33 @@ export interface WorkerOptions {
   pollMaxWaitMs?: number;
   /** Called after each durable flush + commit. */
   onFlush?: (committed: TopicOffset[]) => void;
+  /** Backoff after a failed flush (default: pipelines/retry.ts defaultRetryPolicy; never gives up). */
+  retryPolicy?: RetryPolicy;
+}
+
+/** What the worker is doing, for the progress line, logs and (later) /readyz. */
+export interface WorkerHealth {
+  state: 'starting' | 'running' | 'backing_off' | 'stopped';
+  /** Failed flushes in a row (0 once a flush succeeds). */
+  failures: number;
+  last_error?: string;
+  /** Whether trying again can help (a full disk) or the failure repeats until someone acts (a bug, a permission). */
+  last_error_retriable?: boolean;
+  last_error_at?: string;
+  last_flush_at?: string;
+}
+
+/** drain() gave up: the bus could not be landed within the time given (flushes kept failing). */
+export class DrainTimeoutError extends CityhubError {
+  readonly timeoutMs: number;
+  readonly lastError: string | undefined;
+  constructor(timeoutMs: number, lastError: string | undefined) {
+    super(
+      `the pipeline could not land everything within ${timeoutMs} ms${lastError ? `; last failure: ${lastError}` : ''}. What was not committed stays on the bus and lands on the next start`,
+    );
+    this.timeoutMs = timeoutMs;
+    this.lastError = lastError;
+  }
 }
 
 /**
@@ -20,8 +49,6 @@ export interface WorkerOptions {
  * a flush spent seconds queued behind them (measured with npm run bench), with 2,000 it keeps pace.
  */
 const POLL_MAX_MESSAGES = 2_000;
-const RETRY_MIN_MS = 200;
-const RETRY_MAX_MS = 30_000;
 
 /**
  * The pipeline role: consume raw topics, normalize and land, commit after the files are durable.
@@ -36,8 +63,15 @@ export class PipelineWorker {
   /** Callers of drain() waiting for the bus to be read to its end and everything landed and committed. */
   private drainWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private failures = 0;
+  private readonly status: WorkerHealth = { state: 'starting', failures: 0 };
+  /** Aborts a backoff wait when the worker stops. */
+  private readonly stopped = new AbortController();
 
   constructor(private readonly options: WorkerOptions) {}
+
+  health(): WorkerHealth {
+    return { ...this.status, failures: this.failures };
+  }
 
   async start(): Promise<void> {
     const { bus, topics, groupId, lander, log } = this.options;
@@ -51,16 +85,38 @@ export class PipelineWorker {
     this.loop = this.run();
   }
 
-  /** Consumes until every partition is read to its current end and everything is landed and committed. */
-  drain(): Promise<void> {
+  /**
+   * Consumes until every partition is read to its current end and everything is landed and committed. With a
+   * timeout, gives up after it (DrainTimeoutError naming the last failure) so a shutdown ends in bounded time even
+   * while flushes fail; nothing is lost: what was not committed is read again on the next start.
+   */
+  drain(timeoutMs?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.drainWaiters.push({ resolve, reject });
+      const waiter = { resolve, reject };
+      this.drainWaiters.push(waiter);
+      if (timeoutMs === undefined) return;
+      const timer = setTimeout(() => {
+        const i = this.drainWaiters.indexOf(waiter);
+        if (i >= 0) this.drainWaiters.splice(i, 1);
+        reject(new DrainTimeoutError(timeoutMs, this.status.last_error));
+      }, timeoutMs);
+      const clear = () => clearTimeout(timer);
+      waiter.resolve = () => {
+        clear();
+        resolve();
+      };
+      waiter.reject = (error) => {
+        clear();
+        reject(error);
+      };
     });
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopped.abort();
     await this.loop;
+    this.status.state = 'stopped';
     const waiters = this.drainWaiters.splice(0);
     for (const waiter of waiters) waiter.reject(new Error('the pipeline worker stopped before the bus was drained'));
     await this.consumer?.close();
@@ -84,7 +140,10 @@ export class PipelineWorker {
   private async flushAndCommit(): Promise<void> {
     const offsets = await this.options.lander.flush();
     await this.consumer!.commit(offsets);
+    await this.options.lander.committed();
     this.failures = 0;
+    this.status.state = 'running';
+    this.status.last_flush_at = new Date().toISOString();
     this.options.log.debug({ committed: offsets }, 'flush committed');
     this.options.onFlush?.(offsets);
   }
@@ -101,6 +160,7 @@ export class PipelineWorker {
       await flushing;
     };
     let resetNeeded = false;
+    this.status.state = 'running';
     while (!this.stopping) {
       try {
         if (resetNeeded) {
@@ -138,13 +198,24 @@ export class PipelineWorker {
       } catch (error) {
         await settle().catch(() => {});
         this.failures++;
-        const delay =
-          Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.failures, 10)) * (0.5 + Math.random() / 2);
+        // Failures of single records never reach here (they are dead-lettered); what does is the machine or the
+        // lake: retried with backoff whatever its kind, since skipping would lose data. A failure that will repeat
+        // until someone acts (a permission, a bug) is said so in the log and in health.
+        const retriable = isRetriable(error);
+        const delay = backoffDelay(this.failures, this.options.retryPolicy ?? defaultRetryPolicy);
+        Object.assign(this.status, {
+          state: 'backing_off',
+          last_error: error instanceof Error ? error.message : String(error),
+          last_error_retriable: retriable,
+          last_error_at: new Date().toISOString(),
+        });
         log.error(
-          { err: error, attempt: this.failures, retry_in_ms: Math.round(delay) },
-          'landing failed; re-reading from committed offsets',
+          { err: error, attempt: this.failures, retriable, retry_in_ms: delay },
+          retriable
+            ? 'landing failed; re-reading from committed offsets after a backoff'
+            : 'landing failed with an error that retrying is unlikely to fix (operator action needed); retrying with backoff',
         );
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay, this.stopped.signal).catch(() => {});
         // Nothing is read again until the reset to the committed offsets succeeds.
         resetNeeded = true;
       }

@@ -23,7 +23,7 @@ export function formatSummary(summary: RunSummary): string {
   lines.push(`  lake files written: ${n(summary.stats.files)} in ${n(summary.stats.flushes)} flushes`);
   if (summary.marts) {
     lines.push(
-      `  marts built: ${summary.marts.models} models → ${summary.marts.martsPath}; data tests ${summary.marts.testsFailed === 0 ? 'all passed' : `${summary.marts.testsFailed} FAILED`}`,
+      `  marts built: ${summary.marts.models} models → ${summary.marts.martsPath}; data tests ${summary.marts.testsFailed === 0 ? 'all passed' : `passed but ${summary.marts.testsFailed} warning(s)`}`,
     );
   }
   return lines.join('\n');

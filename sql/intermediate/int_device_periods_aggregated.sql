@@ -1,7 +1,7 @@
 -- name: int_device_periods_aggregated
 -- description: Registered and online device-days per period, device type and device region: a device is registered
---   on each day of the period between installed_on and removed_on (open ends unbounded), online on the registered
---   days with a reading.
+--   on each counted day of the period (up to counted_end: an open period counts no day from the data cut-off on)
+--   between installed_on and removed_on (open ends unbounded), online on the registered days with a reading.
 -- materialization: table
 -- grain: (grain, period, device_type, region_code)
 -- depends_on: int_periods, seed_devices, int_device_days_online
@@ -32,7 +32,7 @@ registered as (
             date_diff(
                 'day',
                 greatest(periods.period_start, coalesce(devices.installed_on, periods.period_start)),
-                least(periods.period_end, coalesce(devices.removed_on, periods.period_end))
+                least(periods.counted_end, coalesce(devices.removed_on, periods.counted_end))
             ) + 1,
             0
         ) as registered_days
@@ -51,27 +51,27 @@ registered_summed as (
     group by grain, period, device_type, region_code
 ),
 
-online_months as (
+online_dates as (
     select
         device_type,
         region_code,
-        cast(date_trunc('month', online_date) as date) as online_month,
+        online_date,
         count(*) as online_device_days
     from online_days
-    group by device_type, region_code, online_month
+    group by device_type, region_code, online_date
 ),
 
 online_summed as (
     select
         periods.grain,
         periods.period,
-        online_months.device_type,
-        online_months.region_code,
-        sum(online_months.online_device_days) as online_device_days
+        online_dates.device_type,
+        online_dates.region_code,
+        sum(online_dates.online_device_days) as online_device_days
     from periods
-    inner join online_months
-        on online_months.online_month between periods.period_start and periods.period_end
-    group by periods.grain, periods.period, online_months.device_type, online_months.region_code
+    inner join online_dates
+        on online_dates.online_date between periods.period_start and periods.counted_end
+    group by periods.grain, periods.period, online_dates.device_type, online_dates.region_code
 ),
 
 final as (

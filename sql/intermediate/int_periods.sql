@@ -1,15 +1,22 @@
 -- name: int_periods
 -- description: The months, quarters and years (Asia/Shanghai calendar dates) that intersect the data span — the
 --   earliest to the latest event day over sensor readings, video alerts, hotline cases, city events and deliveries.
---   No landed data gives no periods.
+--   No landed data gives no periods. Against the build's data cut-off (hub_settings: 00:00 Asia/Shanghai of the
+--   build's day): is_complete when the period ended before it; counted_end is the last day the period counts
+--   (period_end, or the day before the cut-off for an open period — before period_start when none of it is over).
 -- materialization: table
 -- grain: (grain, period)
 -- depends_on: stg_lake__sensor_reading, stg_lake__video_alert, stg_lake__hotline_case, stg_lake__city_event,
---   stg_lake__dept_delivery
--- tests: unique(grain, period); not_null(grain, period, period_start, period_end);
---   accepted_values(grain: month|quarter|year); expression(period_start <= period_end)
+--   stg_lake__dept_delivery, hub_settings
+-- tests: unique(grain, period); not_null(grain, period, period_start, period_end, is_complete, counted_end, data_cutoff);
+--   accepted_values(grain: month|quarter|year); expression(period_start <= period_end);
+--   expression(counted_end <= period_end); expression(is_complete = (counted_end = period_end))
 
 with
+
+settings as (
+    select * from hub_settings
+),
 
 sensor_reading as (
     select observed_date as event_date from stg_lake__sensor_reading
@@ -100,13 +107,26 @@ all_periods as (
     select * from year_periods
 ),
 
+against_cutoff as (
+    select
+        all_periods.*,
+        all_periods.period_end < settings.cutoff_date as is_complete,
+        least(all_periods.period_end, settings.cutoff_date - interval 1 day) as counted_end,
+        settings.data_cutoff
+    from all_periods
+    cross join settings
+),
+
 final as (
     select
         cast(grain as varchar) as grain,
         cast(period as varchar) as period,
         cast(period_start as date) as period_start,
-        cast(period_end as date) as period_end
-    from all_periods
+        cast(period_end as date) as period_end,
+        cast(is_complete as boolean) as is_complete,
+        cast(counted_end as date) as counted_end,
+        cast(data_cutoff as timestamptz) as data_cutoff
+    from against_cutoff
 )
 
 select * from final

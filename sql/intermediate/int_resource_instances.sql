@@ -1,15 +1,20 @@
 -- name: int_resource_instances
 -- description: Cycle instances of each required data resource that end within the periods' calendar and inside the
---   resource's validity (valid_from <= last day <= valid_to, open ends unbounded): days (realtime, daily),
---   ISO weeks Monday–Sunday (weekly), calendar months, quarters and years; and whether a delivery with
+--   resource's validity (valid_from <= last day <= valid_to, open ends unbounded) and that are over by the data
+--   cut-off (last day before hub_settings.cutoff_date: an instance still running is not due yet): days (realtime,
+--   daily), ISO weeks Monday–Sunday (weekly), calendar months, quarters and years; and whether a delivery with
 --   valid_count >= 1 is dated within the instance's own days.
 -- materialization: table
 -- grain: (resource_code, instance_start)
--- depends_on: int_periods, seed_data_resources, stg_lake__dept_delivery
+-- depends_on: int_periods, seed_data_resources, stg_lake__dept_delivery, hub_settings
 -- tests: unique(resource_code, instance_start); not_null(instance_start, instance_end, is_delivered);
 --   expression(instance_start <= instance_end)
 
 with
+
+settings as (
+    select * from hub_settings
+),
 
 periods as (
     select * from int_periods
@@ -105,7 +110,9 @@ calendar_instances as (
         select * from year_instances
     ) as all_instances
     cross join calendar_range
+    cross join settings
     where all_instances.instance_end <= calendar_range.range_end
+        and all_instances.instance_end < settings.cutoff_date
 ),
 
 resource_instances as (

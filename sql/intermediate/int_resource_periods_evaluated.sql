@@ -2,11 +2,13 @@
 -- description: For each required data resource in force during a period: shared (a delivery with valid_count >= 1
 --   dated inside its sharing window), due (at least one cycle instance ends in the period), on time (every such
 --   instance has a valid delivery within its own days) and hooked up (any delivery dated on or before the period's end).
+--   is_required: counted in the period's required resources — always in a complete period; in an open period only
+--   once shared or due (a resource whose first instance in the period is not over yet has not been missed).
 -- materialization: table
 -- grain: (grain, period, resource_code)
 -- depends_on: int_resource_windows, int_resource_instances, stg_lake__dept_delivery
--- tests: unique(grain, period, resource_code); not_null(is_shared, is_due, is_on_time, is_hooked);
---   expression(not is_on_time or is_due)
+-- tests: unique(grain, period, resource_code); not_null(is_shared, is_due, is_on_time, is_hooked, is_required);
+--   expression(not is_on_time or is_due); expression(is_required = (is_complete or is_shared or is_due))
 
 with
 
@@ -71,6 +73,7 @@ evaluated as (
         windows.period,
         windows.period_start,
         windows.period_end,
+        windows.is_complete,
         windows.resource_code,
         windows.resource_region_code,
         windows.update_frequency,
@@ -100,6 +103,7 @@ final as (
         cast(period as varchar) as period,
         cast(period_start as date) as period_start,
         cast(period_end as date) as period_end,
+        cast(is_complete as boolean) as is_complete,
         cast(resource_code as varchar) as resource_code,
         cast(resource_region_code as varchar) as resource_region_code,
         cast(update_frequency as varchar) as update_frequency,
@@ -109,7 +113,8 @@ final as (
         cast(due_instance_count as bigint) as due_instance_count,
         cast(is_due as boolean) as is_due,
         cast(is_on_time as boolean) as is_on_time,
-        cast(is_hooked as boolean) as is_hooked
+        cast(is_hooked as boolean) as is_hooked,
+        cast(is_complete or is_shared or is_due as boolean) as is_required
     from evaluated
 )
 

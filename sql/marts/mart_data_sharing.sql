@@ -1,12 +1,13 @@
 -- name: mart_data_sharing
 -- description: 数据共享率 — data-sharing, timeliness, quality and hookup rates per region and period
 --   (docs/indicators.md). Every (grain, period, region in the hub's scope) has a row; rates are NULL when their
---   denominator is 0.
+--   denominator is 0. is_complete is false for a period not over at the data cut-off (data_cutoff): it counts only
+--   the days before the cut-off, and only resources already shared or due.
 -- materialization: table
 -- grain: (grain, period, region_code)
 -- depends_on: int_periods, int_region_scope, int_resource_periods_evaluated, stg_lake__dept_delivery
 -- tests: unique(grain, period, region_code);
---   not_null(grain, period, region_code, region_level, required_count, shared_count, due_count, on_time_count,
+--   not_null(grain, period, is_complete, data_cutoff, region_code, region_level, required_count, shared_count, due_count, on_time_count,
 --     received_records, valid_records, hooked_count, target_rate);
 --   accepted_values(grain: month|quarter|year); accepted_values(region_level: province|city|district);
 --   relationships(region_code -> int_region_scope.region_code);
@@ -44,6 +45,8 @@ period_regions as (
         periods.period,
         periods.period_start,
         periods.period_end,
+        periods.is_complete,
+        periods.data_cutoff,
         regions.region_code,
         regions.region_level,
         regions.region_prefix
@@ -65,6 +68,7 @@ resource_counts as (
     left join resources
         on resources.grain = period_regions.grain
         and resources.period = period_regions.period
+        and resources.is_required
         and starts_with(resources.resource_region_code, period_regions.region_prefix)
     group by period_regions.grain, period_regions.period, period_regions.region_code
 ),
@@ -97,6 +101,8 @@ joined as (
     select
         period_regions.grain,
         period_regions.period,
+        period_regions.is_complete,
+        period_regions.data_cutoff,
         period_regions.region_code,
         period_regions.region_level,
         resource_counts.required_count,
@@ -132,6 +138,8 @@ final as (
     select
         cast(grain as varchar) as grain,
         cast(period as varchar) as period,
+        cast(is_complete as boolean) as is_complete,
+        cast(data_cutoff as timestamptz) as data_cutoff,
         cast(region_code as varchar) as region_code,
         cast(region_level as varchar) as region_level,
         cast(required_count as bigint) as required_count,

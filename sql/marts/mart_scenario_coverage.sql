@@ -1,12 +1,12 @@
 -- name: mart_scenario_coverage
 -- description: 重点场景智能化应用覆盖率 — key-scenario coverage per region and period: applicable (scenario, region)
 --   pairs whose region is within the row's region, how many are covered, and the rate (NULL without applicable pairs).
---   Every (grain, period, region in the hub's scope) has a row.
+--   Every (grain, period, region in the hub's scope) has a row; is_complete and data_cutoff as in int_periods.
 -- materialization: table
 -- grain: (grain, period, region_code)
 -- depends_on: int_periods, int_region_scope, mart_scenario_status
 -- tests: unique(grain, period, region_code);
---   not_null(grain, period, region_code, region_level, applicable_count, covered_count, target_rate);
+--   not_null(grain, period, is_complete, data_cutoff, region_code, region_level, applicable_count, covered_count, target_rate);
 --   accepted_values(grain: month|quarter|year); accepted_values(region_level: province|city|district);
 --   relationships(region_code -> int_region_scope.region_code);
 --   expression(covered_count <= applicable_count);
@@ -32,6 +32,8 @@ period_regions as (
     select
         periods.grain,
         periods.period,
+        periods.is_complete,
+        periods.data_cutoff,
         regions.region_code,
         regions.region_level,
         regions.region_prefix
@@ -43,6 +45,8 @@ counts as (
     select
         period_regions.grain,
         period_regions.period,
+        period_regions.is_complete,
+        period_regions.data_cutoff,
         period_regions.region_code,
         period_regions.region_level,
         count(statuses.scenario_code) as applicable_count,
@@ -55,6 +59,8 @@ counts as (
     group by
         period_regions.grain,
         period_regions.period,
+        period_regions.is_complete,
+        period_regions.data_cutoff,
         period_regions.region_code,
         period_regions.region_level
 ),
@@ -71,6 +77,8 @@ final as (
     select
         cast(grain as varchar) as grain,
         cast(period as varchar) as period,
+        cast(is_complete as boolean) as is_complete,
+        cast(data_cutoff as timestamptz) as data_cutoff,
         cast(region_code as varchar) as region_code,
         cast(region_level as varchar) as region_level,
         cast(applicable_count as bigint) as applicable_count,

@@ -1,11 +1,12 @@
 -- name: mart_scenario_status
 -- description: 重点场景 status — one row per period and applicable (scenario, region) pair: covered or not, the
---   reason codes of the failing conditions (sorted ascending, empty when covered) and the online rate behind them.
+--   reason codes of the failing conditions (sorted ascending, empty when covered) and the online rate behind them
+--   (in a period open at the data cut-off, over the days before it: is_complete false, data_cutoff).
 -- materialization: table
 -- grain: (grain, period, scenario_code, region_code)
 -- depends_on: int_periods, int_scenario_pairs, int_scenario_conditions_evaluated, int_scenario_online_rates
 -- tests: unique(grain, period, scenario_code, region_code);
---   not_null(grain, period, scenario_code, scenario_name, dimension, region_code, is_covered, failed_conditions,
+--   not_null(grain, period, is_complete, data_cutoff, scenario_code, scenario_name, dimension, region_code, is_covered, failed_conditions,
 --     online_device_days, registered_device_days);
 --   accepted_values(grain: month|quarter|year); accepted_values(dimension: operation|management|service|effectiveness);
 --   relationships(region_code -> int_region_scope.region_code);
@@ -36,6 +37,8 @@ pair_periods as (
     select
         periods.grain,
         periods.period,
+        periods.is_complete,
+        periods.data_cutoff,
         pairs.scenario_code,
         pairs.scenario_name,
         pairs.dimension,
@@ -60,6 +63,8 @@ joined as (
     select
         pair_periods.grain,
         pair_periods.period,
+        pair_periods.is_complete,
+        pair_periods.data_cutoff,
         pair_periods.scenario_code,
         pair_periods.scenario_name,
         pair_periods.dimension,
@@ -85,6 +90,8 @@ final as (
     select
         cast(grain as varchar) as grain,
         cast(period as varchar) as period,
+        cast(is_complete as boolean) as is_complete,
+        cast(data_cutoff as timestamptz) as data_cutoff,
         cast(scenario_code as varchar) as scenario_code,
         cast(scenario_name as varchar) as scenario_name,
         cast(dimension as varchar) as dimension,

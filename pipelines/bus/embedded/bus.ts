@@ -8,13 +8,15 @@ import type { Bus, BusConsumer, BusProducer, TopicSpec } from '../types.js';
 import { Backpressure } from './backpressure.js';
 import { EmbeddedConsumer } from './consumer.js';
 import { EmbeddedBusArgumentError, EmbeddedBusClosedError, EmbeddedTopicNotFoundError } from './errors.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_LIMIT } from './frame.js';
+import { loadOrCreateGeneration } from './generation.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { GROUPS_DIR, GroupStore, validateGroupId } from './group-store.js';
 import { DirLock } from './lock.js';
 import type { FsyncPolicy, Partition, PartitionOptions } from './partition.js';
 import { EmbeddedProducer } from './producer.js';
 import { segmentsToDelete } from './retention.js';
-import type { TruncatedTail } from './segment.js';
+import { fsSegmentIo, type SegmentIo, type TruncatedTail } from './segment.js';
 import { SyncScheduler } from './sync-scheduler.js';
 import { metaFromSpec, Topic, validateTopicName } from './topic.js';
 
@@ -29,6 +31,11 @@ export interface EmbeddedBusOptions {
   /** Roll to a new segment file past this size (default 64 MiB). */
   segmentBytes?: number;
   /**
+   * Largest message a send may hold, key + value bytes (default 8 MiB, at most MAX_MESSAGE_BYTES_LIMIT, which the
+   * reader can always return). A send with a larger message is refused whole with MessageTooLargeError.
+   */
+  maxMessageBytes?: number;
+  /**
    * Backpressure: send() waits while (end position − slowest subscribed group's committed position) of the target
    * partition exceeds this many bytes. Default 256 MiB; 0 = off. Groups without a subscribed member do not count.
    */
@@ -37,6 +44,8 @@ export interface EmbeddedBusOptions {
   retentionCheckMs?: number;
   /** Things an operator should know that are not errors; default: process.emitWarning. */
   onWarning?: (warning: EmbeddedBusWarning) => void;
+  /** The writes and fsyncs of appends (default the real file system); tests inject a full disk here. */
+  io?: SegmentIo;
 }
 
 export type EmbeddedBusWarning =
@@ -50,13 +59,16 @@ interface ResolvedOptions {
   dir: string;
   fsync: FsyncPolicy;
   segmentBytes: number;
+  maxMessageBytes: number;
   maxLagBytes: number;
   retentionCheckMs: number;
   onWarning: (warning: EmbeddedBusWarning) => void;
+  io: SegmentIo;
 }
 
 export class EmbeddedBus implements Bus {
   readonly dir: string;
+  private generationId = '';
   readonly coordinator: GroupCoordinator;
   readonly backpressure: Backpressure;
 
@@ -87,6 +99,7 @@ export class EmbeddedBus implements Bus {
     await fs.promises.mkdir(bus.dir, { recursive: true });
     bus.lock = DirLock.acquire(bus.dir);
     try {
+      bus.generationId = await loadOrCreateGeneration(bus.dir);
       bus.groupStore = await GroupStore.open(bus.dir, bus.options.fsync, () => bus.backpressure.recheck());
       for (const entry of await fs.promises.readdir(bus.dir, { withFileTypes: true })) {
         if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === GROUPS_DIR) continue;
@@ -107,6 +120,16 @@ export class EmbeddedBus implements Bus {
     }, bus.options.retentionCheckMs);
     bus.retentionTimer.unref();
     return bus;
+  }
+
+  /** See Bus.generation; kept in `<dir>/bus.json`. */
+  get generation(): string {
+    return this.generationId;
+  }
+
+  /** Largest key + value a message may have; the producer refuses sends over it. */
+  get maxMessageBytes(): number {
+    return this.options.maxMessageBytes;
   }
 
   get groups(): GroupStore {
@@ -206,6 +229,7 @@ export class EmbeddedBus implements Bus {
       fsync: this.options.fsync,
       segmentBytes: this.options.segmentBytes,
       sync: this.sync,
+      io: this.options.io,
       onTruncate: (tail) =>
         this.options.onWarning({
           kind: 'truncated-tail',
@@ -282,9 +306,17 @@ function resolveOptions(options: EmbeddedBusOptions): ResolvedOptions {
     dir: resolve(options.dir),
     fsync,
     segmentBytes: integer('segmentBytes', options.segmentBytes, 64 * MIB, 1024, MAX_SEGMENT_BYTES),
+    maxMessageBytes: integer(
+      'maxMessageBytes',
+      options.maxMessageBytes,
+      DEFAULT_MAX_MESSAGE_BYTES,
+      1,
+      MAX_MESSAGE_BYTES_LIMIT,
+    ),
     maxLagBytes: integer('maxLagBytes', options.maxLagBytes, 256 * MIB, 0, Number.MAX_SAFE_INTEGER),
     retentionCheckMs: integer('retentionCheckMs', options.retentionCheckMs, 60_000, 1, 2 ** 31 - 1),
     onWarning: options.onWarning ?? defaultWarning,
+    io: options.io ?? fsSegmentIo,
   };
 }
 

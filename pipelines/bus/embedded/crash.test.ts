@@ -28,7 +28,7 @@ afterEach(async () => {
 
 /**
  * The child runs plain node, which cannot load TypeScript. Rather than depend on a `npm run build` that may be
- * stale, transpile this folder (and the one module outside it that it imports at run time) into a temp dir.
+ * stale, transpile this folder (and the modules outside it that it imports at run time) into a temp dir.
  */
 function transpileForChild(outDir: string): string {
   const sources = [
@@ -37,6 +37,8 @@ function transpileForChild(outDir: string): string {
       .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'test-support.ts')
       .map((name) => join(here, name)),
     join(repoRoot, 'pipelines', 'errors.ts'),
+    join(repoRoot, 'pipelines', 'retry.ts'),
+    join(repoRoot, 'pipelines', 'bus', 'errors.ts'),
   ];
   for (const source of sources) {
     const { outputText } = ts.transpileModule(fs.readFileSync(source, 'utf8'), {

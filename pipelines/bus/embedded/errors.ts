@@ -13,7 +13,9 @@ export class EmbeddedLogCorruptError extends EmbeddedBusError {
   readonly position: number;
   readonly reason: string;
   constructor(file: string, position: number, reason: string) {
-    super(`corrupt log segment ${file} at byte ${position}: ${reason}`);
+    super(
+      `corrupt log segment ${file} at byte ${position}: ${reason} (\`cityhub bus verify\` lists the damage, \`cityhub bus repair\` moves it aside: see docs/bus.md)`,
+    );
     this.file = file;
     this.position = position;
     this.reason = reason;
@@ -69,8 +71,9 @@ export class EmbeddedBusArgumentError extends EmbeddedBusError {
 export class EmbeddedBusStateError extends EmbeddedBusError {}
 
 /**
- * A write or fsync of a partition failed. What reached the disk is unknown, so the partition refuses further
- * appends until the bus is reopened and recovery has truncated whatever was torn (fsync errors cannot be retried).
+ * A write or fsync of a partition failed with an error no retry can outlive (a programming error, a read-only file
+ * system), or the partition could not go back to a known state after a transient one. The partition refuses
+ * further appends until the bus is reopened and recovery has truncated whatever was torn.
  */
 export class EmbeddedPartitionFailedError extends EmbeddedBusError {
   readonly topic: string;
@@ -81,6 +84,31 @@ export class EmbeddedPartitionFailedError extends EmbeddedBusError {
     this.topic = topic;
     this.partition = partition;
     this.file = file;
+  }
+}
+
+/**
+ * A write or fsync of a partition failed with an error a later attempt can outlive (a full disk, a quota, an I/O
+ * error: see isRetriable). The append, and every append queued or unsynced behind it, was refused; none of their
+ * offsets was ever visible to a consumer. The partition went back to what is written and durable and accepts
+ * appends again, so the producer backs off and sends the same messages again once the disk has room.
+ */
+export class EmbeddedWriteFailedError extends EmbeddedBusError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly file: string;
+  /** The operating system's error code (ENOSPC, EDQUOT, EIO, …) when there is one. */
+  readonly code: string | undefined;
+  constructor(topic: string, partition: number, file: string, cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    super(
+      `append to ${topic}/${partition} refused: writing ${file} failed (${typeof code === 'string' ? code : String(cause)}); nothing of it was acknowledged, send it again later`,
+      { cause, retriable: true },
+    );
+    this.topic = topic;
+    this.partition = partition;
+    this.file = file;
+    this.code = typeof code === 'string' ? code : undefined;
   }
 }
 

@@ -25,6 +25,13 @@ export const FRAME_OVERHEAD_BYTES = 28;
 const LENGTH_FIXED_BYTES = 24;
 /** Upper bound of one frame; anything larger in a length field is damage, not data. */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest message (key + value bytes) the log can hold and its reader can return: one frame of MAX_FRAME_BYTES.
+ * `bus.max_message_bytes` may not exceed it, so nothing is ever acknowledged that a consumer cannot read.
+ */
+export const MAX_MESSAGE_BYTES_LIMIT = MAX_FRAME_BYTES - FRAME_OVERHEAD_BYTES;
+/** Default `bus.max_message_bytes`: Kafka's order of magnitude, far above any feed's record. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 const TWO_POW_32 = 4294967296;
 /** Offsets are JS numbers: the high word may use 21 bits (2^53). */
 const MAX_OFFSET_HIGH_WORD = 0x1fffff;

@@ -15,8 +15,10 @@ export {
   EmbeddedLogCorruptError,
   EmbeddedPartitionFailedError,
   EmbeddedTopicNotFoundError,
+  EmbeddedWriteFailedError,
 } from './errors.js';
 export { murmur2, partitionForKey } from './partitioner.js';
+export { fsSegmentIo, type SegmentIo } from './segment.js';
 
 /** Opens (creating if needed) the log in `options.dir`; see EmbeddedBusOptions for the defaults. */
 export function openEmbeddedBus(options: EmbeddedBusOptions): Promise<EmbeddedBus> {

@@ -43,6 +43,12 @@ export class OffsetIndex {
     }
   }
 
+  /** Drops the entries at or past `position` (the segment was cut there). */
+  truncate(position: number): void {
+    while (this.count > 0 && this.positions[this.count - 1]! >= position) this.count--;
+    this.lastPosition = this.count > 0 ? this.positions[this.count - 1]! : -Infinity;
+  }
+
   /**
    * Entry at or before `offset` as [offset, position]; [baseOffset, 0] when the index is empty or the offset
    * precedes every entry. Reading forward from there reaches `offset`.

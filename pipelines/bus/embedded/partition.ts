@@ -4,12 +4,14 @@
  */
 import fs from 'node:fs';
 import { join } from 'node:path';
+import { isRetriable } from '../../retry.js';
 import type { BusMessage } from '../types.js';
-import { EmbeddedLogCorruptError, EmbeddedPartitionFailedError } from './errors.js';
+import { EmbeddedLogCorruptError, EmbeddedPartitionFailedError, EmbeddedWriteFailedError } from './errors.js';
 import { FRAME_OVERHEAD_BYTES, INCOMPLETE, newFrameView, parseFrame, sealFrames } from './frame.js';
 import { fsyncDir, isErrno } from './fs-util.js';
+import { appendFloor, gapCovers, readGaps } from './gaps.js';
 import { INDEX_INTERVAL_BYTES } from './offset-index.js';
-import { parseSegmentFileName, Segment, segmentFileName, type TruncatedTail } from './segment.js';
+import { parseSegmentFileName, Segment, type SegmentIo, segmentFileName, type TruncatedTail } from './segment.js';
 import type { SyncScheduler } from './sync-scheduler.js';
 import { readUtf8 } from './utf8.js';
 
@@ -19,6 +21,7 @@ export interface PartitionOptions {
   fsync: FsyncPolicy;
   segmentBytes: number;
   sync: SyncScheduler;
+  io: SegmentIo;
   onTruncate: (tail: TruncatedTail) => void;
 }
 
@@ -30,6 +33,8 @@ export interface EncodedBatch {
 }
 
 interface PendingWrite {
+  /** The partition's epoch when it was queued: a rollback since then already refused it. */
+  epoch: number;
   segment: Segment;
   buffer: Buffer;
   position: number;
@@ -54,7 +59,17 @@ export class Partition {
   /** Segment the write loop wrote last; differs from the active one right after a roll. */
   private writeSegment: Segment;
   private failure: EmbeddedPartitionFailedError | null = null;
-  private unpublished = 0;
+  /** Appends not yet published nor refused: queued, being written or waiting for their fsync. */
+  private readonly unsettled = new Set<PendingWrite>();
+  /** Bumped by every rollback: outcomes of writes from an earlier epoch are ignored (they were refused). */
+  private epoch = 0;
+  /** Segments whose file must be cut back (to the size given) before the next write: refused bytes. */
+  private readonly tailsToCut = new Map<Segment, number>();
+  /** A rollback unlinked segment files: their folder needs an fsync before the next write. */
+  private folderChanged = false;
+  /** Cutting failed: try again with the next append, not in a loop. */
+  private cutStalled = false;
+  private draining: Promise<void> | null = null;
   private drainWaiters: (() => void)[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly openSealed = new Set<Segment>();
@@ -99,10 +114,11 @@ export class Partition {
       droppedEmpty = true;
     }
     if (droppedEmpty && options.fsync === 'always') await fsyncDir(dir);
+    const gaps = await readGaps(dir);
     const segments: Segment[] = [];
     try {
       if (bases.length === 0) {
-        segments.push(Segment.createSync(dir, 0, 0));
+        segments.push(Segment.createSync(dir, 0, 0, options.io));
         if (options.fsync === 'always') await fsyncDir(dir);
       }
       let startBytes = 0;
@@ -110,16 +126,25 @@ export class Partition {
         const base = bases[i]!;
         const previous = segments[i - 1];
         const file = join(dir, segmentFileName(base));
-        if (previous && previous.nextOffset !== base) {
+        if (previous && previous.nextOffset !== base && !gapCovers(gaps, previous.nextOffset, base)) {
           throw new EmbeddedLogCorruptError(
             file,
             0,
             `segment starts at offset ${base} but the previous one ends at ${previous.nextOffset}`,
           );
         }
-        const segment = await Segment.recover(file, base, startBytes, i === bases.length - 1, options.onTruncate);
+        const isLast = i === bases.length - 1;
+        const segment = await Segment.recover(file, base, startBytes, isLast, options.io, options.onTruncate);
         segments.push(segment);
         startBytes += segment.size;
+      }
+      // A repair moved offsets aside: append past them, in a segment of their own (segments hold dense offsets).
+      const floor = appendFloor(gaps);
+      const last = segments[segments.length - 1]!;
+      if (last.nextOffset < floor) {
+        last.sealed = true;
+        segments.push(Segment.createSync(dir, floor, startBytes, options.io));
+        if (options.fsync === 'always') await fsyncDir(dir);
       }
       // Recovery opened every segment; keep only the active one's descriptor, the rest reopen on demand.
       for (const segment of segments) if (segment.sealed) await segment.closeIfIdle();
@@ -168,7 +193,10 @@ export class Partition {
   append(batch: EncodedBatch): { baseOffset: number; done: Promise<void> } {
     if (this.failure) throw this.failure;
     let segment = this.active;
-    if (segment.size > 0 && segment.size + batch.buffer.length > this.options.segmentBytes) segment = this.roll();
+    // A rollback may leave a sealed segment last (its refused tail was cut): appends go to a new one.
+    if (segment.sealed || (segment.size > 0 && segment.size + batch.buffer.length > this.options.segmentBytes)) {
+      segment = this.roll();
+    }
     const baseOffset = segment.nextOffset;
     const position = segment.size;
     sealFrames(batch.buffer, baseOffset);
@@ -177,9 +205,18 @@ export class Partition {
     segment.nextOffset += batch.count;
     if (batch.maxTimestamp > segment.maxTimestamp) segment.maxTimestamp = batch.maxTimestamp;
     this.avgFrameBytes = this.avgFrameBytes * 0.9 + (batch.buffer.length / batch.count) * 0.1;
-    this.unpublished++;
     const done = new Promise<void>((resolve, reject) => {
-      this.queue.push({ segment, buffer: batch.buffer, position, endOffset: segment.nextOffset, resolve, reject });
+      const write: PendingWrite = {
+        epoch: this.epoch,
+        segment,
+        buffer: batch.buffer,
+        position,
+        endOffset: segment.nextOffset,
+        resolve,
+        reject,
+      };
+      this.queue.push(write);
+      this.unsettled.add(write);
     });
     this.pump();
     return { baseOffset, done };
@@ -194,13 +231,20 @@ export class Partition {
     const highWatermark = this.highWatermark;
     if (offset >= highWatermark || maxMessages <= 0) return offset;
     const segment = this.segmentFor(offset);
+    if (offset >= segment.nextOffset) {
+      // In a gap a repair left (see gaps.ts): those offsets are gone, continue at the next one that exists.
+      const next = this.segments[this.segments.indexOf(segment) + 1];
+      return next ? next.baseOffset : offset;
+    }
     const stopAt = Math.min(highWatermark, segment.nextOffset);
     let [expected, position] = segment.index.floor(offset);
     const view = newFrameView();
     let collected = 0;
     let bytesRead = 0;
     let minLength = 0;
-    while (expected < stopAt && collected < maxMessages && bytesRead < maxBytes) {
+    // maxBytes bounds a read that already has messages; a single message larger than it is still read whole (like
+    // Kafka's fetch.max.bytes), or a partition holding one would stall at it forever.
+    while (expected < stopAt && collected < maxMessages && (bytesRead < maxBytes || collected === 0)) {
       const available = segment.visibleSize - position;
       if (available < FRAME_OVERHEAD_BYTES) {
         throw new EmbeddedLogCorruptError(segment.file, position, `offset ${expected} lies past the readable end`);
@@ -281,9 +325,17 @@ export class Partition {
     }
   }
 
-  /** Waits for every queued append to be readable (or failed), then syncs the unsealed segments. */
+  /**
+   * Waits for every queued append to be readable (or refused) and refused bytes to be cut from the files (so a
+   * reopen cannot bring them back), then syncs the unsealed segments.
+   */
   async flush(): Promise<void> {
-    if (this.unpublished > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.unsettled.size > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.tailsToCut.size > 0) {
+      this.cutStalled = false;
+      this.pump();
+    }
+    if (this.draining) await this.draining;
     if (this.failure) return;
     for (const segment of this.segments) if (!segment.sealed) await segment.sync();
   }
@@ -309,24 +361,41 @@ export class Partition {
   /** Starts a new segment at the next offset. Its first write waits until the old one is synced (see drain). */
   private roll(): Segment {
     const previous = this.active;
-    const segment = Segment.createSync(this.dir, previous.nextOffset, previous.startBytes + previous.size);
+    let segment: Segment;
+    try {
+      segment = Segment.createSync(this.dir, previous.nextOffset, previous.startBytes + previous.size, this.options.io);
+    } catch (err) {
+      // No inode or no folder space for the next segment: the same transient refusal as a failed write.
+      if (isRetriable(err)) throw new EmbeddedWriteFailedError(this.topic, this.id, this.dir, err);
+      throw err;
+    }
     this.segments.push(segment);
     return segment;
   }
 
   private pump(): void {
-    if (this.writing || this.queue.length === 0) return;
+    if (this.writing || this.failure) return;
+    if (this.queue.length === 0 && (this.tailsToCut.size === 0 || this.cutStalled)) return;
     this.writing = true;
-    void this.drain().finally(() => {
+    this.draining = this.drain().finally(() => {
       this.writing = false;
-      if (!this.failure) this.pump();
+      this.draining = null;
+      this.pump();
     });
   }
 
-  /** Writes queued batches in order, as many per writev as belong to the same segment. */
+  /**
+   * Cuts refused bytes off the files, then writes queued batches in order, as many per writev as belong to the
+   * same segment.
+   */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.failure) {
+    while (!this.failure && (this.queue.length > 0 || (this.tailsToCut.size > 0 && !this.cutStalled))) {
+      if (this.tailsToCut.size > 0) {
+        if (!(await this.cutRefusedTails())) return;
+        continue;
+      }
       const segment = this.queue[0]!.segment;
+      const epoch = this.epoch;
       let n = 1;
       while (n < this.queue.length && n < MAX_BUFFERS_PER_WRITE && this.queue[n]!.segment === segment) n++;
       const writes = this.queue.splice(0, n);
@@ -337,18 +406,84 @@ export class Partition {
           writes[0]!.position,
         );
       } catch (err) {
-        this.fail(err, segment, writes);
-        return;
+        // A rollback meanwhile (an earlier batch's fsync failed) already refused these writes.
+        if (epoch === this.epoch) this.writeFailed(err, segment);
+        continue;
       }
+      if (epoch !== this.epoch) continue;
       if (this.options.fsync === 'never') {
         this.publish(segment, writes);
       } else {
         this.options.sync.request(segment).then(
-          () => this.publish(segment, writes),
-          (err: unknown) => this.fail(err, segment, writes),
+          () => {
+            if (epoch === this.epoch) this.publish(segment, writes);
+          },
+          (err: unknown) => {
+            if (epoch === this.epoch) this.writeFailed(err, segment);
+          },
         );
       }
     }
+  }
+
+  /**
+   * A write or fsync failed. A failure the disk can recover from (full, over quota, I/O error) refuses the
+   * unpublished appends and rolls back; anything else takes the partition offline.
+   */
+  private writeFailed(err: unknown, segment: Segment): void {
+    if (isRetriable(err)) this.rollBack(new EmbeddedWriteFailedError(this.topic, this.id, segment.file, err));
+    else this.fail(err, segment);
+  }
+
+  /**
+   * Returns the partition to what is published (written, and synced with fsync 'always'): refuses every unsettled
+   * append, forgets their offsets and bytes (the next appends reuse those offsets: no consumer ever saw them),
+   * unlinks segments that hold only refused appends, and leaves the file cut for the write loop, which does it
+   * before its next write. A failed fsync is never retried on the same bytes (the kernel may have dropped them and
+   * would report the next fsync as a success): they are cut off and sent again as new writes.
+   */
+  private rollBack(error: EmbeddedWriteFailedError): void {
+    this.epoch++;
+    this.queue.length = 0;
+    const refused = [...this.unsettled];
+    this.unsettled.clear();
+    const keep = this.segmentFor(this.highWatermark);
+    const keepAt = this.segments.indexOf(keep);
+    try {
+      for (const doomed of this.segments.splice(keepAt + 1)) {
+        this.openSealed.delete(doomed);
+        doomed.discardSync();
+        this.folderChanged = true;
+      }
+    } catch (err) {
+      this.fail(err, keep);
+    }
+    if (keep.size > keep.visibleSize) {
+      this.tailsToCut.set(keep, Math.min(this.tailsToCut.get(keep) ?? Infinity, keep.visibleSize));
+    }
+    keep.rollBack(keep.visibleSize, this.highWatermark);
+    // keep stays sealed if the write loop had moved past it; append() then rolls to a new segment.
+    if (!this.segments.includes(this.writeSegment)) this.writeSegment = keep;
+    for (const write of refused) write.reject(error);
+    this.settled();
+    this.pump();
+  }
+
+  /** Cuts refused bytes; on failure refuses what was queued meanwhile and waits for the next append to try again. */
+  private async cutRefusedTails(): Promise<boolean> {
+    const [segment, size] = this.tailsToCut.entries().next().value!;
+    try {
+      if (this.folderChanged && this.options.fsync === 'always') await fsyncDir(this.dir);
+      this.folderChanged = false;
+      await segment.cutTail(size);
+    } catch (err) {
+      this.cutStalled = true;
+      this.writeFailed(err, segment);
+      return false;
+    }
+    if (this.tailsToCut.get(segment) === size) this.tailsToCut.delete(segment);
+    this.cutStalled = false;
+    return true;
   }
 
   /**
@@ -365,33 +500,32 @@ export class Partition {
     this.writeSegment = next;
   }
 
+  /** Only called for writes of the current epoch: a rollback or failure since then already refused them. */
   private publish(segment: Segment, writes: PendingWrite[]): void {
-    if (this.failure) {
-      // A later fsync may "succeed" after an earlier one failed (the kernel dropped the dirty pages): never trust it.
-      for (const write of writes) write.reject(this.failure);
-      this.settled(writes.length);
-      return;
-    }
     const last = writes[writes.length - 1]!;
     const end = last.position + last.buffer.length;
     if (end > segment.visibleSize) segment.visibleSize = end;
     if (last.endOffset > this.highWatermark) this.highWatermark = last.endOffset;
-    for (const write of writes) write.resolve();
-    this.settled(writes.length);
+    for (const write of writes) {
+      this.unsettled.delete(write);
+      write.resolve();
+    }
+    this.settled();
     for (const listener of this.listeners) listener();
   }
 
-  private fail(err: unknown, segment: Segment, writes: PendingWrite[]): void {
+  private fail(err: unknown, segment: Segment): void {
     this.failure ??= new EmbeddedPartitionFailedError(this.topic, this.id, segment.file, err);
-    const queued = this.queue.splice(0);
-    for (const write of writes) write.reject(this.failure);
-    for (const write of queued) write.reject(this.failure);
-    this.settled(writes.length + queued.length);
+    // A later fsync may "succeed" after an earlier one failed (the kernel dropped the dirty pages): never trust it.
+    this.epoch++;
+    this.queue.length = 0;
+    for (const write of this.unsettled) write.reject(this.failure);
+    this.unsettled.clear();
+    this.settled();
   }
 
-  private settled(count: number): void {
-    this.unpublished -= count;
-    if (this.unpublished === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
+  private settled(): void {
+    if (this.unsettled.size === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
   private noteSealedRead(segment: Segment): void {

@@ -10,6 +10,8 @@ export interface ProducerHost {
   /** The topic, or EmbeddedTopicNotFoundError. */
   topic(name: string): Topic;
   readonly backpressure: Backpressure;
+  /** Largest key + value a message may have (bus.max_message_bytes). */
+  readonly maxMessageBytes: number;
 }
 
 export class EmbeddedProducer implements BusProducer {
@@ -28,7 +30,14 @@ export class EmbeddedProducer implements BusProducer {
     const topic = this.host.topic(topicName);
     if (!Array.isArray(messages)) throw new EmbeddedBusArgumentError('messages', messages, 'an array');
     if (messages.length === 0) return [];
-    const routed = encodeMessages(messages, topic.partitions.length, topic.roundRobin, Date.now());
+    const routed = encodeMessages(
+      topic.name,
+      messages,
+      topic.partitions.length,
+      topic.roundRobin,
+      Date.now(),
+      this.host.maxMessageBytes,
+    );
     const delivery = this.deliver(topic, routed);
     this.inflight.add(delivery);
     try {

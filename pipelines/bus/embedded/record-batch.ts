@@ -4,9 +4,10 @@
  * Two passes over the messages (route and size, then encode) with scratch arrays reused across sends: no
  * per-message allocation besides what UTF-8 encoding of string values needs.
  */
+import { MessageTooLargeError } from '../errors.js';
 import type { ProduceMessage } from '../types.js';
 import { EmbeddedBusArgumentError } from './errors.js';
-import { FRAME_OVERHEAD_BYTES, MAX_FRAME_BYTES, writeFrame } from './frame.js';
+import { FRAME_OVERHEAD_BYTES, writeFrame } from './frame.js';
 import type { EncodedBatch } from './partition.js';
 import { partitionForKey } from './partitioner.js';
 import { writeUtf8 } from './utf8.js';
@@ -32,11 +33,18 @@ let keyLengths = new Int32Array(1024);
 let valueLengths = new Int32Array(1024);
 let timestamps = new Float64Array(1024);
 
+/**
+ * Encodes a send for `topic`. Every message is checked (and sized) before anything is encoded, so a send holding
+ * one message over `maxMessageBytes` (key + value bytes) throws MessageTooLargeError naming the first such message
+ * and nothing of it reaches a partition.
+ */
 export function encodeMessages(
+  topic: string,
   messages: readonly ProduceMessage[],
   partitions: number,
   roundRobin: RoundRobin,
   now: number,
+  maxMessageBytes: number,
 ): RoutedBatch[] {
   const n = messages.length;
   if (targets.length < n) growMessageScratch(n);
@@ -72,10 +80,9 @@ export function encodeMessages(
       }
       ts = timestamp;
     }
-    const frameBytes = FRAME_OVERHEAD_BYTES + Math.max(keyLength, 0) + valueLength;
-    if (frameBytes > MAX_FRAME_BYTES) {
-      throw new EmbeddedBusArgumentError(`messages[${i}]`, value, `a record under ${MAX_FRAME_BYTES} bytes`);
-    }
+    const messageBytes = Math.max(keyLength, 0) + valueLength;
+    if (messageBytes > maxMessageBytes) throw new MessageTooLargeError(topic, i, messageBytes, maxMessageBytes);
+    const frameBytes = FRAME_OVERHEAD_BYTES + messageBytes;
     targets[i] = partition;
     keyStarts[i] = keyAt;
     keyLengths[i] = keyLength;

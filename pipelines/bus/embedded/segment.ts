@@ -5,13 +5,22 @@
 import fs from 'node:fs';
 import { basename, join } from 'node:path';
 import { EmbeddedLogCorruptError } from './errors.js';
-import { INCOMPLETE, newFrameView, parseFrame } from './frame.js';
-import { closeFd, fdatasync, readFullyAt, writevAllAt } from './fs-util.js';
+import { findSoundFrame, scanSegment } from './frame-scan.js';
+import { closeFd, fdatasync, isErrno, readFullyAt, writevAllAt } from './fs-util.js';
 import { OffsetIndex } from './offset-index.js';
 
+/**
+ * The file operations of appends. Replaceable (EmbeddedBusOptions.io) so tests can give the log a full disk or a
+ * failing fsync without a real one.
+ */
+export interface SegmentIo {
+  writev(fd: number, buffers: Buffer[], position: number): Promise<void>;
+  fdatasync(fd: number): Promise<void>;
+}
+
+export const fsSegmentIo: SegmentIo = { writev: writevAllAt, fdatasync };
+
 const SEGMENT_FILE = /^(\d{20})\.log$/;
-/** Recovery reads segments in chunks this large: few syscalls, bounded memory. */
-const SCAN_CHUNK_BYTES = 8 * 1024 * 1024;
 
 export function segmentFileName(baseOffset: number): string {
   return `${String(baseOffset).padStart(20, '0')}.log`;
@@ -58,6 +67,7 @@ export class Segment {
     /** Logical byte position of this segment's first byte within its partition, for lag in bytes. */
     readonly startBytes: number,
     readonly index: OffsetIndex,
+    private readonly io: SegmentIo,
     fd: number | null,
     size: number,
     nextOffset: number,
@@ -71,73 +81,52 @@ export class Segment {
   }
 
   /** Creates an empty segment. Synchronous because rolling happens inside an append, which must not yield. */
-  static createSync(dir: string, baseOffset: number, startBytes: number): Segment {
+  static createSync(dir: string, baseOffset: number, startBytes: number, io: SegmentIo): Segment {
     const file = join(dir, segmentFileName(baseOffset));
     const fd = fs.openSync(file, 'wx+');
-    return new Segment(file, baseOffset, startBytes, new OffsetIndex(baseOffset), fd, 0, baseOffset, -Infinity);
+    return new Segment(file, baseOffset, startBytes, new OffsetIndex(baseOffset), io, fd, 0, baseOffset, -Infinity);
   }
 
   /**
-   * Opens an existing segment and verifies every frame. A bad or torn frame in the last segment is where a crash
-   * stopped a write: the file is truncated there and `onTruncate` told. Anywhere else it is damage that recovery
-   * must not paper over, so EmbeddedLogCorruptError is thrown.
+   * Opens an existing segment and verifies every frame. A bad or torn frame in the last segment with nothing sound
+   * after it is where a crash stopped a write: the file is truncated there and `onTruncate` told. A bad frame
+   * followed by a sound one, or any bad frame in an earlier segment, is damage: acknowledged records may sit on
+   * both sides of it and truncating would drop them and hand their offsets out again, so EmbeddedLogCorruptError
+   * is thrown and the file is left as it is (`cityhub bus repair` moves the damage aside).
    */
   static async recover(
     file: string,
     baseOffset: number,
     startBytes: number,
     isLast: boolean,
+    io: SegmentIo,
     onTruncate: (tail: TruncatedTail) => void,
   ): Promise<Segment> {
     const fd = fs.openSync(file, isLast ? 'r+' : 'r');
     try {
       const fileSize = fs.fstatSync(fd).size;
       const index = new OffsetIndex(baseOffset);
-      const view = newFrameView();
-      let buf = Buffer.allocUnsafe(Math.max(4096, Math.min(SCAN_CHUNK_BYTES, fileSize)));
-      let bufStart = 0;
-      let bufLength = 0;
-      let at = 0;
-      let expected = baseOffset;
-      let maxTimestamp = -Infinity;
-      let bad: string | undefined;
-      while (bufStart + at < fileSize) {
-        const status = parseFrame(buf, at, bufLength, view, true);
-        if (status === INCOMPLETE && bufStart + bufLength < fileSize) {
-          bufStart += at;
-          at = 0;
-          const needed = Math.min(Math.max(SCAN_CHUNK_BYTES, view.size), fileSize - bufStart);
-          if (buf.length < needed) buf = Buffer.allocUnsafe(needed);
-          bufLength = await readFullyAt(fd, buf, Math.min(buf.length, fileSize - bufStart), bufStart);
-          continue;
-        }
-        if (status === INCOMPLETE) {
-          bad = 'torn frame: the file ends inside it';
-          break;
-        }
-        if (status !== undefined) {
-          bad = status;
-          break;
-        }
-        if (view.offset !== expected) {
-          bad = `offset ${view.offset} where ${expected} was expected`;
-          break;
-        }
-        index.offer(expected, bufStart + at);
-        if (view.timestamp > maxTimestamp) maxTimestamp = view.timestamp;
-        expected++;
-        at += view.size;
-      }
+      const scan = await scanSegment(fd, fileSize, baseOffset, (offset, position) => index.offer(offset, position));
+      const expected = scan.nextOffset;
+      const bad = scan.bad;
       let size = fileSize;
       if (bad !== undefined) {
-        const position = bufStart + at;
+        const position = scan.end;
         if (!isLast) throw new EmbeddedLogCorruptError(file, position, bad);
+        const sound = await findSoundFrame(fd, position + 1, fileSize, expected);
+        if (sound) {
+          throw new EmbeddedLogCorruptError(
+            file,
+            position,
+            `${bad}; a sound frame (offset ${sound.offset}) follows at byte ${sound.position}, so this is damage, not a torn tail`,
+          );
+        }
         fs.ftruncateSync(fd, position);
         fs.fdatasyncSync(fd);
         onTruncate({ file, position, droppedBytes: fileSize - position, reason: bad });
         size = position;
       }
-      const segment = new Segment(file, baseOffset, startBytes, index, fd, size, expected, maxTimestamp);
+      const segment = new Segment(file, baseOffset, startBytes, index, io, fd, size, expected, scan.maxTimestamp);
       segment.sealed = !isLast;
       return segment;
     } catch (err) {
@@ -158,7 +147,7 @@ export class Segment {
   async write(buffers: Buffer[], position: number): Promise<void> {
     const fd = await this.acquire();
     try {
-      await writevAllAt(fd, buffers, position);
+      await this.io.writev(fd, buffers, position);
     } finally {
       this.release();
     }
@@ -167,7 +156,7 @@ export class Segment {
   async sync(): Promise<void> {
     const fd = await this.acquire();
     try {
-      await fdatasync(fd);
+      await this.io.fdatasync(fd);
     } finally {
       this.release();
     }
@@ -206,6 +195,41 @@ export class Segment {
     this.deleted = true;
     await fs.promises.unlink(this.file);
     await this.closeIfIdle();
+  }
+
+  /**
+   * Forgets everything past `size` (appends that were refused): the in-memory ends and index now, the file by
+   * cutTail. Only the partition's write loop calls it, between writes.
+   */
+  rollBack(size: number, nextOffset: number): void {
+    this.size = size;
+    this.nextOffset = nextOffset;
+    this.index.truncate(size);
+  }
+
+  /**
+   * Cuts the file at `size` and makes the cut durable. Through the path, not the descriptor: a sealed segment's
+   * descriptor may have been reopened read-only.
+   */
+  async cutTail(size: number): Promise<void> {
+    const handle = await fs.promises.open(this.file, 'r+');
+    try {
+      await handle.truncate(size);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Unlinks the file at once (a roll must be able to create the same name next); the descriptor closes when idle. */
+  discardSync(): void {
+    this.deleted = true;
+    try {
+      fs.unlinkSync(this.file);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+    void this.closeIfIdle().catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -1,18 +1,48 @@
 import type { Rejection } from '../dead-letter.js';
+import { illFormedStringPath } from '../guards.js';
+import { type CompiledField, recordIssues } from '../resource-fields.js';
 import { utc } from './fields.js';
-import { type MapOutcome, type MappedRow, MappingRejection, type SourceMapping } from './types.js';
+import { type MapOutcome, type MappedRow, type MappingContext, MappingRejection, type SourceMapping } from './types.js';
 
-/** A delivered record lands when it is an object with at least one non-empty value (docs/feeds.md). */
-function recordProblem(record: unknown): string | undefined {
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) return 'expected a JSON object';
-  for (const value of Object.values(record))
-    if (value !== null && value !== '' && value !== undefined) return undefined;
-  return 'expected at least one non-empty value';
+/**
+ * Why a delivered record is invalid, or undefined. Against its resource's declared fields when the catalog declares
+ * them; otherwise the fallback rule: an object with at least one non-empty value (docs/feeds.md).
+ */
+function recordProblem(
+  record: unknown,
+  at: string,
+  fields: readonly CompiledField[] | undefined,
+  context: MappingContext,
+): Rejection | undefined {
+  if (record === null || typeof record !== 'object' || Array.isArray(record))
+    return { reason_code: 'invalid', issues: [{ path: at, message: 'expected a JSON object' }] };
+  if (context.mayHoldSurrogates) {
+    const path = illFormedStringPath(record, at);
+    if (path !== undefined)
+      return {
+        reason_code: 'invalid_unicode',
+        issues: [{ path, message: 'string holds a lone UTF-16 surrogate (not valid Unicode)' }],
+      };
+  }
+  const object = record as Record<string, unknown>;
+  if (fields) {
+    const issues = recordIssues(object, fields, at);
+    return issues.length > 0 ? { reason_code: 'invalid', issues } : undefined;
+  }
+  for (const key in object)
+    if (Object.hasOwn(object, key) && object[key] !== null && object[key] !== '' && object[key] !== undefined)
+      return undefined;
+  return { reason_code: 'invalid', issues: [{ path: at, message: 'expected at least one non-empty value' }] };
+}
+
+function countRecords(p: Record<string, unknown>): number {
+  return Array.isArray(p.records) ? p.records.length : 1;
 }
 
 export const deptMapping: SourceMapping = {
   feed: 'dept',
   personal: false,
+  checksRecordStrings: true,
   fieldSources: {
     delivery_id: 'deliveryId',
     resource_code: 'resourceCode',
@@ -23,7 +53,8 @@ export const deptMapping: SourceMapping = {
     checksum: 'checksum',
     record_count: 'records',
   },
-  map(p): MapOutcome {
+  countRecords,
+  map(p, context): MapOutcome {
     const records: unknown[] = Array.isArray(p.records) ? p.records : [];
     const units = Math.max(records.length, Array.isArray(p.records) ? 0 : 1);
     let delivered_at: string | undefined;
@@ -34,18 +65,14 @@ export const deptMapping: SourceMapping = {
       if (error instanceof MappingRejection) error.units = units;
       throw error;
     }
+    const fields = typeof p.resourceCode === 'string' ? context.resourceFields.get(p.resourceCode) : undefined;
     const rows: MappedRow[] = [];
     const rejections: Rejection[] = [];
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
-      const problem = recordProblem(record);
+      const problem = recordProblem(record, `records[${i}]`, fields, context);
       if (problem) {
-        rejections.push({
-          reason_code: 'invalid',
-          issues: [{ path: `records[${i}]`, message: problem }],
-          line: i + 1,
-          raw: JSON.stringify(record) ?? 'undefined',
-        });
+        rejections.push({ ...problem, line: i + 1, raw: JSON.stringify(record) ?? 'undefined' });
         continue;
       }
       rows.push({

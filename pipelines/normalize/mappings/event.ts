@@ -1,7 +1,7 @@
-import { lookup, optional, utc } from './fields.js';
+import { codeTable, lookup, optional, utc } from './fields.js';
 import type { MapOutcome, SourceMapping } from './types.js';
 
-const statuses: Record<string, string> = {
+const statuses = codeTable({
   上报: 'reported',
   立案: 'registered',
   派遣: 'dispatched',
@@ -9,7 +9,7 @@ const statuses: Record<string, string> = {
   核查: 'verified',
   结案: 'closed',
   作废: 'cancelled',
-};
+});
 
 export const eventMapping: SourceMapping = {
   feed: 'event',

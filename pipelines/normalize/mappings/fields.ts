@@ -19,9 +19,19 @@ export function utc(value: unknown, rawField: string): string | undefined {
 let lastSource: unknown;
 let lastUtc = '';
 
+/**
+ * A code table from source values to canonical ones. A Map, never a plain object: a source value such as
+ * `constructor` or `__proto__` must not resolve through Object.prototype.
+ */
+export type CodeTable<V = string> = ReadonlyMap<string, V>;
+
+export function codeTable<V = string>(entries: Readonly<Record<string, V>>): CodeTable<V> {
+  return new Map(Object.entries(entries));
+}
+
 /** A code table lookup for enum-like source values; unknown values pass through so the schema reports them. */
-export function lookup(table: Readonly<Record<string, string>>, value: unknown): unknown {
-  return typeof value === 'string' ? (table[value] ?? value) : value;
+export function lookup(table: CodeTable, value: unknown): unknown {
+  return typeof value === 'string' ? (table.get(value) ?? value) : value;
 }
 
 /** Empty strings from sources mean "absent". */

@@ -1,9 +1,9 @@
-import { hashPersonal } from '../mask.js';
-import { lookup, optional, utc } from './fields.js';
-import type { MapOutcome, SourceMapping } from './types.js';
+import { keyedHash, parseHashToken } from '../../privacy/keyed-hash.js';
+import { codeTable, lookup, optional, utc } from './fields.js';
+import type { MapOutcome, MappingContext, SourceMapping } from './types.js';
 
-const channels: Record<string, string> = { 电话: 'phone', 网站: 'web', APP: 'app', 微信: 'wechat', 其他: 'other' };
-const requestTypes: Record<string, string> = {
+const channels = codeTable({ 电话: 'phone', 网站: 'web', APP: 'app', 微信: 'wechat', 其他: 'other' });
+const requestTypes = codeTable({
   咨询: 'consult',
   求助: 'help',
   投诉: 'complaint',
@@ -11,13 +11,29 @@ const requestTypes: Record<string, string> = {
   建议: 'suggestion',
   感谢: 'thanks',
   其他: 'other',
-};
-const states: Record<string, string> = { 受理: 'received', 派单: 'dispatched', 办理中: 'handling', 办结: 'closed' };
-const satisfactions: Record<string, string> = {
+});
+const states = codeTable({ 受理: 'received', 派单: 'dispatched', 办理中: 'handling', 办结: 'closed' });
+const satisfactions = codeTable({
   满意: 'satisfied',
   基本满意: 'basically_satisfied',
   不满意: 'unsatisfied',
-};
+});
+
+/**
+ * The caller's keyed hash and its key id. The masker replaced the phone with a hash token before the bus; a phone
+ * still in clear (a payload that reached the bus some other way) is hashed here with the hub's current key.
+ */
+function callerHash(phone: unknown, context: MappingContext): { caller_hash?: string; caller_key_id?: string } {
+  const token = parseHashToken(phone);
+  if (token) return { caller_hash: token.hash, caller_key_id: token.keyId };
+  if ((typeof phone === 'string' && phone.length > 0) || typeof phone === 'number') {
+    return {
+      caller_hash: keyedHash({ id: context.keyId, key: context.salt }, String(phone)),
+      caller_key_id: context.keyId,
+    };
+  }
+  return {};
+}
 
 function record(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
@@ -42,6 +58,7 @@ export const hotlineMapping: SourceMapping = {
     resolved: 'visit.resolved',
     satisfaction: 'visit.satisfaction',
     caller_hash: 'caller.phone',
+    caller_key_id: 'caller.phone',
   },
   map(p, context): MapOutcome {
     const visit = record(p.visit);
@@ -67,27 +84,10 @@ export const hotlineMapping: SourceMapping = {
             contacted: optional(visit.contacted),
             resolved: optional(visit.resolved),
             satisfaction: lookup(satisfactions, optional(visit.satisfaction)),
-            caller_hash:
-              typeof phone === 'string' && phone.length > 0
-                ? hashPersonal(context.salt, phone)
-                : typeof phone === 'number'
-                  ? hashPersonal(context.salt, String(phone))
-                  : undefined,
+            ...callerHash(phone, context),
           },
         },
       ],
-    };
-  },
-  redact(p, context) {
-    const caller = record(p.caller);
-    const phone = caller.phone;
-    return {
-      ...p,
-      caller: {
-        phone_hash:
-          typeof phone === 'string' || typeof phone === 'number' ? hashPersonal(context.salt, String(phone)) : null,
-        name: caller.name === undefined ? undefined : '[redacted]',
-      },
     };
   },
 };

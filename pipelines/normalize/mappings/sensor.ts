@@ -1,19 +1,21 @@
-import { optional, utc } from './fields.js';
+import { type CodeTable, codeTable, optional, utc } from './fields.js';
 import { type MapOutcome, MappingRejection, type SourceMapping } from './types.js';
 
 /** metric → canonical unit and the factor from each accepted source unit (docs/feeds.md). */
-const unitTable: Readonly<Record<string, { canonical: string; factors: Readonly<Record<string, number>> }>> = {
-  methane: { canonical: '%LEL', factors: { '%LEL': 1, ppm: 0.002, '%VOL': 20 } },
-  pressure: { canonical: 'MPa', factors: { MPa: 1, kPa: 0.001, bar: 0.1 } },
-  flow: { canonical: 'm3/h', factors: { 'm3/h': 1, 'L/s': 3.6 } },
-  level: { canonical: 'cm', factors: { cm: 1, m: 100, mm: 0.1 } },
-  strain: { canonical: 'με', factors: { με: 1, ue: 1 } },
-  crack_width: { canonical: 'mm', factors: { mm: 1, cm: 10 } },
-  deflection: { canonical: 'mm', factors: { mm: 1, cm: 10 } },
-  tilt: { canonical: '°', factors: { '°': 1, deg: 1 } },
-  temperature: { canonical: '℃', factors: { '℃': 1, C: 1 } },
-  vibration: { canonical: 'Hz', factors: { Hz: 1 } },
-};
+const unitTable: CodeTable<{ canonical: string; factors: CodeTable<number> }> = new Map(
+  Object.entries<{ canonical: string; factors: Record<string, number> }>({
+    methane: { canonical: '%LEL', factors: { '%LEL': 1, ppm: 0.002, '%VOL': 20 } },
+    pressure: { canonical: 'MPa', factors: { MPa: 1, kPa: 0.001, bar: 0.1 } },
+    flow: { canonical: 'm3/h', factors: { 'm3/h': 1, 'L/s': 3.6 } },
+    level: { canonical: 'cm', factors: { cm: 1, m: 100, mm: 0.1 } },
+    strain: { canonical: 'με', factors: { με: 1, ue: 1 } },
+    crack_width: { canonical: 'mm', factors: { mm: 1, cm: 10 } },
+    deflection: { canonical: 'mm', factors: { mm: 1, cm: 10 } },
+    tilt: { canonical: '°', factors: { '°': 1, deg: 1 } },
+    temperature: { canonical: '℃', factors: { '℃': 1, C: 1 } },
+    vibration: { canonical: 'Hz', factors: { Hz: 1 } },
+  }).map(([metric, { canonical, factors }]) => [metric, { canonical, factors: codeTable(factors) }]),
+);
 
 /** Rounds away binary noise from unit factors (0.8 ppm × 0.002) without losing sensor precision. */
 function tidy(x: number): number {
@@ -38,9 +40,9 @@ export const sensorMapping: SourceMapping = {
   map(p): MapOutcome {
     let value = p.val;
     let unit = p.unit;
-    const units = typeof p.metric === 'string' ? unitTable[p.metric] : undefined;
+    const units = typeof p.metric === 'string' ? unitTable.get(p.metric) : undefined;
     if (units && typeof unit === 'string') {
-      const factor = units.factors[unit];
+      const factor = units.factors.get(unit);
       if (factor === undefined) {
         throw new MappingRejection('unmapped_code', 'unit', `unknown unit "${unit}" for metric ${p.metric as string}`);
       }

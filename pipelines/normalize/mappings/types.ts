@@ -1,12 +1,19 @@
 import type { Feed } from '../../../connectors/types.js';
 import type { DatasetName } from '../../../schemas/index.js';
 import type { ReasonCode, Rejection } from '../dead-letter.js';
+import type { CompiledField } from '../resource-fields.js';
 
 export interface MappingContext {
-  /** Salt for hashing personal identifiers. */
+  /** HMAC-SHA256 key for hashing personal identifiers left in clear (the masker hashes them before the bus). */
   salt: string;
+  /** Id of that key, stored beside each hash. */
+  keyId: string;
   /** `vendor␁code` → GB/T 30428.2 event class. */
   videoEventCodes: ReadonlyMap<string, string>;
+  /** resource_code → the fields its catalog entry declares (dept records are validated against them). */
+  resourceFields: ReadonlyMap<string, readonly CompiledField[]>;
+  /** Set per message: its text may hold a lone-surrogate escape, so strings must be checked before landing. */
+  mayHoldSurrogates: boolean;
 }
 
 export interface MappedRow {
@@ -35,8 +42,10 @@ export interface SourceMapping {
   /** canonical field → raw field, so a validation message can name what the source sent. */
   fieldSources: Readonly<Record<string, string>>;
   map(payload: Record<string, unknown>, context: MappingContext): MapOutcome;
-  /** For personal feeds: the payload with personal fields replaced, safe to keep in a dead letter. */
-  redact?(payload: Record<string, unknown>, context: MappingContext): Record<string, unknown>;
+  /** How many source records a message holds, before mapping (1 when unset): bounds what one message may cost. */
+  countRecords?(payload: Record<string, unknown>): number;
+  /** The mapping checks each of its records' strings for lone surrogates itself (a bad record, not the message). */
+  checksRecordStrings?: boolean;
 }
 
 /** Thrown inside a mapping to reject the whole message; the normalizer turns it into a dead letter. */

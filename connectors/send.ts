@@ -1,0 +1,102 @@
+import type { Logger } from 'pino';
+import { MessageTooLargeError } from '../pipelines/bus/errors.js';
+import type { BusProducer, ProduceMessage } from '../pipelines/bus/types.js';
+import { connectorDeadLetterOf, deadLetterTopic } from '../pipelines/normalize/connector-dead-letter.js';
+import { type RetryPolicy, retry } from '../pipelines/retry.js';
+import { type Feed, rawTopic } from './types.js';
+
+/** What a connector's sends report into its health: how often they had to wait, and what is failing right now. */
+export interface SendHealth {
+  retries: number;
+  /** The failure being retried at the moment; cleared once a send goes through again. */
+  error?: string;
+  last_error_at?: string;
+}
+
+export interface BusSenderOptions {
+  /** The connector's id: named in dead letters and logs. */
+  connector: string;
+  producer: BusProducer;
+  /** Aborted by the connector's stop(): ends a backoff wait at once (the send rejects with RetryAbortedError). */
+  signal: AbortSignal;
+  policy?: RetryPolicy;
+  log?: Logger;
+}
+
+/**
+ * The send path every connector shares: a bus send that outlives a full disk or a lost peer (retried with the shared
+ * backoff, visible in health) and never wedges on one bad message (a message the bus refuses as too large becomes a
+ * connector dead letter on `dlq.<feed>`, the rest of the send goes through in order). When send() resolves, every
+ * message given is acknowledged by the bus, as itself or as its dead letter: a source may then advance its cursor.
+ */
+export class BusSender {
+  readonly health: SendHealth = { retries: 0 };
+  /** Messages acknowledged per feed, raw or dead-lettered: what the pipeline will count as received. */
+  readonly sent: Partial<Record<Feed, number>> = {};
+  readonly deadLettered: Partial<Record<Feed, number>> = {};
+
+  constructor(private readonly options: BusSenderOptions) {}
+
+  /** `sourceRefs[i]` names where message i came from (a file name), carried into its dead letter. */
+  async send(feed: Feed, messages: ProduceMessage[], sourceRefs?: readonly string[]): Promise<void> {
+    let start = 0;
+    while (start < messages.length) {
+      const rest = start === 0 ? messages : messages.slice(start);
+      try {
+        await this.sendRetried(rawTopic(feed), rest);
+        this.count(this.sent, feed, rest.length);
+        return;
+      } catch (error) {
+        if (!(error instanceof MessageTooLargeError)) throw error;
+        // The whole send was refused: send what came before the oversized message, then its dead letter, then go on.
+        const head = rest.slice(0, error.index);
+        if (head.length > 0) await this.send(feed, head, sourceRefs?.slice(start, start + error.index));
+        const at = start + error.index;
+        await this.deadLetter(feed, messages[at]!, 'oversized', error.message, sourceRefs?.[at]);
+        start = at + 1;
+      }
+    }
+  }
+
+  /** Sends a connector dead letter for a body that cannot go on `raw.<feed>`. */
+  async deadLetter(
+    feed: Feed,
+    message: ProduceMessage,
+    reason: string,
+    explanation: string,
+    sourceRef?: string,
+  ): Promise<void> {
+    const letter = connectorDeadLetterOf(this.options.connector, reason, explanation, message.value, sourceRef);
+    await this.sendRetried(deadLetterTopic(feed), [{ key: message.key ?? null, value: JSON.stringify(letter) }]);
+    this.count(this.sent, feed, 1);
+    this.count(this.deadLettered, feed, 1);
+    this.options.log?.warn(
+      { connector: this.options.connector, feed, reason, source_ref: sourceRef, why: explanation },
+      'message dead-lettered by the connector',
+    );
+  }
+
+  private async sendRetried(topic: string, messages: ProduceMessage[]): Promise<void> {
+    const { producer, signal, policy, log, connector } = this.options;
+    await retry(() => producer.send(topic, messages), {
+      what: `bus send to ${topic} for connector ${connector}`,
+      signal,
+      ...(policy ? { policy } : {}),
+      onRetry: ({ error, attempt, delayMs }) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.health.retries++;
+        this.health.error = `bus send to ${topic} failing (attempt ${attempt}, next in ${delayMs} ms): ${message}`;
+        this.health.last_error_at = new Date().toISOString();
+        log?.warn({ connector, topic, attempt, delay_ms: delayMs, err: error }, 'bus send failed; retrying');
+      },
+    });
+    if (this.health.error !== undefined) {
+      delete this.health.error;
+      log?.info({ connector, topic }, 'bus send recovered');
+    }
+  }
+
+  private count(counts: Partial<Record<Feed, number>>, feed: Feed, n: number): void {
+    counts[feed] = (counts[feed] ?? 0) + n;
+  }
+}

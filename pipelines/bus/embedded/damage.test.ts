@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { commandBus } from '../../cli/bus.js';
+import { demoConfig } from '../../config/load.js';
+import type { Bus, BusMessage } from '../types.js';
+import { EmbeddedLogCorruptError } from './index.js';
+import { BusFixture, segmentFiles } from './test-support.js';
+import { verifyLog } from './verify.js';
+
+const fixture = new BusFixture();
+afterEach(() => fixture.cleanup());
+
+async function readAll(bus: Bus, topic: string, groupId: string): Promise<BusMessage[]> {
+  const consumer = bus.consumer({ groupId });
+  await consumer.subscribe([topic]);
+  const messages: BusMessage[] = [];
+  for (;;) {
+    const batches = await consumer.poll({ maxMessages: 10_000, maxWaitMs: 0 });
+    if (batches.length === 0) break;
+    for (const batch of batches) messages.push(...batch.messages);
+  }
+  await consumer.close();
+  return messages;
+}
+
+function framePositions(file: string): number[] {
+  const data = fs.readFileSync(file);
+  const positions: number[] = [];
+  for (let at = 0; at < data.length; at += 4 + data.readUInt32BE(at)) positions.push(at);
+  return positions;
+}
+
+/** 500 records in one partition; group `app` committed 300. Returns the bus folder. */
+async function seed(segmentBytes = 64 * 1024 * 1024): Promise<string> {
+  const dir = fixture.tempDir();
+  const bus = await fixture.open({ dir, segmentBytes });
+  await bus.ensureTopic('raw.t', { partitions: 1 });
+  for (let i = 0; i < 5; i++) {
+    await bus.producer().send(
+      'raw.t',
+      Array.from({ length: 100 }, (_, j) => ({ key: 'k', value: `record-${i * 100 + j}` })),
+    );
+  }
+  const consumer = bus.consumer({ groupId: 'app' });
+  await consumer.subscribe(['raw.t']);
+  await consumer.commit([{ topic: 'raw.t', partition: 0, offset: 300 }]);
+  await bus.close();
+  return dir;
+}
+
+/** Flips 4 bytes inside the value of the frame at `index` of `file`; returns the frame's position. */
+function flipFrame(file: string, index: number): number {
+  const data = fs.readFileSync(file);
+  const victim = framePositions(file)[index]!;
+  for (let k = 30; k < 34; k++) data[victim + k] = data[victim + k]! ^ 0x5a;
+  fs.writeFileSync(file, data);
+  return victim;
+}
+
+function configFor(dir: string): string {
+  const file = join(dir, '..', `${join(dir).split('/').at(-1)}-config.json`);
+  fs.writeFileSync(
+    file,
+    // The demo config (kept valid by whoever changes the schema) with this bus folder.
+    JSON.stringify({ ...demoConfig, bus: { type: 'embedded', dir } }),
+  );
+  fixtureFiles.push(file);
+  return file;
+}
+const fixtureFiles: string[] = [];
+afterEach(() => {
+  for (const file of fixtureFiles.splice(0)) fs.rmSync(file, { force: true });
+});
+
+async function cli(args: string[]): Promise<{ code: number; lines: string[] }> {
+  const lines: string[] = [];
+  const code = await commandBus(args, (line) => lines.push(line));
+  return { code, lines };
+}
+
+describe('damage in the middle of the active segment', () => {
+  it('is not a torn tail: open fails naming the file and byte offset, and the file is left unchanged', async () => {
+    const dir = await seed();
+    const [file] = segmentFiles(dir, 'raw.t', 0);
+    const victim = flipFrame(file!, 250);
+    const before = fs.readFileSync(file!);
+
+    const error = await fixture.open({ dir }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(EmbeddedLogCorruptError);
+    expect(error).toMatchObject({ file, position: victim });
+    expect((error as Error).message).toMatch(/crc mismatch.*sound frame \(offset 251\)/);
+    expect(fs.readFileSync(file!).equals(before)).toBe(true);
+    expect(fixture.warnings).toEqual([]);
+  });
+
+  it('`bus verify` reports it (file, byte, reason, offsets) and exits 1; a sound log exits 0', async () => {
+    const dir = await seed();
+    const config = configFor(dir);
+    expect((await cli(['verify', '--config', config])).code).toBe(0);
+    const [file] = segmentFiles(dir, 'raw.t', 0);
+    const victim = flipFrame(file!, 250);
+
+    const { code, lines } = await cli(['verify', '--config', config]);
+    expect(code).toBe(1);
+    expect(lines[0]).toContain(`${file}: byte ${victim}: crc mismatch`);
+    expect(lines[0]).toContain('offsets 250..499 affected (249 sound frame(s) after the damage)');
+    expect(lines[0]).toContain('cityhub bus repair --partition raw.t/0');
+    expect(lines.at(-1)).toMatch(/1 partition\(s\), 1 segment\(s\) checked, 1 problem\(s\)/);
+  });
+
+  it('after `bus repair` the bus opens, the records before the damage keep their offsets and no offset is reused', async () => {
+    const dir = await seed();
+    const config = configFor(dir);
+    const [file] = segmentFiles(dir, 'raw.t', 0);
+    const damagedSize = fs.statSync(file!).size;
+    const victim = flipFrame(file!, 250);
+
+    const { code, lines } = await cli(['repair', '--partition', 'raw.t/0', '--config', config]);
+    expect(code).toBe(0);
+    expect(lines.join('\n')).toMatch(/the next append gets offset \d+/);
+    // The damaged bytes were moved aside, not deleted.
+    const quarantine = join(dir, 'raw.t', '0.quarantine-250.log');
+    expect(fs.statSync(quarantine).size).toBe(damagedSize - victim);
+    expect((await verifyLog(dir)).findings).toEqual([]);
+
+    const bus = await fixture.open({ dir });
+    const survivors = await readAll(bus, 'raw.t', 'fresh');
+    expect(survivors.map((m) => [m.offset, m.value.toString()])).toEqual(
+      Array.from({ length: 250 }, (_, i) => [i, `record-${i}`]),
+    );
+    const [result] = await bus.producer().send('raw.t', [{ key: 'k', value: 'after repair' }]);
+    expect(result!.baseOffset).toBeGreaterThan(499);
+    // A group whose committed offset fell into the gap moves on to the next offset that exists.
+    const app = await readAll(bus, 'raw.t', 'app');
+    expect(app.map((m) => [m.offset, m.value.toString()])).toEqual([[result!.baseOffset, 'after repair']]);
+    await bus.close();
+
+    // The gap survives a reopen: offsets keep counting from past it.
+    const reopened = await fixture.open({ dir });
+    const [next] = await reopened.producer().send('raw.t', [{ value: 'later' }]);
+    expect(next!.baseOffset).toBe(result!.baseOffset + 1);
+    expect((await readAll(reopened, 'raw.t', 'again')).length).toBe(252);
+  });
+
+  it('repairs damage in a sealed segment, moving the later segments aside too', async () => {
+    const dir = await seed(4096);
+    const config = configFor(dir);
+    const files = segmentFiles(dir, 'raw.t', 0);
+    expect(files.length).toBeGreaterThan(3);
+    const damaged = files[1]!;
+    const firstOffset = Number(damaged.slice(-24, -4)) + 3;
+    flipFrame(damaged, 3);
+    await expect(fixture.open({ dir })).rejects.toBeInstanceOf(EmbeddedLogCorruptError);
+
+    expect((await cli(['repair', '--partition', 'raw.t/0', '--config', config])).code).toBe(0);
+    expect(segmentFiles(dir, 'raw.t', 0).slice(0, 2)).toEqual(files.slice(0, 2));
+    const bus = await fixture.open({ dir, segmentBytes: 4096 });
+    const survivors = await readAll(bus, 'raw.t', 'fresh');
+    expect(survivors.map((m) => m.offset)).toEqual(Array.from({ length: firstOffset }, (_, i) => i));
+    const [result] = await bus.producer().send('raw.t', [{ value: 'after repair' }]);
+    expect(result!.baseOffset).toBeGreaterThan(499);
+  });
+
+  it('a torn tail (a partial last frame) is still truncated silently on open', async () => {
+    const dir = await seed();
+    const [file] = segmentFiles(dir, 'raw.t', 0);
+    const last = framePositions(file!).at(-1)!;
+    fs.truncateSync(file!, last + 12);
+    expect((await verifyLog(dir)).findings).toMatchObject([{ kind: 'torn-tail', position: last }]);
+    const bus = await fixture.open({ dir });
+    expect(fixture.warnings).toMatchObject([{ kind: 'truncated-tail', position: last, droppedBytes: 12 }]);
+    expect(await readAll(bus, 'raw.t', 'fresh')).toHaveLength(499);
+  });
+});

@@ -1,0 +1,138 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { loadConfig } from './load.js';
+import { preflight } from './preflight.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cityhub-preflight-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const demoConnector = { id: 'demo', kind: 'demo', live: false };
+const rawFiles = { id: 'replay', kind: 'raw-files', path: 'inbox', feed: 'sensor' };
+
+async function configFile(overrides: Record<string, unknown>): Promise<string> {
+  const file = join(dir, 'cityhub.yaml');
+  await writeFile(
+    file,
+    stringify({
+      region_code: '330000',
+      privacy: { salt: 'preflight-test-salt' },
+      connectors: [demoConnector],
+      ...overrides,
+    }),
+  );
+  return file;
+}
+
+async function issuesOf(overrides: Record<string, unknown>): Promise<Map<string, string>> {
+  const loaded = loadConfig(await configFile(overrides));
+  try {
+    preflight(loaded);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return new Map((error as ConfigError).issues.map((i) => [i.path, i.expected]));
+  }
+  throw new Error('expected preflight to reject the config');
+}
+
+describe('preflight rejects what `run` would reject, naming the key', () => {
+  it('a cron schedule node-cron does not accept', async () => {
+    const issues = await issuesOf({ models: { schedule: '61 * * * *' } });
+    expect(issues.get('models.schedule')).toMatch(/cron expression.*61 is a invalid expression for minute/);
+  });
+
+  it('a data_dir that is a file', async () => {
+    await writeFile(join(dir, 'data'), 'not a folder');
+    expect((await issuesOf({ data_dir: 'data' })).get('data_dir')).toMatch(/data is a file/);
+  });
+
+  it('a data_dir below a file', async () => {
+    await writeFile(join(dir, 'data'), 'not a folder');
+    expect((await issuesOf({ data_dir: 'data/hub' })).get('data_dir')).toMatch(/data is a file, not a folder/);
+  });
+
+  it('a region_code absent from the region catalog', async () => {
+    expect((await issuesOf({ region_code: '110000' })).get('region_code')).toMatch(/in the region catalog/);
+  });
+
+  it('duplicate connector ids, naming the second one', async () => {
+    const issues = await issuesOf({ connectors: [demoConnector, { ...rawFiles, id: 'demo' }] });
+    expect(issues.get('connectors[1].id')).toMatch(/connectors\[0\] is also "demo"/);
+  });
+
+  it('bus.type kafka and lake.type s3, not implemented yet', async () => {
+    const issues = await issuesOf({
+      bus: { type: 'kafka', brokers: ['kafka:9092'] },
+      lake: { type: 's3', bucket: 'city-lake' },
+    });
+    expect(issues.get('bus.type')).toMatch(/kafka is not available/);
+    expect(issues.get('lake.type')).toMatch(/s3 is not available/);
+  });
+
+  it('a catalog file that does not load, with its file, line and field', async () => {
+    const regions = join(dir, 'regions.csv');
+    await writeFile(regions, 'code,name,level,parent_code\n330000,浙江省,province,\n330106,西湖区,county,330000\n');
+    const issues = await issuesOf({ catalogs: { regions } });
+    expect(issues.get('catalogs.regions')).toContain(`${regions}:3 field level`);
+  });
+
+  it('lists every problem at once and writes nothing', async () => {
+    const issues = await issuesOf({ region_code: '110000', models: { schedule: 'hourly' }, data_dir: 'data' });
+    expect([...issues.keys()].sort()).toEqual(['models.schedule', 'region_code']);
+    expect(await readdir(dir)).toEqual(['cityhub.yaml']);
+  });
+});
+
+describe('catalog sources: configured, explicitly empty, or provided by a configured connector — never a fallback', () => {
+  it('a config whose connectors provide no device registry must configure one', async () => {
+    const issues = await issuesOf({
+      connectors: [rawFiles],
+      catalogs: { data_resources: 'none', scenarios: 'none' },
+    });
+    expect(issues.get('catalogs.devices')).toMatch(/"none" for an explicitly empty catalog/);
+    expect([...issues.keys()]).toEqual(['catalogs.devices']);
+  });
+
+  it('`catalogs.devices: none` is an explicitly empty registry', async () => {
+    const loaded = loadConfig(
+      await configFile({
+        connectors: [rawFiles],
+        catalogs: { data_resources: 'none', scenarios: 'none', devices: 'none' },
+      }),
+    );
+    expect(preflight(loaded).catalogSources).toEqual({
+      regions: { kind: 'bundled', path: expect.stringMatching(/regions\.csv$/) },
+      data_resources: { kind: 'empty' },
+      scenarios: { kind: 'empty' },
+      devices: { kind: 'empty' },
+    });
+  });
+
+  it('the demo connector is the source of the catalogs it generates; a configured file wins over it', async () => {
+    const devices = join(dir, 'devices.csv');
+    await writeFile(devices, 'device_id,device_type,region_code,reporting_interval_s\nGAS-1,gas_methane,330106,300\n');
+    const checked = preflight(loadConfig(await configFile({ catalogs: { devices } })));
+    expect(checked.catalogSources.scenarios).toEqual({ kind: 'connector', connectorId: 'demo' });
+    expect(checked.catalogSources.devices).toEqual({ kind: 'file', path: devices });
+    expect(checked.catalogs.devices).toHaveLength(1);
+  });
+
+  it('two connectors providing the same catalog must be disambiguated', async () => {
+    const issues = await issuesOf({ connectors: [demoConnector, { ...demoConnector, id: 'demo2' }] });
+    expect(issues.get('catalogs.devices')).toMatch(/demo, demo2 all provide devices/);
+  });
+
+  it('the region catalog cannot be empty', async () => {
+    expect((await issuesOf({ catalogs: { regions: 'none' } })).get('catalogs.regions')).toMatch(/cannot be empty/);
+  });
+});

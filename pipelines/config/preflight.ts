@@ -1,0 +1,173 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import cron from 'node-cron';
+import type { CatalogName, Region } from '../../schemas/index.js';
+import { CatalogError, type Catalogs, loadCatalogFile } from '../catalogs/load.js';
+import {
+  type CatalogProviders,
+  type CatalogSources,
+  planCatalogSources,
+  registryProviders,
+} from '../catalogs/sources.js';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import type { LoadedConfig } from './load.js';
+
+export interface PreflightResult {
+  /** Where each catalog comes from (shown by `config check`, logged by `run`). */
+  catalogSources: CatalogSources;
+  /** The catalogs preflight already read from files (regions always); connector-provided ones come later. */
+  catalogs: Partial<Catalogs> & { regions: Region[] };
+}
+
+/**
+ * Everything `run` would reject, checked before anything is written: it only reads (config, catalog files, folder
+ * metadata). `cityhub config check` and `runHub` both call it, so a config that passes the check does not fail at
+ * start. Throws one ConfigError listing every problem, one line each, naming its key.
+ */
+export function preflight(loaded: LoadedConfig, providers: CatalogProviders = registryProviders): PreflightResult {
+  const issues: ConfigIssue[] = [
+    ...duplicateConnectorIds(loaded),
+    ...unavailableImplementations(loaded),
+    ...scheduleIssues(loaded),
+    ...folderIssues(loaded),
+  ];
+  const planned = planCatalogSources(loaded, providers);
+  issues.push(...planned.issues);
+  const catalogs: Partial<Catalogs> = {};
+  for (const name of catalogNames) {
+    const source = planned.sources[name];
+    if (source?.kind !== 'file' && source?.kind !== 'bundled') continue;
+    try {
+      readCatalogInto(catalogs, name, source.path);
+    } catch (error) {
+      if (!(error instanceof CatalogError)) throw error;
+      issues.push({ path: `catalogs.${name}`, expected: `a valid ${name} catalog: ${error.message}` });
+    }
+  }
+  const { region_code } = loaded.config;
+  if (catalogs.regions && !catalogs.regions.some((r) => r.code === region_code)) {
+    const from = planned.sources.regions?.kind === 'file' ? 'catalogs.regions' : 'the bundled Zhejiang catalog';
+    issues.push({
+      path: 'region_code',
+      value: region_code,
+      expected: `a region listed in the region catalog (${from})`,
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(loaded.file, issues);
+  return { catalogSources: planned.sources as CatalogSources, catalogs: catalogs as PreflightResult['catalogs'] };
+}
+
+const catalogNames = ['regions', 'data_resources', 'scenarios', 'devices'] as const satisfies readonly CatalogName[];
+
+function readCatalogInto<N extends CatalogName>(catalogs: Partial<Catalogs>, name: N, path: string): void {
+  catalogs[name] = loadCatalogFile(name, path) as Catalogs[N];
+}
+
+function duplicateConnectorIds({ config }: LoadedConfig): ConfigIssue[] {
+  const firstAt = new Map<string, number>();
+  const issues: ConfigIssue[] = [];
+  for (const [index, connector] of config.connectors.entries()) {
+    const first = firstAt.get(connector.id);
+    if (first === undefined) firstAt.set(connector.id, index);
+    else
+      issues.push({
+        path: `connectors[${index}].id`,
+        value: connector.id,
+        expected: `an id no other connector has (connectors[${first}] is also "${connector.id}"; ids name checkpoints and _source)`,
+      });
+  }
+  return issues;
+}
+
+/** In the schema so files can be written ahead, but not implemented in this release. */
+function unavailableImplementations({ config }: LoadedConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (config.bus.type !== 'embedded')
+    issues.push({
+      path: 'bus.type',
+      value: config.bus.type,
+      expected: '"embedded" (bus.type kafka is not available in this release yet)',
+    });
+  if (config.lake.type !== 'local')
+    issues.push({
+      path: 'lake.type',
+      value: config.lake.type,
+      expected: '"local" (lake.type s3 is not available in this release yet)',
+    });
+  return issues;
+}
+
+function scheduleIssues({ config }: LoadedConfig): ConfigIssue[] {
+  const schedule = config.models.schedule;
+  if (cron.validate(schedule)) return [];
+  const detail = cron.validateDetailed(schedule).errors.map((e) => e.message);
+  return [
+    {
+      path: 'models.schedule',
+      value: schedule,
+      expected: `a cron expression node-cron accepts ([second] minute hour day-of-month month day-of-week)${detail.length > 0 ? `: ${detail.join('; ')}` : ''}`,
+    },
+  ];
+}
+
+/** Every folder `run` creates or writes must be a folder this user can write, or creatable where it is. */
+function folderIssues({ config, paths }: LoadedConfig): ConfigIssue[] {
+  const at = (p: string) => resolve(paths.baseDir, p);
+  const folders: { key: string; value: string; dir: string }[] = [
+    { key: 'data_dir', value: config.data_dir, dir: at(config.data_dir) },
+  ];
+  if (config.bus.type === 'embedded' && config.bus.dir)
+    folders.push({ key: 'bus.dir', value: config.bus.dir, dir: paths.busDir });
+  if (config.lake.type === 'local' && config.lake.path)
+    folders.push({ key: 'lake.path', value: config.lake.path, dir: paths.lakeDir });
+  if (config.models.marts_path)
+    folders.push({ key: 'models.marts_path', value: config.models.marts_path, dir: dirname(paths.martsPath) });
+  const issues: ConfigIssue[] = [];
+  for (const { key, value, dir } of folders) {
+    const problem = writableFolderProblem(dir);
+    if (problem) issues.push({ path: key, value, expected: `a folder this user can write (${problem})` });
+  }
+  if (config.models.sql_dir && !isDirectory(paths.sqlDir))
+    issues.push({
+      path: 'models.sql_dir',
+      value: config.models.sql_dir,
+      expected: `a folder of SQL models (${paths.sqlDir} is not a folder)`,
+    });
+  return issues;
+}
+
+/** Why `dir` cannot be used as a writable folder, or undefined. Looks only: creates nothing. */
+function writableFolderProblem(dir: string): string | undefined {
+  let existing = dir;
+  for (;;) {
+    const kind = kindOf(existing);
+    if (kind === 'missing') {
+      const parent = dirname(existing);
+      if (parent === existing) return `${dir} cannot be created`;
+      existing = parent;
+      continue;
+    }
+    if (kind !== 'folder') return existing === dir ? `${dir} is a file` : `${existing} is a file, not a folder`;
+    try {
+      accessSync(existing, constants.W_OK | constants.X_OK);
+    } catch {
+      return existing === dir ? `${dir} is not writable` : `${dir} cannot be created: ${existing} is not writable`;
+    }
+    return undefined;
+  }
+}
+
+function kindOf(path: string): 'missing' | 'folder' | 'other' {
+  try {
+    return statSync(path).isDirectory() ? 'folder' : 'other';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // ENOTDIR: a file sits somewhere on the way; walking up finds it.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw error;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  return kindOf(path) === 'folder';
+}
