@@ -1,24 +1,41 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Region } from '../schemas/index.js';
 import { demoConnectorConfig } from './demo/config.js';
 import { DemoConnector } from './demo/connector.js';
-import type { Connector } from './types.js';
+import { rawFilesConnectorConfig } from './raw-files/config.js';
+import { RawFilesConnector } from './raw-files/connector.js';
+import { type Connector, type ProvidedCatalogName, providedCatalogNames } from './types.js';
 
 /** Every connector kind, by its `kind` tag. Registered explicitly: adding a kind means adding it here. */
-export const connectorConfig = z.discriminatedUnion('kind', [demoConnectorConfig]);
+export const connectorConfig = z.discriminatedUnion('kind', [demoConnectorConfig, rawFilesConnectorConfig]);
 export type ConnectorConfig = z.infer<typeof connectorConfig>;
+
+/**
+ * The reference catalogs each connector kind hands over through `Connector.writeCatalogs`. A catalog that is neither
+ * configured (`catalogs.<name>`) nor provided by a configured connector is a config error, so a kind listed here
+ * must write every catalog it declares.
+ */
+export const catalogsProvidedBy: Readonly<Record<ConnectorConfig['kind'], readonly ProvidedCatalogName[]>> = {
+  // The simulator generates its own city: its devices, resources and scenarios only make sense together.
+  demo: providedCatalogNames,
+  'raw-files': [],
+};
 
 export interface ConnectorDeps {
   regions: Region[];
   /** Folder where connectors keep their durable cursors (one file per connector id). */
   checkpointDir: string;
+  /** Folder that relative paths in a connector's config are resolved against (the config file's; default: cwd). */
+  baseDir?: string;
 }
 
 export function createConnector(config: ConnectorConfig, deps: ConnectorDeps): Connector {
   switch (config.kind) {
     case 'demo':
       return new DemoConnector(config, deps.regions, { checkpointPath: join(deps.checkpointDir, `${config.id}.json`) });
+    case 'raw-files':
+      return new RawFilesConnector(config, resolve(deps.baseDir ?? process.cwd(), config.path));
   }
 }
 

@@ -10,7 +10,7 @@ import { loadCatalogs, publishCatalogs } from './catalogs/effective.js';
 import { type Catalogs, loadVideoEventCodes, videoEventCodeMap } from './catalogs/load.js';
 import { describeCatalogSource } from './catalogs/sources.js';
 import type { LoadedConfig } from './config/load.js';
-import { preflight } from './config/preflight.js';
+import { preflight, undeclaredResourceFields } from './config/preflight.js';
 import { NotAvailableError } from './errors.js';
 import { Lander, type LandingStats, type MessageNormalizer } from './land/lander.js';
 import { LocalLakeStore } from './land/local-store.js';
@@ -77,6 +77,8 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     await bus?.close();
     throw error;
   }
+  // Catalogs a connector provides are known only now: warn over all of them (config check saw the files only).
+  for (const warning of undeclaredResourceFields(catalogs.data_resources)) log.warn(warning);
   for (const [name, source] of Object.entries(checked.catalogSources)) {
     const entries = catalogs[name as CatalogName].length;
     log.info({ catalog: name, source: describeCatalogSource(source), entries }, 'catalog source');

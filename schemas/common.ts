@@ -27,8 +27,17 @@ export const calendarDate = z.iso.date().describe('calendar date YYYY-MM-DD');
 export const longitude = z.number().min(-180).max(180);
 export const latitude = z.number().min(-90).max(90);
 
-/** snake_case identifier used for device types, metrics, resource and scenario codes. */
-export const code = z.string().min(1).max(64);
+/**
+ * An identifier or code (device ids, alert and case ids, device types, metrics, resource and scenario codes):
+ * letters (Chinese included), digits and `_ . : # + - /`, starting with a letter or digit, never `..` — so an id
+ * can name a file or a URL path segment safely, and SQL or a path smuggled into an id is refused.
+ */
+export const code = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N}_.:#+/-]*$/u, 'expected an identifier: letters, digits and _ . : # + - /')
+  .refine((value) => !value.includes('..') && !value.includes('//'), 'expected an identifier without ".." or "//"');
 
 /** Columns the lander adds to every landed row: where it came from and when it was taken in. */
 export const landingColumns = z.object({

@@ -5,6 +5,7 @@ import type { DataResource, Device, Scenario } from '../../schemas/index.js';
 import type { ProvidedCatalogName } from '../types.js';
 import { centreOf, type DeviceTypeSpec, deviceTypes, mobilePrefixes } from './codes.js';
 import type { SimContext } from './context.js';
+import { templateFields } from './dept-records.js';
 import { deviceGroups, resourceCatalog, type SensorVendor, scenarioCatalog } from './layout.js';
 import { dateOfDay, dayOfDate } from './time.js';
 import type { DemoCatalogs } from './types.js';
@@ -90,6 +91,7 @@ export function buildResources(ctx: SimContext): DataResource[] {
       region_code: r.region,
       share_type: r.share,
       update_frequency: r.freq,
+      fields: templateFields(r.template),
       ...(r.validFrom ? { valid_from: dateOfDay(ctx.day(r.validFrom)) } : {}),
       ...(r.validTo ? { valid_to: dateOfDay(ctx.day(r.validTo)) } : {}),
     }));

@@ -1,7 +1,16 @@
-import type { BusProducer, ProduceMessage } from '../../pipelines/bus/types.js';
+import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import type { Region } from '../../schemas/index.js';
 import { CheckpointFile } from '../checkpoint.js';
-import { type Connector, type ConnectorContext, type ConnectorHealth, type Feed, feeds, rawTopic } from '../types.js';
+import { BusSender } from '../send.js';
+import {
+  type Connector,
+  type ConnectorContext,
+  type ConnectorHealth,
+  type Feed,
+  feeds,
+  type ProvidedCatalogName,
+} from '../types.js';
+import { writeCatalogFiles } from './catalogs.js';
 import { type DemoConnectorConfig, defaultStartMonth } from './config.js';
 import { buildDemoCity, type DemoCity, historyMessages, liveMessages, type RawMessage } from './index.js';
 
@@ -26,7 +35,9 @@ export class DemoConnector implements Connector {
   private resolveDone!: () => void;
   private rejectDone!: (error: unknown) => void;
   private state: ConnectorHealth['state'] = 'stopped';
-  private readonly sent: Partial<Record<Feed, number>> = {};
+  private sender: BusSender | undefined;
+  /** Aborted by stop(): a send waiting to retry gives up at once instead of holding the shutdown. */
+  private readonly stopWaiting = new AbortController();
   private stopping = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -70,6 +81,8 @@ export class DemoConnector implements Connector {
       (error: unknown) => {
         this.state = 'failed';
         this.error = error instanceof Error ? error.message : String(error);
+        // Stopped in a backoff: say what was failing, not only that the wait was cut short.
+        if (this.sender?.health.error) this.error += `; last failure: ${this.sender.health.error}`;
         context.log.error({ err: error, connector: this.id }, 'demo connector failed');
         this.rejectDone(error);
       },
@@ -79,16 +92,38 @@ export class DemoConnector implements Connector {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.state === 'running') this.state = 'stopping';
+    this.stopWaiting.abort();
     this.wake?.();
     await this.loop?.catch(() => {});
   }
 
-  health(): ConnectorHealth {
-    return { state: this.state, sent: { ...this.sent }, ...(this.error ? { error: this.error } : {}) };
+  /** The simulated city's device registry, resource catalog and scenarios, as files for the hub. */
+  async writeCatalogs(dir: string, names: readonly ProvidedCatalogName[]): Promise<void> {
+    await writeCatalogFiles(this.city.catalogs, dir, names);
   }
 
-  private async run({ producer, log }: ConnectorContext): Promise<void> {
-    const batcher = new FeedBatcher(producer, this.config.batch_size, this.sent);
+  health(): ConnectorHealth {
+    const sends = this.sender?.health;
+    const error = this.error ?? sends?.error;
+    return {
+      state: this.state,
+      sent: { ...this.sender?.sent },
+      dead_lettered: { ...this.sender?.deadLettered },
+      retries: sends?.retries ?? 0,
+      ...(error ? { error } : {}),
+      ...(sends?.last_error_at ? { last_error_at: sends.last_error_at } : {}),
+    };
+  }
+
+  private async run({ producer, log, retryPolicy }: ConnectorContext): Promise<void> {
+    this.sender = new BusSender({
+      connector: this.id,
+      producer,
+      signal: this.stopWaiting.signal,
+      log,
+      ...(retryPolicy ? { policy: retryPolicy } : {}),
+    });
+    const batcher = new FeedBatcher(this.sender, this.config.batch_size);
     const saved = await this.checkpoint?.read();
     const resumeAt = saved?.history === this.historyId ? saved.acked : 0;
     if (resumeAt > 0) log.info({ connector: this.id, resume_at: resumeAt }, 'demo history resumes from checkpoint');
@@ -104,7 +139,7 @@ export class DemoConnector implements Connector {
     }
     await batcher.flush();
     if (emitted > resumeAt) await this.checkpoint?.write({ history: this.historyId, acked: emitted });
-    log.info({ connector: this.id, emitted, sent: this.sent }, 'demo history sent');
+    log.info({ connector: this.id, emitted, sent: this.sender.sent }, 'demo history sent');
     if (!this.config.live) return;
     let fromMs = Date.now();
     while (!this.stopping) {
@@ -124,16 +159,16 @@ export class DemoConnector implements Connector {
 }
 
 /**
- * Groups messages per feed into bus sends; counts what the bus acknowledged. Every flush sends all feeds, so
- * after it everything added so far is acknowledged (the checkpoint relies on that).
+ * Groups messages per feed into bus sends. Every flush sends all feeds through the sender (which retries and
+ * dead-letters what the bus refuses), so after it everything added so far is acknowledged (the checkpoint relies on
+ * that); a flush that fails keeps nothing acknowledged beyond what the sender counted.
  */
-class FeedBatcher {
+export class FeedBatcher {
   private readonly pending = new Map<Feed, ProduceMessage[]>();
 
   constructor(
-    private readonly producer: BusProducer,
+    private readonly sender: BusSender,
     private readonly batchSize: number,
-    private readonly sent: Partial<Record<Feed, number>>,
   ) {}
 
   /** Buffers the message; true when a batch is full and the caller should flush. */
@@ -156,7 +191,6 @@ class FeedBatcher {
 
   private async send(feed: Feed, batch: ProduceMessage[]): Promise<void> {
     this.pending.set(feed, []);
-    await this.producer.send(rawTopic(feed), batch);
-    this.sent[feed] = (this.sent[feed] ?? 0) + batch.length;
+    await this.sender.send(feed, batch);
   }
 }

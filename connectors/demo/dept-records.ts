@@ -1,4 +1,9 @@
-/** Record templates of the demo's data resources: Chinese field names, values as departments deliver them. */
+/**
+ * Record templates of the demo's data resources: Chinese field names, values as departments deliver them. Each
+ * field's generator carries the type its values have, so the catalog's field declarations (`templateFields`) come
+ * from the same definition that generates the records.
+ */
+import type { ResourceField } from '../../schemas/index.js';
 import { eventClassNames, hotlineCategories } from './codes.js';
 import type { Rng } from './rng.js';
 import { dateOfDay } from './time.js';
@@ -10,6 +15,16 @@ export interface RecordContext {
 }
 
 type Gen = (rng: Rng, c: RecordContext) => string | number;
+
+/** A field's generator and what every value it makes is, as the catalog declares it. */
+interface FieldGen {
+  gen: Gen;
+  type: ResourceField['type'];
+  pattern?: string;
+}
+
+const text = (gen: Gen): FieldGen => ({ gen, type: 'text' });
+const coded = (pattern: string, gen: Gen): FieldGen => ({ gen, type: 'code', pattern });
 
 const ROADS = [
   '文三路',
@@ -54,46 +69,51 @@ const KINDS = [
   '便利店',
   '小吃店',
 ];
+/** Characters of a code that may hold letters: GB 32100 leaves out I, O, S, V and Z. */
 const ALNUM = '0123456789ABCDEFGHJKLMNPQRTUWXY'.split('');
+const CODE_CHARS = '[0-9A-HJ-NPQRTUWXY]';
+/** 统一社会信用代码 (GB 32100): registration authority and kind, 6-digit region, 9-character organisation code, check. */
+const CREDIT_CODE_PATTERN = `${CODE_CHARS}{2}\\d{6}${CODE_CHARS}{10}`;
+/** 机动车号牌 (GA 36): province, issuing office letter, 5 characters (6 for new-energy vehicles). */
+const PLATE_PATTERN = '[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][0-9A-HJ-NP-Z]{5,6}';
+const MONTH_PATTERN = '\\d{4}-(?:0[1-9]|1[0-2])';
 
-const pick =
-  (items: readonly string[]): Gen =>
-  (rng) =>
-    rng.pick(items);
-const int =
-  (lo: number, hi: number): Gen =>
-  (rng) =>
-    rng.int(lo, hi);
-const intText =
-  (lo: number, hi: number): Gen =>
-  (rng) =>
-    String(rng.int(lo, hi));
-const decimal =
-  (lo: number, hi: number, digits: number): Gen =>
-  (rng) =>
-    (lo + (hi - lo) * rng.float()).toFixed(digits);
-const serial =
-  (prefix: string, digits: number): Gen =>
-  (rng) =>
-    prefix + String(rng.int(1, 10 ** digits - 1)).padStart(digits, '0');
+const pick = (items: readonly string[]): FieldGen => text((rng) => rng.pick(items));
+const int = (lo: number, hi: number): FieldGen => ({ gen: (rng) => rng.int(lo, hi), type: 'integer' });
+/** An integer delivered as text (a spreadsheet cell). */
+const intText = (lo: number, hi: number): FieldGen => ({ gen: (rng) => String(rng.int(lo, hi)), type: 'integer' });
+const decimal = (lo: number, hi: number, digits: number): FieldGen => ({
+  gen: (rng) => (lo + (hi - lo) * rng.float()).toFixed(digits),
+  type: 'decimal',
+});
+/** Prefixes are letters and hyphens only, so they stand for themselves in the pattern. */
+const serial = (prefix: string, digits: number): FieldGen =>
+  coded(`${prefix}\\d{${digits}}`, (rng) => prefix + String(rng.int(1, 10 ** digits - 1)).padStart(digits, '0'));
 const alnum = (rng: Rng, n: number) => {
   let s = '';
   for (let i = 0; i < n; i++) s += rng.pick(ALNUM);
   return s;
 };
-const company: Gen = (rng) => `${rng.pick(WORDS)}${rng.pick(WORDS)}${rng.pick(KINDS)}`;
-const address: Gen = (rng) => `${rng.pick(ROADS)}${rng.int(1, 999)}号`;
-const road: Gen = (rng) => rng.pick(ROADS);
-const recentDate: Gen = (rng, c) => dateOfDay(c.day - rng.int(0, 20));
-const oldDate: Gen = (rng, c) => dateOfDay(c.day - rng.int(200, 9000));
-const sameDay: Gen = (_rng, c) => dateOfDay(c.day);
-const month: Gen = (_rng, c) => dateOfDay(c.day).slice(0, 7);
-const creditCode: Gen = (rng, c) => `91${c.region}MA${alnum(rng, 8)}`;
-const plate: Gen = (rng) => `浙${rng.pick(['A', 'B', 'C'])}${alnum(rng, 5)}`;
-const clock: Gen = (rng, c) =>
-  `${dateOfDay(c.day)} ${String(rng.int(0, 23)).padStart(2, '0')}:${String(rng.int(0, 59)).padStart(2, '0')}`;
 
-export const recordTemplates: Record<string, readonly (readonly [string, Gen])[]> = {
+const date = (gen: Gen): FieldGen => ({ gen, type: 'date' });
+const company = text((rng) => `${rng.pick(WORDS)}${rng.pick(WORDS)}${rng.pick(KINDS)}`);
+const address = text((rng) => `${rng.pick(ROADS)}${rng.int(1, 999)}号`);
+const road = text((rng) => rng.pick(ROADS));
+const recentDate = date((rng, c) => dateOfDay(c.day - rng.int(0, 20)));
+const oldDate = date((rng, c) => dateOfDay(c.day - rng.int(200, 9000)));
+const sameDay = date((_rng, c) => dateOfDay(c.day));
+/** YYYY-MM: a month is no calendar day, so text of that shape. */
+const month: FieldGen = { gen: (_rng, c) => dateOfDay(c.day).slice(0, 7), type: 'text', pattern: MONTH_PATTERN };
+const year: FieldGen = { gen: (_rng, c) => dateOfDay(c.day).slice(0, 4), type: 'integer' };
+const creditCode = coded(CREDIT_CODE_PATTERN, (rng, c) => `91${c.region}MA${alnum(rng, 8)}`);
+const plate = coded(PLATE_PATTERN, (rng) => `浙${rng.pick(['A', 'B', 'C'])}${alnum(rng, 5)}`);
+const clock: FieldGen = {
+  gen: (rng, c) =>
+    `${dateOfDay(c.day)} ${String(rng.int(0, 23)).padStart(2, '0')}:${String(rng.int(0, 59)).padStart(2, '0')}`,
+  type: 'datetime',
+};
+
+export const recordTemplates = {
   legal_entity: [
     ['统一社会信用代码', creditCode],
     ['单位名称', company],
@@ -118,7 +138,7 @@ export const recordTemplates: Record<string, readonly (readonly [string, Gen])[]
   ],
   bridge_inspection: [
     ['桥梁编号', serial('HZQL-', 4)],
-    ['桥梁名称', (rng) => `${rng.pick(ROADS)}${rng.pick(['大桥', '高架桥', '人行天桥'])}`],
+    ['桥梁名称', text((rng) => `${rng.pick(ROADS)}${rng.pick(['大桥', '高架桥', '人行天桥'])}`)],
     ['检测日期', recentDate],
     ['技术状况等级', pick(['一类', '二类', '三类'])],
     ['主要病害', pick(['无', '支座老化', '伸缩缝堵塞', '桥面铺装破损', '栏杆锈蚀'])],
@@ -141,7 +161,7 @@ export const recordTemplates: Record<string, readonly (readonly [string, Gen])[]
   ],
   camera_points: [
     ['点位编号', serial('SP-', 6)],
-    ['点位名称', (rng) => `${rng.pick(ROADS)}与${rng.pick(ROADS)}交叉口`],
+    ['点位名称', text((rng) => `${rng.pick(ROADS)}与${rng.pick(ROADS)}交叉口`)],
     ['经度', decimal(120.0, 120.4, 6)],
     ['纬度', decimal(30.1, 30.4, 6)],
   ],
@@ -164,7 +184,7 @@ export const recordTemplates: Record<string, readonly (readonly [string, Gen])[]
     ['设施编号', serial('GG-', 5)],
     ['设置位置', address],
     ['面积(㎡)', intText(2, 120)],
-    ['审批期限', (rng, c) => dateOfDay(c.day + rng.int(30, 900))],
+    ['审批期限', date((rng, c) => dateOfDay(c.day + rng.int(30, 900)))],
   ],
   fume: [
     ['监测点', company],
@@ -187,7 +207,7 @@ export const recordTemplates: Record<string, readonly (readonly [string, Gen])[]
   frontage: [
     ['责任单位', company],
     ['地址', address],
-    ['责任区段', (rng) => `${rng.pick(ROADS)}${rng.int(10, 200)}米`],
+    ['责任区段', text((rng) => `${rng.pick(ROADS)}${rng.int(10, 200)}米`)],
   ],
   water_use: [
     ['企业名称', company],
@@ -195,7 +215,7 @@ export const recordTemplates: Record<string, readonly (readonly [string, Gen])[]
     ['抄表月份', month],
   ],
   construction: [
-    ['项目名称', (rng) => `${rng.pick(WORDS)}${rng.pick(['住宅', '综合体', '学校', '道路改造'])}项目`],
+    ['项目名称', text((rng) => `${rng.pick(WORDS)}${rng.pick(['住宅', '综合体', '学校', '道路改造'])}项目`)],
     ['施工单位', company],
     ['地址', address],
   ],
@@ -217,8 +237,8 @@ export const recordTemplates: Record<string, readonly (readonly [string, Gen])[]
     ['经营类别', pick(['餐饮', '零售', '美容美发', '维修'])],
   ],
   grid_units: [
-    ['网格编码', (rng, c) => `${c.region}${String(rng.int(1, 9)).padStart(3, '0')}`],
-    ['网格名称', (rng) => `${rng.pick(ROADS)}网格`],
+    ['网格编码', coded('\\d{9}', (rng, c) => `${c.region}${String(rng.int(1, 9)).padStart(3, '0')}`)],
+    ['网格名称', text((rng) => `${rng.pick(ROADS)}网格`)],
   ],
   facilities: [
     ['设施编号', serial('SZ-', 6)],
@@ -228,22 +248,36 @@ export const recordTemplates: Record<string, readonly (readonly [string, Gen])[]
   city_checkup: [
     ['指标名称', pick(['人均公园绿地面积', '城市道路网密度', '内涝积水点密度', '老旧小区改造率'])],
     ['指标值', decimal(0, 100, 2)],
-    ['年度', (_rng, c) => dateOfDay(c.day).slice(0, 4)],
+    ['年度', year],
   ],
-};
+} satisfies Record<string, readonly (readonly [string, FieldGen])[]>;
 
-export function makeRecord(rng: Rng, template: string, c: RecordContext): Record<string, string | number> {
-  const fields = recordTemplates[template];
-  if (!fields) throw new Error(`unknown record template ${template}`);
+export type TemplateName = keyof typeof recordTemplates;
+
+export function makeRecord(rng: Rng, template: TemplateName, c: RecordContext): Record<string, string | number> {
   const record: Record<string, string | number> = {};
-  for (const [name, gen] of fields) record[name] = gen(rng, c);
+  for (const [name, field] of recordTemplates[template]) record[name] = field.gen(rng, c);
   return record;
 }
 
 /** An invalid record: an empty object, or every field an empty string. */
-export function invalidRecord(rng: Rng, template: string): Record<string, string> {
+export function invalidRecord(rng: Rng, template: TemplateName): Record<string, string> {
   if (rng.chance(0.5)) return {};
   const record: Record<string, string> = {};
-  for (const [name] of recordTemplates[template] ?? []) record[name] = '';
+  for (const [name] of recordTemplates[template]) record[name] = '';
   return record;
+}
+
+/**
+ * The catalog's declaration of a template's record fields. Every generator always fills its field, but the
+ * department simulator (dept.ts) now and then blanks the first field of a record it counts as valid: that one is
+ * optional, the others required (so an all-empty record stays invalid).
+ */
+export function templateFields(template: TemplateName): ResourceField[] {
+  return recordTemplates[template].map(([name, { type, pattern }], i) => ({
+    name,
+    type,
+    required: i > 0,
+    ...(pattern === undefined ? {} : { pattern }),
+  }));
 }

@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { regionPrefix } from './ground-truth.js';
 import { groundTruth } from './index.js';
 import { city } from './testing/fixtures.js';
-import { dayOf, dayOfDate } from './time.js';
+import { dayOf, dayOfDate, dayStartMs } from './time.js';
 import type { ScenarioStatusRow } from './types.js';
 
 const c = city();
-const gt = groundTruth(c);
+// Built after the data's year is over: every period is complete (open periods are tested at the end).
+const completeBuild = new Date('2027-01-01T00:00:00+08:00');
+const gt = groundTruth(c, { now: completeBuild });
 const scope = c.catalogs.regions.filter((r) => r.code.startsWith('33'));
 const periods = ['2026-01', '2026-02', '2026-03', '2026-Q1', '2026'];
 
@@ -48,6 +50,8 @@ describe('ground truth: shape', () => {
     expect(Object.keys(gt.data_sharing[0]!)).toEqual([
       'grain',
       'period',
+      'is_complete',
+      'data_cutoff',
       'region_code',
       'region_level',
       'required_count',
@@ -67,6 +71,8 @@ describe('ground truth: shape', () => {
     expect(Object.keys(gt.scenario_coverage[0]!)).toEqual([
       'grain',
       'period',
+      'is_complete',
+      'data_cutoff',
       'region_code',
       'region_level',
       'applicable_count',
@@ -78,6 +84,8 @@ describe('ground truth: shape', () => {
     expect(Object.keys(gt.scenario_status[0]!)).toEqual([
       'grain',
       'period',
+      'is_complete',
+      'data_cutoff',
       'scenario_code',
       'scenario_name',
       'dimension',
@@ -295,5 +303,86 @@ describe('ground truth: the definitions taken literally', () => {
     expect(regionPrefix({ code: '330000', level: 'province' })).toBe('33');
     expect(regionPrefix({ code: '330100', level: 'city' })).toBe('3301');
     expect(regionPrefix({ code: '330106', level: 'district' })).toBe('330106');
+  });
+});
+
+describe('ground truth: open periods at the data cut-off', () => {
+  // Built during 2026-03-20 (Asia/Shanghai): the cut-off is that day's 00:00, so March, Q1 and 2026 are open and
+  // count 1–19 March; the fixture's readings and deliveries of 20–31 March exist but have "not happened yet".
+  const now = new Date('2026-03-20T15:30:00+08:00');
+  const cutoffDay = dayOfDate('2026-03-20');
+  const open = groundTruth(c, { now });
+  const openSharing = (period: string, region: string) =>
+    open.data_sharing.find((r) => r.period === period && r.region_code === region)!;
+  const openStatus = (period: string, scenario: string, region: string) =>
+    open.scenario_status.find((r) => r.period === period && r.scenario_code === scenario && r.region_code === region)!;
+
+  it('marks the periods not over at the cut-off open and stamps every row with the cut-off instant', () => {
+    for (const rows of [open.data_sharing, open.scenario_coverage, open.scenario_status]) {
+      for (const r of rows) {
+        expect(r.is_complete, `${r.period}`).toBe(r.period === '2026-01' || r.period === '2026-02');
+        expect(r.data_cutoff).toBe('2026-03-19T16:00:00.000Z');
+      }
+    }
+    expect(new Set(gt.data_sharing.map((r) => r.is_complete))).toEqual(new Set([true]));
+  });
+
+  it('counts device-days before the cut-off only: readings of the cut-off day and later count nowhere', () => {
+    const devices = c.catalogs.devices.filter((d) => d.device_type === 'gas_methane' && d.region_code === '330106');
+    expect(devices).toHaveLength(4);
+    const ids = new Set(devices.map((d) => d.device_id));
+    const readingDays = (from: number, to: number) =>
+      new Set(
+        c.plan.facts.sensor_reading
+          .filter((r) => ids.has(r.device_id) && dayOf(r.observed_at_ms) >= from && dayOf(r.observed_at_ms) <= to)
+          .map((r) => `${r.device_id}|${dayOf(r.observed_at_ms)}`),
+      ).size;
+    expect(readingDays(cutoffDay, dayOfDate('2026-03-31'))).toBeGreaterThan(0);
+
+    const march = openStatus('2026-03', 'gas_leak_monitoring', '330106');
+    expect(march.registered_device_days).toBe(4 * 19);
+    expect(march.online_device_days).toBe(readingDays(dayOfDate('2026-03-01'), cutoffDay - 1));
+    expect(march.online_device_days).toBeLessThan(
+      status('2026-03', 'gas_leak_monitoring', '330106').online_device_days,
+    );
+    expect(openStatus('2026', 'gas_leak_monitoring', '330106').registered_device_days).toBe(4 * (31 + 28 + 19));
+    // A complete month is counted whole whatever the cut-off.
+    expect(openStatus('2026-02', 'gas_leak_monitoring', '330106')).toEqual({
+      ...status('2026-02', 'gas_leak_monitoring', '330106'),
+      data_cutoff: '2026-03-19T16:00:00.000Z',
+    });
+  });
+
+  it('a monthly resource is not required, due or missed in its running month unless shared', () => {
+    // 温州: R330300001 (monthly) is never delivered; R330300002 (yearly) is delivered on 15 March.
+    expect(sharing('2026-02', '330300')).toMatchObject({ required_count: 2, due_count: 1, on_time_count: 0 });
+    expect(sharing('2026-03', '330300')).toMatchObject({ required_count: 2, shared_count: 1, due_count: 1 });
+    expect(openSharing('2026-02', '330300')).toMatchObject({ required_count: 2, due_count: 1, on_time_count: 0 });
+    expect(openSharing('2026-03', '330300')).toMatchObject({
+      required_count: 1,
+      shared_count: 1,
+      sharing_rate: 1,
+      due_count: 0,
+      timeliness_rate: null,
+      hooked_count: 1,
+    });
+    // 滨江: R330108001 (monthly) delivered on 8 March is shared — so required — though its March is not over.
+    expect(openSharing('2026-03', '330108')).toMatchObject({ required_count: 1, shared_count: 1, due_count: 0 });
+  });
+
+  it('a daily resource is due in an open period through the day before the cut-off', () => {
+    // 西湖: two daily/realtime resources, due on 1–19 March but not on the 20th–31st.
+    expect(openSharing('2026-03', '330106').due_count).toBe(2);
+    // The monthly R330106003 (delivered on 25 March: the fixture has data after the cut-off) is shared, not due.
+    expect(openSharing('2026-03', '330106')).toMatchObject({ required_count: 3, shared_count: 3 });
+    expect(sharing('2026-03', '330106').due_count).toBe(3);
+  });
+
+  it('defaults to the clock, like a build', () => {
+    const before = dayOf(Date.now());
+    const today = groundTruth(c);
+    const after = dayOf(Date.now());
+    const cutoffs = [before, after].map((day) => new Date(dayStartMs(day)).toISOString());
+    expect(cutoffs).toContain(today.data_sharing[0]!.data_cutoff);
   });
 });

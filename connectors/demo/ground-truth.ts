@@ -1,10 +1,20 @@
 /**
  * Ground truth of the marts, computed from the simulator's own plan of valid records (never from SQL), implementing
  * docs/indicators.md literally. Decisions where the text leaves room are listed in README.md ("Ground truth").
+ * The data cut-off is an input, like the build's `now`: periods still running at it count only the days before it.
  */
 import type { DataResource, Device, Region, Scenario } from '../../schemas/index.js';
 import { registrationDays } from './catalogs.js';
-import { dayOf, dayOfDate, type Grain, type Period, periodContaining, periodsIntersecting, weekdayOf } from './time.js';
+import {
+  dayOf,
+  dayOfDate,
+  dayStartMs,
+  type Grain,
+  type Period,
+  periodContaining,
+  periodsIntersecting,
+  weekdayOf,
+} from './time.js';
 import {
   type DataSharingRow,
   type DemoCity,
@@ -94,6 +104,24 @@ function hubPrefix(regions: Region[], code: string): string {
   return code.endsWith('0000') ? code.slice(0, 2) : code.endsWith('00') ? code.slice(0, 4) : code;
 }
 
+export interface GroundTruthOptions {
+  /**
+   * The build's "now" (default: the clock), as `runModels({ now })`: its Asia/Shanghai day is the cut-off day, the
+   * first day not counted. Pass the marts' own `data_cutoff` to get the truth of a finished build.
+   */
+  now?: Date;
+}
+
+/** A period as counted at the cut-off: `countedEnd` is its last counted day (before `start` when none is over). */
+interface CountedPeriod extends Period {
+  isComplete: boolean;
+  countedEnd: number;
+}
+
+function countedAt(p: Period, cutoffDay: number): CountedPeriod {
+  return { ...p, isComplete: p.end < cutoffDay, countedEnd: Math.min(p.end, cutoffDay - 1) };
+}
+
 interface Validity {
   from: number;
   to: number;
@@ -106,14 +134,17 @@ function validity(r: DataResource): Validity {
   };
 }
 
-/** The resource's cycle instances due in P: last day inside P and inside the validity. */
-function dueInstances(r: DataResource, v: Validity, p: Period): [number, number][] {
+/**
+ * The resource's cycle instances due in P: last day inside P's counted days (an instance still running at the
+ * cut-off is not due yet) and inside the validity.
+ */
+function dueInstances(r: DataResource, v: Validity, p: CountedPeriod): [number, number][] {
   const out: [number, number][] = [];
-  const due = (last: number) => last >= p.start && last <= p.end && v.from <= last && last <= v.to;
+  const due = (last: number) => last >= p.start && last <= p.countedEnd && v.from <= last && last <= v.to;
   switch (r.update_frequency) {
     case 'realtime':
     case 'daily':
-      for (let d = p.start; d <= p.end; d++) if (due(d)) out.push([d, d]);
+      for (let d = p.start; d <= p.countedEnd; d++) if (due(d)) out.push([d, d]);
       break;
     case 'weekly':
       for (let sunday = p.start + ((6 - weekdayOf(p.start) + 7) % 7); sunday <= p.end; sunday += 7) {
@@ -150,8 +181,10 @@ export function expectedCounts(city: DemoCity): Record<Feed, FeedCounts> {
   return out;
 }
 
-export function groundTruth(city: DemoCity): GroundTruth {
+export function groundTruth(city: DemoCity, { now = new Date() }: GroundTruthOptions = {}): GroundTruth {
   const { catalogs, plan, options } = city;
+  const cutoffDay = dayOf(now.getTime());
+  const data_cutoff = new Date(dayStartMs(cutoffDay)).toISOString();
   const facts = plan.facts;
   const expected = expectedCounts(city);
 
@@ -175,7 +208,7 @@ export function groundTruth(city: DemoCity): GroundTruth {
     if (d < spanStart) spanStart = d;
     if (d > spanEnd) spanEnd = d;
   }
-  const periods = grains.flatMap((g) => periodsIntersecting(g, spanStart, spanEnd));
+  const periods = grains.flatMap((g) => periodsIntersecting(g, spanStart, spanEnd)).map((p) => countedAt(p, cutoffDay));
 
   // Deliveries.
   const deliveries = facts.dept_delivery.map((d) => ({ ...d, day: dayOf(d.delivered_at_ms) }));
@@ -244,7 +277,7 @@ export function groundTruth(city: DemoCity): GroundTruth {
 
   const resources = catalogs.data_resources.map((r) => ({ r, v: validity(r) }));
 
-  const sharingRow = (p: Period, region: Region): DataSharingRow => {
+  const sharingRow = (p: CountedPeriod, region: Region): DataSharingRow => {
     const pre = regionPrefix(region);
     let required = 0;
     let shared = 0;
@@ -254,11 +287,14 @@ export function groundTruth(city: DemoCity): GroundTruth {
     for (const { r, v } of resources) {
       if (!r.region_code.startsWith(pre) || r.share_type === 'not_shared') continue;
       if (!(v.from <= p.end && v.to >= p.start)) continue;
-      required++;
       const days = sharedDays.get(r.resource_code);
       const [ws, we] = sharingWindow(r, p);
-      if (anyIn(days, ws, we)) shared++;
+      const isShared = anyIn(days, ws, we);
       const instances = dueInstances(r, v, p);
+      // An open period has not missed a resource that is neither shared nor due yet.
+      if (!p.isComplete && !isShared && instances.length === 0) continue;
+      required++;
+      if (isShared) shared++;
       if (instances.length > 0) {
         due++;
         if (instances.every(([s, e]) => anyIn(days, s, e))) onTime++;
@@ -278,6 +314,8 @@ export function groundTruth(city: DemoCity): GroundTruth {
     return {
       grain: p.grain,
       period: p.period,
+      is_complete: p.isComplete,
+      data_cutoff,
       region_code: region.code,
       region_level: region.level,
       required_count: required,
@@ -296,7 +334,7 @@ export function groundTruth(city: DemoCity): GroundTruth {
     };
   };
 
-  const statusRow = (p: Period, s: Scenario, region: Region): ScenarioStatusRow => {
+  const statusRow = (p: CountedPeriod, s: Scenario, region: Region): ScenarioStatusRow => {
     const pre = regionPrefix(region);
     const failed: string[] = [];
     for (const t of s.required_device_types) {
@@ -332,6 +370,8 @@ export function groundTruth(city: DemoCity): GroundTruth {
     return {
       grain: p.grain,
       period: p.period,
+      is_complete: p.isComplete,
+      data_cutoff,
       scenario_code: s.scenario_code,
       scenario_name: s.name,
       dimension: s.dimension,
@@ -364,6 +404,8 @@ export function groundTruth(city: DemoCity): GroundTruth {
       scenario_coverage.push({
         grain: p.grain,
         period: p.period,
+        is_complete: p.isComplete,
+        data_cutoff,
         region_code: region.code,
         region_level: region.level,
         applicable_count: mine.length,
@@ -377,12 +419,15 @@ export function groundTruth(city: DemoCity): GroundTruth {
   return { data_sharing, scenario_coverage, scenario_status, expected };
 }
 
-/** Online and registered device-days over P of the registry's devices of the types, within the region prefix. */
+/**
+ * Online and registered device-days over P's counted days of the registry's devices of the types, within the region
+ * prefix.
+ */
 function deviceDays(
   devices: Device[],
   types: readonly string[],
   pre: string,
-  p: Period,
+  p: CountedPeriod,
   onlineDays: Map<string, Set<number>>,
 ): { online: number; registered: number } {
   let online = 0;
@@ -391,7 +436,7 @@ function deviceDays(
     if (!types.includes(device.device_type) || !device.region_code.startsWith(pre)) continue;
     const reg = registrationDays(device);
     const from = Math.max(p.start, reg.from);
-    const to = Math.min(p.end, reg.to);
+    const to = Math.min(p.countedEnd, reg.to);
     if (from > to) continue;
     registered += to - from + 1;
     for (const d of onlineDays.get(device.device_id) ?? []) if (d >= from && d <= to) online++;

@@ -5,6 +5,7 @@
  * caller's regions catalog are skipped.
  */
 import type { Scenario } from '../../schemas/index.js';
+import type { TemplateName } from './dept-records.js';
 import type { TsFormat } from './types.js';
 
 export interface MonthDay {
@@ -375,8 +376,8 @@ export interface ResourceLayout {
   region: string;
   share: 'unconditional' | 'conditional' | 'not_shared';
   freq: UpdateFrequency;
-  /** Record template (see dept records). */
-  template: string;
+  /** Record template: the fields its records carry (dept-records.ts). */
+  template: TemplateName;
   validFrom?: MonthDay;
   validTo?: MonthDay;
   /** The delivery header's adcode when it differs from the resource's region (relayed by another platform). */

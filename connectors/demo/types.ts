@@ -164,6 +164,10 @@ export interface DemoCity {
 export interface DataSharingRow {
   grain: Grain;
   period: string;
+  /** The period ended before the data cut-off. */
+  is_complete: boolean;
+  /** The cut-off instant (00:00 Asia/Shanghai of the build's day), ISO 8601 UTC as the marts return TIMESTAMPTZ. */
+  data_cutoff: string;
   region_code: string;
   region_level: string;
   required_count: number;
@@ -184,6 +188,10 @@ export interface DataSharingRow {
 export interface ScenarioCoverageRow {
   grain: Grain;
   period: string;
+  /** The period ended before the data cut-off. */
+  is_complete: boolean;
+  /** The cut-off instant (00:00 Asia/Shanghai of the build's day), ISO 8601 UTC as the marts return TIMESTAMPTZ. */
+  data_cutoff: string;
   region_code: string;
   region_level: string;
   applicable_count: number;
@@ -196,6 +204,10 @@ export interface ScenarioCoverageRow {
 export interface ScenarioStatusRow {
   grain: Grain;
   period: string;
+  /** The period ended before the data cut-off. */
+  is_complete: boolean;
+  /** The cut-off instant (00:00 Asia/Shanghai of the build's day), ISO 8601 UTC as the marts return TIMESTAMPTZ. */
+  data_cutoff: string;
   scenario_code: string;
   scenario_name: string;
   dimension: string;

@@ -38,12 +38,25 @@ export class CatalogError extends CityhubError {
   }
 }
 
-/** CSV cells for list fields hold values separated by `|`; empty cells are absent fields. */
+/** CSV cells holding structured values as JSON text (a data resource's declared record fields). */
+const jsonFields: ReadonlySet<string> = new Set(['fields']);
+
+/** The cell's JSON value; text that is not JSON stays text, so the schema names the field and what it expected. */
+function parseJsonCell(cell: string): unknown {
+  try {
+    return JSON.parse(cell);
+  } catch {
+    return cell;
+  }
+}
+
+/** CSV cells for list fields hold values separated by `|`; JSON for `fields`; empty cells are absent fields. */
 function fromCsvRow(row: Record<string, string>, listFields: ReadonlySet<string>, numberFields: ReadonlySet<string>) {
   const out: Record<string, unknown> = {};
   for (const [key, cell] of Object.entries(row)) {
     if (listFields.has(key)) out[key] = cell === '' ? [] : cell.split('|');
     else if (cell === '') continue;
+    else if (jsonFields.has(key)) out[key] = parseJsonCell(cell);
     else if (numberFields.has(key)) out[key] = Number(cell);
     else if (cell === 'true' || cell === 'false') out[key] = cell === 'true';
     else out[key] = cell;

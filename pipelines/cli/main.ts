@@ -190,6 +190,7 @@ async function commandConfig(args: string[]): Promise<number> {
   print(describeConfig(loaded));
   for (const [name, source] of Object.entries(checked.catalogSources))
     print(`  (catalog) ${name} = ${describeCatalogSource(source)}`);
+  for (const warning of checked.warnings) process.stderr.write(`warning: ${warning}\n`);
   return 0;
 }
 

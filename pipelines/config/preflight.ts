@@ -17,6 +17,8 @@ export interface PreflightResult {
   catalogSources: CatalogSources;
   /** The catalogs preflight already read from files (regions always); connector-provided ones come later. */
   catalogs: Partial<Catalogs> & { regions: Region[] };
+  /** What is allowed but weakens a guarantee, one line each (shown by `config check`, logged by `run`). */
+  warnings: string[];
 }
 
 /**
@@ -54,7 +56,21 @@ export function preflight(loaded: LoadedConfig, providers: CatalogProviders = re
     });
   }
   if (issues.length > 0) throw new ConfigError(loaded.file, issues);
-  return { catalogSources: planned.sources as CatalogSources, catalogs: catalogs as PreflightResult['catalogs'] };
+  return {
+    catalogSources: planned.sources as CatalogSources,
+    catalogs: catalogs as PreflightResult['catalogs'],
+    warnings: undeclaredResourceFields(catalogs.data_resources ?? []),
+  };
+}
+
+/** Resources whose records can only be checked by the fallback rule (docs/feeds.md "Record validation"). */
+export function undeclaredResourceFields(resources: readonly { resource_code: string; fields?: unknown }[]): string[] {
+  const bare = resources.filter((r) => r.fields === undefined).map((r) => r.resource_code);
+  if (bare.length === 0) return [];
+  const shown = bare.slice(0, 10).join(', ') + (bare.length > 10 ? `, … (${bare.length} in all)` : '');
+  return [
+    `catalogs.data_resources: ${bare.length} resource(s) declare no fields (${shown}); their records count as valid when they hold any non-empty value, so quality_rate cannot see bad values`,
+  ];
 }
 
 const catalogNames = ['regions', 'data_resources', 'scenarios', 'devices'] as const satisfies readonly CatalogName[];

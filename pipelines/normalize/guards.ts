@@ -122,3 +122,23 @@ export function illFormedStringPath(value: unknown, root = ''): string | undefin
   }
   return undefined;
 }
+
+/**
+ * Path of a key that only an attack sends: `__proto__` anywhere, or `constructor.prototype`. JSON.parse keeps them
+ * as plain data, but any later `target[key] = value` copy would write to Object.prototype.
+ */
+export function prototypeKeyPath(buf: Buffer, value: unknown): string | undefined {
+  if (buf.indexOf('"__proto__"') === -1 && buf.indexOf('"prototype"') === -1) return undefined;
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    const entries = Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node);
+    for (const [key, child] of entries) {
+      const at = path ? `${path}.${key}` : key;
+      if (key === '__proto__' || (key === 'prototype' && path.endsWith('constructor'))) return at;
+      stack.push([child, at]);
+    }
+  }
+  return undefined;
+}

@@ -89,8 +89,8 @@ describe('text a Parquet writer refuses is dead-lettered per record', () => {
   });
 
   it('a well-formed surrogate pair (an emoji escape) is fine', () => {
-    const text = JSON.stringify(reading).replace('"GAS-330106-0001"', '"GAS-\\ud83d\\ude00"');
-    expect(accounted(normalizer('sensor').normalize(Buffer.from(text))).landed).toBe(1);
+    const text = JSON.stringify(delivery([{ 名称: 'PLACEHOLDER' }])).replace('PLACEHOLDER', '\\ud83d\\ude00');
+    expect(accounted(normalizer('dept').normalize(Buffer.from(text))).landed).toBe(1);
   });
 
   it('a lone surrogate in one delivered record rejects that record only', () => {
@@ -238,5 +238,21 @@ describe('delivered records are validated against the fields their resource decl
     const out = accounted(dept().normalize(bytes(delivery([{ a: 'abc' }, {}], 'R330106999'))));
     expect(out.landed).toBe(1);
     expect(out.deadLetters).toHaveLength(1);
+  });
+});
+
+describe('keys that only an attack sends', () => {
+  it('an own __proto__ key beside valid fields dead-letters the message', () => {
+    const text = `{"__proto__":{"polluted":1},${JSON.stringify(reading).slice(1)}`;
+    const out = accounted(normalizer('sensor').normalize(Buffer.from(text)));
+    expect(out.deadLetters).toMatchObject([{ reason_code: 'invalid', issues: [{ path: '__proto__' }] }]);
+  });
+
+  it('constructor.prototype nested in a delivered record dead-letters the delivery, counting each record', () => {
+    const out = accounted(
+      normalizer('dept').normalize(bytes(delivery([{ a: 1 }, { b: { constructor: { prototype: { x: 1 } } } }]))),
+    );
+    expect(out).toMatchObject({ received: 2, landed: 0 });
+    expect(out.deadLetters[0]).toMatchObject({ issues: [{ path: 'records.1.b.constructor.prototype' }], records: 2 });
   });
 });

@@ -2,7 +2,7 @@ import type { Feed } from '../../connectors/types.js';
 import { type DataResource, type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
 import { PersonalDataMasker } from '../privacy/masker.js';
 import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
-import { illFormedStringPath, mayHoldSurrogateEscape, structureProblem } from './guards.js';
+import { illFormedStringPath, mayHoldSurrogateEscape, prototypeKeyPath, structureProblem } from './guards.js';
 import { type MappingContext, MappingRejection, mappings, type SourceMapping } from './mappings/index.js';
 import { scrubPersonalText, scrubText } from './mask.js';
 import { compileFields } from './resource-fields.js';
@@ -203,6 +203,18 @@ export class Normalizer {
       });
     }
     const object = payload as Record<string, unknown>;
+    const forbidden = prototypeKeyPath(value, object);
+    if (forbidden !== undefined)
+      return this.rejectParsed(
+        object,
+        value,
+        this.mapping.countRecords?.(object) ?? 1,
+        {
+          reason_code: 'invalid',
+          issues: [{ path: forbidden, message: 'a key that would reach Object.prototype is not accepted' }],
+        },
+        false,
+      );
     // A lone surrogate (`"\ud800"`) parses into a string no Parquet writer accepts: find it before mapping. A
     // feed whose message holds many records checks each record itself, so one bad record does not take the rest.
     this.context.mayHoldSurrogates = mayHoldSurrogateEscape(value);
@@ -397,8 +409,12 @@ export class Normalizer {
     rejection: Rejection,
     perRecord = false,
   ): NormalizedMessage {
-    if (!perRecord)
-      return { rows: [], deadLetters: [this.deadLetter(payload, value, rejection)], received: count, landed: 0 };
+    if (!perRecord) {
+      // One dead letter for the whole message, standing for each of its records.
+      const deadLetter = this.deadLetter(payload, value, rejection);
+      if (count !== 1) deadLetter.records = count;
+      return { rows: [], deadLetters: [deadLetter], received: count, landed: 0 };
+    }
     const deadLetters: DeadLetter[] = [];
     const records = Array.isArray(payload.records) ? payload.records : [payload.records];
     for (let i = 0; i < count; i++) {

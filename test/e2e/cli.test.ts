@@ -31,8 +31,8 @@ describe('the cityhub CLI', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('is valid');
     expect(stdout).toMatch(/region_code = "330000" +# /);
-    expect(stdout).toMatch(/privacy\.salt = ••••••/);
-    expect(stdout).not.toContain('cityhub-demo-salt');
+    expect(stdout).toMatch(/privacy\.hmac_key = ••••••/);
+    expect(stdout).not.toContain('cityhub-demo-key');
   });
 
   it('a bad config fails fast naming the key path, the value and what was expected', async () => {

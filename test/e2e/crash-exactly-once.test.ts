@@ -1,19 +1,26 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { feeds, rawTopic } from '../../connectors/types.js';
 import { openEmbeddedBus } from '../../pipelines/bus/embedded/index.js';
+import { deadLetterTopic } from '../../pipelines/normalize/connector-dead-letter.js';
 import { runCli, startCli, tempDir, writeConfig } from '../support/hub-process.js';
 
 describe('exactly once across kill -9', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
-  afterEach(async () => {
-    await dir?.remove();
-  });
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let lake: string;
+  let acknowledged = 0;
+  let committedBefore = 0;
+  let restart: Awaited<ReturnType<typeof runCli>>;
+  let instance: DuckDBInstance;
+  let connection: Awaited<ReturnType<DuckDBInstance['connect']>>;
+  const scalar = async (sql: string) => Number((await connection.runAndReadAll(sql)).getRows()[0]![0]);
 
-  it('a hub killed while landing, restarted and drained, has landed every acknowledged record exactly once', async () => {
+  // One hub killed while landing, then restarted and drained; the tests below read what it left.
+  beforeAll(async () => {
     dir = await tempDir('crash');
     const dataDir = join(dir.path, 'data');
+    lake = join(dataDir, 'lake');
     const config = await writeConfig(dir.path, {
       region_code: '330000',
       data_dir: dataDir,
@@ -45,30 +52,61 @@ describe('exactly once across kill -9', () => {
 
     // What the bus acknowledged, and how far the pipeline had committed when it died.
     const bus = await openEmbeddedBus({ dir: join(dataDir, 'bus'), fsync: 'always' });
-    const consumer = bus.consumer({ groupId: 'cityhub-pipeline' });
-    let acknowledged = 0;
-    let committedBefore = 0;
-    await consumer.subscribe(feeds.map(rawTopic));
-    for (const feed of feeds) {
-      for (const { partition, highWatermark } of await bus.describe(rawTopic(feed))) {
-        acknowledged += highWatermark;
-        committedBefore += await consumer.committed({ topic: rawTopic(feed), partition });
+    try {
+      // Each feed's raw topic, and its dead-letter topic where bodies that cannot go raw (unmaskable hotline
+      // payloads, oversized ones) are put instead.
+      const topics = feeds.flatMap((feed) => [rawTopic(feed), deadLetterTopic(feed)]);
+      const consumer = bus.consumer({ groupId: 'cityhub-pipeline' });
+      await consumer.subscribe(topics);
+      for (const topic of topics) {
+        for (const { partition, highWatermark } of await bus.describe(topic)) {
+          acknowledged += highWatermark;
+          committedBefore += await consumer.committed({ topic, partition });
+        }
       }
+      await consumer.close();
+    } finally {
+      await bus.close();
     }
-    await consumer.close();
-    await bus.close();
+
+    restart = await runCli(['run', '--config', config, '--for', '1s']);
+    instance = await DuckDBInstance.create(':memory:');
+    connection = await instance.connect();
+  });
+  afterAll(async () => {
+    connection?.closeSync();
+    instance?.closeSync();
+    await dir?.remove();
+  });
+
+  it('the kill interrupted landing, and the restarted hub resumed and exited 0', () => {
     expect(acknowledged).toBeGreaterThan(0);
     // The kill really interrupted landing: some but not all was committed.
     expect(committedBefore).toBeLessThan(acknowledged);
+    expect(restart.code, restart.stderr).toBe(0);
+    expect(restart.stderr).toMatch(/resumes from checkpoint|demo history sent/);
+  });
 
-    const second = await runCli(['run', '--config', config, '--for', '1s']);
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toMatch(/resumes from checkpoint|demo history sent/);
+  it('every acknowledged bus message is in the lake or the dead letters exactly once', async () => {
+    // No (topic, partition, offset) is in the lake twice across files, and every one produced rows or dead letters.
+    const coordinates = ['sensor_reading', 'video_alert', 'city_event', 'hotline_case', 'dept_delivery']
+      .map((d) => `select _topic, _partition, _offset from read_parquet('${lake}/${d}/*/*.parquet')`)
+      .join(' union all ');
+    expect(
+      await scalar(
+        `select count(*) from (select _topic, _partition, _offset from (${coordinates}) group by all having count(*) > 1)`,
+      ),
+    ).toBe(0);
+    const accounted = await scalar(
+      `select count(*) from (select distinct _topic, _partition, _offset from (${coordinates} union all select _topic, _partition, _offset from read_parquet('${lake}/_dlq/*/*/*.parquet')))`,
+    );
+    expect(accounted).toBe(acknowledged);
+  });
 
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    const lake = join(dataDir, 'lake');
-    const scalar = async (sql: string) => Number((await connection.runAndReadAll(sql)).getRows()[0]![0]);
+  // Issue 6 ("also expected"): the dedupe memory survives a restart, so a redelivered record whose original landed
+  // before the kill is dead-lettered as a duplicate instead of landing twice. Before that, the README promised
+  // this only for the marts (the staging models remove such repeats).
+  it('the lake holds no natural-key duplicates across the restart', async () => {
     const datasets: Record<string, string> = {
       sensor_reading: 'device_id, metric, observed_at',
       video_alert: 'alert_id, status',
@@ -84,23 +122,5 @@ describe('exactly once across kill -9', () => {
         `${dataset} natural-key duplicates`,
       ).toBe(0);
     }
-    // Every acknowledged bus message is accounted for exactly once: it produced landed rows or dead letters,
-    // and no (topic, partition, offset) is in the lake twice across files.
-    const coordinates = Object.keys(datasets)
-      .filter((d) => d !== 'dept_record' && d !== 'dept_delivery')
-      .map((d) => `select _topic, _partition, _offset from read_parquet('${lake}/${d}/*/*.parquet')`)
-      .concat(`select _topic, _partition, _offset from read_parquet('${lake}/dept_delivery/*/*.parquet')`)
-      .join(' union all ');
-    expect(
-      await scalar(
-        `select count(*) from (select _topic, _partition, _offset from (${coordinates}) group by all having count(*) > 1)`,
-      ),
-    ).toBe(0);
-    const accounted = await scalar(
-      `select count(*) from (select distinct _topic, _partition, _offset from (${coordinates} union all select _topic, _partition, _offset from read_parquet('${lake}/_dlq/*/*/*.parquet')))`,
-    );
-    expect(accounted).toBe(acknowledged);
-    connection.closeSync();
-    instance.closeSync();
   });
 });

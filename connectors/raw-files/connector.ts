@@ -1,0 +1,218 @@
+import { mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ProduceMessage } from '../../pipelines/bus/types.js';
+import { CityhubError } from '../../pipelines/errors.js';
+import { RetryAbortedError, sleep } from '../../pipelines/retry.js';
+import { BusSender } from '../send.js';
+import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
+import type { RawFilesConnectorConfig } from './config.js';
+
+/** Where sent files go, inside the watched folder. A dot name, so the folder scan never takes it for a message. */
+export const SENT_FOLDER = '.sent';
+
+/** Files per bus send, and bytes per send: many small files share one durable append, a big one goes alone. */
+const BATCH_FILES = 64;
+const BATCH_BYTES = 16 * 1024 * 1024;
+/** Larger than any bus accepts (the embedded log's own ceiling): dead-lettered from its head, never read whole. */
+const UNREADABLE_SIZE = 256 * 1024 * 1024;
+
+/** The configured folder is missing or not a folder: a configuration problem, not one to wait out. */
+export class RawFilesFolderError extends CityhubError {
+  readonly path: string;
+  constructor(path: string, cause: unknown) {
+    super(`raw-files folder ${path} cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.path = path;
+  }
+}
+
+/**
+ * Sends every file of a folder as one raw message of its feed, in file-name order, and moves each file to `.sent/`
+ * once the bus acknowledged it (as itself, or as a connector dead letter when the bus refuses its size). A crash
+ * re-sends at most the files of the send in flight: at-least-once, like every connector.
+ */
+export class RawFilesConnector implements Connector {
+  readonly id: string;
+  readonly kind = 'raw-files';
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private rejectDone!: (error: unknown) => void;
+  private state: ConnectorHealth['state'] = 'stopped';
+  private error: string | undefined;
+  private sender: BusSender | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  /** Aborted by stop(): ends a poll wait or a backoff wait at once. */
+  private readonly stopWaiting = new AbortController();
+
+  constructor(
+    private readonly config: RawFilesConnectorConfig,
+    /** The folder, resolved against the config file's folder. */
+    private readonly folder: string,
+  ) {
+    this.id = config.id;
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // A failure is reported through health() and done; nobody awaiting done must not crash the process.
+    this.done.catch(() => {});
+  }
+
+  async start(context: ConnectorContext): Promise<void> {
+    this.state = 'running';
+    this.sender = new BusSender({
+      connector: this.id,
+      producer: context.producer,
+      signal: this.stopWaiting.signal,
+      log: context.log,
+      ...(context.retryPolicy ? { policy: context.retryPolicy } : {}),
+    });
+    this.loop = this.run(this.sender, context.log).then(
+      () => {
+        this.state = 'stopped';
+        this.resolveDone();
+      },
+      (error: unknown) => {
+        if (error instanceof RetryAbortedError && !this.sender?.health.error) {
+          // Stopped in a poll wait: a normal end.
+          this.state = 'stopped';
+          this.resolveDone();
+          return;
+        }
+        this.state = 'failed';
+        this.error = error instanceof Error ? error.message : String(error);
+        if (this.sender?.health.error) this.error += `; last failure: ${this.sender.health.error}`;
+        context.log.error({ err: error, connector: this.id }, 'raw-files connector failed');
+        this.rejectDone(error);
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.state === 'running') this.state = 'stopping';
+    this.stopWaiting.abort();
+    await this.loop?.catch(() => {});
+  }
+
+  health(): ConnectorHealth {
+    const sends = this.sender?.health;
+    const error = this.error ?? sends?.error;
+    return {
+      state: this.state,
+      sent: { ...this.sender?.sent },
+      dead_lettered: { ...this.sender?.deadLettered },
+      retries: sends?.retries ?? 0,
+      ...(error ? { error } : {}),
+      ...(sends?.last_error_at ? { last_error_at: sends.last_error_at } : {}),
+    };
+  }
+
+  private async run(sender: BusSender, log: Logger): Promise<void> {
+    const sentDir = join(this.folder, SENT_FOLDER);
+    await this.pendingFiles(); // a missing folder fails here, at start, not at the first poll
+    await mkdir(sentDir, { recursive: true });
+    // A bounded replay (`once`) is one unit, like the demo's history: stop() lets it empty the folder (a backoff wait
+    // is still cut short). A watching connector stops between sends.
+    const goOn = () => this.config.once || !this.stopping;
+    while (goOn()) {
+      const names = await this.pendingFiles();
+      if (names.length === 0) {
+        if (this.config.once) {
+          log.info({ connector: this.id, sent: sender.sent }, 'raw-files folder is empty');
+          return;
+        }
+        await sleep(this.config.poll_interval_ms, this.stopWaiting.signal, `raw-files ${this.id} poll`);
+        continue;
+      }
+      for (let i = 0; i < names.length && goOn(); ) {
+        const batch: string[] = [];
+        const messages: ProduceMessage[] = [];
+        let bytes = 0;
+        while (i < names.length && batch.length < BATCH_FILES && (batch.length === 0 || bytes < BATCH_BYTES)) {
+          const name = names[i++]!;
+          const body = await this.readBody(sender, name);
+          if (body === undefined) continue;
+          batch.push(name);
+          messages.push({ key: name, value: body });
+          bytes += body.length;
+        }
+        await sender.send(this.config.feed, messages, batch);
+        for (const name of batch) await rename(join(this.folder, name), join(sentDir, name));
+        await syncFolder(sentDir);
+        await syncFolder(this.folder);
+      }
+    }
+  }
+
+  /** Regular files to send, in file-name order; names starting with "." are in progress or ours. */
+  private async pendingFiles(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.folder, { withFileTypes: true });
+      return entries
+        .filter((e) => e.isFile() && !e.name.startsWith('.'))
+        .map((e) => e.name)
+        .sort();
+    } catch (error) {
+      throw new RawFilesFolderError(this.folder, error);
+    }
+  }
+
+  /**
+   * The file's bytes; undefined when it vanished or was dead-lettered here (too large to read, unreadable), in
+   * which case it is already moved to `.sent/`.
+   */
+  private async readBody(sender: BusSender, name: string): Promise<Buffer | undefined> {
+    const path = join(this.folder, name);
+    try {
+      const size = (await stat(path)).size;
+      if (size > UNREADABLE_SIZE) {
+        const head = await readHead(path, 64 * 1024);
+        await this.deadLetterFile(sender, name, head, 'oversized', `file is ${size} bytes; no bus accepts that`);
+        return undefined;
+      }
+      return await readFile(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined; // taken away by someone else between the scan and the read
+      if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EISDIR') throw error;
+      await this.deadLetterFile(sender, name, Buffer.alloc(0), 'unreadable', (error as Error).message);
+      return undefined;
+    }
+  }
+
+  private async deadLetterFile(
+    sender: BusSender,
+    name: string,
+    body: Buffer,
+    reason: string,
+    why: string,
+  ): Promise<void> {
+    await sender.deadLetter(this.config.feed, { key: name, value: body }, reason, why, name);
+    await rename(join(this.folder, name), join(this.folder, SENT_FOLDER, name));
+  }
+}
+
+async function readHead(path: string, bytes: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes the renames into `.sent/` durable (both folders), so a restart does not send those files again. */
+async function syncFolder(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

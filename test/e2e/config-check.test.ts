@@ -1,0 +1,221 @@
+/**
+ * `cityhub config check` rejects everything `cityhub run` would reject, and `run` rejects it the same way before
+ * writing anything (issue 6, items 9 and 10). Drives the built CLI as an operator would.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DirLock } from '../../pipelines/bus/embedded/lock.js';
+import { projectRoot, runCli, tempDir, writeConfig } from '../support/hub-process.js';
+
+let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
+afterEach(async () => {
+  await dir?.remove();
+  dir = undefined;
+});
+
+const demo = { id: 'demo', kind: 'demo', live: false, months: 1, scale: 0.2 };
+const replay = { id: 'replay', kind: 'raw-files', path: 'inbox', feed: 'sensor', once: true };
+
+function hubConfig(overrides: Record<string, unknown>): Record<string, unknown> {
+  return {
+    region_code: '330000',
+    data_dir: 'data',
+    privacy: { salt: 'config-check-salt' },
+    connectors: [demo],
+    ...overrides,
+  };
+}
+
+/** Every path under `root`, so a test can tell that a command created nothing. */
+async function listing(root: string): Promise<string[]> {
+  return (await readdir(root, { recursive: true })).sort();
+}
+
+/** The lines of a ConfigError (`  - key: expected (got …)`), as the CLI printed them. */
+function issueLines(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line.startsWith('  - '));
+}
+
+const rejected: {
+  name: string;
+  config: Record<string, unknown>;
+  setup?: (root: string) => Promise<void>;
+  line: RegExp;
+}[] = [
+  {
+    name: 'a cron schedule node-cron rejects',
+    config: hubConfig({ models: { schedule: '61 * * * *' } }),
+    line: /^ {2}- models\.schedule: a cron expression .*61 is a invalid expression for minute \(got "61 \* \* \* \*"\)$/,
+  },
+  {
+    name: 'a data_dir that is a file',
+    config: hubConfig({ data_dir: 'data' }),
+    setup: (root) => writeFile(join(root, 'data'), 'a file, not a folder'),
+    line: /^ {2}- data_dir: a folder this user can write \(.*data is a file\) \(got "data"\)$/,
+  },
+  {
+    name: 'a region_code absent from the region catalog',
+    config: hubConfig({ region_code: '110000' }),
+    line: /^ {2}- region_code: a region listed in the region catalog .*\(got "110000"\)$/,
+  },
+  {
+    name: 'duplicate connector ids',
+    config: hubConfig({ connectors: [demo, { ...replay, id: 'demo' }] }),
+    line: /^ {2}- connectors\[1\]\.id: an id no other connector has .*\(got "demo"\)$/,
+  },
+  {
+    name: 'bus.type kafka (not implemented yet)',
+    config: hubConfig({ bus: { type: 'kafka', brokers: ['kafka:9092'] } }),
+    line: /^ {2}- bus\.type: "embedded" \(bus\.type kafka is not available in this release yet\) \(got "kafka"\)$/,
+  },
+  {
+    name: 'lake.type s3 (not implemented yet)',
+    config: hubConfig({ lake: { type: 's3', bucket: 'city-lake' } }),
+    line: /^ {2}- lake\.type: "local" \(lake\.type s3 is not available in this release yet\) \(got "s3"\)$/,
+  },
+  {
+    name: 'a device registry nobody provides (connectors without catalogs, no catalogs.devices)',
+    config: hubConfig({ connectors: [replay], catalogs: { data_resources: 'none', scenarios: 'none' } }),
+    setup: (root) => mkdir(join(root, 'inbox')),
+    line: /^ {2}- catalogs\.devices: a devices catalog file, or "none" for an explicitly empty catalog/,
+  },
+  {
+    name: 'a catalog file with a bad row',
+    config: hubConfig({ catalogs: { regions: 'regions.csv' } }),
+    setup: (root) =>
+      writeFile(
+        join(root, 'regions.csv'),
+        'code,name,level,parent_code\n330000,浙江省,province,\n330106,西湖区,county,330000\n',
+      ),
+    line: /^ {2}- catalogs\.regions: a valid regions catalog: .*regions\.csv:3 field level: /,
+  },
+];
+
+describe('config check and run reject the same configs, before anything is written', () => {
+  it.each(rejected)('$name', async ({ config, setup, line }) => {
+    const root = await tempDir('check');
+    try {
+      await setup?.(root.path);
+      const file = await writeConfig(root.path, config);
+      const before = await listing(root.path);
+      const [check, run] = await Promise.all([
+        runCli(['config', 'check', '--config', file]),
+        runCli(['run', '--config', file, '--for', '1s']),
+      ]);
+      expect(check.code, check.stderr).toBe(1);
+      expect(issueLines(check.stderr)).toContainEqual(expect.stringMatching(line));
+      expect(run.code, run.stderr).toBe(1);
+      expect(issueLines(run.stderr)).toEqual(issueLines(check.stderr));
+      expect(run.stderr).not.toMatch(/\n\s+at /); // one message, no stack trace
+      expect(await listing(root.path)).toEqual(before);
+    } finally {
+      await root.remove();
+    }
+  });
+
+  it('a data_dir this user cannot write (as an unprivileged user even when the tests run as root)', async () => {
+    dir = await tempDir('check');
+    await chmod(dir.path, 0o755); // the unprivileged user reads the config
+    await mkdir(join(dir.path, 'readonly'), { mode: 0o555 });
+    const file = await writeConfig(dir.path, hubConfig({ data_dir: 'readonly/data' }));
+    await chmod(file, 0o644);
+    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const [check, run] = await Promise.all(
+      [
+        ['config', 'check', '--config', file],
+        ['run', '--config', file, '--for', '1s'],
+      ].map(
+        (args) =>
+          new Promise<{ code: number; stderr: string }>((resolve) => {
+            execFile(
+              process.execPath,
+              [join(projectRoot, 'bin/cityhub.js'), ...args],
+              { cwd: dir!.path, ...asUser },
+              (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }),
+            );
+          }),
+      ),
+    );
+    for (const result of [check!, run!]) {
+      expect(result.code, result.stderr).toBe(1);
+      expect(issueLines(result.stderr)).toContainEqual(
+        expect.stringMatching(/^ {2}- data_dir: a folder this user can write \(.*readonly is not writable\)/),
+      );
+    }
+    expect(await readdir(join(dir.path, 'readonly'))).toEqual([]);
+  });
+
+  it('`config check` shows where every catalog comes from', async () => {
+    dir = await tempDir('check');
+    const file = await writeConfig(dir.path, hubConfig({ catalogs: { devices: 'none' } }));
+    const { code, stdout } = await runCli(['config', 'check', '--config', file]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\(catalog\) regions = bundled .*regions\.csv/);
+    expect(stdout).toContain('(catalog) scenarios = provided by connector demo');
+    expect(stdout).toContain('(catalog) devices = explicitly empty (none)');
+  });
+
+  it('`cityhub` with no arguments prints the usage and exits 2 (usage error)', async () => {
+    const { code, stderr } = await runCli([]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('Usage: cityhub <command>');
+  });
+});
+
+describe('a hub refused by the data-dir lock', () => {
+  it('exits 1 naming the lock and leaves the catalogs of the hub holding it alone', async () => {
+    dir = await tempDir('locked');
+    const file = await writeConfig(dir.path, hubConfig({}));
+    const busDir = join(dir.path, 'data', 'bus');
+    await mkdir(busDir, { recursive: true });
+    const lock = DirLock.acquire(busDir);
+    try {
+      const { code, stderr } = await runCli(['run', '--config', file, '--for', '1s']);
+      expect(code, stderr).toBe(1);
+      expect(stderr).toContain(`is already open by process ${process.pid}`);
+      expect(await readdir(join(dir.path, 'data'))).toEqual(['bus']);
+    } finally {
+      lock.release();
+    }
+  });
+});
+
+describe('`cityhub models run` takes catalogs by the same rule, without the demo', () => {
+  it('fails clearly when a connector-provided catalog was never published by a hub run', async () => {
+    dir = await tempDir('models');
+    const file = await writeConfig(dir.path, hubConfig({}));
+    const { code, stderr } = await runCli(['models', 'run', '--config', file]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /catalog data_resources \(provided by connector demo\) is not available: .*catalogs\.data_resources/,
+    );
+  });
+
+  it('reads the catalogs a hub run published; `catalogs.devices: none` leaves the marts without devices', async () => {
+    dir = await tempDir('models');
+    const file = await writeConfig(
+      dir.path,
+      hubConfig({ catalogs: { devices: 'none' }, landing: { max_age_ms: 300 } }),
+    );
+    const run = await runCli(['run', '--config', file, '--for', '1s']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/"catalog":"devices","source":"explicitly empty \(none\)","entries":0/);
+    expect(run.stderr).toMatch(/"catalog":"scenarios","source":"provided by connector demo","entries":[1-9]/);
+    expect(JSON.parse(await readFile(join(dir.path, 'data/catalogs/devices.json'), 'utf8'))).toEqual([]);
+    const models = await runCli(['models', 'run', '--config', file]);
+    expect(models.stderr).not.toMatch(/not available|invalid config/);
+    expect(models.stdout).toMatch(/data tests: \d+ passed/);
+    const query = await runCli([
+      'query',
+      '--config',
+      file,
+      '--format',
+      'csv',
+      'select (select count(*) from seed_devices) as devices, (select count(*) from seed_scenarios) as scenarios',
+    ]);
+    expect(query.code, query.stderr).toBe(0);
+    expect(query.stdout).toMatch(/^devices,scenarios\r?\n0,[1-9]\d*\r?\n/);
+  });
+});
