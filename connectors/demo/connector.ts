@@ -1,6 +1,7 @@
 import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import type { Region } from '../../schemas/index.js';
 import { CheckpointFile } from '../checkpoint.js';
+import { ConnectorLifecycle } from '../lifecycle.js';
 import { BusSender } from '../send.js';
 import {
   type Connector,
@@ -31,17 +32,8 @@ export class DemoConnector implements Connector {
   readonly id: string;
   readonly kind = 'demo';
   readonly city: DemoCity;
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
-  private rejectDone!: (error: unknown) => void;
-  private state: ConnectorHealth['state'] = 'stopped';
-  private sender: BusSender | undefined;
-  /** Aborted by stop(): a send waiting to retry gives up at once instead of holding the shutdown. */
-  private readonly stopWaiting = new AbortController();
-  private stopping = false;
+  private readonly lifecycle: ConnectorLifecycle;
   private wake: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
-  private error: string | undefined;
 
   private readonly checkpoint: CheckpointFile<DemoCheckpoint> | undefined;
   private readonly historyId: string;
@@ -53,6 +45,7 @@ export class DemoConnector implements Connector {
   ) {
     const nowMs = options.nowMs ?? Date.now();
     this.id = config.id;
+    this.lifecycle = new ConnectorLifecycle(config.id, 'demo');
     this.checkpoint = options.checkpointPath ? new CheckpointFile(options.checkpointPath) : undefined;
     this.city = buildDemoCity({
       seed: config.seed,
@@ -63,38 +56,18 @@ export class DemoConnector implements Connector {
     });
     const o = this.city.options;
     this.historyId = `seed=${o.seed};start=${o.startMonth};months=${o.months};scale=${o.scale}`;
-    this.done = new Promise((resolve, reject) => {
-      this.resolveDone = resolve;
-      this.rejectDone = reject;
-    });
-    // A failure is reported through health() and done; nobody awaiting done must not crash the process.
-    this.done.catch(() => {});
+  }
+
+  get done(): Promise<void> {
+    return this.lifecycle.done;
   }
 
   async start(context: ConnectorContext): Promise<void> {
-    this.state = 'running';
-    this.loop = this.run(context).then(
-      () => {
-        this.state = 'stopped';
-        this.resolveDone();
-      },
-      (error: unknown) => {
-        this.state = 'failed';
-        this.error = error instanceof Error ? error.message : String(error);
-        // Stopped in a backoff: say what was failing, not only that the wait was cut short.
-        if (this.sender?.health.error) this.error += `; last failure: ${this.sender.health.error}`;
-        context.log.error({ err: error, connector: this.id }, 'demo connector failed');
-        this.rejectDone(error);
-      },
-    );
+    this.lifecycle.run(context.log, () => this.run(context));
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.state === 'running') this.state = 'stopping';
-    this.stopWaiting.abort();
-    this.wake?.();
-    await this.loop?.catch(() => {});
+    await this.lifecycle.stop(this.wake);
   }
 
   /** The simulated city's device registry, resource catalog and scenarios, as files for the hub. */
@@ -103,27 +76,19 @@ export class DemoConnector implements Connector {
   }
 
   health(): ConnectorHealth {
-    const sends = this.sender?.health;
-    const error = this.error ?? sends?.error;
-    return {
-      state: this.state,
-      sent: { ...this.sender?.sent },
-      dead_lettered: { ...this.sender?.deadLettered },
-      retries: sends?.retries ?? 0,
-      ...(error ? { error } : {}),
-      ...(sends?.last_error_at ? { last_error_at: sends.last_error_at } : {}),
-    };
+    return this.lifecycle.health();
   }
 
   private async run({ producer, log, retryPolicy }: ConnectorContext): Promise<void> {
-    this.sender = new BusSender({
+    const sender = new BusSender({
       connector: this.id,
       producer,
-      signal: this.stopWaiting.signal,
+      signal: this.lifecycle.stopWaiting.signal,
       log,
       ...(retryPolicy ? { policy: retryPolicy } : {}),
     });
-    const batcher = new FeedBatcher(this.sender, this.config.batch_size);
+    this.lifecycle.sender = sender;
+    const batcher = new FeedBatcher(sender, this.config.batch_size);
     const saved = await this.checkpoint?.read();
     const resumeAt = saved?.history === this.historyId ? saved.acked : 0;
     if (resumeAt > 0) log.info({ connector: this.id, resume_at: resumeAt }, 'demo history resumes from checkpoint');
@@ -139,10 +104,10 @@ export class DemoConnector implements Connector {
     }
     await batcher.flush();
     if (emitted > resumeAt) await this.checkpoint?.write({ history: this.historyId, acked: emitted });
-    log.info({ connector: this.id, emitted, sent: this.sender.sent }, 'demo history sent');
+    log.info({ connector: this.id, emitted, sent: sender.sent }, 'demo history sent');
     if (!this.config.live) return;
     let fromMs = Date.now();
-    while (!this.stopping) {
+    while (!this.lifecycle.stopping) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.config.live_tick_ms);
         this.wake = () => {

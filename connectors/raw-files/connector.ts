@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import { CityhubError } from '../../pipelines/errors.js';
 import { RetryAbortedError, sleep } from '../../pipelines/retry.js';
+import { ConnectorLifecycle } from '../lifecycle.js';
 import { BusSender } from '../send.js';
 import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
 import type { RawFilesConnectorConfig } from './config.js';
@@ -36,16 +37,7 @@ export class RawFilesFolderError extends CityhubError {
 export class RawFilesConnector implements Connector {
   readonly id: string;
   readonly kind = 'raw-files';
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
-  private rejectDone!: (error: unknown) => void;
-  private state: ConnectorHealth['state'] = 'stopped';
-  private error: string | undefined;
-  private sender: BusSender | undefined;
-  private loop: Promise<void> | undefined;
-  private stopping = false;
-  /** Aborted by stop(): ends a poll wait or a backoff wait at once. */
-  private readonly stopWaiting = new AbortController();
+  private readonly lifecycle: ConnectorLifecycle;
 
   constructor(
     private readonly config: RawFilesConnectorConfig,
@@ -53,62 +45,36 @@ export class RawFilesConnector implements Connector {
     private readonly folder: string,
   ) {
     this.id = config.id;
-    this.done = new Promise((resolve, reject) => {
-      this.resolveDone = resolve;
-      this.rejectDone = reject;
-    });
-    // A failure is reported through health() and done; nobody awaiting done must not crash the process.
-    this.done.catch(() => {});
+    this.lifecycle = new ConnectorLifecycle(config.id, 'raw-files');
+  }
+
+  get done(): Promise<void> {
+    return this.lifecycle.done;
   }
 
   async start(context: ConnectorContext): Promise<void> {
-    this.state = 'running';
-    this.sender = new BusSender({
+    const sender = new BusSender({
       connector: this.id,
       producer: context.producer,
-      signal: this.stopWaiting.signal,
+      signal: this.lifecycle.stopWaiting.signal,
       log: context.log,
       ...(context.retryPolicy ? { policy: context.retryPolicy } : {}),
     });
-    this.loop = this.run(this.sender, context.log).then(
-      () => {
-        this.state = 'stopped';
-        this.resolveDone();
-      },
-      (error: unknown) => {
-        if (error instanceof RetryAbortedError && !this.sender?.health.error) {
-          // Stopped in a poll wait: a normal end.
-          this.state = 'stopped';
-          this.resolveDone();
-          return;
-        }
-        this.state = 'failed';
-        this.error = error instanceof Error ? error.message : String(error);
-        if (this.sender?.health.error) this.error += `; last failure: ${this.sender.health.error}`;
-        context.log.error({ err: error, connector: this.id }, 'raw-files connector failed');
-        this.rejectDone(error);
-      },
+    this.lifecycle.sender = sender;
+    // Stopped in a poll wait (no send was failing): an ordinary end, not a failure.
+    this.lifecycle.run(
+      context.log,
+      () => this.run(sender, context.log),
+      (error) => error instanceof RetryAbortedError && !sender.health.error,
     );
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.state === 'running') this.state = 'stopping';
-    this.stopWaiting.abort();
-    await this.loop?.catch(() => {});
+    await this.lifecycle.stop();
   }
 
   health(): ConnectorHealth {
-    const sends = this.sender?.health;
-    const error = this.error ?? sends?.error;
-    return {
-      state: this.state,
-      sent: { ...this.sender?.sent },
-      dead_lettered: { ...this.sender?.deadLettered },
-      retries: sends?.retries ?? 0,
-      ...(error ? { error } : {}),
-      ...(sends?.last_error_at ? { last_error_at: sends.last_error_at } : {}),
-    };
+    return this.lifecycle.health();
   }
 
   private async run(sender: BusSender, log: Logger): Promise<void> {
@@ -117,7 +83,7 @@ export class RawFilesConnector implements Connector {
     await mkdir(sentDir, { recursive: true });
     // A bounded replay (`once`) is one unit, like the demo's history: stop() lets it empty the folder (a backoff wait
     // is still cut short). A watching connector stops between sends.
-    const goOn = () => this.config.once || !this.stopping;
+    const goOn = () => this.config.once || !this.lifecycle.stopping;
     while (goOn()) {
       const names = await this.pendingFiles();
       if (names.length === 0) {
@@ -125,7 +91,7 @@ export class RawFilesConnector implements Connector {
           log.info({ connector: this.id, sent: sender.sent }, 'raw-files folder is empty');
           return;
         }
-        await sleep(this.config.poll_interval_ms, this.stopWaiting.signal, `raw-files ${this.id} poll`);
+        await sleep(this.config.poll_interval_ms, this.lifecycle.stopWaiting.signal, `raw-files ${this.id} poll`);
         continue;
       }
       for (let i = 0; i < names.length && goOn(); ) {
