@@ -136,3 +136,43 @@ describe('catalog sources: configured, explicitly empty, or provided by a config
     expect((await issuesOf({ catalogs: { regions: 'none' } })).get('catalogs.regions')).toMatch(/cannot be empty/);
   });
 });
+
+describe('preflight warns about what weakens a guarantee (issue 6 item 8)', () => {
+  it('names the data resources that declare no fields, and none when every resource declares them', async () => {
+    const resource = (code: string, fields?: unknown) => ({
+      resource_code: code,
+      name: `资源${code}`,
+      department_code: '330106-SJ',
+      region_code: '330106',
+      share_type: 'unconditional',
+      update_frequency: 'daily',
+      ...(fields ? { fields } : {}),
+    });
+    await writeFile(
+      join(dir, 'resources.json'),
+      JSON.stringify([resource('R1', [{ name: '日期', type: 'date', required: true }]), resource('R2')]),
+    );
+    const loaded = loadConfig(await configFile({ catalogs: { data_resources: 'resources.json' } }));
+    expect(preflight(loaded).warnings).toEqual([expect.stringMatching(/1 resource\(s\) declare no fields \(R2\)/)]);
+
+    await writeFile(join(dir, 'resources.json'), JSON.stringify([resource('R1', [{ name: '日期', type: 'date' }])]));
+    expect(preflight(loadConfig(join(dir, 'cityhub.yaml'))).warnings).toEqual([]);
+  });
+
+  it('reads declared fields from a CSV catalog cell holding JSON, and refuses a code field without a pattern', async () => {
+    const header = 'resource_code,name,department_code,region_code,share_type,update_frequency,fields';
+    const fields = JSON.stringify([{ name: '代码', type: 'code', pattern: '[A-Z]{2}\\d{4}' }]).replaceAll('"', '""');
+    await writeFile(
+      join(dir, 'resources.csv'),
+      `${header}\nR1,资源,330106-SJ,330106,unconditional,daily,"${fields}"\n`,
+    );
+    const loaded = loadConfig(await configFile({ catalogs: { data_resources: 'resources.csv' } }));
+    expect(preflight(loaded).warnings).toEqual([]);
+
+    const bad = JSON.stringify([{ name: '代码', type: 'code' }]).replaceAll('"', '""');
+    await writeFile(join(dir, 'resources.csv'), `${header}\nR1,资源,330106-SJ,330106,unconditional,daily,"${bad}"\n`);
+    expect((await issuesOf({ catalogs: { data_resources: 'resources.csv' } })).get('catalogs.data_resources')).toMatch(
+      /pattern/,
+    );
+  });
+});
