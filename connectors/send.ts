@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { MessageTooLargeError } from '../pipelines/bus/errors.js';
 import type { BusProducer, ProduceMessage } from '../pipelines/bus/types.js';
 import { connectorDeadLetterOf, deadLetterTopic } from '../pipelines/normalize/connector-dead-letter.js';
+import { scrubPersonalText } from '../pipelines/privacy/personal-text.js';
 import { type RetryPolicy, retry } from '../pipelines/retry.js';
 import { type Feed, rawTopic } from './types.js';
 
@@ -71,7 +72,14 @@ export class BusSender {
     this.count(this.sent, feed, 1);
     this.count(this.deadLettered, feed, 1);
     this.options.log?.warn(
-      { connector: this.options.connector, feed, reason, source_ref: sourceRef, why: explanation },
+      // A file name may hold a phone number; logs keep no clear personal data.
+      {
+        connector: this.options.connector,
+        feed,
+        reason,
+        source_ref: sourceRef && scrubPersonalText(sourceRef),
+        why: explanation,
+      },
       'message dead-lettered by the connector',
     );
   }

@@ -49,6 +49,25 @@ export interface RunSummary {
   problems: string[];
 }
 
+/** True when `work` settles within `ms`; the timer does not keep the process alive. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The configured personal feeds, and always those whose mapping says their payloads are personal (the hotline). */
+function personalFeedsOf(configured: readonly Feed[]): ReadonlySet<Feed> {
+  return new Set(feeds.filter((feed) => mappings[feed].personal || configured.includes(feed)));
+}
+
 /** Runs the hub's roles until stopped (or for `forMs`), then shuts down in order: sources, pipeline, marts. */
 export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise<RunSummary> {
   const { config, paths } = loaded;
@@ -122,7 +141,13 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     };
     const normalizers = new Map<string, MessageNormalizer>();
     for (const feed of feeds) {
-      normalizers.set(rawTopic(feed), new Normalizer(feed, normalizerOptions));
+      normalizers.set(
+        rawTopic(feed),
+        new Normalizer(feed, {
+          ...normalizerOptions,
+          personal: personalFeedsOf(config.privacy.personal_feeds).has(feed),
+        }),
+      );
       normalizers.set(deadLetterTopic(feed), new ConnectorDeadLetterReader(feed));
     }
     lander = new Lander({
@@ -235,10 +260,10 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     return notes.length > 0 ? ` · ${notes.join(' · ')}` : '';
   };
 
-  const personalFeeds = new Set(feeds.filter((feed) => mappings[feed].personal));
+  const personalFeeds = personalFeedsOf(config.privacy.personal_feeds);
   for (const connector of connectors) {
     // Personal data is masked here, before the bus: the first durable write of anything a connector sends.
-    const producer = maskingProducer(bus!.producer(), masker, personalFeeds, connector.id);
+    const producer = maskingProducer(bus!.producer(), masker, personalFeeds);
     await connector.start({ producer, log: log.child({ connector: connector.id }) });
   }
   log.info({ role: options.role, connectors: connectors.map((c) => c.id), lake: paths.lakeDir }, 'hub running');
@@ -250,8 +275,10 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   out('stopping: sources first, then draining the bus into the lake…');
   for (const timer of timers) clearTimeout(timer);
   for (const task of tasks) task.stop();
-  await Promise.all(connectors.map((c) => c.stop()));
   const problems: string[] = [];
+  // A connector waiting on the bus (backpressure while landing fails) must not hold the shutdown past its limit.
+  if (!(await settlesWithin(Promise.all(connectors.map((c) => c.stop())), config.landing.drain_timeout_ms)))
+    problems.push(`connectors did not stop within ${config.landing.drain_timeout_ms} ms (landing.drain_timeout_ms)`);
   for (const connector of connectors) {
     const health = connector.health();
     if (health.state === 'failed')

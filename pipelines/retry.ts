@@ -49,6 +49,8 @@ function errnoCode(error: unknown): string | undefined {
 export function isRetriable(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof CityhubError && e.retriable) return true;
+    // Whoever gave up already decided, whatever the failure underneath was.
+    if (e instanceof RetryGaveUpError) return false;
     const code = errnoCode(e);
     if (code && transientCodes.has(code)) return true;
     if (e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError || e instanceof ReferenceError)

@@ -194,6 +194,12 @@ export const privacyConfig = z
       .regex(/^[A-Za-z0-9_.-]{1,32}$/)
       .default('1')
       .describe('id of hmac_key, stored beside every hash (caller_key_id) so the key can rotate'),
+    personal_feeds: z
+      .array(z.enum(['sensor', 'video', 'hotline', 'event', 'dept']))
+      .default(['hotline'])
+      .describe(
+        'feeds whose payloads are masked before the bus (add dept when bureaus deliver records about people; a masked phone or ID field is then a token, so declare it type text)',
+      ),
     personal_fields: z
       .object({
         phone: fieldNames('phone number (replaced by its keyed hash)', defaultPersonalFieldNames.phone),

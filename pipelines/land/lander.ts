@@ -91,6 +91,8 @@ export class Lander {
 
   private readonly generation: string | undefined;
   private readonly journalPath: string;
+  /** The last flush, counted into stats once its offsets are committed. */
+  private uncounted: { buffers: PartitionBuffer[]; files: number } | undefined;
 
   constructor(private readonly options: LanderOptions) {
     this.now = options.now ?? Date.now;
@@ -218,6 +220,7 @@ export class Lander {
   /** Forgets everything buffered (after a failure the worker re-reads from the committed offsets). */
   abandon(): void {
     this.buffers.clear();
+    this.uncounted = undefined;
     for (const normalizer of this.options.normalizers.values()) normalizer.forgetSeen();
   }
 
@@ -282,19 +285,9 @@ export class Lander {
     const journal: FlushJournal = { generation: this.generation ?? 'default', files: staged };
     await this.options.store.writeSmall(this.journalPath, `${JSON.stringify(journal)}\n`);
     await this.options.store.commit(staged);
-    // Counted only once durable: a failed flush is re-read from the committed offsets and counted then.
-    for (const buffer of buffers) {
-      const total = this.stats.feeds[buffer.feed] ?? { received: 0, landed: 0, dead_lettered: 0 };
-      total.received += buffer.counts.received;
-      total.landed += buffer.counts.landed;
-      total.dead_lettered += buffer.counts.dead_lettered;
-      this.stats.feeds[buffer.feed] = total;
-      for (const [dataset, rows] of Object.entries(buffer.datasetRows) as [DatasetName, number][]) {
-        this.stats.rows[dataset] = (this.stats.rows[dataset] ?? 0) + rows;
-      }
-    }
-    this.stats.files += staged.length;
-    this.stats.flushes++;
+    // Counted only once its offsets are committed (committed()): a flush whose files are in place but whose commit
+    // failed is read, landed and counted again, so counting it now would count it twice.
+    this.uncounted = { buffers, files: staged.length };
     return buffers.map((b) => ({ topic: b.topic, partition: b.partition, offset: b.lastOffset + 1 }));
   }
 
@@ -320,6 +313,8 @@ export class Lander {
       } else if (group.length === 1) rejected.push(group[0]!);
       else pending.push(group.slice(group.length >> 1), group.slice(0, group.length >> 1));
     }
+    // The writer refused the flush but accepts each row alone: not a row's fault after all (say so, retry later).
+    if (rejected.length === 0) throw error;
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     for (const line of rejected) {
       const row = JSON.parse(line) as { _topic: string; _partition: number; _offset: number };
@@ -341,8 +336,11 @@ export class Lander {
           new Date(this.now()).toISOString(),
         ),
       );
-      buffer.counts.landed--;
-      buffer.counts.dead_lettered++;
+      // A delivery header is not a source record: its records are counted on their own rows.
+      if (dataset !== 'dept_delivery') {
+        buffer.counts.landed--;
+        buffer.counts.dead_lettered++;
+      }
       buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 1) - 1;
     }
     return accepted.length > 0 ? [accepted.join('\n')] : [];
@@ -350,7 +348,25 @@ export class Lander {
 
   /** Called once the flush's offsets are committed: its journal is no longer needed. */
   async committed(): Promise<void> {
+    const flushed = this.uncounted;
+    this.uncounted = undefined;
+    if (flushed) this.count(flushed.buffers, flushed.files);
     await this.options.store.remove(this.journalPath);
+  }
+
+  private count(buffers: readonly PartitionBuffer[], files: number): void {
+    for (const buffer of buffers) {
+      const total = this.stats.feeds[buffer.feed] ?? { received: 0, landed: 0, dead_lettered: 0 };
+      total.received += buffer.counts.received;
+      total.landed += buffer.counts.landed;
+      total.dead_lettered += buffer.counts.dead_lettered;
+      this.stats.feeds[buffer.feed] = total;
+      for (const [dataset, rows] of Object.entries(buffer.datasetRows) as [DatasetName, number][]) {
+        this.stats.rows[dataset] = (this.stats.rows[dataset] ?? 0) + rows;
+      }
+    }
+    this.stats.files += files;
+    this.stats.flushes++;
   }
 
   private async writeFile(relPath: string, columns: Column[], lines: string[]): Promise<string> {
@@ -371,14 +387,17 @@ function deadLetterLine(
     feed: deadLetter.feed,
     source,
     reason_code: deadLetter.reason_code,
-    reason: JSON.stringify(deadLetter.issues).toWellFormed(),
+    // Messages quote values (`expected an integer, got "…"`): scrubbed like the raw payload.
+    reason: scrubPersonalText(JSON.stringify(deadLetter.issues)).toWellFormed(),
     raw: deadLetter.raw.toWellFormed(),
     raw_truncated: deadLetter.raw_truncated,
     records: deadLetter.records ?? 1,
     coordinates: JSON.stringify({
       ...at,
       ...(deadLetter.line !== undefined ? { line: deadLetter.line } : {}),
-      ...(deadLetter.source_ref !== undefined ? { source_ref: deadLetter.source_ref.toWellFormed() } : {}),
+      ...(deadLetter.source_ref !== undefined
+        ? { source_ref: scrubPersonalText(deadLetter.source_ref).toWellFormed() }
+        : {}),
     }),
     _topic: at.topic,
     _partition: at.partition,

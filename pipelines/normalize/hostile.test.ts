@@ -256,3 +256,17 @@ describe('keys that only an attack sends', () => {
     expect(out.deadLetters[0]).toMatchObject({ issues: [{ path: 'records.1.b.constructor.prototype' }], records: 2 });
   });
 });
+
+describe('a hotline message the masker could not parse before the bus', () => {
+  it('is dead-lettered with the masker reason and only its scrubbed preview', () => {
+    const envelope = {
+      _cityhub_unmaskable: {
+        reason_code: 'invalid_utf8',
+        message: 'payload is not valid UTF-8',
+        preview: '{"caller":＊＊',
+      },
+    };
+    const out = accounted(normalizer('hotline').normalize(bytes(envelope)));
+    expect(out.deadLetters).toMatchObject([{ reason_code: 'invalid_utf8', raw: '{"caller":＊＊' }]);
+  });
+});

@@ -1,6 +1,7 @@
 import type { Feed } from '../../connectors/types.js';
 import { type DataResource, type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
 import { PersonalDataMasker } from '../privacy/masker.js';
+import { UNMASKABLE_KEY } from '../privacy/masking-producer.js';
 import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
 import { illFormedStringPath, mayHoldSurrogateEscape, prototypeKeyPath, structureProblem } from './guards.js';
 import { type MappingContext, MappingRejection, mappings, type SourceMapping } from './mappings/index.js';
@@ -31,6 +32,8 @@ export interface NormalizerOptions {
   keyId?: string;
   /** Masks a personal feed's dead letters (the default masks the default field names with the hub's key). */
   masker?: PersonalDataMasker;
+  /** Whether this feed's payloads hold personal data (default: what its mapping says; the hotline's does). */
+  personal?: boolean;
   now?: () => number;
 }
 
@@ -139,7 +142,8 @@ export class Normalizer {
       mayHoldSurrogates: false,
     };
     this.now = options.now ?? Date.now;
-    this.masker = this.mapping.personal
+    this.personal = options.personal ?? this.mapping.personal;
+    this.masker = this.personal
       ? (options.masker ?? new PersonalDataMasker({ id: this.context.keyId, key: options.salt }))
       : undefined;
     this.limits = {
@@ -150,6 +154,8 @@ export class Normalizer {
 
   private readonly limits: { maxDepth: number; maxStringBytes: number };
   private readonly masker: PersonalDataMasker | undefined;
+  /** The feed's payloads hold personal data (privacy.personal_feeds): masked before the bus, dead letters too. */
+  private readonly personal: boolean;
 
   /**
    * Never throws: a failure tied to this one message — even a bug in a mapping — dead-letters the message
@@ -160,10 +166,21 @@ export class Normalizer {
       return this.normalizeChecked(value);
     } catch (error) {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return this.rejectWhole(value, 1, {
+      return this.rejectWhole(value, this.recordsIn(value), {
         reason_code: 'internal_error',
-        issues: [{ path: '', message: this.mapping.personal ? scrubText(message) : scrubPersonalText(message) }],
+        issues: [{ path: '', message: this.personal ? scrubText(message) : scrubPersonalText(message) }],
       });
+    }
+  }
+
+  /** How many source records a message that failed unexpectedly held, so it is counted as what it was. */
+  private recordsIn(value: Buffer): number {
+    try {
+      const payload = JSON.parse(value.toString('utf8')) as unknown;
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return 1;
+      return Math.max(1, this.mapping.countRecords?.(payload as Record<string, unknown>) ?? 1);
+    } catch {
+      return 1;
     }
   }
 
@@ -193,7 +210,7 @@ export class Normalizer {
       const message = (error as Error).message;
       return this.rejectWhole(value, 1, {
         reason_code: 'malformed_json',
-        issues: [{ path: '', message: this.mapping.personal ? scrubText(message) : message }],
+        issues: [{ path: '', message: this.personal ? scrubText(message) : scrubPersonalText(message) }],
       });
     }
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
@@ -203,6 +220,7 @@ export class Normalizer {
       });
     }
     const object = payload as Record<string, unknown>;
+    if (this.personal && Object.hasOwn(object, UNMASKABLE_KEY)) return this.rejectUnmaskable(object);
     const forbidden = prototypeKeyPath(value, object);
     if (forbidden !== undefined)
       return this.rejectParsed(
@@ -387,10 +405,26 @@ export class Normalizer {
     return shanghaiDate(Date.parse(row[this.rulesOf(dataset).eventTime] as string));
   }
 
+  /** A personal message the masker could not parse before the bus: only its reason and a scrubbed preview came. */
+  private rejectUnmaskable(object: Record<string, unknown>): NormalizedMessage {
+    const inner = object[UNMASKABLE_KEY] as Record<string, unknown> | null;
+    const text = (field: string, fallback: string) =>
+      inner && typeof inner[field] === 'string' ? scrubText(inner[field] as string) : fallback;
+    const code = text('reason_code', 'malformed_json');
+    const deadLetter: DeadLetter = {
+      feed: this.feed,
+      reason_code: code,
+      issues: [{ path: '', message: `${text('message', 'could not be masked')} (masked before the bus)` }],
+      raw: text('preview', '').slice(0, DEAD_LETTER_RAW_LIMIT),
+      raw_truncated: false,
+    };
+    return { rows: [], deadLetters: [deadLetter], received: 1, landed: 0 };
+  }
+
   private rejectWhole(value: Buffer, count: number, rejection: Rejection): NormalizedMessage {
     // Not parsed: a personal feed's text cannot be redacted field by field, so every name-like and digit run goes.
     const text = value.toString('utf8', 0, Math.min(value.length, DEAD_LETTER_RAW_LIMIT)).toWellFormed();
-    const raw = this.mapping.personal ? scrubText(text) : scrubPersonalText(text);
+    const raw = this.personal ? scrubText(text) : scrubPersonalText(text);
     const deadLetter: DeadLetter = {
       feed: this.feed,
       reason_code: rejection.reason_code,
@@ -398,7 +432,9 @@ export class Normalizer {
       raw,
       raw_truncated: value.length > DEAD_LETTER_RAW_LIMIT,
     };
-    return { rows: [], deadLetters: Array.from({ length: count }, () => deadLetter), received: count, landed: 0 };
+    // One dead letter standing for every record of the message (a delivery), never `count` copies of it.
+    if (count !== 1) deadLetter.records = count;
+    return { rows: [], deadLetters: [deadLetter], received: count, landed: 0 };
   }
 
   /** Dead-letters `count` records of a parsed message; `perRecord` keeps each delivered record's own line. */

@@ -38,6 +38,7 @@ describe('personal text patterns', () => {
     ['landline with area code', '座机0571-88886666'],
     ['landline in brackets', '（010）62345678'],
     ['18-digit ID number', '身份证号33010619900101123X。'],
+    ['mobile after a name and a dash', '联系人张先生-13812345678'],
   ])('finds and replaces a %s', (_, text) => {
     expect(findPersonal(text)).toHaveLength(1);
     expect(findPersonal(scrubPersonalText(text))).toEqual([]);
@@ -49,6 +50,9 @@ describe('personal text patterns', () => {
     ['an epoch in ms', '1785542400000'],
     ['a date-time', '2026-08-01 09:12:33'],
     ['an order number', '12345-202608010001'],
+    ['a number inside a vendor id', 'HIK-330106-05065104505'],
+    ['a serial with a letter prefix', 'GS-073677230501'],
+    ['a run of digits that is no allocated area code', '0123456789'],
   ])('leaves %s alone', (_, text) => {
     expect(scrubPersonalText(text)).toBe(text);
   });
@@ -109,12 +113,12 @@ describe('PersonalDataMasker', () => {
 });
 
 describe('the masking producer: the bus never holds clear personal data', () => {
-  it('masks personal feeds before the append and sends what cannot be masked to dlq.<feed>', async () => {
+  it('masks personal feeds before the append, and replaces what cannot be masked by a scrubbed envelope', async () => {
     const dir = await tempDir('masking');
     try {
       const bus = await openEmbeddedBus({ dir: join(dir.path, 'bus'), fsync: 'always' });
       for (const topic of ['raw.hotline', 'dlq.hotline', 'raw.sensor']) await bus.ensureTopic(topic, { partitions: 1 });
-      const producer = maskingProducer(bus.producer(), masker, new Set(['hotline'] as const), 'test');
+      const producer = maskingProducer(bus.producer(), masker, new Set(['hotline'] as const));
       await producer.send('raw.hotline', [
         { key: order.orderNo, value: JSON.stringify(order) },
         { key: '13812345678', value: Buffer.from([0x7b, 0xff, 0x22, 0x31, 0x33, 0x38]) },
@@ -126,7 +130,8 @@ describe('the masking producer: the bus never holds clear personal data', () => 
           ['raw.hotline', 'dlq.hotline', 'raw.sensor'].map(async (t) => [t, (await bus.describe(t))[0]!.highWatermark]),
         ),
       );
-      expect(ends).toEqual({ 'raw.hotline': 1, 'dlq.hotline': 2, 'raw.sensor': 1 });
+      // What cannot be masked stays in its place as an envelope of reason and scrubbed preview: one append per send.
+      expect(ends).toEqual({ 'raw.hotline': 3, 'dlq.hotline': 0, 'raw.sensor': 1 });
       await bus.close();
       const files: string[] = [];
       const walk = async (d: string): Promise<void> => {

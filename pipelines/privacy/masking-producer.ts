@@ -1,55 +1,56 @@
 import type { Feed } from '../../connectors/types.js';
 import type { BusProducer, ProduceMessage, ProduceResult } from '../bus/types.js';
-import { connectorDeadLetterOf, deadLetterTopic } from '../normalize/connector-dead-letter.js';
+import { deadLetterTopic } from '../normalize/connector-dead-letter.js';
 import { type PersonalDataMasker, scrubAll } from './masker.js';
 import { scrubPersonalText } from './personal-text.js';
 
 /**
  * The producer connectors get: for a personal feed, every message is masked before it reaches the bus — the first
  * durable write — so no clear phone, name or ID number is ever in a log segment. A message that cannot be masked
- * safely (not UTF-8, too deep, not JSON) goes to `dlq.<feed>` instead, as a dead letter scrubbed of every digit
- * run and Chinese character: it would be dead-lettered anyway, and its clear bytes must not be kept.
+ * safely (not UTF-8, too deep, not JSON) is replaced, in place, by an envelope holding only its reason and a preview
+ * scrubbed of every digit run and Chinese character (`unmaskableEnvelope`); the normalizer dead-letters it. In place,
+ * so a send stays one append to one topic: positions (a MessageTooLargeError's index) still name the caller's
+ * messages, and a retried send cannot append half of it twice.
  */
 export function maskingProducer(
   producer: BusProducer,
   masker: PersonalDataMasker,
   personalFeeds: ReadonlySet<Feed>,
-  connectorId: string,
 ): BusProducer {
-  const personalTopics = new Map<string, Feed>();
+  const personalTopics = new Map<string, 'raw' | 'dlq'>();
   for (const feed of personalFeeds) {
-    personalTopics.set(`raw.${feed}`, feed);
-    personalTopics.set(deadLetterTopic(feed), feed);
+    personalTopics.set(`raw.${feed}`, 'raw');
+    personalTopics.set(deadLetterTopic(feed), 'dlq');
   }
   return {
-    async send(topic: string, messages: ProduceMessage[]): Promise<ProduceResult[]> {
-      const feed = personalTopics.get(topic);
-      if (feed === undefined) return producer.send(topic, messages);
-      const masked: ProduceMessage[] = [];
-      const refused: ProduceMessage[] = [];
-      for (const message of messages) {
+    send(topic: string, messages: ProduceMessage[]): Promise<ProduceResult[]> {
+      const kind = personalTopics.get(topic);
+      if (kind === undefined) return producer.send(topic, messages);
+      const masked = messages.map((message): ProduceMessage => {
         const value = typeof message.value === 'string' ? Buffer.from(message.value) : message.value;
-        if (topic === deadLetterTopic(feed)) {
-          masked.push({ ...message, value: maskConnectorDeadLetter(masker, value) });
-          continue;
+        let out: Buffer;
+        if (kind === 'dlq') out = maskConnectorDeadLetter(masker, value);
+        else {
+          const outcome = masker.mask(value);
+          out = outcome.ok ? outcome.value : Buffer.from(JSON.stringify(unmaskableEnvelope(outcome)));
         }
-        const outcome = masker.mask(value);
-        if (outcome.ok) masked.push({ ...message, key: maskKey(message.key), value: outcome.value });
-        else
-          refused.push({
-            key: null,
-            value: JSON.stringify(
-              connectorDeadLetterOf(connectorId, outcome.reason_code, outcome.message, outcome.preview),
-            ),
-            ...(message.timestamp !== undefined ? { timestamp: message.timestamp } : {}),
-          });
-      }
-      const results = masked.length > 0 ? await producer.send(topic, masked) : [];
-      if (refused.length > 0) results.push(...(await producer.send(deadLetterTopic(feed), refused)));
-      return results;
+        return { ...message, key: maskKey(message.key), value: out };
+      });
+      return producer.send(topic, masked);
     },
     close: () => producer.close(),
   };
+}
+
+/** The key of the envelope that stands for a personal message the masker could not parse. */
+export const UNMASKABLE_KEY = '_cityhub_unmaskable';
+
+export interface UnmaskableEnvelope {
+  [UNMASKABLE_KEY]: { reason_code: string; message: string; preview: string };
+}
+
+function unmaskableEnvelope(outcome: { reason_code: string; message: string; preview: string }): UnmaskableEnvelope {
+  return { [UNMASKABLE_KEY]: { reason_code: outcome.reason_code, message: outcome.message, preview: outcome.preview } };
 }
 
 /**
