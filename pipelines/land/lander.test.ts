@@ -516,3 +516,43 @@ describe('a row the Parquet writer refuses is found and dead-lettered; the rest 
     ]);
   });
 });
+
+describe('a lake written before flush journals existed', () => {
+  it('without a journal, only files under the old names (no generation) past the committed offset are removed', async () => {
+    const store = new LocalLakeStore(join(dir, 'lake'));
+    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
+    const old = new Lander({
+      store,
+      writer,
+      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
+      limits: relaxed,
+      now: () => clock,
+    });
+    old.add(batch(0, 0, [gas]));
+    await old.flush();
+    old.add(mixed()); // offsets 100–104: interrupted before its commit, by a release without journals
+    await old.flush();
+    await rm(join(dir, 'lake', '_journal'), { recursive: true, force: true });
+    const current = new Lander({
+      store,
+      writer,
+      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
+      limits: relaxed,
+      generation: 'dddd4444',
+      now: () => clock,
+    });
+    current.add(batch(1, 0, [{ ...gas, dev: 'GAS-330106-0009' }]));
+    await current.flush();
+    await current.committed();
+    expect(
+      await current.discardUncommitted([
+        { topic: 'raw.sensor', partition: 0, offset: 1 },
+        { topic: 'raw.sensor', partition: 1, offset: 0 },
+      ]),
+    ).toBe(3);
+    expect((await store.list()).sort()).toEqual([
+      'sensor_reading/dt=2026-08-01/raw.sensor~0~00000000000000000000~00000000000000000000.parquet',
+      'sensor_reading/dt=2026-08-01/raw.sensor~1~00000000000000000000~00000000000000000000~dddd4444.parquet',
+    ]);
+  });
+});

@@ -110,12 +110,18 @@ export class Lander {
     const { store } = this.options;
     await store.clearScratch();
     for (const path of await store.list()) if (path.endsWith('.tmp')) await store.remove(path);
-    const text = await store.readSmall(this.journalPath);
-    if (text === undefined) return 0;
-    const journal = JSON.parse(text) as FlushJournal;
     const next = new Map(committed.map((c) => [partitionId(c.topic, c.partition), c.offset]));
+    const text = await store.readSmall(this.journalPath);
+    // No journal: a lake written before journals existed may hold an interrupted flush's files under the old names
+    // (no generation); for those alone the old rule holds — past the committed offset, not committed.
+    const files =
+      text === undefined
+        ? (await store.list()).filter(
+            (path) => parseDataFileName(path.slice(path.lastIndexOf('/') + 1))?.generation === undefined,
+          )
+        : (JSON.parse(text) as FlushJournal).files;
     let removed = 0;
-    for (const path of journal.files) {
+    for (const path of files) {
       const coordinates = parseDataFileName(path.slice(path.lastIndexOf('/') + 1));
       if (!coordinates) continue;
       const from = next.get(partitionId(coordinates.topic, coordinates.partition));
