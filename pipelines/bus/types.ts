@@ -77,6 +77,11 @@ export interface BusConsumer {
   committed(tp: TopicPartition): Promise<number>;
   /** Next messages from the owned partitions, starting at the committed offset or the last seek/poll position. */
   poll(options: PollOptions): Promise<PartitionBatch[]>;
+  /**
+   * The next offset this member will read from an owned partition, when known. Past a gap in the offsets (a
+   * repaired log) it is ahead of the last message returned.
+   */
+  position?(tp: TopicPartition): number | undefined;
   /** Moves this member's read position; does not commit. */
   seek(offset: TopicOffset): void;
   /** Durably records the group's offsets (next offset to read). */

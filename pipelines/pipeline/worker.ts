@@ -130,7 +130,12 @@ export class PipelineWorker {
   private async caughtUp(): Promise<boolean> {
     for (const topic of this.options.topics) {
       for (const { partition, highWatermark } of await this.options.bus.describe(topic)) {
-        if ((this.positions.get(`${topic}~${partition}`) ?? 0) < highWatermark) return false;
+        // The consumer's own position counts too: past a gap a repair left, no message says it moved on.
+        const read = Math.max(
+          this.positions.get(`${topic}~${partition}`) ?? 0,
+          this.consumer?.position?.({ topic, partition }) ?? 0,
+        );
+        if (read < highWatermark) return false;
       }
     }
     return true;

@@ -107,6 +107,12 @@ export class EmbeddedConsumer implements BusConsumer, GroupMember {
     }
   }
 
+  /** The next offset this member reads from an owned partition (past any gap a repair left), or undefined. */
+  position({ topic, partition }: TopicPartition): number | undefined {
+    const owned = this.owned.find((p) => p.topic === topic && p.id === partition);
+    return owned ? this.positions.get(owned) : undefined;
+  }
+
   seek({ topic, partition, offset }: TopicOffset): void {
     this.assertOpen('seek');
     if (!Number.isSafeInteger(offset) || offset < 0) {
@@ -156,7 +162,7 @@ export class EmbeddedConsumer implements BusConsumer, GroupMember {
   }
 
   /** Position of an owned partition, moved into [lowWatermark, highWatermark] like Kafka's offset reset. */
-  private position(partition: Partition): number {
+  private positionOf(partition: Partition): number {
     let position =
       this.positions.get(partition) ?? this.host.groups.committed(this.groupId, partition.topic, partition.id);
     // Below the log start: retention removed it, start at the oldest kept. Past the end: the log lost a tail
@@ -175,7 +181,7 @@ export class EmbeddedConsumer implements BusConsumer, GroupMember {
     let remaining = maxMessages;
     for (let k = 0; k < owned.length && remaining > 0; k++) {
       const partition = owned[(start + k) % owned.length]!;
-      let position = this.position(partition);
+      let position = this.positionOf(partition);
       if (position >= partition.highWatermark) continue;
       const epoch = this.epochs.get(partition) ?? 0;
       const messages: BusMessage[] = [];
@@ -215,7 +221,7 @@ export class EmbeddedConsumer implements BusConsumer, GroupMember {
       this.wake = done;
       for (const partition of watched) partition.onData(done);
       // Data may have arrived between the fetch and now.
-      if (watched.some((partition) => this.position(partition) < partition.highWatermark)) done();
+      if (watched.some((partition) => this.positionOf(partition) < partition.highWatermark)) done();
     });
   }
 }

@@ -143,6 +143,29 @@ describe('damage in the middle of the active segment', () => {
     expect((await readAll(reopened, 'raw.t', 'again')).length).toBe(252);
   });
 
+  it('after a repair at the tail, a consumer that read everything says its position is the end (a drain can finish)', async () => {
+    const dir = await seed();
+    const [file] = segmentFiles(dir, 'raw.t', 0);
+    flipFrame(file!, 250);
+    expect((await cli(['repair', '--partition', 'raw.t/0', '--config', configFor(dir)])).code).toBe(0);
+    const bus = await fixture.open({ dir });
+    const [{ highWatermark }] = (await bus.describe('raw.t')) as [{ highWatermark: number }];
+    const consumer = bus.consumer({ groupId: 'drain' });
+    await consumer.subscribe(['raw.t']);
+    let last = -1;
+    for (;;) {
+      const batches = await consumer.poll({ maxMessages: 10_000, maxWaitMs: 0 });
+      if (batches.length === 0) break;
+      for (const batch of batches) last = batch.messages.at(-1)?.offset ?? last;
+    }
+    // No message lies past the gap: only the consumer's own position shows that it has read to the end.
+    expect(last).toBe(249);
+    expect(highWatermark).toBeGreaterThan(last + 1);
+    expect(consumer.position?.({ topic: 'raw.t', partition: 0 })).toBe(highWatermark);
+    await consumer.close();
+    await bus.close();
+  });
+
   it('repairs damage in a sealed segment, moving the later segments aside too', async () => {
     const dir = await seed(4096);
     const config = configFor(dir);
