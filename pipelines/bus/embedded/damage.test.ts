@@ -149,7 +149,7 @@ describe('damage in the middle of the active segment', () => {
     flipFrame(file!, 250);
     expect((await cli(['repair', '--partition', 'raw.t/0', '--config', configFor(dir)])).code).toBe(0);
     const bus = await fixture.open({ dir });
-    const [{ highWatermark }] = (await bus.describe('raw.t')) as [{ highWatermark: number }];
+    const highWatermark = (await bus.describe('raw.t'))[0]!.highWatermark;
     const consumer = bus.consumer({ groupId: 'drain' });
     await consumer.subscribe(['raw.t']);
     let last = -1;
