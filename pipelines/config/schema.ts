@@ -124,7 +124,7 @@ export const landingConfig = z
       .min(0)
       .default(200_000)
       .describe(
-        'natural keys remembered per dataset to dead-letter redelivered records as duplicates (about 150 bytes each); older duplicates, and those across restarts, are removed by the staging models, so marts count each record once',
+        'natural keys remembered per dataset to dead-letter redelivered records as duplicates (about 150 bytes each), recalled from the newest landed files on start; older duplicates are removed by the staging models, so marts count each record once',
       ),
     max_depth: z
       .number()

@@ -556,3 +556,48 @@ describe('a lake written before flush journals existed', () => {
     ]);
   });
 });
+
+describe('dedupe memory survives a restart (issue 6, also expected)', () => {
+  it('a restarted lander recalls the natural keys of landed rows: a repeat is a duplicate, as without the restart', async () => {
+    const store = new LocalLakeStore(join(dir, 'lake'));
+    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
+    const before = new Lander({
+      store,
+      writer,
+      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
+      limits: relaxed,
+      now: () => clock,
+    });
+    before.add(mixed());
+    await before.flush();
+    await before.committed();
+
+    const after = new Lander({
+      store,
+      writer,
+      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
+      limits: relaxed,
+      now: () => clock,
+    });
+    expect(await after.recallLanded()).toBe(3);
+    // Two repeats of landed readings (one of them converted from m to cm) and one reading never seen.
+    after.add(
+      batch(0, 200, [
+        { ...gas, ts: '2026-07-31 23:30:00' },
+        {
+          ...gas,
+          dev: 'DRAIN-330106-0012',
+          kind: 'drain_level',
+          metric: 'level',
+          val: 1.25,
+          unit: 'm',
+          ts: '2026-08-01 08:00:00',
+        },
+        { ...gas, ts: '2026-08-01 09:00:00' },
+      ]),
+    );
+    await after.flush();
+    await after.committed();
+    expect(after.stats.feeds.sensor).toEqual({ received: 3, landed: 1, dead_lettered: 2 });
+  });
+});

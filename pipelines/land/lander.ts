@@ -55,7 +55,15 @@ export interface MessageNormalizer {
   normalize(value: Buffer): NormalizedMessage;
   /** Forgets dedupe memory (the worker re-reads what it threw away). */
   forgetSeen(): void;
+  /** Datasets whose natural keys it remembers, and how: see Normalizer. Absent for the dead-letter reader. */
+  readonly dedupedDatasets?: readonly DatasetName[];
+  readonly dedupeWindow?: number;
+  naturalKeyFields?(dataset: DatasetName): readonly string[];
+  remember?(dataset: DatasetName, keys: Iterable<string>): void;
 }
+
+/** At most this many of a dataset's newest files are read to recall its natural keys. */
+const RECALL_MAX_FILES = 2_000;
 
 export interface LanderOptions {
   store: LakeStore;
@@ -352,6 +360,40 @@ export class Lander {
     return accepted.length > 0 ? [accepted.join('\n')] : [];
   }
 
+  /**
+   * Fills the normalizers' dedupe memory with the natural keys of the newest landed rows (up to each one's window),
+   * so that after a restart — or after a failed flush threw the memory away — a repeat of a landed record is a
+   * duplicate, as in an uninterrupted run. Call after discardUncommitted(): only committed files are in the lake.
+   */
+  async recallLanded(): Promise<number> {
+    const { store, writer } = this.options;
+    let recalled = 0;
+    for (const normalizer of new Set(this.options.normalizers.values())) {
+      if (!normalizer.remember || !normalizer.naturalKeyFields) continue;
+      for (const dataset of normalizer.dedupedDatasets ?? []) {
+        const files = await store.recentFiles(dataset, RECALL_MAX_FILES);
+        if (files.length === 0) continue;
+        const types = new Map(datasetColumns(dataset).map((c) => [c.name, c.type]));
+        const key = normalizer
+          .naturalKeyFields(dataset)
+          .map((field) => keyText(field, types.get(field)))
+          .join(', ');
+        const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');
+        const keys = await writer.readColumn(
+          `select key from (
+             select concat_ws(chr(1), ${key}) as key, _ingested_at, _offset
+             from read_parquet([${list}], union_by_name = true)
+             order by _ingested_at desc, _offset desc
+             limit ${normalizer.dedupeWindow ?? 200_000}
+           ) order by _ingested_at, _offset`,
+        );
+        normalizer.remember(dataset, keys);
+        recalled += keys.length;
+      }
+    }
+    return recalled;
+  }
+
   /** Called once the flush's offsets are committed: its journal is no longer needed. */
   async committed(): Promise<void> {
     const flushed = this.uncounted;
@@ -380,6 +422,13 @@ export class Lander {
     await this.options.writer.write(path, columns, lines);
     return relPath;
   }
+}
+
+/** SQL text of a natural-key field as the normalizer writes it: timestamps in toISOString() form, numbers as text. */
+function keyText(field: string, type: string | undefined): string {
+  const column = `"${field.replaceAll('"', '""')}"`;
+  if (type === 'TIMESTAMPTZ') return `strftime(${column} at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  return `cast(${column} as varchar)`;
 }
 
 /** One dead-letter row as NDJSON (docs/lake.md "Dead letters"). Every string is made well-formed for the writer. */

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { LakeStore } from './store.js';
 
@@ -73,6 +73,17 @@ export class LocalLakeStore implements LakeStore {
 
   async remove(relPath: string): Promise<void> {
     await rm(join(this.root, relPath), { force: true });
+  }
+
+  async recentFiles(folder: string, limit: number): Promise<string[]> {
+    const paths = (await this.list()).filter((p) => p.startsWith(`${folder}/`) && p.endsWith('.parquet'));
+    const dated = await Promise.all(
+      paths.map(async (p) => ({ path: join(this.root, p), mtime: (await stat(join(this.root, p))).mtimeMs })),
+    );
+    return dated
+      .sort((a, b) => b.mtime - a.mtime)
+      .slice(0, limit)
+      .map((f) => f.path);
   }
 
   async writeSmall(relPath: string, text: string): Promise<void> {

@@ -118,6 +118,12 @@ export class ParquetWriter {
     );
   }
 
+  /** The first column of a query's rows as text (reads of the lake: the natural keys to remember on start). */
+  async readColumn(sql: string): Promise<string[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRows().map((row) => String(row[0]));
+  }
+
   /**
    * True when the writer takes every line of `lines` (reads them with the same column types, writes nothing): the
    * lander's probe when a flush was refused for a row.

@@ -17,4 +17,9 @@ export interface LakeStore {
   writeSmall(relPath: string, text: string): Promise<void>;
   /** A small file's text, or undefined when it does not exist. */
   readSmall(relPath: string): Promise<string | undefined>;
+  /**
+   * Local paths of the most recently written Parquet files under `folder` (a dataset), newest first, at most
+   * `limit`: where the natural keys a restarted pipeline must remember are.
+   */
+  recentFiles(folder: string, limit: number): Promise<string[]>;
 }

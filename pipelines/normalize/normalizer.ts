@@ -37,6 +37,15 @@ export interface NormalizerOptions {
   now?: () => number;
 }
 
+/** Per feed, the dataset whose natural keys are checked for repeats (a delivery's header, for dept). */
+const dedupedDatasets: Readonly<Record<Feed, readonly DatasetName[]>> = {
+  sensor: ['sensor_reading'],
+  video: ['video_alert'],
+  hotline: ['hotline_case'],
+  event: ['city_event'],
+  dept: ['dept_delivery'],
+};
+
 export const DEFAULT_MAX_DEPTH = 64;
 export const DEFAULT_MAX_STRING_BYTES = 256 * 1024;
 export const DEFAULT_MAX_RECORDS_PER_MESSAGE = 100_000;
@@ -371,6 +380,30 @@ export class Normalizer {
     return undefined;
   }
 
+  /** The datasets whose natural keys this normalizer remembers (the ones a repeat is dead-lettered for). */
+  get dedupedDatasets(): readonly DatasetName[] {
+    return dedupedDatasets[this.feed];
+  }
+
+  /** How many natural keys per dataset it remembers, and the fields a dataset's key is made of. */
+  get dedupeWindow(): number {
+    return this.options.dedupeWindow ?? 200_000;
+  }
+
+  naturalKeyFields(dataset: DatasetName): readonly string[] {
+    return this.rulesOf(dataset).naturalKey;
+  }
+
+  /**
+   * Remembers natural keys of rows already in the lake (recent ones, oldest first; each built as the normalizer
+   * builds it: the fields' text joined by U+0001), so a repeat arriving after a restart is a duplicate as it would
+   * have been in an uninterrupted run.
+   */
+  remember(dataset: DatasetName, keys: Iterable<string>): void {
+    const window = this.windowOf(dataset);
+    for (const key of keys) window.seen(key);
+  }
+
   /**
    * Forgets every natural key seen. The worker calls this (through the lander) when it throws away what it read
    * since the last commit: those records come again and must not count as duplicates of themselves. Repeats of
@@ -387,13 +420,17 @@ export class Normalizer {
     return key;
   }
 
-  private isDuplicate(dataset: DatasetName, row: Record<string, unknown>): boolean {
+  private windowOf(dataset: DatasetName): KeyWindow {
     let window = this.dedupe.get(dataset);
     if (!window) {
-      window = new KeyWindow(this.options.dedupeWindow ?? 200_000);
+      window = new KeyWindow(this.dedupeWindow);
       this.dedupe.set(dataset, window);
     }
-    return window.seen(this.naturalKey(dataset, row));
+    return window;
+  }
+
+  private isDuplicate(dataset: DatasetName, row: Record<string, unknown>): boolean {
+    return this.windowOf(dataset).seen(this.naturalKey(dataset, row));
   }
 
   private duplicateIssue(dataset: DatasetName): ReasonIssue[] {

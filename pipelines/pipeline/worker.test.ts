@@ -187,6 +187,7 @@ describe('PipelineWorker', () => {
         remove: (relPath) => local.remove(relPath),
         writeSmall: (relPath, text) => local.writeSmall(relPath, text),
         readSmall: (relPath) => local.readSmall(relPath),
+        recentFiles: (folder, limit) => local.recentFiles(folder, limit),
         async commit(relPaths) {
           if (++commits > 1) return local.commit(relPaths);
           // A half-done flush: the first file is renamed into place, then the store fails.

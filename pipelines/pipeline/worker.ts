@@ -81,6 +81,8 @@ export class PipelineWorker {
     const committed = await this.committedOffsets();
     const removed = await lander.discardUncommitted(committed);
     if (removed > 0) log.warn({ removed }, 'removed lake files of an interrupted flush; landing them again');
+    const recalled = await lander.recallLanded();
+    if (recalled > 0) log.info({ recalled }, 'dedupe memory recalled from the newest landed rows');
     for (const c of committed) this.positions.set(`${c.topic}~${c.partition}`, c.offset);
     this.loop = this.run();
   }
@@ -171,8 +173,10 @@ export class PipelineWorker {
         if (resetNeeded) {
           lander.abandon();
           const committed = await this.committedOffsets();
-          // A flush that failed half-way may have renamed some files into place: remove them before re-landing.
+          // A flush that failed half-way may have renamed some files into place: remove them before re-landing,
+          // then recall what is landed, so repeats of committed records are still duplicates.
           await lander.discardUncommitted(committed);
+          await lander.recallLanded();
           for (const c of committed) {
             consumer.seek(c);
             this.positions.set(`${c.topic}~${c.partition}`, c.offset);
