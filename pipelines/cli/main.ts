@@ -28,11 +28,11 @@ const usage = `cityhub — the data hub of a city's 一网统管 platform
 Usage: cityhub <command> [options]
 
 Commands:
-  run              run the hub (with no --config: the embedded demo city)
-  query "SQL"      read the marts (read-only)
-  models run|test  build / test the SQL models
-  config check     validate and explain a config file
-  schemas export   write the JSON Schema of every canonical dataset and catalog
+  run                run the hub (with no --config: the embedded demo city)
+  query "SQL"        read the marts and the lake's Parquet files (read-only, streamed)
+  models run|test    build / test the SQL models
+  config check       validate and explain a config file (everything run would reject)
+  schemas export     write the JSON Schema of every canonical dataset and catalog
   bus verify|repair  check the embedded bus for damage / move damage aside (docs/bus.md)
 
 Every command takes --help.`;
