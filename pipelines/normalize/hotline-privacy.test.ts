@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hashPersonal, scrubText } from './mask.js';
+import { keyedHash } from '../privacy/keyed-hash.js';
+import { scrubAll as scrubText } from '../privacy/masker.js';
+
+const hashPersonal = (key: string, phone: string) => keyedHash({ id: '1', key }, phone);
+
 import { type NormalizedMessage, Normalizer, type NormalizerOptions } from './normalizer.js';
 
 /**

@@ -1,11 +1,11 @@
 import type { Feed } from '../../connectors/types.js';
 import { type DataResource, type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
-import { PersonalDataMasker } from '../privacy/masker.js';
+import { PersonalDataMasker, scrubAll } from '../privacy/masker.js';
 import { UNMASKABLE_KEY } from '../privacy/masking-producer.js';
+import { scrubPersonalText } from '../privacy/personal-text.js';
 import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
 import { illFormedStringPath, mayHoldSurrogateEscape, prototypeKeyPath, structureProblem } from './guards.js';
 import { type MappingContext, MappingRejection, mappings, type SourceMapping } from './mappings/index.js';
-import { scrubPersonalText, scrubText } from './mask.js';
 import { compileFields } from './resource-fields.js';
 import { shanghaiDate } from './time.js';
 
@@ -177,7 +177,7 @@ export class Normalizer {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       return this.rejectWhole(value, this.recordsIn(value), {
         reason_code: 'internal_error',
-        issues: [{ path: '', message: this.personal ? scrubText(message) : scrubPersonalText(message) }],
+        issues: [{ path: '', message: this.scrubUnparsed(message) }],
       });
     }
   }
@@ -219,7 +219,7 @@ export class Normalizer {
       const message = (error as Error).message;
       return this.rejectWhole(value, 1, {
         reason_code: 'malformed_json',
-        issues: [{ path: '', message: this.personal ? scrubText(message) : scrubPersonalText(message) }],
+        issues: [{ path: '', message: this.scrubUnparsed(message) }],
       });
     }
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
@@ -265,8 +265,7 @@ export class Normalizer {
           },
         ],
       };
-      const deadLetter = { ...this.deadLetter(object, value, rejection), records };
-      return { rows: [], deadLetters: [deadLetter], received: records, landed: 0 };
+      return this.rejectParsed(object, value, records, rejection);
     }
     let outcome: ReturnType<SourceMapping['map']>;
     try {
@@ -442,11 +441,19 @@ export class Normalizer {
     return shanghaiDate(Date.parse(row[this.rulesOf(dataset).eventTime] as string));
   }
 
+  /**
+   * Text that could not be parsed far enough to mask field by field (a payload, a parser's or an error's message
+   * quoting it): for a personal feed every digit run and Chinese character goes, for others phones and ID numbers.
+   */
+  private scrubUnparsed(text: string): string {
+    return this.personal ? scrubAll(text) : scrubPersonalText(text);
+  }
+
   /** A personal message the masker could not parse before the bus: only its reason and a scrubbed preview came. */
   private rejectUnmaskable(object: Record<string, unknown>): NormalizedMessage {
     const inner = object[UNMASKABLE_KEY] as Record<string, unknown> | null;
     const text = (field: string, fallback: string) =>
-      inner && typeof inner[field] === 'string' ? scrubText(inner[field] as string) : fallback;
+      inner && typeof inner[field] === 'string' ? scrubAll(inner[field] as string) : fallback;
     const code = text('reason_code', 'malformed_json');
     const deadLetter: DeadLetter = {
       feed: this.feed,
@@ -461,7 +468,7 @@ export class Normalizer {
   private rejectWhole(value: Buffer, count: number, rejection: Rejection): NormalizedMessage {
     // Not parsed: a personal feed's text cannot be redacted field by field, so every name-like and digit run goes.
     const text = value.toString('utf8', 0, Math.min(value.length, DEAD_LETTER_RAW_LIMIT)).toWellFormed();
-    const raw = this.personal ? scrubText(text) : scrubPersonalText(text);
+    const raw = this.scrubUnparsed(text);
     const deadLetter: DeadLetter = {
       feed: this.feed,
       reason_code: rejection.reason_code,
