@@ -115,6 +115,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   const hashKey = { id: config.privacy.key_id, key: (config.privacy.hmac_key ?? config.privacy.salt)! };
   const limits = { maxDepth: config.landing.max_depth, maxStringBytes: config.landing.max_string_bytes };
   const masker = new PersonalDataMasker(hashKey, config.privacy.personal_fields, limits);
+  const personalFeeds = personalFeedsOf(config.privacy.personal_feeds);
 
   let worker: PipelineWorker | undefined;
   let writer: ParquetWriter | undefined;
@@ -145,7 +146,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
         rawTopic(feed),
         new Normalizer(feed, {
           ...normalizerOptions,
-          personal: personalFeedsOf(config.privacy.personal_feeds).has(feed),
+          personal: personalFeeds.has(feed),
         }),
       );
       normalizers.set(deadLetterTopic(feed), new ConnectorDeadLetterReader(feed));
@@ -260,7 +261,6 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     return notes.length > 0 ? ` · ${notes.join(' · ')}` : '';
   };
 
-  const personalFeeds = personalFeedsOf(config.privacy.personal_feeds);
   for (const connector of connectors) {
     // Personal data is masked here, before the bus: the first durable write of anything a connector sends.
     const producer = maskingProducer(bus!.producer(), masker, personalFeeds);

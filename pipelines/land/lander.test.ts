@@ -50,14 +50,19 @@ function normalizer(feed: Feed): Normalizer {
   });
 }
 
+/** A lander as a (re)started pipeline makes it over `lake`: with its own normalizer, so with no dedupe memory yet. */
 async function lander(
   lake: string,
   limits: LandingLimits = relaxed,
+  generation?: string,
 ): Promise<{ lander: Lander; store: LocalLakeStore }> {
   writer ??= await ParquetWriter.open(join(dir, 'scratch'));
   const store = new LocalLakeStore(join(dir, lake));
   const normalizers = new Map([['raw.sensor', normalizer('sensor')]]);
-  return { lander: new Lander({ store, writer, normalizers, limits, now: () => clock }), store };
+  return {
+    lander: new Lander({ store, writer, normalizers, limits, now: () => clock, ...(generation ? { generation } : {}) }),
+    store,
+  };
 }
 
 async function query(sql: string): Promise<Record<string, unknown>[]> {
@@ -420,24 +425,14 @@ describe('due() tells the worker when to flush', () => {
 
 describe('a lost bus never costs the lake its files (issue 6 item 5)', () => {
   it('a new, empty bus (no committed offsets, another generation) over an existing lake keeps every landed file', async () => {
-    const store = new LocalLakeStore(join(dir, 'lake'));
-    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
-    const normalizers = new Map([['raw.sensor', normalizer('sensor')]]);
-    const old = new Lander({ store, writer, normalizers, limits: relaxed, generation: 'aaaa1111', now: () => clock });
+    const { lander: old, store } = await lander('lake', relaxed, 'aaaa1111');
     old.add(mixed());
     await old.flush();
     await old.committed();
     const before = (await store.list()).sort();
     expect(before.every((path) => path.endsWith('~aaaa1111.parquet'))).toBe(true);
 
-    const fresh = new Lander({
-      store,
-      writer,
-      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
-      limits: relaxed,
-      generation: 'bbbb2222',
-      now: () => clock,
-    });
+    const { lander: fresh } = await lander('lake', relaxed, 'bbbb2222');
     expect(await fresh.discardUncommitted([{ topic: 'raw.sensor', partition: 0, offset: 0 }])).toBe(0);
     // The new bus numbers from 100 again: its files take other names, the earlier ones stay.
     fresh.add(mixed());
@@ -448,23 +443,13 @@ describe('a lost bus never costs the lake its files (issue 6 item 5)', () => {
   });
 
   it('after a crash between files and commit, only the files the journal names past the committed offset go', async () => {
-    const store = new LocalLakeStore(join(dir, 'lake'));
-    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
-    const normalizers = new Map([['raw.sensor', normalizer('sensor')]]);
-    const l = new Lander({ store, writer, normalizers, limits: relaxed, generation: 'cccc3333', now: () => clock });
+    const { lander: l, store } = await lander('lake', relaxed, 'cccc3333');
     l.add(batch(0, 0, [gas]));
     await l.flush();
     await l.committed();
     l.add(mixed());
     await l.flush(); // no committed(): the crash came first
-    const restarted = new Lander({
-      store,
-      writer,
-      normalizers,
-      limits: relaxed,
-      generation: 'cccc3333',
-      now: () => clock,
-    });
+    const { lander: restarted } = await lander('lake', relaxed, 'cccc3333');
     expect(await restarted.discardUncommitted([{ topic: 'raw.sensor', partition: 0, offset: 1 }])).toBe(3);
     expect(await store.list()).toEqual([
       'sensor_reading/dt=2026-08-01/raw.sensor~0~00000000000000000000~00000000000000000000~cccc3333.parquet',
@@ -519,28 +504,13 @@ describe('a row the Parquet writer refuses is found and dead-lettered; the rest 
 
 describe('a lake written before flush journals existed', () => {
   it('without a journal, only files under the old names (no generation) past the committed offset are removed', async () => {
-    const store = new LocalLakeStore(join(dir, 'lake'));
-    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
-    const old = new Lander({
-      store,
-      writer,
-      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
-      limits: relaxed,
-      now: () => clock,
-    });
+    const { lander: old, store } = await lander('lake');
     old.add(batch(0, 0, [gas]));
     await old.flush();
     old.add(mixed()); // offsets 100–104: interrupted before its commit, by a release without journals
     await old.flush();
     await rm(join(dir, 'lake', '_journal'), { recursive: true, force: true });
-    const current = new Lander({
-      store,
-      writer,
-      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
-      limits: relaxed,
-      generation: 'dddd4444',
-      now: () => clock,
-    });
+    const { lander: current } = await lander('lake', relaxed, 'dddd4444');
     current.add(batch(1, 0, [{ ...gas, dev: 'GAS-330106-0009' }]));
     await current.flush();
     await current.committed();
@@ -559,26 +529,12 @@ describe('a lake written before flush journals existed', () => {
 
 describe('dedupe memory survives a restart (issue 6, also expected)', () => {
   it('a restarted lander recalls the natural keys of landed rows: a repeat is a duplicate, as without the restart', async () => {
-    const store = new LocalLakeStore(join(dir, 'lake'));
-    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
-    const before = new Lander({
-      store,
-      writer,
-      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
-      limits: relaxed,
-      now: () => clock,
-    });
+    const { lander: before } = await lander('lake');
     before.add(mixed());
     await before.flush();
     await before.committed();
 
-    const after = new Lander({
-      store,
-      writer,
-      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
-      limits: relaxed,
-      now: () => clock,
-    });
+    const { lander: after } = await lander('lake');
     expect(await after.recallLanded()).toBe(3);
     // Two repeats of landed readings (one of them converted from m to cm) and one reading never seen.
     after.add(
