@@ -3,8 +3,8 @@
  * writing anything (issue 6, items 9 and 10). Drives the built CLI as an operator would.
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirLock } from '../../pipelines/bus/embedded/lock.js';
 import { projectRoot, runCli, tempDir, writeConfig } from '../support/hub-process.js';
@@ -116,6 +116,31 @@ describe('config check and run reject the same configs, before anything is writt
   });
 
   it('a data_dir this user cannot write (as an unprivileged user even when the tests run as root)', async () => {
+    // The unprivileged user must reach the project to run its CLI, wherever the clone is (a mktemp folder is 0700):
+    // grant traversal to folders above it that lack it, for this test only.
+    const restore = process.getuid?.() === 0 ? await traversableByOthers(projectRoot) : async () => {};
+    try {
+      await unwritableDataDirIsRejected();
+    } finally {
+      await restore();
+    }
+  });
+
+  async function traversableByOthers(path: string): Promise<() => Promise<void>> {
+    const changed: [string, number][] = [];
+    for (let at = path; at !== dirname(at); at = dirname(at)) {
+      const mode = (await stat(at)).mode & 0o7777;
+      if ((mode & 0o001) === 0) {
+        await chmod(at, mode | 0o001);
+        changed.push([at, mode]);
+      }
+    }
+    return async () => {
+      for (const [at, mode] of changed) await chmod(at, mode);
+    };
+  }
+
+  async function unwritableDataDirIsRejected(): Promise<void> {
     dir = await tempDir('check');
     await chmod(dir.path, 0o755); // the unprivileged user reads the config
     await mkdir(join(dir.path, 'readonly'), { mode: 0o555 });
@@ -145,7 +170,7 @@ describe('config check and run reject the same configs, before anything is writt
       );
     }
     expect(await readdir(join(dir.path, 'readonly'))).toEqual([]);
-  });
+  }
 
   it('`config check` shows where every catalog comes from', async () => {
     dir = await tempDir('check');
