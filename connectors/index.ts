@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { Region } from '../schemas/index.js';
 import { demoConnectorConfig } from './demo/config.js';
@@ -33,7 +33,7 @@ export interface ConnectorDeps {
 export function createConnector(config: ConnectorConfig, deps: ConnectorDeps): Connector {
   switch (config.kind) {
     case 'demo':
-      return new DemoConnector(config, deps.regions, { checkpointPath: join(deps.checkpointDir, `${config.id}.json`) });
+      return new DemoConnector(config, deps.regions);
     case 'raw-files':
       return new RawFilesConnector(config, resolve(deps.baseDir ?? process.cwd(), config.path));
   }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BusProducer } from '../pipelines/bus/types.js';
 import type { RetryPolicy } from '../pipelines/retry.js';
+import type { SourceCheckpoint } from './source-checkpoint.js';
 
 /** The five raw feeds; each has its topic `raw.<feed>` and its dead-letter folder `_dlq/<feed>`. */
 export const feeds = ['sensor', 'video', 'hotline', 'event', 'dept'] as const;
@@ -29,6 +30,12 @@ export interface ConnectorContext {
   log: Logger;
   /** Backoff of failing bus sends (default: the shared policy); tests inject a fast one. */
   retryPolicy?: RetryPolicy;
+  /**
+   * The connector's durable cursor (the hub keeps one per connector id). `producer` already sends through its guard,
+   * so a batch re-sent after a crash is not appended twice. A connector commits its position after each acknowledged
+   * send; absent in tests that run a connector without one.
+   */
+  checkpoint?: SourceCheckpoint;
 }
 
 /**

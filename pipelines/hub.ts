@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import cron from 'node-cron';
 import type { Logger } from 'pino';
 import { createConnector } from '../connectors/index.js';
+import { SourceCheckpoint } from '../connectors/source-checkpoint.js';
 import { type Feed, feeds, rawTopic } from '../connectors/types.js';
 import type { CatalogName } from '../schemas/index.js';
 import { openBus } from './bus/index.js';
@@ -263,8 +264,15 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
 
   for (const connector of connectors) {
     // Personal data is masked here, before the bus: the first durable write of anything a connector sends.
-    const producer = maskingProducer(bus!.producer(), masker, personalFeeds);
-    await connector.start({ producer, log: log.child({ connector: connector.id }) });
+    const connectorLog = log.child({ connector: connector.id });
+    const checkpoint = await SourceCheckpoint.open(join(checkpointDir, `${connector.id}.json`), {
+      bus: bus!,
+      topics,
+      log: connectorLog,
+    });
+    // The guard sits below the masking, so it records and recognises the bytes the bus really holds.
+    const producer = maskingProducer(checkpoint.guard(bus!.producer()), masker, personalFeeds);
+    await connector.start({ producer, checkpoint, log: connectorLog });
   }
   log.info({ role: options.role, connectors: connectors.map((c) => c.id), lake: paths.lakeDir }, 'hub running');
 

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RetryPolicy } from '../../pipelines/retry.js';
 import { FakeProducer } from '../../test/support/fake-producer.js';
+import { SourceCheckpoint } from '../source-checkpoint.js';
 import { feeds, rawTopic } from '../types.js';
 import { DemoConnector } from './connector.js';
 import { historyMessages } from './index.js';
@@ -38,7 +39,8 @@ describe('the demo connector on a failing bus', () => {
 
   it('a full disk makes it back off and resume: every message acknowledged once, in order; the checkpoint never ahead', async () => {
     const path = await checkpointPath();
-    const connector = new DemoConnector(config, regions, { checkpointPath: path });
+    const connector = new DemoConnector(config, regions);
+    const checkpoint = await SourceCheckpoint.open(path);
     const history = [...historyMessages(connector.city)];
     expect(history.length).toBeGreaterThan(200);
     const producer = new FakeProducer();
@@ -51,7 +53,7 @@ describe('the demo connector on a failing bus', () => {
       // Whatever the checkpoint says is done must already be acknowledged by the bus.
       let acked = 0;
       try {
-        acked = (JSON.parse(readFileSync(path, 'utf8')) as { acked: number }).acked;
+        acked = (JSON.parse(readFileSync(path, 'utf8')) as { position: { acked: number } }).position.acked;
       } catch {
         return; // no checkpoint written yet
       }
@@ -83,7 +85,7 @@ describe('the demo connector on a failing bus', () => {
       }
     };
 
-    await connector.start({ producer, log, retryPolicy: fast });
+    await connector.start({ producer, log, retryPolicy: fast, checkpoint });
     await connector.done;
     await connector.stop();
 
@@ -94,7 +96,7 @@ describe('the demo connector on a failing bus', () => {
       expect(got, `${feed}: acknowledged exactly once, in order`).toEqual(expected);
     }
     expect(checkpointChecks).toBeGreaterThan(3);
-    expect(JSON.parse(readFileSync(path, 'utf8')).acked).toBe(history.length);
+    expect(JSON.parse(readFileSync(path, 'utf8')).position.acked).toBe(history.length);
     const health = connector.health();
     expect(health.state).toBe('stopped');
     expect(health.retries).toBe(9);
@@ -104,7 +106,7 @@ describe('the demo connector on a failing bus', () => {
   });
 
   it('stop() during a backoff ends it at once and health says the bus was failing', async () => {
-    const connector = new DemoConnector(config, regions, { checkpointPath: await checkpointPath() });
+    const connector = new DemoConnector(config, regions);
     const producer = new FakeProducer();
     producer.failNext(Infinity);
     const slow: RetryPolicy = { initialMs: 3_600_000, maxMs: 3_600_000, factor: 1, maxAttempts: Infinity };
@@ -120,7 +122,7 @@ describe('the demo connector on a failing bus', () => {
   });
 
   it('a message the bus refuses as too large is dead-lettered and the history goes on', async () => {
-    const connector = new DemoConnector(config, regions, { checkpointPath: await checkpointPath() });
+    const connector = new DemoConnector(config, regions);
     const history = [...historyMessages(connector.city)];
     const sizes = history.map((m) => Buffer.byteLength(m.value)).sort((a, b) => a - b);
     const producer = new FakeProducer();

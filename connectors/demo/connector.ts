@@ -1,6 +1,5 @@
 import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import type { Region } from '../../schemas/index.js';
-import { CheckpointFile } from '../checkpoint.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
 import { BusSender } from '../send.js';
 import {
@@ -35,18 +34,16 @@ export class DemoConnector implements Connector {
   private readonly lifecycle: ConnectorLifecycle;
   private wake: (() => void) | undefined;
 
-  private readonly checkpoint: CheckpointFile<DemoCheckpoint> | undefined;
   private readonly historyId: string;
 
   constructor(
     private readonly config: DemoConnectorConfig,
     regions: Region[],
-    options: { checkpointPath?: string; nowMs?: number } = {},
+    options: { nowMs?: number } = {},
   ) {
     const nowMs = options.nowMs ?? Date.now();
     this.id = config.id;
     this.lifecycle = new ConnectorLifecycle(config.id, 'demo');
-    this.checkpoint = options.checkpointPath ? new CheckpointFile(options.checkpointPath) : undefined;
     this.city = buildDemoCity({
       seed: config.seed,
       startMonth: config.start_month ?? defaultStartMonth(config.months, nowMs),
@@ -79,7 +76,7 @@ export class DemoConnector implements Connector {
     return this.lifecycle.health();
   }
 
-  private async run({ producer, log, retryPolicy }: ConnectorContext): Promise<void> {
+  private async run({ producer, log, retryPolicy, checkpoint }: ConnectorContext): Promise<void> {
     const sender = new BusSender({
       connector: this.id,
       producer,
@@ -89,7 +86,7 @@ export class DemoConnector implements Connector {
     });
     this.lifecycle.sender = sender;
     const batcher = new FeedBatcher(sender, this.config.batch_size);
-    const saved = await this.checkpoint?.read();
+    const saved = checkpoint?.position as DemoCheckpoint | undefined;
     const resumeAt = saved?.history === this.historyId ? saved.acked : 0;
     if (resumeAt > 0) log.info({ connector: this.id, resume_at: resumeAt }, 'demo history resumes from checkpoint');
     let emitted = 0;
@@ -98,12 +95,13 @@ export class DemoConnector implements Connector {
       if (emitted <= resumeAt) continue;
       if (batcher.add(message)) {
         await batcher.flush();
-        await this.checkpoint?.write({ history: this.historyId, acked: emitted });
+        await checkpoint?.commit({ history: this.historyId, acked: emitted } satisfies DemoCheckpoint);
       }
       if (emitted % 20_000 === 0) log.info({ connector: this.id, emitted }, 'demo history progress');
     }
     await batcher.flush();
-    if (emitted > resumeAt) await this.checkpoint?.write({ history: this.historyId, acked: emitted });
+    if (emitted > resumeAt)
+      await checkpoint?.commit({ history: this.historyId, acked: emitted } satisfies DemoCheckpoint);
     log.info({ connector: this.id, emitted, sent: sender.sent }, 'demo history sent');
     if (!this.config.live) return;
     let fromMs = Date.now();

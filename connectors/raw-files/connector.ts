@@ -6,6 +6,7 @@ import { CityhubError } from '../../pipelines/errors.js';
 import { RetryAbortedError, sleep } from '../../pipelines/retry.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
 import { BusSender } from '../send.js';
+import type { SourceCheckpoint } from '../source-checkpoint.js';
 import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
 import type { RawFilesConnectorConfig } from './config.js';
 
@@ -38,6 +39,7 @@ export class RawFilesConnector implements Connector {
   readonly id: string;
   readonly kind = 'raw-files';
   private readonly lifecycle: ConnectorLifecycle;
+  private checkpoint: SourceCheckpoint | undefined;
 
   constructor(
     private readonly config: RawFilesConnectorConfig,
@@ -53,6 +55,7 @@ export class RawFilesConnector implements Connector {
   }
 
   async start(context: ConnectorContext): Promise<void> {
+    this.checkpoint = context.checkpoint;
     const sender = new BusSender({
       connector: this.id,
       producer: context.producer,
@@ -110,6 +113,8 @@ export class RawFilesConnector implements Connector {
         for (const name of batch) await rename(join(this.folder, name), join(sentDir, name));
         await syncFolder(sentDir);
         await syncFolder(this.folder);
+        // The folder is the position: the commit only says no send is in flight any more.
+        await this.checkpoint?.commit(null);
       }
     }
   }
@@ -159,6 +164,7 @@ export class RawFilesConnector implements Connector {
   ): Promise<void> {
     await sender.deadLetter(this.config.feed, { key: name, value: body }, reason, why, name);
     await rename(join(this.folder, name), join(this.folder, SENT_FOLDER, name));
+    await this.checkpoint?.commit(null);
   }
 }
 

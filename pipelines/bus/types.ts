@@ -100,6 +100,16 @@ export interface Bus {
   ensureTopic(topic: string, spec: TopicSpec): Promise<void>;
   producer(): BusProducer;
   consumer(options: { groupId: string }): BusConsumer;
+  /**
+   * Reads a partition outside any group (no commit, no assignment): what recovery and tools use to look at what is
+   * there. Starts at `offset` (clamped to the low watermark) and returns at most `maxMessages`; `nextOffset` is where
+   * to read on (equal to the high watermark once everything was read).
+   */
+  read(
+    tp: TopicPartition,
+    offset: number,
+    maxMessages: number,
+  ): Promise<{ messages: BusMessage[]; nextOffset: number }>;
   /** Per-partition end offsets and, per group, committed offsets: for lag, status and tests. */
   describe(topic: string): Promise<{ partition: number; highWatermark: number; lowWatermark: number }[]>;
   close(): Promise<void>;

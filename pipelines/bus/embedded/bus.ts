@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Bus, BusConsumer, BusProducer, TopicSpec } from '../types.js';
+import type { Bus, BusConsumer, BusMessage, BusProducer, TopicPartition, TopicSpec } from '../types.js';
 import { Backpressure } from './backpressure.js';
 import { EmbeddedConsumer } from './consumer.js';
 import { EmbeddedBusArgumentError, EmbeddedBusClosedError, EmbeddedTopicNotFoundError } from './errors.js';
@@ -54,6 +54,8 @@ export type EmbeddedBusWarning =
 
 const MIB = 1024 * 1024;
 const MAX_SEGMENT_BYTES = 1024 * MIB;
+/** Log bytes one read() returns at most (one larger message is still returned whole). */
+const READ_MAX_BYTES = 16 * MIB;
 
 interface ResolvedOptions {
   dir: string;
@@ -173,6 +175,20 @@ export class EmbeddedBus implements Bus {
     const consumer = new EmbeddedConsumer(options.groupId, this);
     this.consumers.add(consumer);
     return consumer;
+  }
+
+  async read(
+    tp: TopicPartition,
+    offset: number,
+    maxMessages: number,
+  ): Promise<{ messages: BusMessage[]; nextOffset: number }> {
+    this.assertOpen('read');
+    const partition = this.topic(tp.topic).partitions[tp.partition];
+    if (!partition) throw new EmbeddedBusArgumentError('partition', tp.partition, `a partition of ${tp.topic}`);
+    const messages: BusMessage[] = [];
+    const from = Math.max(offset, partition.lowWatermark);
+    const nextOffset = await partition.read(from, maxMessages, READ_MAX_BYTES, messages);
+    return { messages, nextOffset };
   }
 
   async describe(name: string): Promise<{ partition: number; highWatermark: number; lowWatermark: number }[]> {
