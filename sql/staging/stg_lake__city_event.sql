@@ -1,6 +1,6 @@
 -- name: stg_lake__city_event
--- description: Landed city event snapshots, one row per (event_id, status) — the copy with the lowest
---   (_topic, _partition, _offset) — with the Asia/Shanghai days it was reported and closed.
+-- description: Landed city event snapshots, one row per (event_id, status) — the first landed copy
+--   (lowest _ingested_at, then _topic, _partition, _offset) — with the Asia/Shanghai days it was reported and closed.
 -- materialization: view
 -- grain: (event_id, status)
 -- tests: unique(event_id, status); not_null(reported_date)
@@ -16,7 +16,7 @@ deduplicated as (
     from landed
     qualify row_number() over (
         partition by event_id, status
-        order by _topic, _partition, _offset
+        order by _ingested_at, _topic, _partition, _offset
     ) = 1
 ),
 

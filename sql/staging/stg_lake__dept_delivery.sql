@@ -1,6 +1,6 @@
 -- name: stg_lake__dept_delivery
--- description: Landed department deliveries of catalogued data resources, one row per delivery_id — the copy with
---   the lowest (_topic, _partition, _offset) — with the Asia/Shanghai day of the delivery.
+-- description: Landed department deliveries of catalogued data resources, one row per delivery_id — the first
+--   landed copy (lowest _ingested_at, then _topic, _partition, _offset) — with the Asia/Shanghai day of the delivery.
 -- materialization: view
 -- grain: (delivery_id)
 -- tests: unique(delivery_id); not_null(delivered_date)
@@ -16,7 +16,7 @@ deduplicated as (
     from landed
     qualify row_number() over (
         partition by delivery_id
-        order by _topic, _partition, _offset
+        order by _ingested_at, _topic, _partition, _offset
     ) = 1
 ),
 

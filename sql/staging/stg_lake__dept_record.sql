@@ -1,6 +1,6 @@
 -- name: stg_lake__dept_record
--- description: Landed department records (JSON text), one row per (delivery_id, line) — the copy with the lowest
---   (_topic, _partition, _offset) — with the Asia/Shanghai day of their delivery.
+-- description: Landed department records (JSON text), one row per (delivery_id, line) — the first landed copy
+--   (lowest _ingested_at, then _topic, _partition, _offset) — with the Asia/Shanghai day of their delivery.
 -- materialization: view
 -- grain: (delivery_id, line)
 -- tests: unique(delivery_id, line); not_null(delivered_date)
@@ -16,7 +16,7 @@ deduplicated as (
     from landed
     qualify row_number() over (
         partition by delivery_id, line
-        order by _topic, _partition, _offset
+        order by _ingested_at, _topic, _partition, _offset
     ) = 1
 ),
 

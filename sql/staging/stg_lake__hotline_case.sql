@@ -1,6 +1,6 @@
 -- name: stg_lake__hotline_case
--- description: Landed 12345 hotline case snapshots, one row per (case_id, status) — the copy with the lowest
---   (_topic, _partition, _offset) — with the Asia/Shanghai day the case was received.
+-- description: Landed 12345 hotline case snapshots, one row per (case_id, status) — the first landed copy
+--   (lowest _ingested_at, then _topic, _partition, _offset) — with the Asia/Shanghai day the case was received.
 -- materialization: view
 -- grain: (case_id, status)
 -- tests: unique(case_id, status); not_null(received_date)
@@ -16,7 +16,7 @@ deduplicated as (
     from landed
     qualify row_number() over (
         partition by case_id, status
-        order by _topic, _partition, _offset
+        order by _ingested_at, _topic, _partition, _offset
     ) = 1
 ),
 

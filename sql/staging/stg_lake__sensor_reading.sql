@@ -1,6 +1,6 @@
 -- name: stg_lake__sensor_reading
--- description: Landed sensor readings, one row per (device_id, metric, observed_at) — the copy with the lowest
---   (_topic, _partition, _offset) — with the Asia/Shanghai day of the observation.
+-- description: Landed sensor readings, one row per (device_id, metric, observed_at) — the first landed copy
+--   (lowest _ingested_at, then _topic, _partition, _offset) — with the Asia/Shanghai day of the observation.
 -- materialization: view
 -- grain: (device_id, metric, observed_at)
 -- tests: unique(device_id, metric, observed_at); not_null(observed_date)
@@ -16,7 +16,7 @@ deduplicated as (
     from landed
     qualify row_number() over (
         partition by device_id, metric, observed_at
-        order by _topic, _partition, _offset
+        order by _ingested_at, _topic, _partition, _offset
     ) = 1
 ),
 

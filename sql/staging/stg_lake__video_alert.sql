@@ -1,6 +1,6 @@
 -- name: stg_lake__video_alert
--- description: Landed video alert snapshots, one row per (alert_id, status) — the copy with the lowest
---   (_topic, _partition, _offset) — with the Asia/Shanghai day the event occurred.
+-- description: Landed video alert snapshots, one row per (alert_id, status) — the first landed copy
+--   (lowest _ingested_at, then _topic, _partition, _offset) — with the Asia/Shanghai day the event occurred.
 -- materialization: view
 -- grain: (alert_id, status)
 -- tests: unique(alert_id, status); not_null(occurred_date)
@@ -16,7 +16,7 @@ deduplicated as (
     from landed
     qualify row_number() over (
         partition by alert_id, status
-        order by _topic, _partition, _offset
+        order by _ingested_at, _topic, _partition, _offset
     ) = 1
 ),
 

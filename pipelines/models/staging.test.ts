@@ -1,0 +1,60 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { queryMarts, runModels } from './index.js';
+import { reading, tempDirs, testRegions, writeLake } from './testing.js';
+
+const sqlDir = join(import.meta.dirname, '..', '..', 'sql');
+
+let dirs: Awaited<ReturnType<typeof tempDirs>>;
+beforeEach(async () => {
+  dirs = await tempDirs();
+});
+afterEach(async () => {
+  await dirs.cleanup();
+});
+
+describe('staging keeps the first landed copy of a natural key', () => {
+  it('across two bus generations, the copy landed first wins even though the new bus numbers it lower', async () => {
+    const dir = await dirs.make();
+    const project = join(dir, 'sql');
+    await mkdir(join(project, 'staging'), { recursive: true });
+    await mkdir(join(project, 'marts'), { recursive: true });
+    const staging = 'stg_lake__sensor_reading.sql';
+    await writeFile(join(project, 'staging', staging), await readFile(join(sqlDir, 'staging', staging), 'utf8'));
+    await writeFile(
+      join(project, 'marts', 'mart_values.sql'),
+      [
+        '-- name: mart_values',
+        '-- description: the value staging kept per reading',
+        '-- materialization: table',
+        '-- depends_on: stg_lake__sensor_reading',
+        '',
+        'select device_id, value from stg_lake__sensor_reading',
+      ].join('\n'),
+    );
+    const at = '2026-08-01T00:00:00Z';
+    const lakeDir = join(dir, 'lake');
+    await writeLake(lakeDir, 'sensor_reading', [
+      // Landed first, from the first bus, at a high offset.
+      {
+        ...reading({ device_id: 'a', observed_at: at, value: 1 }),
+        _offset: 9000,
+        _ingested_at: '2026-08-01T01:00:00Z',
+      },
+      // The same reading again, later, through a replaced bus that starts its offsets at 0.
+      { ...reading({ device_id: 'a', observed_at: at, value: 2 }), _offset: 5, _ingested_at: '2026-08-02T01:00:00Z' },
+    ]);
+    const martsPath = join(dir, 'marts.duckdb');
+    await runModels({
+      lakeDir,
+      martsPath,
+      sqlDir: project,
+      regionCode: '330000',
+      now: new Date('2030-01-01T00:00:00+08:00'),
+      catalogs: { regions: testRegions, data_resources: [], scenarios: [], devices: [] },
+    });
+    const result = await queryMarts({ martsPath, sql: 'select device_id, value from mart_values' });
+    expect(result.rows).toEqual([['a', 1]]);
+  });
+});
