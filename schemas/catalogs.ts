@@ -79,6 +79,11 @@ export const dataResource = z
 
 export const dimension = z.enum(['operation', 'management', 'service', 'effectiveness']);
 
+/** A region code or the leading digits of one: `330106` one district, `3302` every region of 宁波市, `33` Zhejiang. */
+export const scenarioRegion = z
+  .string()
+  .regex(/^\d{1,6}$/, 'expected a region code or its leading digits (1 to 6 digits)');
+
 /** A key scenario (重点场景) and what must be true for a region to count as covered. */
 export const scenario = z
   .object({
@@ -86,10 +91,17 @@ export const scenario = z
     name: z.string().min(1),
     dimension,
     level: z.enum(['city', 'district']).describe('counted once per district, or once per city'),
+    regions: z
+      .array(scenarioRegion)
+      .default([])
+      .describe(
+        'applies to the regions of its level whose code starts with any of these codes or prefixes (e.g. ["330106", "3302"]: one district of 杭州 and every district of 宁波); empty = everywhere',
+      ),
     region_prefix: z
       .string()
       .regex(/^\d{0,6}$/)
-      .describe('applies to regions of that level whose code starts with this prefix; empty = everywhere'),
+      .optional()
+      .describe('former single-prefix form, read as `regions: [region_prefix]` ("" = everywhere); not with regions'),
     required_device_types: z.array(code).default([]),
     required_video_event_types: z.array(eventClass).default([]),
     required_hotline_categories: z.array(z.string().min(1)).default([]).describe('category prefixes'),
@@ -99,7 +111,21 @@ export const scenario = z
     event_classes: z.array(eventClass).default([]).describe('event classes whose automated events close the loop'),
   })
   .strict()
-  .meta({ id: 'scenarios', version: 1 });
+  .refine((s) => !s.region_prefix || s.regions.length === 0, {
+    message: 'set regions (a list) or the former region_prefix, not both',
+    path: ['regions'],
+  })
+  // A check that rewrites keeps the schema a ZodObject (seeds and JSON Schema read its shape): parsed scenarios carry
+  // `regions` only, so nothing downstream has to know the former field.
+  .overwrite(({ region_prefix, ...rest }) =>
+    region_prefix === undefined ? rest : { ...rest, regions: region_prefix === '' ? rest.regions : [region_prefix] },
+  )
+  .meta({ id: 'scenarios', version: 2 });
+
+/** Whether a parsed scenario applies to a region (by code), whatever its level. */
+export function scenarioCoversRegion(s: Pick<Scenario, 'regions'>, regionCode: string): boolean {
+  return s.regions.length === 0 || s.regions.some((prefix) => regionCode.startsWith(prefix));
+}
 
 export const device = z
   .object({

@@ -89,8 +89,8 @@ describe('catalogs', () => {
       ]),
     );
     expect(new Set(s.map((x) => x.level))).toEqual(new Set(['city', 'district']));
-    expect(s.some((x) => x.region_prefix === '3301')).toBe(true);
-    expect(s.some((x) => x.region_prefix === '')).toBe(true);
+    expect(s.some((x) => x.regions.join() === '3301')).toBe(true);
+    expect(s.some((x) => x.regions.length === 0)).toBe(true);
     expect(s.some((x) => x.closed_loop) && s.some((x) => !x.closed_loop)).toBe(true);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { scenarioCoversRegion } from '../../schemas/index.js';
 import { regionPrefix } from './ground-truth.js';
 import { groundTruth } from './index.js';
 import { city } from './testing/fixtures.js';
@@ -40,7 +41,7 @@ describe('ground truth: shape', () => {
 
   it('has one status row per period and applicable (scenario, region) pair', () => {
     const pairs = c.catalogs.scenarios.reduce(
-      (n, s) => n + scope.filter((r) => r.level === s.level && r.code.startsWith(s.region_prefix)).length,
+      (n, s) => n + scope.filter((r) => r.level === s.level && scenarioCoversRegion(s, r.code)).length,
       0,
     );
     expect(gt.scenario_status).toHaveLength(periods.length * pairs);

@@ -3,7 +3,13 @@
  * docs/indicators.md literally. Decisions where the text leaves room are listed in README.md ("Ground truth").
  * The data cut-off is an input, like the build's `now`: periods still running at it count only the days before it.
  */
-import type { DataResource, Device, Region, Scenario } from '../../schemas/index.js';
+import {
+  type DataResource,
+  type Device,
+  type Region,
+  type Scenario,
+  scenarioCoversRegion,
+} from '../../schemas/index.js';
 import { registrationDays } from './catalogs.js';
 import {
   dayOf,
@@ -386,7 +392,7 @@ export function groundTruth(city: DemoCity, { now = new Date() }: GroundTruthOpt
 
   const scenarios = [...catalogs.scenarios].sort((a, b) => byCodePoint(a.scenario_code, b.scenario_code));
   const pairs = scenarios.flatMap((s) =>
-    scope.filter((r) => r.level === s.level && r.code.startsWith(s.region_prefix)).map((r) => ({ s, r })),
+    scope.filter((r) => r.level === s.level && scenarioCoversRegion(s, r.code)).map((r) => ({ s, r })),
   );
 
   const data_sharing: DataSharingRow[] = [];

@@ -21,6 +21,7 @@ import {
   testModels,
 } from '../models/index.js';
 import { busHelp, commandBus } from './bus.js';
+import { catalogsHelp, commandCatalogs } from './catalogs.js';
 import { parseDuration } from './duration.js';
 
 const usage = `cityhub — the data hub of a city's 一网统管 platform
@@ -34,6 +35,7 @@ Commands:
   config check       validate and explain a config file (everything run would reject)
   schemas export     write the JSON Schema of every canonical dataset and catalog
   bus verify|repair  check the embedded bus for damage / move damage aside (docs/bus.md)
+  catalogs check     load every configured catalog and show what it holds and what is wrong (docs/catalogs.md)
 
 Every command takes --help.`;
 
@@ -65,6 +67,7 @@ Writes (COPY … TO, ATTACH, INSTALL, CREATE, …) and files outside the lake ar
 Validates the config (without FILE: the built-in demo config) and explains every key with its effective value.
 Exits 1 and names each bad key when it is invalid.`,
   bus: busHelp,
+  catalogs: catalogsHelp,
   schemas: `Usage: cityhub schemas export [--out DIR]
 
 Writes <name>.schema.json for every canonical dataset and reference catalog (default DIR: ./schemas-json).`,
@@ -219,6 +222,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   config: commandConfig,
   schemas: commandSchemas,
   bus: (args) => commandBus(args, print),
+  catalogs: (args) => commandCatalogs(args, print, (line) => process.stderr.write(`${line}\n`)),
 };
 
 /** Runs a CLI command; returns the exit code. Errors are printed as one clear message, not a stack. */

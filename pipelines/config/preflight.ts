@@ -2,7 +2,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import cron from 'node-cron';
 import type { CatalogName, Region } from '../../schemas/index.js';
-import { CatalogError, type Catalogs, loadCatalogFile } from '../catalogs/load.js';
+import { describeProblem, importCatalogFile } from '../catalogs/import.js';
+import type { Catalogs } from '../catalogs/load.js';
 import {
   type CatalogProviders,
   type CatalogSources,
@@ -36,15 +37,16 @@ export function preflight(loaded: LoadedConfig, providers: CatalogProviders = re
   const planned = planCatalogSources(loaded, providers);
   issues.push(...planned.issues);
   const catalogs: Partial<Catalogs> = {};
+  const catalogWarnings: string[] = [];
   for (const name of catalogNames) {
     const source = planned.sources[name];
     if (source?.kind !== 'file' && source?.kind !== 'bundled') continue;
-    try {
-      readCatalogInto(catalogs, name, source.path);
-    } catch (error) {
-      if (!(error instanceof CatalogError)) throw error;
-      issues.push({ path: `catalogs.${name}`, expected: `a valid ${name} catalog: ${error.message}` });
-    }
+    // Regions come first: the other catalogs' region codes are checked against them. One issue per problem.
+    const imported = importCatalogFile(name, source.path, { regions: catalogs.regions });
+    catalogWarnings.push(...imported.warnings);
+    if (imported.problems.length === 0) readCatalogInto(catalogs, name, imported.entries);
+    for (const problem of imported.problems)
+      issues.push({ path: `catalogs.${name}`, expected: `a valid ${name} catalog: ${describeProblem(problem)}` });
   }
   const { region_code } = loaded.config;
   if (catalogs.regions && !catalogs.regions.some((r) => r.code === region_code)) {
@@ -59,7 +61,7 @@ export function preflight(loaded: LoadedConfig, providers: CatalogProviders = re
   return {
     catalogSources: planned.sources as CatalogSources,
     catalogs: catalogs as PreflightResult['catalogs'],
-    warnings: undeclaredResourceFields(catalogs.data_resources ?? []),
+    warnings: [...catalogWarnings, ...undeclaredResourceFields(catalogs.data_resources ?? [])],
   };
 }
 
@@ -75,8 +77,8 @@ export function undeclaredResourceFields(resources: readonly { resource_code: st
 
 const catalogNames = ['regions', 'data_resources', 'scenarios', 'devices'] as const satisfies readonly CatalogName[];
 
-function readCatalogInto<N extends CatalogName>(catalogs: Partial<Catalogs>, name: N, path: string): void {
-  catalogs[name] = loadCatalogFile(name, path) as Catalogs[N];
+function readCatalogInto<N extends CatalogName>(catalogs: Partial<Catalogs>, name: N, entries: Catalogs[N]): void {
+  catalogs[name] = entries;
 }
 
 function duplicateConnectorIds({ config }: LoadedConfig): ConfigIssue[] {

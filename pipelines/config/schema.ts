@@ -227,10 +227,12 @@ export const catalogPaths = z
       .string()
       .min(1)
       .optional()
-      .describe('CSV or JSON region catalog (default: the bundled Zhejiang catalog)'),
-    data_resources: providedCatalogPath('CSV or JSON data-resource catalog'),
-    scenarios: providedCatalogPath('JSON scenario catalog'),
-    devices: providedCatalogPath('CSV or JSON device registry'),
+      .describe('region catalog: CSV (UTF-8 or GB18030), XLSX or JSON (default: the bundled Zhejiang catalog)'),
+    data_resources: providedCatalogPath(
+      'data-resource catalog (政务信息资源目录): CSV (UTF-8 or GB18030), XLSX or JSON, Chinese or English headers (docs/catalogs.md)',
+    ),
+    scenarios: providedCatalogPath('scenario catalog: CSV (UTF-8 or GB18030), XLSX or JSON (docs/catalogs.md)'),
+    devices: providedCatalogPath('device registry: CSV (UTF-8 or GB18030), XLSX or JSON (docs/catalogs.md)'),
   })
   .strict()
   .describe('reference catalogs; every one has exactly one source, shown by `cityhub config check`');

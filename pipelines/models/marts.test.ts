@@ -592,6 +592,35 @@ describe('mart_scenario_status and mart_scenario_coverage', () => {
     expect(rows[1]!.failed_conditions).toEqual([]);
   });
 
+  it('applies a scenario to every region matched by any entry of its regions list, each region once', async () => {
+    const query = await build(
+      '330000',
+      // One reading, so that there is a period to report.
+      { sensor_reading: [reading({ device_id: 'dev-1', region_code: '330102', observed_at: '2026-08-03T02:00:00Z' })] },
+      {
+        scenarios: [
+          // One district of 杭州 and every district of 宁波: two cities, one scenario.
+          scenarioOf({ scenario_code: 's_two_cities', regions: ['330106', '3302'] }),
+          // Overlapping entries do not count a district twice.
+          scenarioOf({ scenario_code: 's_overlap', regions: ['33', '3301', '330102'] }),
+          scenarioOf({ scenario_code: 's_city', level: 'city', regions: ['3302'] }),
+          // The former single prefix still reads as a one-entry list.
+          scenarioOf({ scenario_code: 's_former', region_prefix: '3301' }),
+        ],
+      },
+    );
+    const pairs = await query(
+      `select scenario_code, list(region_code order by region_code) as regions from mart_scenario_status
+       where grain = 'year' group by scenario_code order by scenario_code`,
+    );
+    expect(pairs).toEqual([
+      { scenario_code: 's_city', regions: ['330200'] },
+      { scenario_code: 's_former', regions: ['330102', '330106'] },
+      { scenario_code: 's_overlap', regions: ['330102', '330106', '330203'] },
+      { scenario_code: 's_two_cities', regions: ['330106', '330203'] },
+    ]);
+  });
+
   it('closes the loop with the latest snapshot of an automated event of a listed class', async () => {
     const ev = (
       event_id: string,

@@ -132,7 +132,7 @@ describe('runModels', () => {
         name: '防汛',
         dimension: 'operation',
         level: 'district',
-        region_prefix: '',
+        regions: [],
         required_device_types: ['drain_level'],
         required_video_event_types: [],
         required_hotline_categories: [],

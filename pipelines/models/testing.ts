@@ -117,7 +117,7 @@ export function scenarioOf(over: Partial<Scenario> & Pick<Scenario, 'scenario_co
     name: over.scenario_code,
     dimension: 'operation',
     level: 'district',
-    region_prefix: '',
+    regions: [],
     required_device_types: [],
     required_video_event_types: [],
     required_hotline_categories: [],

@@ -1,6 +1,7 @@
 -- name: int_scenario_pairs
 -- description: Applicable (scenario, region) pairs: each region in the hub's scope of the scenario's level (city or
---   district) whose code starts with the scenario's region_prefix (empty prefix = every such region).
+--   district) whose code starts with any entry of the scenario's `regions` list of codes and prefixes (an empty
+--   list = every such region); a region matched by several entries is one pair.
 -- materialization: table
 -- grain: (scenario_code, region_code)
 -- depends_on: seed_scenarios, int_region_scope
@@ -13,8 +14,23 @@ scenarios as (
     select * from seed_scenarios
 ),
 
+scenario_region_prefixes as (
+    select
+        scenario_code,
+        unnest(case when len(coalesce(regions, [])) = 0 then [''] else regions end) as scenario_prefix
+    from scenarios
+),
+
 regions as (
     select * from int_region_scope
+),
+
+applicable as (
+    select distinct
+        scenario_region_prefixes.scenario_code,
+        regions.region_code
+    from scenario_region_prefixes
+    inner join regions on starts_with(regions.region_code, scenario_region_prefixes.scenario_prefix)
 ),
 
 pairs as (
@@ -33,9 +49,10 @@ pairs as (
         scenarios.closed_loop,
         scenarios.event_classes
     from scenarios
+    inner join applicable on applicable.scenario_code = scenarios.scenario_code
     inner join regions
-        on regions.region_level = scenarios.level
-        and starts_with(regions.region_code, scenarios.region_prefix)
+        on regions.region_code = applicable.region_code
+        and regions.region_level = scenarios.level
 ),
 
 final as (
