@@ -13,12 +13,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import pino from 'pino';
 import { rawTopic } from '../connectors/types.js';
 import { openEmbeddedBus } from '../pipelines/bus/embedded/index.js';
-import {
-  bundledRegionsPath,
-  loadCatalogFile,
-  loadVideoEventCodes,
-  videoEventCodeMap,
-} from '../pipelines/catalogs/load.js';
+import { bundledRegionsPath, loadCatalogFile } from '../pipelines/catalogs/load.js';
 import { landingConfig } from '../pipelines/config/schema.js';
 import { Lander } from '../pipelines/land/lander.js';
 import { LocalLakeStore } from '../pipelines/land/local-store.js';
@@ -103,7 +98,6 @@ async function pipelineRun({ ndjson, starts, ends }: Payloads): Promise<{ second
           new Normalizer('sensor', {
             salt: 'bench-salt',
             regionCodes: new Set(regions.map((r) => r.code)),
-            videoEventCodes: videoEventCodeMap(loadVideoEventCodes()),
             maxPayloadBytes: 1 << 20,
             minEventMs: Date.UTC(2000, 0, 1),
             maxFutureSkewMs: 86_400_000,

@@ -3,12 +3,18 @@ import { z } from 'zod';
 import type { Region } from '../schemas/index.js';
 import { demoConnectorConfig } from './demo/config.js';
 import { DemoConnector } from './demo/connector.js';
+import { deptFilesConnectorConfig } from './dept-files/config.js';
+import { DeptFilesConnector, deptFilesStateDir } from './dept-files/connector.js';
 import { rawFilesConnectorConfig } from './raw-files/config.js';
 import { RawFilesConnector } from './raw-files/connector.js';
 import { type Connector, type ProvidedCatalogName, providedCatalogNames } from './types.js';
 
 /** Every connector kind, by its `kind` tag. Registered explicitly: adding a kind means adding it here. */
-export const connectorConfig = z.discriminatedUnion('kind', [demoConnectorConfig, rawFilesConnectorConfig]);
+export const connectorConfig = z.discriminatedUnion('kind', [
+  demoConnectorConfig,
+  rawFilesConnectorConfig,
+  deptFilesConnectorConfig,
+]);
 export type ConnectorConfig = z.infer<typeof connectorConfig>;
 
 /**
@@ -20,6 +26,7 @@ export const catalogsProvidedBy: Readonly<Record<ConnectorConfig['kind'], readon
   // The simulator generates its own city: its devices, resources and scenarios only make sense together.
   demo: providedCatalogNames,
   'raw-files': [],
+  'dept-files': [],
 };
 
 export interface ConnectorDeps {
@@ -36,6 +43,12 @@ export function createConnector(config: ConnectorConfig, deps: ConnectorDeps): C
       return new DemoConnector(config, deps.regions);
     case 'raw-files':
       return new RawFilesConnector(config, resolve(deps.baseDir ?? process.cwd(), config.path));
+    case 'dept-files':
+      return new DeptFilesConnector(
+        config,
+        config.source.type === 'folder' ? resolve(deps.baseDir ?? process.cwd(), config.source.path) : undefined,
+        deptFilesStateDir(deps.checkpointDir, config.id),
+      );
   }
 }
 

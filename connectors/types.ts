@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BusProducer } from '../pipelines/bus/types.js';
 import type { RetryPolicy } from '../pipelines/retry.js';
+import type { DataResource } from '../schemas/index.js';
 import type { SourceCheckpoint } from './source-checkpoint.js';
 
 /** The five raw feeds; each has its topic `raw.<feed>` and its dead-letter folder `_dlq/<feed>`. */
@@ -23,6 +24,8 @@ export interface ConnectorHealth {
   last_error_at?: string;
   /** Bus sends retried since start (a full disk, a lost peer). */
   retries?: number;
+  /** Kind-specific progress counters (dept-files: files seen, delivered, re-delivered, with problems; rows). */
+  progress?: Record<string, number>;
 }
 
 export interface ConnectorContext {
@@ -36,6 +39,8 @@ export interface ConnectorContext {
    * send; absent in tests that run a connector without one.
    */
   checkpoint?: SourceCheckpoint;
+  /** The data-resource catalog as loaded (configured or provided): dept-files resolves and validates against it. */
+  dataResources?: readonly DataResource[];
 }
 
 /**

@@ -8,7 +8,7 @@ import { type Feed, feeds, rawTopic } from '../connectors/types.js';
 import type { CatalogName } from '../schemas/index.js';
 import { openBus } from './bus/index.js';
 import { loadCatalogs, publishCatalogs } from './catalogs/effective.js';
-import { type Catalogs, loadVideoEventCodes, videoEventCodeMap } from './catalogs/load.js';
+import type { Catalogs } from './catalogs/load.js';
 import { describeCatalogSource } from './catalogs/sources.js';
 import type { LoadedConfig } from './config/load.js';
 import { preflight, undeclaredResourceFields } from './config/preflight.js';
@@ -16,10 +16,12 @@ import { NotAvailableError } from './errors.js';
 import { Lander, type LandingStats, type MessageNormalizer } from './land/lander.js';
 import { LocalLakeStore } from './land/local-store.js';
 import { ParquetWriter } from './land/parquet-writer.js';
+import { compileMapping } from './mapping/compile.js';
+import { builtinMapping } from './mapping/index.js';
 import { DataTestsFailedError } from './models/errors.js';
 import { runModels } from './models/index.js';
 import { ConnectorDeadLetterReader, deadLetterTopic } from './normalize/connector-dead-letter.js';
-import { mappings } from './normalize/mappings/index.js';
+import type { SourceMapping } from './normalize/mappings/index.js';
 import { Normalizer, type NormalizerOptions } from './normalize/normalizer.js';
 import { PipelineWorker } from './pipeline/worker.js';
 import { PersonalDataMasker } from './privacy/masker.js';
@@ -65,7 +67,10 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
 }
 
 /** The configured personal feeds, and always those whose mapping says their payloads are personal (the hotline). */
-function personalFeedsOf(configured: readonly Feed[]): ReadonlySet<Feed> {
+function personalFeedsOf(
+  configured: readonly Feed[],
+  mappings: Readonly<Record<Feed, SourceMapping>>,
+): ReadonlySet<Feed> {
   return new Set(feeds.filter((feed) => mappings[feed].personal || configured.includes(feed)));
 }
 
@@ -85,7 +90,6 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   const connectors = runs('connectors')
     ? config.connectors.map((c) => createConnector(c, { regions, checkpointDir, baseDir: paths.baseDir }))
     : [];
-  const videoCodes = videoEventCodeMap(loadVideoEventCodes());
 
   // The bus takes the data-dir lock: a hub refused by it must not touch the catalogs of the hub that holds it.
   const bus = runs('connectors') || runs('pipeline') ? await openBus(config.bus, paths.busDir) : undefined;
@@ -116,7 +120,14 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   const hashKey = { id: config.privacy.key_id, key: (config.privacy.hmac_key ?? config.privacy.salt)! };
   const limits = { maxDepth: config.landing.max_depth, maxStringBytes: config.landing.max_string_bytes };
   const masker = new PersonalDataMasker(hashKey, config.privacy.personal_fields, limits);
-  const personalFeeds = personalFeedsOf(config.privacy.personal_feeds);
+  // Configured mappings compile against every catalog, the connectors' included (device and resource lookups).
+  const mappings = Object.fromEntries(
+    feeds.map((feed) => {
+      const loadedMapping = feed === 'dept' ? undefined : checked.mappings.byFeed[feed];
+      return [feed, loadedMapping ? compileMapping(loadedMapping, catalogs) : builtinMapping(feed)];
+    }),
+  ) as Record<Feed, SourceMapping>;
+  const personalFeeds = personalFeedsOf(config.privacy.personal_feeds, mappings);
 
   let worker: PipelineWorker | undefined;
   let writer: ParquetWriter | undefined;
@@ -131,7 +142,6 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       keyId: hashKey.id,
       masker,
       regionCodes: new Set(regions.map((r) => r.code)),
-      videoEventCodes: videoCodes,
       dataResources: catalogs.data_resources,
       maxPayloadBytes: config.landing.max_payload_bytes,
       minEventMs: Date.parse(`${config.landing.min_event_time}T00:00:00+08:00`),
@@ -147,6 +157,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
         rawTopic(feed),
         new Normalizer(feed, {
           ...normalizerOptions,
+          mapping: mappings[feed],
           personal: personalFeeds.has(feed),
         }),
       );
@@ -272,7 +283,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     });
     // The guard sits below the masking, so it records and recognises the bytes the bus really holds.
     const producer = maskingProducer(checkpoint.guard(bus!.producer()), masker, personalFeeds);
-    await connector.start({ producer, checkpoint, log: connectorLog });
+    await connector.start({ producer, checkpoint, log: connectorLog, dataResources: catalogs.data_resources });
   }
   log.info({ role: options.role, connectors: connectors.map((c) => c.id), lake: paths.lakeDir }, 'hub running');
 

@@ -20,6 +20,13 @@ export const rawFilesConnectorConfig = z
         'folder to read (relative to the config file); every regular file not starting with "." is one message; sent files move to <path>/.sent/',
       ),
     feed: z.enum(feeds).describe('the feed the bodies belong to: each file goes to raw.<feed> as it is'),
+    mapping: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "mapping file (YAML, docs/mappings.md) for this source's bodies, relative to the config; default: the feed's mapping (`mappings.<feed>`, else the built-in one)",
+      ),
     poll_interval_ms: z
       .number()
       .int()

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bundledRegionsPath, CatalogError, loadCatalogFile, loadVideoEventCodes, videoEventCodeMap } from './load.js';
+import { bundledRegionsPath, CatalogError, loadCatalogFile } from './load.js';
 
 let dir: string;
 
@@ -134,26 +134,5 @@ describe('device registry CSV', () => {
         lat: 30.25,
       },
     ]);
-  });
-});
-
-describe('video event code table', () => {
-  it('loads the bundled vendor codes and maps hik 890 to 0101 暴露垃圾', () => {
-    const codes = loadVideoEventCodes();
-    expect(codes).toHaveLength(12);
-    expect(codes[0]).toEqual({ vendor: 'hik', code: '890', event_class: '0101', name: '暴露垃圾' });
-    const map = videoEventCodeMap(codes);
-    expect(map.get('hik\u0001890')).toBe('0101');
-    expect(map.get('dh\u0001ILLEGAL_PARKING')).toBe('0505');
-    expect(map.get('hik\u0001999')).toBeUndefined();
-  });
-
-  it('names file and line of a row whose event class is not 4 digits', async () => {
-    const path = await file(
-      'video_event_codes.csv',
-      'vendor,code,event_class,name\nhik,890,0101,暴露垃圾\nuniview,A12,101,暴露垃圾\n',
-    );
-    const error = catalogError(() => loadVideoEventCodes(path));
-    expect(error).toMatchObject({ file: path, line: 3, field: 'event_class' });
   });
 });

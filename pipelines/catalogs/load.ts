@@ -1,23 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CatalogName, DataResource, Device, Region, Scenario } from '../../schemas/index.js';
 import { CityhubError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 import { type CatalogProblem, describeProblem, type ImportContext, importCatalogFile } from './import.js';
-import { readCsvTable } from './read-table.js';
 
 export interface Catalogs {
   regions: Region[];
   data_resources: DataResource[];
   scenarios: Scenario[];
   devices: Device[];
-}
-
-export interface VideoEventCode {
-  vendor: string;
-  code: string;
-  event_class: string;
-  name: string;
 }
 
 /** A catalog file that cannot be used; `problems` lists every problem found, the first one's place is on the error. */
@@ -60,21 +51,4 @@ export function loadCatalogFile<N extends CatalogName>(
 
 export function bundledRegionsPath(): string {
   return resolve(packageRoot(), 'sql/seeds/regions.csv');
-}
-
-/** The vendor code → national event class table (sql/seeds/video_event_codes.csv). */
-export function loadVideoEventCodes(
-  file = resolve(packageRoot(), 'sql/seeds/video_event_codes.csv'),
-): VideoEventCode[] {
-  const { rows, lines } = readCsvTable(readFileSync(file, 'utf8'));
-  for (const [index, row] of rows.entries()) {
-    if (!row.vendor || !row.code || !/^\d{4}$/.test(row.event_class ?? '')) {
-      throw new CatalogError(file, lines[index], 'event_class', 'expected vendor, code and a 4-digit event class');
-    }
-  }
-  return rows as unknown as VideoEventCode[];
-}
-
-export function videoEventCodeMap(codes: readonly VideoEventCode[]): Map<string, string> {
-  return new Map(codes.map((c) => [`${c.vendor}\u0001${c.code}`, c.event_class]));
 }

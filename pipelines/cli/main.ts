@@ -23,6 +23,7 @@ import {
 import { busHelp, commandBus } from './bus.js';
 import { catalogsHelp, commandCatalogs } from './catalogs.js';
 import { parseDuration } from './duration.js';
+import { commandMappings, mappingsHelp } from './mappings.js';
 
 const usage = `cityhub — the data hub of a city's 一网统管 platform
 
@@ -36,6 +37,7 @@ Commands:
   schemas export     write the JSON Schema of every canonical dataset and catalog
   bus verify|repair  check the embedded bus for damage / move damage aside (docs/bus.md)
   catalogs check     load every configured catalog and show what it holds and what is wrong (docs/catalogs.md)
+  mappings test      show what a source mapping makes of sample payloads, record by record (docs/mappings.md)
 
 Every command takes --help.`;
 
@@ -68,6 +70,7 @@ Validates the config (without FILE: the built-in demo config) and explains every
 Exits 1 and names each bad key when it is invalid.`,
   bus: busHelp,
   catalogs: catalogsHelp,
+  mappings: mappingsHelp,
   schemas: `Usage: cityhub schemas export [--out DIR]
 
 Writes <name>.schema.json for every canonical dataset and reference catalog (default DIR: ./schemas-json).`,
@@ -223,6 +226,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   schemas: commandSchemas,
   bus: (args) => commandBus(args, print),
   catalogs: (args) => commandCatalogs(args, print, (line) => process.stderr.write(`${line}\n`)),
+  mappings: (args) => commandMappings(args, print, (line) => process.stderr.write(`${line}\n`)),
 };
 
 /** Runs a CLI command; returns the exit code. Errors are printed as one clear message, not a stack. */

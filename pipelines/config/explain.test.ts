@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { mappingReference } from '../mapping/spec.js';
 import { packageRoot } from '../package-root.js';
 import { configKeys, configReference } from './explain.js';
 
@@ -25,6 +26,11 @@ describe('config reference docs', () => {
   it('docs/config.md says what the schema generates (after a schema change: write configReference() to it, then biome format)', () => {
     const written = readFileSync(join(packageRoot(), 'docs', 'config.md'), 'utf8');
     expect(canonical(written)).toBe(canonical(configReference()));
+  });
+
+  it('docs/mapping-keys.md says what the mapping schema generates (npm run docs:config writes both)', () => {
+    const written = readFileSync(join(packageRoot(), 'docs', 'mapping-keys.md'), 'utf8');
+    expect(canonical(written)).toBe(canonical(mappingReference()));
   });
 
   it('compares content, not alignment', () => {

@@ -12,6 +12,7 @@ interface JsonSchema {
   required?: string[];
   items?: JsonSchema;
   anyOf?: JsonSchema[];
+  additionalProperties?: JsonSchema | boolean;
   oneOf?: JsonSchema[];
   pattern?: string;
   minimum?: number;
@@ -43,7 +44,8 @@ function collect(schema: JsonSchema, path: string, required: boolean, out: KeyDo
     for (const variant of variants) {
       const tag = Object.entries(variant.properties ?? {}).find(([, p]) => p.const !== undefined);
       const label = tag ? `${path} (${tag[0]}: ${JSON.stringify(tag[1].const)})` : path;
-      collect(variant, label, required, out);
+      // A description given to the whole union holds for each of its forms.
+      collect({ ...variant, description: variant.description ?? schema.description }, label, required, out);
     }
     return;
   }
@@ -53,6 +55,12 @@ function collect(schema: JsonSchema, path: string, required: boolean, out: KeyDo
     for (const [key, child] of Object.entries(schema.properties)) {
       collect(child, path ? `${path}.${key}` : key, schema.required?.includes(key) ?? false, out);
     }
+    return;
+  }
+  // A map keyed by the user's names (a mapping's canonical fields): its values are documented under `<name>`.
+  if (typeof schema.additionalProperties === 'object' && schema.additionalProperties.properties) {
+    out.push({ path, type: 'map', required, default: schema.default, description: schema.description ?? '' });
+    collect(schema.additionalProperties, `${path}.<name>`, false, out);
     return;
   }
   if (
@@ -67,26 +75,41 @@ function collect(schema: JsonSchema, path: string, required: boolean, out: KeyDo
   out.push({ path, type: typeOf(schema), required, default: schema.default, description: schema.description ?? '' });
 }
 
+/** Every key of a file format with its type, default and description, from its zod schema. */
+export function schemaKeys(schema: z.ZodType): KeyDoc[] {
+  const out: KeyDoc[] = [];
+  collect(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema, '', true, out);
+  return out;
+}
+
 /** Every config key with its type, default and description, from the schema itself. */
 export function configKeys(): KeyDoc[] {
-  const out: KeyDoc[] = [];
-  collect(z.toJSONSchema(hubConfig, { io: 'input', unrepresentable: 'any' }) as JsonSchema, '', true, out);
-  return out;
+  return schemaKeys(hubConfig);
 }
 
 /** docs/config.md, generated (a test keeps the file identical to this). */
 export function configReference(): string {
+  return keyReference(
+    [
+      '# Config reference',
+      '',
+      'Generated from `pipelines/config/schema.ts` (`npm run docs:config`); a test keeps it in step.',
+      'Strings may contain `${ENV_VAR}` or `${ENV_VAR:-default}`; secrets belong there, never in the file.',
+      'Relative paths are resolved against the config file’s folder. Unknown keys are rejected.',
+    ],
+    configKeys(),
+  );
+}
+
+/** A markdown page: the intro lines, then one table row per key. */
+export function keyReference(intro: readonly string[], keys: readonly KeyDoc[]): string {
   const lines = [
-    '# Config reference',
-    '',
-    'Generated from `pipelines/config/schema.ts` (`npm run docs:config`); a test keeps it in step.',
-    'Strings may contain `${ENV_VAR}` or `${ENV_VAR:-default}`; secrets belong there, never in the file.',
-    'Relative paths are resolved against the config file’s folder. Unknown keys are rejected.',
+    ...intro,
     '',
     '| key | type | required | default | meaning |',
     '|---|---|---|---|---|',
   ];
-  for (const key of configKeys()) {
+  for (const key of keys) {
     const defaultText = key.default === undefined ? '' : `\`${JSON.stringify(key.default)}\``;
     lines.push(
       `| \`${key.path}\` | ${key.type.replaceAll('|', '\\|')} | ${key.required ? 'yes' : ''} | ${defaultText.replaceAll('|', '\\|')} | ${key.description.replaceAll('|', '\\|')} |`,

@@ -1,6 +1,7 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import cron from 'node-cron';
+import type { Feed } from '../../connectors/types.js';
 import type { CatalogName, Region } from '../../schemas/index.js';
 import { describeProblem, importCatalogFile } from '../catalogs/import.js';
 import type { Catalogs } from '../catalogs/load.js';
@@ -11,6 +12,10 @@ import {
   registryProviders,
 } from '../catalogs/sources.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { compileMapping, type LoadedMapping, MappingCompileError } from '../mapping/compile.js';
+import { loadMappingFile, MappingFileError } from '../mapping/load.js';
+import type { SourceMapping } from '../normalize/mappings/index.js';
+import { Normalizer } from '../normalize/normalizer.js';
 import type { LoadedConfig } from './load.js';
 
 export interface PreflightResult {
@@ -20,6 +25,16 @@ export interface PreflightResult {
   catalogs: Partial<Catalogs> & { regions: Region[] };
   /** What is allowed but weakens a guarantee, one line each (shown by `config check`, logged by `run`). */
   warnings: string[];
+  /** The mapping files the config names, read and validated (compiled by the hub against every catalog). */
+  mappings: ConfiguredMappings;
+}
+
+export type MappedFeed = keyof LoadedConfig['config']['mappings'];
+export interface ConfiguredMappings {
+  /** `mappings.<feed>`: the mapping of a feed's messages unless their source has its own. */
+  byFeed: Partial<Record<MappedFeed, LoadedMapping>>;
+  /** connector id → its `mapping`: the messages that connector sends. */
+  bySource: ReadonlyMap<string, LoadedMapping>;
 }
 
 /**
@@ -57,10 +72,12 @@ export function preflight(loaded: LoadedConfig, providers: CatalogProviders = re
       expected: `a region listed in the region catalog (${from})`,
     });
   }
+  const mappings = mappingFiles(loaded, catalogs, issues);
   if (issues.length > 0) throw new ConfigError(loaded.file, issues);
   return {
     catalogSources: planned.sources as CatalogSources,
     catalogs: catalogs as PreflightResult['catalogs'],
+    mappings,
     warnings: [...catalogWarnings, ...undeclaredResourceFields(catalogs.data_resources ?? [])],
   };
 }
@@ -188,4 +205,102 @@ function kindOf(path: string): 'missing' | 'folder' | 'other' {
 
 function isDirectory(path: string): boolean {
   return kindOf(path) === 'folder';
+}
+
+/**
+ * The configured mapping files — one per feed (`mappings.<feed>`) and one per connector (`connectors[i].mapping`, the
+ * mapping of that source's messages) — read, validated and compiled once against the catalogs read so far (a
+ * connector's catalogs come later; lookups in them only happen per record). Each problem is one issue naming its key.
+ */
+function mappingFiles(loaded: LoadedConfig, catalogs: Partial<Catalogs>, issues: ConfigIssue[]): ConfiguredMappings {
+  const byFeed: ConfiguredMappings['byFeed'] = {};
+  const bySource = new Map<string, LoadedMapping>();
+  const check = (key: string, path: string, feed: Feed): LoadedMapping | undefined => {
+    try {
+      const mapping = loadMappingFile(resolve(loaded.paths.baseDir, path), feed);
+      const compiled = compileMapping(mapping, {
+        regions: catalogs.regions ?? [],
+        devices: catalogs.devices ?? [],
+        data_resources: catalogs.data_resources ?? [],
+      });
+      for (const problem of sampleProblems(loaded, mapping, compiled, catalogs))
+        issues.push({ path: key, value: path, expected: `samples that map: ${problem}` });
+      return mapping;
+    } catch (error) {
+      if (!(error instanceof MappingFileError || error instanceof MappingCompileError)) throw error;
+      const problems = error instanceof MappingFileError ? error.problems : [error.message];
+      for (const problem of problems)
+        issues.push({ path: key, value: path, expected: `a valid mapping file: ${problem}` });
+      return undefined;
+    }
+  };
+  for (const [feed, path] of Object.entries(loaded.config.mappings) as [MappedFeed, string | undefined][]) {
+    const mapping = path === undefined ? undefined : check(`mappings.${feed}`, path, feed);
+    if (mapping) byFeed[feed] = mapping;
+  }
+  for (const [index, connector] of loaded.config.connectors.entries()) {
+    if (!('mapping' in connector) || connector.mapping === undefined) continue;
+    const mapping = check(`connectors[${index}].mapping`, connector.mapping, connector.feed);
+    if (mapping) bySource.set(connector.id, mapping);
+  }
+  return { byFeed, bySource };
+}
+
+/**
+ * What the mapping makes of the sample payloads it names: one line per dead letter (file, line, reason, path). The
+ * samples go through the normalizer as the hub would run it, catalogs and plausibility checks included.
+ */
+function sampleProblems(
+  loaded: LoadedConfig,
+  mapping: LoadedMapping,
+  compiled: SourceMapping,
+  catalogs: Partial<Catalogs>,
+): string[] {
+  if (mapping.spec.samples.length === 0) return [];
+  const { landing, privacy } = loaded.config;
+  const normalizer = new Normalizer(mapping.feed, {
+    mapping: compiled,
+    salt: privacy.hmac_key ?? privacy.salt ?? '',
+    keyId: privacy.key_id,
+    regionCodes: new Set((catalogs.regions ?? []).map((r) => r.code)),
+    dataResources: catalogs.data_resources ?? [],
+    maxPayloadBytes: landing.max_payload_bytes,
+    minEventMs: Date.parse(`${landing.min_event_time}T00:00:00+08:00`),
+    maxFutureSkewMs: landing.max_future_skew_ms,
+  });
+  const problems: string[] = [];
+  for (const sample of mapping.spec.samples) {
+    const file = resolve(dirname(mapping.file), sample);
+    let payloads: { line: number; bytes: Buffer }[];
+    try {
+      payloads = samplePayloads(file);
+    } catch (error) {
+      problems.push(`${file}: ${(error as Error).message}`);
+      continue;
+    }
+    for (const { line, bytes } of payloads) {
+      for (const letter of normalizer.normalize(bytes).deadLetters) {
+        const issue = letter.issues[0];
+        problems.push(`${file}:${line}: ${letter.reason_code}${issue ? ` — ${issue.path}: ${issue.message}` : ''}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** NDJSON lines, or a JSON file holding one payload or an array of them. */
+function samplePayloads(file: string): { line: number; bytes: Buffer }[] {
+  const text = readFileSync(file, 'utf8');
+  if (!file.toLowerCase().endsWith('.json')) {
+    return text
+      .split('\n')
+      .map((line, i) => ({ line: i + 1, text: line.trim() }))
+      .filter((p) => p.text !== '')
+      .map((p) => ({ line: p.line, bytes: Buffer.from(p.text) }));
+  }
+  const parsed: unknown = JSON.parse(text);
+  return (Array.isArray(parsed) ? parsed : [parsed]).map((payload, i) => ({
+    line: i + 1,
+    bytes: Buffer.from(JSON.stringify(payload)),
+  }));
 }

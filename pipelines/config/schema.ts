@@ -267,6 +267,26 @@ export const apiConfig = z
   })
   .strict();
 
+/** Feeds whose payloads a mapping file describes (dept deliveries have their own structured format, docs/feeds.md). */
+const mappedFeedPath = (feed: string) =>
+  z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      `mapping file (YAML, docs/mappings.md) turning raw.${feed} payloads into canonical records, relative to this config; default: the built-in mapping of the demo city's vendors (mappings/demo/${feed}.yaml)`,
+    );
+
+export const mappingPaths = z
+  .object({
+    sensor: mappedFeedPath('sensor'),
+    video: mappedFeedPath('video'),
+    hotline: mappedFeedPath('hotline'),
+    event: mappedFeedPath('event'),
+  })
+  .strict()
+  .describe('a source mapping per feed; `cityhub mappings test` shows what a mapping makes of sample payloads');
+
 export const hubConfig = z
   .object({
     region_code: regionCode.describe('the hub’s own region (GB/T 2260): its marts cover the regions under it'),
@@ -282,6 +302,7 @@ export const hubConfig = z
     privacy: privacyConfig,
     connectors: z.array(connectorConfig).min(1),
     catalogs: catalogPaths.prefault({}),
+    mappings: mappingPaths.prefault({}),
     models: modelsConfig.prefault({}),
     api: apiConfig.prefault({}),
     log: z

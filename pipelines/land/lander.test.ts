@@ -42,7 +42,6 @@ function normalizer(feed: Feed): Normalizer {
   return new Normalizer(feed, {
     salt: 'hangzhou-12345-salt',
     regionCodes: new Set(['330000', '330100', '330106']),
-    videoEventCodes: new Map(),
     maxPayloadBytes: 1024 * 1024,
     minEventMs: Date.parse('2000-01-01T00:00:00+08:00'),
     maxFutureSkewMs: 24 * 3600_000,

@@ -12,7 +12,7 @@
  * - a code not in the table → `default` when set; else `on_missing: reject` → UNMAPPED (the caller dead-letters
  *   `unmapped_code`), or `pass_through` → the source value unchanged (the schema then judges it).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
@@ -354,16 +354,21 @@ export function inlineCodeTable(
 
 /** A code table as a mapping names it; file paths are relative to `baseDir` (the mapping file's folder). */
 export async function loadCodeTable(spec: CodeTableSpec, baseDir: string): Promise<CodeTable> {
+  return loadCodeTableSync(spec, baseDir);
+}
+
+/** loadCodeTable, reading its file synchronously: mappings are compiled once, at start, where waiting costs nothing. */
+export function loadCodeTableSync(spec: CodeTableSpec, baseDir: string): CodeTable {
   const parsed = codeTableSpec.parse(spec);
   if (typeof parsed === 'string') {
     return parsed.startsWith('builtin:')
       ? builtinCodeTable(parsed.slice('builtin:'.length))
-      : codeTableFile(resolve(baseDir, parsed), 'utf-8', {});
+      : codeTableFileSync(resolve(baseDir, parsed), 'utf-8', {});
   }
   const { entries, file, encoding, builtin, ...options } = parsed;
   if (entries) return inlineCodeTable(entries, options);
   if (builtin) return builtinCodeTable(builtin.replace(/^builtin:/, ''), options);
-  return codeTableFile(resolve(baseDir, file!), encoding, options);
+  return codeTableFileSync(resolve(baseDir, file!), encoding, options);
 }
 
 /** A CSV (`code,value` header; other columns ignored), JSON object or YAML map file, by extension. */
@@ -372,9 +377,17 @@ export async function codeTableFile(
   encoding: z.infer<typeof codeFileEncoding>,
   options: CodeTableOptions,
 ): Promise<CodeTable> {
+  return codeTableFileSync(path, encoding, options);
+}
+
+export function codeTableFileSync(
+  path: string,
+  encoding: z.infer<typeof codeFileEncoding>,
+  options: CodeTableOptions,
+): CodeTable {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = readFileSync(path);
   } catch (error) {
     throw new CodeTableError(
       path,

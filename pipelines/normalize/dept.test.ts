@@ -7,7 +7,6 @@ function dept(): Normalizer {
   return new Normalizer('dept', {
     salt: 'hangzhou-12345-salt',
     regionCodes: new Set(['330000', '330100', '330106']),
-    videoEventCodes: new Map(),
     maxPayloadBytes: 1024 * 1024,
     minEventMs: Date.parse('2000-01-01T00:00:00+08:00'),
     maxFutureSkewMs: 24 * 3600_000,
@@ -170,5 +169,92 @@ describe('dept delivery → dept_delivery + dept_record', () => {
       ['duplicate', 2],
       ['duplicate', 3],
     ]);
+  });
+});
+
+/** The dept-files connector's protocol: record chunks of a file, then one delivery message summing it up. */
+describe('dept-files chunks and delivery messages', () => {
+  const file = {
+    deliveryId: 'R330106003-9f2c4e1ab07d33c1',
+    resourceCode: 'R330106003',
+    adcode: '330106',
+    deliveredAt: '2026-07-31T18:00:00.000Z',
+    file: 'R330106003_20260801.csv',
+  };
+  const chunk = { kind: 'records', ...file, lines: [3, 5], records: [{ 名称: '文三路保洁巡查' }, {}] };
+  const summary = {
+    kind: 'delivery',
+    ...file,
+    dept: '330106-SJ',
+    checksum: 'sha256:9f2c4e1ab07d33c1f0e5a8d2b6c4e9f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2',
+    records: 3,
+    valid: 2,
+  };
+
+  it('lands a chunk as dept_records whose line is the file line, counting each of its records', () => {
+    const out = dept().normalize(bytes(chunk));
+    expectAccounted(out);
+    expect(out).toMatchObject({ received: 2, landed: 1 });
+    expect(out.rows).toEqual([
+      {
+        dataset: 'dept_record',
+        dt: '2026-08-01',
+        row: {
+          delivery_id: file.deliveryId,
+          resource_code: 'R330106003',
+          region_code: '330106',
+          delivered_at: '2026-07-31T18:00:00.000Z',
+          line: 3,
+          record: JSON.stringify({ 名称: '文三路保洁巡查' }),
+        },
+      },
+    ]);
+    expect(out.deadLetters).toMatchObject([{ reason_code: 'invalid', line: 5, raw: '{}' }]);
+  });
+
+  it('lands a delivery message as the dept_delivery row with the file counts, counting no record itself', () => {
+    const out = dept().normalize(bytes(summary));
+    expect(out).toMatchObject({ received: 0, landed: 0, deadLetters: [] });
+    expect(out.rows).toEqual([
+      {
+        dataset: 'dept_delivery',
+        dt: '2026-08-01',
+        row: {
+          delivery_id: file.deliveryId,
+          resource_code: 'R330106003',
+          department_code: '330106-SJ',
+          region_code: '330106',
+          delivered_at: '2026-07-31T18:00:00.000Z',
+          source_file: file.file,
+          record_count: 3,
+          valid_count: 2,
+          checksum: summary.checksum,
+        },
+      },
+    ]);
+  });
+
+  it('keeps the problem of a file and the delivery a re-delivery repeats', () => {
+    const problem = dept().normalize(bytes({ ...summary, records: 0, valid: 0, problem: 'binary: NUL bytes' }));
+    expect(problem.rows[0]?.row).toMatchObject({ record_count: 0, valid_count: 0, problem: 'binary: NUL bytes' });
+    const again = dept().normalize(
+      bytes({ ...summary, deliveryId: `${file.deliveryId}-r1`, records: 0, valid: 0, redelivery_of: file.deliveryId }),
+    );
+    expect(again.rows[0]?.row).toMatchObject({ delivery_id: `${file.deliveryId}-r1`, redelivery_of: file.deliveryId });
+  });
+
+  it('counts an invalid delivery message as one received and one dead-lettered', () => {
+    const out = dept().normalize(bytes({ ...summary, adcode: '339999' }));
+    expectAccounted(out);
+    expect(out).toMatchObject({ received: 1, landed: 0, rows: [] });
+    expect(out.deadLetters[0]?.reason_code).toBe('unknown_region');
+  });
+
+  it('dead-letters a delivery message sent twice as a duplicate, counted once', () => {
+    const n = dept();
+    n.normalize(bytes(summary));
+    const again = n.normalize(bytes(summary));
+    expectAccounted(again);
+    expect(again).toMatchObject({ received: 1, rows: [], deadLetters: [{ reason_code: 'duplicate' }] });
   });
 });

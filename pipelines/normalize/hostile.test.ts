@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DataResource } from '../../schemas/index.js';
+import { builtinMapping } from '../mapping/index.js';
+import type { SourceMapping } from './mappings/index.js';
 import { type NormalizedMessage, Normalizer, type NormalizerOptions } from './normalizer.js';
 
 /**
@@ -12,7 +14,6 @@ function normalizer(feed: 'sensor' | 'hotline' | 'dept' | 'video', overrides: Pa
   return new Normalizer(feed, {
     salt: 'hangzhou-12345-salt',
     regionCodes: new Set(['330000', '330100', '330106']),
-    videoEventCodes: new Map([['hik\u0001890', '0101']]),
     maxPayloadBytes: 32 * 1024 * 1024,
     minEventMs: Date.parse('2000-01-01T00:00:00+08:00'),
     maxFutureSkewMs: 24 * 3600_000,
@@ -150,11 +151,13 @@ describe('depth and size are limited before any recursive work', () => {
 
 describe('an unexpected failure of one message is an internal_error dead letter', () => {
   it('a mapping that throws a TypeError dead-letters the message instead of throwing', () => {
-    const broken = new Map<string, string>();
-    broken.get = () => {
-      throw new TypeError('boom in a code table');
+    const broken: SourceMapping = {
+      ...builtinMapping('video'),
+      map: () => {
+        throw new TypeError('boom in a code table');
+      },
     };
-    const video = normalizer('video', { videoEventCodes: broken });
+    const video = normalizer('video', { mapping: broken });
     const out = accounted(
       video.normalize(
         bytes({

@@ -35,7 +35,6 @@ function hotline(overrides: Partial<NormalizerOptions> = {}): Normalizer {
   return new Normalizer('hotline', {
     salt: 'hangzhou-12345-salt',
     regionCodes: new Set(['330000', '330100', '330106']),
-    videoEventCodes: new Map(),
     maxPayloadBytes: 1024 * 1024,
     minEventMs: Date.parse('2000-01-01T00:00:00+08:00'),
     maxFutureSkewMs: 24 * 3600_000,

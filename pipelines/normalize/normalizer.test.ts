@@ -5,19 +5,13 @@ import { type NormalizedMessage, Normalizer, type NormalizerOptions } from './no
 /** "Now" for plausibility checks: a few days after the docs/feeds.md examples (Asia/Shanghai noon, 5 Aug 2026). */
 const NOW = Date.parse('2026-08-05T12:00:00+08:00');
 
-/** The demo city's regions (GB/T 2260) and the vendor code table, as the hub builds them from its catalogs. */
+/** The demo city's regions (GB/T 2260), as the hub builds them from its catalogs. */
 const regionCodes = new Set(['330000', '330100', '330106', '330108']);
-const videoEventCodes = new Map([
-  ['hik\u0001890', '0101'],
-  ['hik\u0001910', '0505'],
-  ['dh\u0001GARBAGE_EXPOSED', '0101'],
-]);
 
 function normalizer(feed: Feed, overrides: Partial<NormalizerOptions> = {}): Normalizer {
   return new Normalizer(feed, {
     salt: 'hangzhou-12345-salt',
     regionCodes,
-    videoEventCodes,
     maxPayloadBytes: 1024 * 1024,
     minEventMs: Date.parse('2000-01-01T00:00:00+08:00'),
     maxFutureSkewMs: 24 * 3600_000,
@@ -211,10 +205,10 @@ describe('video feed → video_alert', () => {
     expect(again.deadLetters[0]?.reason_code).toBe('duplicate');
   });
 
-  it('rejects an unknown vendor/code pair as unmapped_code naming eventCode', () => {
+  it('rejects an unknown vendor/code pair as unmapped_code naming both source fields and the pair', () => {
     const dead = only(normalizer('video').normalize(bytes({ ...videoExample, eventCode: '999' })));
     expect(dead.reason_code).toBe('unmapped_code');
-    expect(dead.issues).toEqual([{ path: 'eventCode', message: expect.stringContaining('999') }]);
+    expect(dead.issues).toEqual([{ path: 'vendor+eventCode', message: expect.stringContaining('"hik:999"') }]);
   });
 
   it('rejects a score above 100 as invalid, naming the source field score', () => {

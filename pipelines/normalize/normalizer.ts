@@ -1,11 +1,12 @@
 import type { Feed } from '../../connectors/types.js';
 import { type DataResource, type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
+import { builtinMapping } from '../mapping/index.js';
 import { PersonalDataMasker, scrubAll } from '../privacy/masker.js';
 import { UNMASKABLE_KEY } from '../privacy/masking-producer.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
 import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
 import { illFormedStringPath, mayHoldSurrogateEscape, prototypeKeyPath, structureProblem } from './guards.js';
-import { type MappingContext, MappingRejection, mappings, type SourceMapping } from './mappings/index.js';
+import { type MappingContext, MappingRejection, type SourceMapping } from './mappings/index.js';
 import { compileFields } from './resource-fields.js';
 import { shanghaiDate } from './time.js';
 
@@ -13,7 +14,8 @@ export interface NormalizerOptions {
   salt: string;
   /** Every region code of the catalog: a record naming another code is dead-lettered as unknown_region. */
   regionCodes: ReadonlySet<string>;
-  videoEventCodes: ReadonlyMap<string, string>;
+  /** How this feed's payloads become canonical rows (default: the built-in mapping of the feed, docs/feeds.md). */
+  mapping?: SourceMapping;
   maxPayloadBytes: number;
   /** Event times before this (epoch ms) are implausible. */
   minEventMs: number;
@@ -140,11 +142,10 @@ export class Normalizer {
     readonly feed: Feed,
     private readonly options: NormalizerOptions,
   ) {
-    this.mapping = mappings[feed];
+    this.mapping = options.mapping ?? builtinMapping(feed);
     this.context = {
       salt: options.salt,
       keyId: options.keyId ?? '1',
-      videoEventCodes: options.videoEventCodes,
       resourceFields: new Map(
         (options.dataResources ?? []).flatMap((r) => (r.fields ? [[r.resource_code, compileFields(r.fields)]] : [])),
       ),

@@ -77,7 +77,6 @@ async function rig(options: {
   const normalizer = new Normalizer('sensor', {
     salt: 'worker-test-salt',
     regionCodes: new Set(['330000', '330100', '330106']),
-    videoEventCodes: new Map(),
     maxPayloadBytes: 1024 * 1024,
     minEventMs: Date.UTC(2000, 0, 1),
     maxFutureSkewMs: 86_400_000,

@@ -10,7 +10,7 @@ describe('the cityhub CLI', () => {
     dir = undefined;
   });
 
-  it.each(['run', 'query', 'models', 'config', 'schemas'])(
+  it.each(['run', 'query', 'models', 'config', 'schemas', 'bus', 'catalogs', 'mappings'])(
     '`cityhub %s --help` explains the command and exits 0',
     async (command) => {
       const { code, stdout } = await runCli([command, '--help']);

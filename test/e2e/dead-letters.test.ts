@@ -4,12 +4,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Feed, feeds, rawTopic } from '../../connectors/types.js';
 import { openEmbeddedBus } from '../../pipelines/bus/embedded/index.js';
-import {
-  bundledRegionsPath,
-  loadCatalogFile,
-  loadVideoEventCodes,
-  videoEventCodeMap,
-} from '../../pipelines/catalogs/load.js';
+import { bundledRegionsPath, loadCatalogFile } from '../../pipelines/catalogs/load.js';
 import { Lander } from '../../pipelines/land/lander.js';
 import { LocalLakeStore } from '../../pipelines/land/local-store.js';
 import { ParquetWriter } from '../../pipelines/land/parquet-writer.js';
@@ -142,7 +137,6 @@ describe('bad records are dead-lettered with reasons; the pipeline keeps running
     const options = {
       salt: 'dlq-test-salt',
       regionCodes: new Set(regions.map((r) => r.code)),
-      videoEventCodes: videoEventCodeMap(loadVideoEventCodes()),
       maxPayloadBytes: 1024 * 1024,
       minEventMs: Date.UTC(2000, 0, 1),
       maxFutureSkewMs: 86_400_000,

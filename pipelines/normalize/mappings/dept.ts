@@ -5,18 +5,18 @@ import { utc } from './fields.js';
 import { type MapOutcome, type MappedRow, type MappingContext, MappingRejection, type SourceMapping } from './types.js';
 
 /**
- * Why a delivered record is invalid, or undefined. Against its resource's declared fields when the catalog declares
+ * Why a delivered record is invalid, or undefined (also run by the dept-files connector before it sends a row). Against its resource's declared fields when the catalog declares
  * them; otherwise the fallback rule: an object with at least one non-empty value (docs/feeds.md).
  */
-function recordProblem(
+export function deptRecordProblem(
   record: unknown,
   at: string,
   fields: readonly CompiledField[] | undefined,
-  context: MappingContext,
+  mayHoldSurrogates: boolean,
 ): Rejection | undefined {
   if (record === null || typeof record !== 'object' || Array.isArray(record))
     return { reason_code: 'invalid', issues: [{ path: at, message: 'expected a JSON object' }] };
-  if (context.mayHoldSurrogates) {
+  if (mayHoldSurrogates) {
     const path = illFormedStringPath(record, at);
     if (path !== undefined)
       return {
@@ -35,8 +35,81 @@ function recordProblem(
   return { reason_code: 'invalid', issues: [{ path: at, message: 'expected at least one non-empty value' }] };
 }
 
+/**
+ * Source records a message holds: a records chunk its records; a delivery message (the file's summary) 1 when it is
+ * rejected whole — as an empty delivery with a bad header always counted — and 0 once it maps.
+ */
 function countRecords(p: Record<string, unknown>): number {
+  if (p.kind === 'delivery') return 1;
   return Array.isArray(p.records) ? p.records.length : 1;
+}
+
+function deliveredAtOf(p: Record<string, unknown>, units: number): string | undefined {
+  try {
+    return utc(p.deliveredAt, 'deliveredAt');
+  } catch (error) {
+    // A delivery that cannot be dated cannot land any of its records: each counts as dead-lettered.
+    if (error instanceof MappingRejection) error.units = units;
+    throw error;
+  }
+}
+
+/** A chunk of a file's valid records (dept-files connector): one dept_record each, `line` = the file line. */
+function mapRecords(p: Record<string, unknown>, context: MappingContext): MapOutcome {
+  const records: unknown[] = Array.isArray(p.records) ? p.records : [];
+  const lines: unknown[] = Array.isArray(p.lines) ? p.lines : [];
+  const delivered_at = deliveredAtOf(p, Math.max(records.length, 1));
+  const fields = typeof p.resourceCode === 'string' ? context.resourceFields.get(p.resourceCode) : undefined;
+  const rows: MappedRow[] = [];
+  const rejections: Rejection[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i];
+    // A line the chunk does not give is no line: the record fails the dept_record schema and is dead-lettered.
+    const line = lines[i];
+    const problem = deptRecordProblem(record, `records[${i}]`, fields, context.mayHoldSurrogates);
+    if (problem) {
+      rejections.push({
+        ...problem,
+        ...(typeof line === 'number' ? { line } : {}),
+        raw: JSON.stringify(record) ?? 'undefined',
+      });
+      continue;
+    }
+    rows.push({
+      dataset: 'dept_record',
+      row: {
+        delivery_id: p.deliveryId,
+        resource_code: p.resourceCode,
+        region_code: p.adcode,
+        delivered_at,
+        line,
+        record: JSON.stringify(record),
+      },
+    });
+  }
+  return { rows, rejections, records: records.length };
+}
+
+/** The summary of a delivered file, sent after its chunks: its dept_delivery row, counting no record itself. */
+function mapDelivery(p: Record<string, unknown>): MapOutcome {
+  const delivered_at = deliveredAtOf(p, 1);
+  const header: MappedRow = {
+    dataset: 'dept_delivery',
+    row: {
+      delivery_id: p.deliveryId,
+      resource_code: p.resourceCode,
+      department_code: p.dept,
+      region_code: p.adcode,
+      delivered_at,
+      source_file: p.file,
+      record_count: p.records,
+      valid_count: p.valid,
+      checksum: p.checksum,
+      ...(p.problem !== undefined ? { problem: p.problem } : {}),
+      ...(p.redelivery_of !== undefined ? { redelivery_of: p.redelivery_of } : {}),
+    },
+  };
+  return { rows: [header], rejections: [], gatedByHeader: true, records: 0 };
 }
 
 export const deptMapping: SourceMapping = {
@@ -52,25 +125,23 @@ export const deptMapping: SourceMapping = {
     source_file: 'file',
     checksum: 'checksum',
     record_count: 'records',
+    valid_count: 'valid',
+    redelivery_of: 'redelivery_of',
   },
   countRecords,
   map(p, context): MapOutcome {
+    if (p.kind === 'records') return mapRecords(p, context);
+    if (p.kind === 'delivery') return mapDelivery(p);
+    // One message per delivered file, records inline (the demo's deliveries, and every sender before chunks).
     const records: unknown[] = Array.isArray(p.records) ? p.records : [];
     const units = Math.max(records.length, Array.isArray(p.records) ? 0 : 1);
-    let delivered_at: string | undefined;
-    try {
-      delivered_at = utc(p.deliveredAt, 'deliveredAt');
-    } catch (error) {
-      // A delivery that cannot be dated cannot land any of its records: each counts as dead-lettered.
-      if (error instanceof MappingRejection) error.units = units;
-      throw error;
-    }
+    const delivered_at = deliveredAtOf(p, units);
     const fields = typeof p.resourceCode === 'string' ? context.resourceFields.get(p.resourceCode) : undefined;
     const rows: MappedRow[] = [];
     const rejections: Rejection[] = [];
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
-      const problem = recordProblem(record, `records[${i}]`, fields, context);
+      const problem = deptRecordProblem(record, `records[${i}]`, fields, context.mayHoldSurrogates);
       if (problem) {
         rejections.push({ ...problem, line: i + 1, raw: JSON.stringify(record) ?? 'undefined' });
         continue;

@@ -8,8 +8,6 @@ export interface MappingContext {
   salt: string;
   /** Id of that key, stored beside each hash. */
   keyId: string;
-  /** `vendor␁code` → GB/T 30428.2 event class. */
-  videoEventCodes: ReadonlyMap<string, string>;
   /** resource_code → the fields its catalog entry declares (dept records are validated against them). */
   resourceFields: ReadonlyMap<string, readonly CompiledField[]>;
   /** Set per message: its text may hold a lone-surrogate escape, so strings must be checked before landing. */
