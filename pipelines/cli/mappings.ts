@@ -1,6 +1,9 @@
 /** `cityhub mappings test`: what a mapping makes of sample payloads, record by record (docs/mappings.md). */
-import { extname, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { DeptFilesConnectorConfig } from '../../connectors/dept-files/config.js';
+import { DeliveryNaming } from '../../connectors/dept-files/naming.js';
 import { fileReadOptions, inspectFile, readRows } from '../../connectors/dept-files/read/index.js';
 import { type Feed, feeds } from '../../connectors/types.js';
 import { CatalogUnavailableError, readCatalog } from '../catalogs/effective.js';
@@ -13,8 +16,10 @@ import { UsageError } from '../errors.js';
 import { compileMapping } from '../mapping/compile.js';
 import { builtinMapping } from '../mapping/index.js';
 import { loadMappingFile } from '../mapping/load.js';
+import { deptRecordProblem } from '../normalize/mappings/dept.js';
 import type { SourceMapping } from '../normalize/mappings/index.js';
 import { Normalizer } from '../normalize/normalizer.js';
+import { compileFields } from '../normalize/resource-fields.js';
 
 export const mappingsHelp = `Usage: cityhub mappings test --source ID --input FILE [--mapping FILE] [--config FILE]
                              [--encoding utf8|gbk|gb18030] [--header-row N|auto] [--sheet NAME]
@@ -25,6 +30,10 @@ the dedupe within the file. Prints, per record, the canonical row(s) it lands as
 (reason, source path, message). The mapping is the hub's choice: the connector's own (connectors[].mapping), else
 its feed's (mappings.<feed>), else the built-in one; --mapping FILE tries a file before it is in the config.
 Without --config: the built-in demo config.
+
+When ID is a dept-files connector, FILE is read as that connector would deliver it (nothing is sent): the resource
+and delivery time its name gives, a file-level problem if any, then each row as a dept_record or a dead letter
+against the resource's declared fields, by file line.
 
 FILE is read by its extension: .ndjson/.jsonl (one payload per line), .json (one payload, or an array of them),
 .csv or .xlsx (one record per row, keys = the header; --encoding, --header-row, --sheet as for dept-files).
@@ -55,8 +64,10 @@ export async function commandMappings(
 
   const loaded = loadConfig(values.config);
   const checked = preflight(loaded);
-  const feed = feedOf(values.source, loaded);
   const catalogs = catalogsForTest(loaded, checked.catalogs, err);
+  const deptFiles = loaded.config.connectors.find((c) => c.id === values.source && c.kind === 'dept-files');
+  if (deptFiles?.kind === 'dept-files') return testDeliveryFile(resolve(values.input), deptFiles, catalogs, out);
+  const feed = feedOf(values.source, loaded);
   const mappingCatalogs = {
     regions: catalogs.regions,
     devices: catalogs.devices,
@@ -200,4 +211,51 @@ function feedOf(source: string, loaded: LoadedConfig): Feed {
     );
   }
   return connector.feed;
+}
+
+/**
+ * A department's file as a dept-files connector would deliver it, without sending anything: which resource and when,
+ * then each row valid or dead-lettered against the resource's declared fields (file + line), and the delivery summary.
+ */
+async function testDeliveryFile(
+  file: string,
+  config: DeptFilesConnectorConfig,
+  catalogs: Catalogs,
+  out: (line: string) => void,
+): Promise<number> {
+  const name = basename(file);
+  const naming = new DeliveryNaming(config);
+  const resourceCode = naming.resourceOf(name);
+  const resource = catalogs.data_resources.find((r) => r.resource_code === resourceCode);
+  const delivered = naming.deliveredAt(name, (await stat(file)).mtimeMs);
+  out(
+    `delivery: ${name} → resource ${resourceCode ?? '(none: the name does not match resource.pattern)'}${resource ? ` (${resource.name}, department ${resource.department_code}, region ${resource.region_code})` : ''}, delivered ${delivered.at} (${delivered.fromName ? 'from the name' : 'file mtime'})`,
+  );
+  if (config.resource.from !== 'column' && !resource) {
+    out(`file problem unknown_resource — ${resourceCode ?? name} is not in the data-resource catalog`);
+    return 1;
+  }
+  const inspection = await inspectFile(file, config.read, name);
+  if (inspection.problem) {
+    out(`file problem ${inspection.problem.kind} — ${inspection.problem.message}`);
+    return 1;
+  }
+  const fields = resource?.fields ? compileFields(resource.fields) : undefined;
+  let rows = 0;
+  let valid = 0;
+  for await (const row of readRows(file, config.read, name)) {
+    rows++;
+    const problem = row.problem
+      ? { reason_code: row.problem.kind, issues: [{ path: row.problem.column ?? '', message: row.problem.message }] }
+      : deptRecordProblem(row.values, `line ${row.line}`, fields, true);
+    if (problem) {
+      const issues = problem.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+      out(`line ${row.line}: dead letter ${problem.reason_code} — ${issues}`);
+    } else {
+      valid++;
+      out(`line ${row.line}: dept_record ${JSON.stringify(row.values)}`);
+    }
+  }
+  out(`${rows} record(s): ${valid} landed, ${rows - valid} dead-lettered`);
+  return rows > valid ? 1 : 0;
 }

@@ -145,12 +145,11 @@ async function writeProvince(): Promise<void> {
 
   // Department deliveries: GB18030 CSV with a title row above the header, named <resource>_<yyyymmdd>.csv.
   await mkdir(at('inbox', 'dept'), { recursive: true });
-  await writeFile(
-    at('inbox', 'dept', 'AH-R1_20260812.csv'),
-    encodeGb18030(
-      '蜀山区市场监管局 企业登记信息 2026年8月\r\n统一社会信用代码,企业名称\r\n91340104MA2N0XXX1A,合肥甲公司\r\n91340104MA2N0XXX2B,合肥乙公司\r\nnot-a-code,坏数据\r\n',
-    ),
+  const r1 = encodeGb18030(
+    '蜀山区市场监管局 企业登记信息 2026年8月\r\n统一社会信用代码,企业名称\r\n91340104MA2N0XXX1A,合肥甲公司\r\n91340104MA2N0XXX2B,合肥乙公司\r\nnot-a-code,坏数据\r\n',
   );
+  await writeFile(at('inbox', 'dept', 'AH-R1_20260812.csv'), r1);
+  await writeFile(at('samples', 'AH-R1_20260812.csv'), r1);
   await writeFile(
     at('inbox', 'dept', 'AH-R2_20260813.csv'),
     encodeGb18030('包河区住建局 建筑工地台账\r\n日期,工地数\r\n2026/13/45,3\r\n2026-08-13,\r\n'),
@@ -221,6 +220,25 @@ describe('an independent province described by configuration alone', () => {
     ]);
     expect(test.stdout).toMatch(/2 record\(s\): 2 landed, 0 dead-lettered/);
     expect(test.code).toBe(0);
+    // A department's file, as the dept-files connector `bureaus` would deliver it.
+    const file = await runCli([
+      'mappings',
+      'test',
+      '--source',
+      'bureaus',
+      '--input',
+      at('samples', 'AH-R1_20260812.csv'),
+      '--config',
+      config,
+    ]);
+    expect(file.stdout.trim().split('\n')).toEqual([
+      'delivery: AH-R1_20260812.csv → resource AH-R1 (企业登记信息, department 340104-SCJ, region 340104), delivered 2026-08-11T16:00:00.000Z (from the name)',
+      'line 3: dept_record {"统一社会信用代码":"91340104MA2N0XXX1A","企业名称":"合肥甲公司"}',
+      'line 4: dept_record {"统一社会信用代码":"91340104MA2N0XXX2B","企业名称":"合肥乙公司"}',
+      expect.stringMatching(/^line 5: dead letter invalid — .*统一社会信用代码/),
+      '3 record(s): 2 landed, 1 dead-lettered',
+    ]);
+    expect(file.code).toBe(1);
   });
 
   it('the hub ran it to the end and exited 0', () => {
