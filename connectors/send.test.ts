@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BusFixture } from '../pipelines/bus/embedded/test-support.js';
+import type { Bus, BusMessage, MessageHeaders, ProduceMessage } from '../pipelines/bus/types.js';
 import { connectorDeadLetter } from '../pipelines/normalize/connector-dead-letter.js';
 import { RetryAbortedError, type RetryPolicy } from '../pipelines/retry.js';
 import { FakeProducer } from '../test/support/fake-producer.js';
@@ -100,5 +102,70 @@ describe('BusSender', () => {
     };
     await expect(sender(producer).send('event', [{ value: 'x' }])).rejects.toBeInstanceOf(TypeError);
     expect(producer.attempts).toBe(1);
+  });
+
+  it('stamps cityhub-source with the connector id on every message, keeping the headers the connector set', async () => {
+    const producer = new FakeProducer();
+    const seen: (MessageHeaders | undefined)[] = [];
+    producer.beforeSend = (_topic, messages) => seen.push(...messages.map((m) => m.headers));
+    const given: ProduceMessage[] = [
+      { key: 'k', value: 'a' },
+      { key: 'k', value: 'b', headers: { 'mqtt-topic': 'city/330106/aq', line: '7' } },
+      // A connector cannot pass itself off as another: the sender's id wins.
+      { key: 'k', value: 'c', headers: { 'cityhub-source': 'someone-else' } },
+    ];
+    await sender(producer).send('sensor', given);
+    expect(seen).toEqual([
+      { 'cityhub-source': 'test' },
+      { 'mqtt-topic': 'city/330106/aq', line: '7', 'cityhub-source': 'test' },
+      { 'cityhub-source': 'test' },
+    ]);
+    // The caller's messages are left as they were (a connector may reuse them).
+    expect(given[0]).toEqual({ key: 'k', value: 'a' });
+    expect(given[2]!.headers).toEqual({ 'cityhub-source': 'someone-else' });
+  });
+});
+
+describe('BusSender on the embedded bus: headers', () => {
+  const fixture = new BusFixture();
+  afterEach(() => fixture.cleanup());
+
+  async function readTopic(bus: Bus, topic: string): Promise<BusMessage[]> {
+    return (await bus.read({ topic, partition: 0 }, 0, 100)).messages;
+  }
+
+  it('a message with headers the bus cannot carry becomes a dead letter stamped with the connector; the rest go on', async () => {
+    const bus = await fixture.open({ dir: fixture.tempDir(), maxMessageBytes: 100_000 });
+    for (const topic of ['raw.dept', 'dlq.dept']) await bus.ensureTopic(topic, { partitions: 1 });
+    const s = new BusSender({
+      connector: 'dept-files-a',
+      producer: bus.producer(),
+      signal: new AbortController().signal,
+    });
+    const tooMany = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`h${i}`, 'v']));
+    await s.send(
+      'dept',
+      [
+        { key: 'k', value: 'first', headers: { file: 'a.csv', line: '2' } },
+        { key: 'k', value: 'bad headers', headers: tooMany },
+        { key: 'k', value: 'x'.repeat(200_000), headers: { file: 'a.csv', line: '4' } },
+        { key: 'k', value: 'last' },
+      ],
+      ['a.csv:2', 'a.csv:3', 'a.csv:4', 'a.csv:5'],
+    );
+    const raw = await readTopic(bus, 'raw.dept');
+    expect(raw.map((m) => [m.value.toString(), { ...m.headers }])).toEqual([
+      ['first', { file: 'a.csv', line: '2', 'cityhub-source': 'dept-files-a' }],
+      ['last', { 'cityhub-source': 'dept-files-a' }],
+    ]);
+    const dead = await readTopic(bus, 'dlq.dept');
+    expect(
+      dead.map((m) => [connectorDeadLetter.parse(JSON.parse(m.value.toString())).reason_code, { ...m.headers }]),
+    ).toEqual([
+      ['invalid_headers', { 'cityhub-source': 'dept-files-a' }],
+      ['oversized', { file: 'a.csv', line: '4', 'cityhub-source': 'dept-files-a' }],
+    ]);
+    expect(s.sent).toEqual({ dept: 4 });
+    expect(s.deadLettered).toEqual({ dept: 2 });
   });
 });

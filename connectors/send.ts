@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { MessageTooLargeError } from '../pipelines/bus/errors.js';
-import type { BusProducer, ProduceMessage } from '../pipelines/bus/types.js';
+import { InvalidHeadersError, MessageTooLargeError } from '../pipelines/bus/errors.js';
+import { SOURCE_HEADER } from '../pipelines/bus/headers.js';
+import type { BusProducer, MessageHeaders, ProduceMessage } from '../pipelines/bus/types.js';
 import { connectorDeadLetterOf, deadLetterTopic } from '../pipelines/normalize/connector-dead-letter.js';
 import { scrubPersonalText } from '../pipelines/privacy/personal-text.js';
 import { type RetryPolicy, retry } from '../pipelines/retry.js';
@@ -26,20 +27,33 @@ export interface BusSenderOptions {
 
 /**
  * The send path every connector shares: a bus send that outlives a full disk or a lost peer (retried with the shared
- * backoff, visible in health) and never wedges on one bad message (a message the bus refuses as too large becomes a
- * connector dead letter on `dlq.<feed>`, the rest of the send goes through in order). When send() resolves, every
- * message given is acknowledged by the bus, as itself or as its dead letter: a source may then advance its cursor.
+ * backoff, visible in health) and never wedges on one bad message (a message the bus refuses — too large, headers it
+ * cannot carry — becomes a connector dead letter on `dlq.<feed>`, the rest of the send goes through in order). When
+ * send() resolves, every message given is acknowledged by the bus, as itself or as its dead letter: a source may then
+ * advance its cursor.
+ *
+ * Every message, dead letters included, leaves with the header `cityhub-source: <connector id>` (SOURCE_HEADER): the
+ * pipeline lands it as `_source`. Headers the connector set (`mqtt-topic`, `file`, `line`, …) are kept beside it; a
+ * `cityhub-source` of its own is replaced, so a row always names the connector that really sent it.
  */
 export class BusSender {
   readonly health: SendHealth = { retries: 0 };
   /** Messages acknowledged per feed, raw or dead-lettered: what the pipeline will count as received. */
   readonly sent: Partial<Record<Feed, number>> = {};
   readonly deadLettered: Partial<Record<Feed, number>> = {};
+  /** The headers of every message the connector sent without any: one shared object. */
+  private readonly sourceOnly: MessageHeaders;
 
-  constructor(private readonly options: BusSenderOptions) {}
+  constructor(private readonly options: BusSenderOptions) {
+    this.sourceOnly = Object.freeze({ [SOURCE_HEADER]: options.connector });
+  }
 
   /** `sourceRefs[i]` names where message i came from (a file name), carried into its dead letter. */
   async send(feed: Feed, messages: ProduceMessage[], sourceRefs?: readonly string[]): Promise<void> {
+    await this.sendStamped(feed, messages.map(this.stamp), sourceRefs);
+  }
+
+  private async sendStamped(feed: Feed, messages: ProduceMessage[], sourceRefs?: readonly string[]): Promise<void> {
     let start = 0;
     while (start < messages.length) {
       const rest = start === 0 ? messages : messages.slice(start);
@@ -48,12 +62,24 @@ export class BusSender {
         this.count(this.sent, feed, rest.length);
         return;
       } catch (error) {
-        if (!(error instanceof MessageTooLargeError)) throw error;
-        // The whole send was refused: send what came before the oversized message, then its dead letter, then go on.
+        if (!(error instanceof MessageTooLargeError || error instanceof InvalidHeadersError)) throw error;
+        // The whole send was refused: send what came before the refused message, then its dead letter, then go on.
         const head = rest.slice(0, error.index);
-        if (head.length > 0) await this.send(feed, head, sourceRefs?.slice(start, start + error.index));
+        if (head.length > 0) await this.sendStamped(feed, head, sourceRefs?.slice(start, start + error.index));
         const at = start + error.index;
-        await this.deadLetter(feed, messages[at]!, 'oversized', error.message, sourceRefs?.[at]);
+        const refused = messages[at]!;
+        if (error instanceof MessageTooLargeError) {
+          await this.deadLetter(feed, refused, 'oversized', error.message, sourceRefs?.[at]);
+        } else {
+          // Its own headers are what the bus refused: the dead letter carries only the connector's stamp.
+          await this.deadLetter(
+            feed,
+            { ...refused, headers: this.sourceOnly },
+            'invalid_headers',
+            error.message,
+            sourceRefs?.[at],
+          );
+        }
         start = at + 1;
       }
     }
@@ -68,7 +94,9 @@ export class BusSender {
     sourceRef?: string,
   ): Promise<void> {
     const letter = connectorDeadLetterOf(this.options.connector, reason, explanation, message.value, sourceRef);
-    await this.sendRetried(deadLetterTopic(feed), [{ key: message.key ?? null, value: JSON.stringify(letter) }]);
+    await this.sendRetried(deadLetterTopic(feed), [
+      { key: message.key ?? null, value: JSON.stringify(letter), headers: this.stamp(message).headers! },
+    ]);
     this.count(this.sent, feed, 1);
     this.count(this.deadLettered, feed, 1);
     this.options.log?.warn(
@@ -103,6 +131,14 @@ export class BusSender {
       log?.info({ connector, topic }, 'bus send recovered');
     }
   }
+
+  /** The message with the connector's id among its headers (the message itself when that is already so). */
+  private readonly stamp = (message: ProduceMessage): ProduceMessage => {
+    const headers = message.headers;
+    if (headers === undefined) return { ...message, headers: this.sourceOnly };
+    if (headers[SOURCE_HEADER] === this.options.connector) return message;
+    return { ...message, headers: { ...headers, [SOURCE_HEADER]: this.options.connector } };
+  };
 
   private count(counts: Partial<Record<Feed, number>>, feed: Feed, n: number): void {
     counts[feed] = (counts[feed] ?? 0) + n;

@@ -149,6 +149,43 @@ describe('a source checkpoint across a crash between acknowledgement and commit'
     expect(held.join('\n')).not.toContain('13812345678');
   });
 
+  it('headers are part of a message: a re-send is recognised with them, and the same value from another file is not', async () => {
+    const fromFile = (file: string): ProduceMessage => ({
+      key: 'dev-1',
+      value: '{"dev":"dev-1","v":1}',
+      headers: { 'cityhub-source': 'files-a', file },
+    });
+    const first = await SourceCheckpoint.open(path, { bus, topics });
+    await first.guard(bus.producer()).send('raw.sensor', [fromFile('a.csv')]);
+    // Died before the commit. The re-sent batch holds the same bytes from b.csv first, then a.csv's message again.
+    const second = await SourceCheckpoint.open(path, { bus, topics });
+    expect(second.resendsToSkip).toBe(1);
+    await second.guard(bus.producer()).send('raw.sensor', [fromFile('b.csv'), fromFile('a.csv')]);
+    await second.commit({});
+    const held: string[] = [];
+    for (const { partition } of await bus.describe('raw.sensor')) {
+      for (const m of (await bus.read({ topic: 'raw.sensor', partition }, 0, 100)).messages) held.push(m.headers.file!);
+    }
+    expect(held.sort()).toEqual(['a.csv', 'b.csv']);
+  });
+
+  it('under the masking producer, headers reach the bus, with a phone number in a value replaced', async () => {
+    const masker = new PersonalDataMasker({ id: 'k1', key: 'a-test-key-of-enough-length' });
+    const checkpoint = await SourceCheckpoint.open(path, { bus, topics });
+    const headers = { 'cityhub-source': 'hotline-a', file: '回访-13812345678.json' };
+    await maskingProducer(checkpoint.guard(bus.producer()), masker, new Set(['hotline'])).send('raw.hotline', [
+      { key: 'case-1', value: '{"case_no":"case-1"}', headers },
+    ]);
+    const held = [];
+    for (const { partition } of await bus.describe('raw.hotline'))
+      held.push(...(await bus.read({ topic: 'raw.hotline', partition }, 0, 10)).messages);
+    expect(held.map((m) => ({ ...m.headers }))).toEqual([{ 'cityhub-source': 'hotline-a', file: '回访-[phone].json' }]);
+    // The caller's headers are left alone.
+    expect(headers.file).toBe('回访-13812345678.json');
+    // A restart recognises the masked message it holds by its masked headers.
+    expect((await SourceCheckpoint.open(path, { bus, topics })).resendsToSkip).toBe(1);
+  });
+
   it('keeps the position of a checkpoint written before this format', async () => {
     await rm(join(dir, 'checkpoints'), { recursive: true, force: true });
     const legacy = { history: 'seed=1', acked: 4000 };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { MessageTooLargeError } from '../pipelines/bus/errors.js';
-import type { Bus, BusProducer, ProduceMessage, ProduceResult } from '../pipelines/bus/types.js';
+import { InvalidHeadersError, MessageTooLargeError } from '../pipelines/bus/errors.js';
+import type { Bus, BusProducer, MessageHeaders, ProduceMessage, ProduceResult } from '../pipelines/bus/types.js';
 import { CheckpointFile } from './checkpoint.js';
 
 /** What a checkpoint needs of the bus: where each partition ends, and what lies past a point. */
@@ -27,7 +27,7 @@ const RECOVERY_READ_MESSAGES = 5_000;
  * the bus acknowledged everything before it, so a crash between that acknowledgement and the commit re-sends the
  * batch in flight: at-least-once, and the re-sent records would be dead-lettered as duplicates (or a broken message
  * dead-lettered twice). To close that window, every send goes through `guard()`, which first records durably where
- * each topic ended and a fingerprint of each message (topic, key and value bytes, after masking). On the next start,
+ * each topic ended and a fingerprint of each message (topic, key, headers and value bytes, after masking). On the next start,
  * the messages past those ends whose fingerprints match form a skip list, and the guard drops their re-sends until
  * the connector's first commit: the first batch a connector sends after a restart is the one that was in flight,
  * since it resumes at its committed position. Only this connector's own messages are skipped (the fingerprints),
@@ -111,7 +111,7 @@ export class SourceCheckpoint {
   }
 
   private async send(producer: BusProducer, topic: string, messages: ProduceMessage[]): Promise<ProduceResult[]> {
-    const fingerprints = messages.map((m) => fingerprint(topic, m.key ?? null, m.value));
+    const fingerprints = messages.map((m) => fingerprint(topic, m.key ?? null, m.value, m.headers));
     let kept = messages;
     let keptIndexes: number[] | undefined;
     let dropped: Map<string, number> | undefined;
@@ -138,6 +138,8 @@ export class SourceCheckpoint {
         // Positions in the error name the caller's messages, not the kept ones.
         if (error instanceof MessageTooLargeError && keptIndexes)
           throw new MessageTooLargeError(error.topic, keptIndexes[error.index]!, error.bytes, error.maxBytes);
+        if (error instanceof InvalidHeadersError && keptIndexes)
+          throw new InvalidHeadersError(error.topic, keptIndexes[error.index]!, error.header, error.reason);
         throw error;
       }
     }
@@ -179,7 +181,7 @@ export class SourceCheckpoint {
         while (offset < highWatermark) {
           const { messages, nextOffset } = await bus.read({ topic, partition }, offset, RECOVERY_READ_MESSAGES);
           for (const m of messages) {
-            const fp = fingerprint(topic, m.key, m.value);
+            const fp = fingerprint(topic, m.key, m.value, m.headers);
             if (sent.has(fp)) found.set(fp, (found.get(fp) ?? 0) + 1);
           }
           if (nextOffset <= offset) break; // nothing readable there any more (retention took it)
@@ -202,11 +204,22 @@ export class SourceCheckpoint {
   }
 }
 
-/** 128 bits of SHA-256 over topic, key and value: identical bytes on the bus give the identical fingerprint. */
-function fingerprint(topic: string, key: string | null, value: Buffer | string): string {
+/**
+ * 128 bits of SHA-256 over topic, key, headers and value: identical bytes on the bus give the identical fingerprint.
+ * Headers are taken by name, whatever their order; a message without headers hashes as it did before headers
+ * existed.
+ */
+function fingerprint(
+  topic: string,
+  key: string | null,
+  value: Buffer | string,
+  headers: MessageHeaders | undefined,
+): string {
   const hash = createHash('sha256').update(topic).update('\u0000');
   if (key === null) hash.update('\u0001');
   else hash.update('\u0002').update(key);
   hash.update('\u0000').update(value);
+  const names = headers === undefined ? [] : Object.keys(headers);
+  if (names.length > 0) hash.update('\u0000').update(JSON.stringify(names.sort().map((n) => [n, headers![n]])));
   return hash.digest('base64url').slice(0, 22);
 }

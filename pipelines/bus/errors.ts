@@ -22,3 +22,27 @@ export class MessageTooLargeError extends CityhubError {
     this.maxBytes = maxBytes;
   }
 }
+
+/**
+ * A send held a message whose headers the bus cannot carry: too many, too many bytes, an empty name, a value that is
+ * not a string, or text that is not well-formed Unicode (headers are UTF-8 on the wire). Refused whole like an
+ * oversized message, and for the same reason never retriable.
+ */
+export class InvalidHeadersError extends CityhubError {
+  readonly topic: string;
+  /** Position of the message in the send's message list. */
+  readonly index: number;
+  /** The offending header's name, when one header is at fault. */
+  readonly header: string | undefined;
+  readonly reason: string;
+  constructor(topic: string, index: number, header: string | undefined, reason: string) {
+    super(
+      `message ${index} of a send to ${topic} has headers the bus cannot carry: ${header === undefined ? '' : `header ${JSON.stringify(header)}: `}${reason}`,
+      { retriable: false },
+    );
+    this.topic = topic;
+    this.index = index;
+    this.header = header;
+    this.reason = reason;
+  }
+}

@@ -21,4 +21,5 @@ export async function openBus(config: HubConfig['bus'], busDir: string): Promise
   }
 }
 
+export * from './headers.js';
 export type * from './types.js';

@@ -3,12 +3,21 @@
  * Semantics follow Kafka: topics split into partitions; a key always maps to the same partition; offsets are
  * per partition, dense and start at 0; a consumer group's committed offset is the next offset it will read.
  */
+import type { MessageHeaders } from './headers.js';
+
+export type { MessageHeaders } from './headers.js';
 
 export interface ProduceMessage {
   key?: string | null;
   value: Buffer | string;
   /** Epoch milliseconds; defaults to the append time. */
   timestamp?: number;
+  /**
+   * Per-message metadata (Kafka's record headers): string names and values, UTF-8 on the wire, at most
+   * MAX_HEADER_COUNT of them and MAX_HEADER_BYTES of names and values (pipelines/bus/headers.ts); their bytes count
+   * toward `bus.max_message_bytes`. A send breaking the limits is refused whole with InvalidHeadersError.
+   */
+  headers?: MessageHeaders;
 }
 
 export interface ProduceResult {
@@ -31,6 +40,8 @@ export interface BusMessage {
   key: string | null;
   value: Buffer;
   timestamp: number;
+  /** The headers the message was sent with; NO_HEADERS (shared, frozen, empty) when it had none. */
+  headers: MessageHeaders;
 }
 
 /** Messages of one partition, in offset order. */

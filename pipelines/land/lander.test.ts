@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Feed } from '../../connectors/types.js';
-import type { BusMessage, PartitionBatch } from '../bus/types.js';
+import { NO_HEADERS } from '../bus/headers.js';
+import type { BusMessage, MessageHeaders, PartitionBatch } from '../bus/types.js';
 import { Normalizer } from '../normalize/normalizer.js';
 import { Lander, type LandingLimits } from './lander.js';
 import { LocalLakeStore } from './local-store.js';
@@ -85,7 +86,12 @@ const gas = {
   lat: 30.25,
 };
 
-function batch(partition: number, firstOffset: number, payloads: (object | string)[]): PartitionBatch {
+function batch(
+  partition: number,
+  firstOffset: number,
+  payloads: (object | string)[],
+  headers: MessageHeaders = NO_HEADERS,
+): PartitionBatch {
   const messages: BusMessage[] = payloads.map((payload, i) => ({
     topic: 'raw.sensor',
     partition,
@@ -93,6 +99,7 @@ function batch(partition: number, firstOffset: number, payloads: (object | strin
     key: typeof payload === 'string' ? null : ((payload as { dev?: string }).dev ?? null),
     value: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)),
     timestamp: FLUSH_TIME - 60_000,
+    headers,
   }));
   return { topic: 'raw.sensor', partition, highWatermark: firstOffset + payloads.length, messages };
 }
@@ -288,6 +295,61 @@ describe('Lander.flush writes the lake layout of docs/lake.md', () => {
     expect(await l.flush()).toEqual([]);
     expect(l.stats.feeds.sensor).toBeUndefined();
     expect(await store.list()).toEqual([]);
+  });
+});
+
+describe('_source names the connector that sent the message (its cityhub-source header)', () => {
+  it('rows and dead letters carry the header; messages without one (older bus data) carry the feed', async () => {
+    const { lander: l } = await lander('lake');
+    const stamped = mixed();
+    for (const message of stamped.messages) message.headers = { 'cityhub-source': 'sensors-east', line: '1' };
+    l.add(stamped);
+    l.add(batch(3, 7, [{ ...gas, dev: 'GAS-330106-0300' }, '{broken']));
+    await l.flush();
+    const lake = join(dir, 'lake');
+    expect(
+      await query(
+        `select _partition, _offset, _source from read_parquet('${lake}/sensor_reading/*/*.parquet') order by _partition, _offset`,
+      ),
+    ).toEqual([
+      { _partition: 0, _offset: 100n, _source: 'sensors-east' },
+      { _partition: 0, _offset: 101n, _source: 'sensors-east' },
+      { _partition: 0, _offset: 103n, _source: 'sensors-east' },
+      { _partition: 3, _offset: 7n, _source: 'sensor' },
+    ]);
+    expect(
+      await query(
+        `select _partition, _offset, source from read_parquet('${lake}/_dlq/sensor/*/*.parquet') order by _partition, _offset`,
+      ),
+    ).toEqual([
+      { _partition: 0, _offset: 102n, source: 'sensors-east' },
+      { _partition: 0, _offset: 104n, source: 'sensors-east' },
+      { _partition: 3, _offset: 8n, source: 'sensor' },
+    ]);
+  });
+
+  it("hands each message's headers to the normalizer (a mapping reads them from its context)", async () => {
+    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
+    const inner = normalizer('sensor');
+    const seen: MessageHeaders[] = [];
+    const spy = Object.assign(Object.create(inner) as Normalizer, {
+      normalize: (value: Buffer, headers: MessageHeaders) => {
+        seen.push(headers);
+        return inner.normalize(value, headers);
+      },
+    });
+    const l = new Lander({
+      store: new LocalLakeStore(join(dir, 'lake')),
+      writer,
+      normalizers: new Map([['raw.sensor', spy]]),
+      limits: relaxed,
+      now: () => clock,
+    });
+    const withTopic = { 'cityhub-source': 'mqtt-a', 'mqtt-topic': 'city/330106/gas' };
+    l.add(batch(0, 0, [gas], withTopic));
+    l.add(batch(1, 0, [gas]));
+    expect(seen).toEqual([withTopic, NO_HEADERS]);
+    expect(seen[1]).toBe(NO_HEADERS);
   });
 });
 

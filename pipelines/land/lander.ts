@@ -1,7 +1,8 @@
 import { rename } from 'node:fs/promises';
 import type { Feed } from '../../connectors/types.js';
 import type { DatasetName } from '../../schemas/index.js';
-import type { PartitionBatch, TopicOffset } from '../bus/types.js';
+import { SOURCE_HEADER } from '../bus/headers.js';
+import type { MessageHeaders, PartitionBatch, TopicOffset } from '../bus/types.js';
 import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
 import { shanghaiDate } from '../normalize/time.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
@@ -51,8 +52,8 @@ interface PartitionBuffer {
 /** What the lander needs of a topic's normalizer (the feed's Normalizer, or the reader of connector dead letters). */
 export interface MessageNormalizer {
   readonly feed: Feed;
-  /** Never throws: every record of the message lands or is dead-lettered. */
-  normalize(value: Buffer): NormalizedMessage;
+  /** Never throws: every record of the message lands or is dead-lettered. `headers`: the message's bus headers. */
+  normalize(value: Buffer, headers: MessageHeaders): NormalizedMessage;
   /** Forgets dedupe memory (the worker re-reads what it threw away). */
   forgetSeen(): void;
   /** Datasets whose natural keys it remembers, and how: see Normalizer. Absent for the dead-letter reader. */
@@ -169,13 +170,20 @@ export class Lander {
     const counts = buffer.counts;
     const datasetRows = buffer.datasetRows;
     const ingestedAt = new Date(this.now()).toISOString();
-    const source = sourceOf(normalizer.feed);
     // Landing columns are appended to each row's JSON as text: no copy of the row object per record. All but the
-    // offset are the same for the whole batch.
-    const landing = `,"_source":${JSON.stringify(source)},"_ingested_at":"${ingestedAt}","_topic":${JSON.stringify(batch.topic)},"_partition":${batch.partition},"_offset":`;
+    // source and the offset are the same for the whole batch; the source is nearly always too (one connector per
+    // topic), so its part is rebuilt only when it changes.
+    const coordinates = `,"_ingested_at":"${ingestedAt}","_topic":${JSON.stringify(batch.topic)},"_partition":${batch.partition},"_offset":`;
+    let source = '';
+    let landing = '';
     const fresh = new Map<DatasetName, string[]>();
     for (const message of batch.messages) {
-      const result = normalizer.normalize(message.value);
+      const messageSource = sourceOf(message.headers, normalizer.feed);
+      if (messageSource !== source || landing === '') {
+        source = messageSource;
+        landing = `,"_source":${JSON.stringify(source)}${coordinates}`;
+      }
+      const result = normalizer.normalize(message.value, message.headers);
       const suffix = `${landing}${message.offset}}`;
       for (const { dataset, dt, row } of result.rows) {
         let lines = fresh.get(dataset);
@@ -331,7 +339,7 @@ export class Lander {
     if (rejected.length === 0) throw error;
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     for (const line of rejected) {
-      const row = JSON.parse(line) as { _topic: string; _partition: number; _offset: number };
+      const row = JSON.parse(line) as { _source: string; _topic: string; _partition: number; _offset: number };
       const buffer = taken.get(partitionId(row._topic, row._partition));
       if (!buffer) continue;
       buffer.deadLetters.push(
@@ -345,7 +353,7 @@ export class Lander {
               .slice(0, 64 * 1024),
             raw_truncated: line.length > 64 * 1024,
           },
-          sourceOf(buffer.feed),
+          row._source,
           { topic: row._topic, partition: row._partition, offset: row._offset },
           new Date(this.now()).toISOString(),
         ),
@@ -467,6 +475,10 @@ function partitionId(topic: string, partition: number): string {
 }
 
 /** The feed of the raw topic, until the bus carries headers naming the producing connector (docs/lake.md). */
-function sourceOf(feed: Feed): string {
-  return feed;
+/**
+ * `_source` of a message's rows and dead letters: the connector that sent it (its `cityhub-source` header), or the
+ * feed for messages sent before connectors stamped one.
+ */
+function sourceOf(headers: MessageHeaders, feed: Feed): string {
+  return headers[SOURCE_HEADER] ?? feed;
 }

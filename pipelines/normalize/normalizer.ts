@@ -1,5 +1,6 @@
 import type { Feed } from '../../connectors/types.js';
 import { type DataResource, type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
+import { type MessageHeaders, NO_HEADERS } from '../bus/headers.js';
 import { builtinMapping } from '../mapping/index.js';
 import { PersonalDataMasker, scrubAll } from '../privacy/masker.js';
 import { UNMASKABLE_KEY } from '../privacy/masking-producer.js';
@@ -150,6 +151,7 @@ export class Normalizer {
         (options.dataResources ?? []).flatMap((r) => (r.fields ? [[r.resource_code, compileFields(r.fields)]] : [])),
       ),
       mayHoldSurrogates: false,
+      headers: NO_HEADERS,
     };
     this.now = options.now ?? Date.now;
     this.personal = options.personal ?? this.mapping.personal;
@@ -171,7 +173,8 @@ export class Normalizer {
    * Never throws: a failure tied to this one message — even a bug in a mapping — dead-letters the message
    * (`internal_error` with the error's message) and the pipeline goes on with the next one.
    */
-  normalize(value: Buffer): NormalizedMessage {
+  normalize(value: Buffer, headers: MessageHeaders = NO_HEADERS): NormalizedMessage {
+    this.context.headers = headers;
     try {
       return this.normalizeChecked(value);
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { Feed } from '../../connectors/types.js';
-import type { BusProducer, ProduceMessage, ProduceResult } from '../bus/types.js';
+import type { BusProducer, MessageHeaders, ProduceMessage, ProduceResult } from '../bus/types.js';
 import { deadLetterTopic } from '../normalize/connector-dead-letter.js';
 import { type PersonalDataMasker, scrubAll } from './masker.js';
 import { scrubPersonalText } from './personal-text.js';
@@ -10,7 +10,8 @@ import { scrubPersonalText } from './personal-text.js';
  * safely (not UTF-8, too deep, not JSON) is replaced, in place, by an envelope holding only its reason and a preview
  * scrubbed of every digit run and Chinese character (`unmaskableEnvelope`); the normalizer dead-letters it. In place,
  * so a send stays one append to one topic: positions (a MessageTooLargeError's index) still name the caller's
- * messages, and a retried send cannot append half of it twice.
+ * messages, and a retried send cannot append half of it twice. Headers go through as they are, except that a phone
+ * or ID number in a header value (a file name) is replaced like one in a key.
  */
 export function maskingProducer(
   producer: BusProducer,
@@ -34,7 +35,9 @@ export function maskingProducer(
           const outcome = masker.mask(value);
           out = outcome.ok ? outcome.value : Buffer.from(JSON.stringify(unmaskableEnvelope(outcome)));
         }
-        return { ...message, key: maskKey(message.key), value: out };
+        const masked: ProduceMessage = { ...message, key: maskKey(message.key), value: out };
+        if (message.headers !== undefined) masked.headers = maskHeaders(message.headers);
+        return masked;
       });
       return producer.send(topic, masked);
     },
@@ -70,4 +73,17 @@ function maskConnectorDeadLetter(masker: PersonalDataMasker, value: Buffer): Buf
 /** A message key is stored in the log too: a key holding a phone or ID number has it replaced (an order number stays, so the partition does). */
 function maskKey(key: string | null | undefined): string | null | undefined {
   return typeof key === 'string' ? scrubPersonalText(key) : key;
+}
+
+/** Header values are stored in the log like keys: the same rule. The headers themselves when nothing changed. */
+function maskHeaders(headers: MessageHeaders): MessageHeaders {
+  let masked: Record<string, string> | undefined;
+  for (const name in headers) {
+    const value = headers[name]!;
+    const scrubbed = scrubPersonalText(value);
+    if (scrubbed === value) continue;
+    masked ??= { ...headers };
+    masked[name] = scrubbed;
+  }
+  return masked ?? headers;
 }

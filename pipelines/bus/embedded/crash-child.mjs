@@ -19,7 +19,9 @@ async function loop(size) {
     nextSeq += size;
     const messages = [];
     for (let seq = firstSeq; seq < firstSeq + size; seq++) {
-      messages.push({ key: seq % 11 === 0 ? null : `k${seq % 13}`, value: payloadOf(seq), timestamp: seq });
+      const message = { key: seq % 11 === 0 ? null : `k${seq % 13}`, value: payloadOf(seq), timestamp: seq };
+      if (seq % 3 === 0) message.headers = { 'cityhub-source': 'crash-child', seq: String(seq) };
+      messages.push(message);
     }
     const results = await producer.send('crash', messages);
     const parts = results.map((r) => `${r.partition}:${r.baseOffset}:${r.count}`).join(',');

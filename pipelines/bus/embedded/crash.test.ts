@@ -39,6 +39,7 @@ function transpileForChild(outDir: string): string {
     join(repoRoot, 'pipelines', 'errors.ts'),
     join(repoRoot, 'pipelines', 'retry.ts'),
     join(repoRoot, 'pipelines', 'bus', 'errors.ts'),
+    join(repoRoot, 'pipelines', 'bus', 'headers.ts'),
   ];
   for (const source of sources) {
     const { outputText } = ts.transpileModule(fs.readFileSync(source, 'utf8'), {
@@ -99,6 +100,9 @@ function runAndKill(entry: string, dir: string, fsync: string, minAcks: number):
 }
 
 const payloadOf = (seq: number) => `seq=${seq};${'x'.repeat(seq % 200)}`;
+/** Every third message carries headers (crash-child.mjs), so torn tails fall inside header blocks too. */
+const headersOf = (seq: number): Record<string, string> =>
+  seq % 3 === 0 ? { 'cityhub-source': 'crash-child', seq: String(seq) } : {};
 
 describe('crash (kill -9 of a writing process)', () => {
   for (const [fsync, minAcks] of [
@@ -128,11 +132,13 @@ describe('crash (kill -9 of a writing process)', () => {
       for (const message of log) {
         const seq = Number(/^seq=(\d+);/.exec(message.value.toString())?.[1]);
         const where = `${message.partition}@${message.offset} (seq ${seq})`;
-        // Every record read back is intact: value, key, timestamp and partition all follow from its seq.
+        // Every record read back is intact: value, key, headers, timestamp and partition all follow from its seq.
         const key = seq % 11 === 0 ? null : `k${seq % 13}`;
         if (message.value.toString() !== payloadOf(seq)) problems.push(`${where}: value damaged`);
         if (message.timestamp !== seq) problems.push(`${where}: timestamp ${message.timestamp}`);
         if (message.key !== key) problems.push(`${where}: key ${message.key}`);
+        if (JSON.stringify({ ...message.headers }) !== JSON.stringify(headersOf(seq)))
+          problems.push(`${where}: headers ${JSON.stringify(message.headers)}`);
         if (key !== null && message.partition !== partitionForKey(Buffer.from(key), 0, Buffer.byteLength(key), 3)) {
           problems.push(`${where}: wrong partition for key ${key}`);
         }

@@ -5,7 +5,14 @@
  * tries every byte position, checking the cheap header fields before any CRC.
  */
 import { crc32 } from './crc32.js';
-import { FRAME_OVERHEAD_BYTES, INCOMPLETE, MAX_FRAME_BYTES, newFrameView, parseFrame } from './frame.js';
+import {
+  FRAME_OVERHEAD_BYTES,
+  INCOMPLETE,
+  MAX_FRAME_BYTES,
+  newFrameView,
+  OFFSET_HIGH_MASK,
+  parseFrame,
+} from './frame.js';
 import { readFullyAt } from './fs-util.js';
 
 /** Scans read segments in chunks this large: few syscalls, bounded memory. */
@@ -108,7 +115,8 @@ export async function findSoundFrame(
       if (frameLength < LENGTH_FIXED_BYTES || frameLength + 4 > MAX_FRAME_BYTES) continue;
       const size = frameLength + 4;
       if (start + at + size > fileSize) continue;
-      const high = buf.readUInt32BE(at + 8);
+      // The offset word's top bit flags a headers block (frame.ts), the rest is the offset.
+      const high = buf.readUInt32BE(at + 8) & OFFSET_HIGH_MASK;
       const offset = high * TWO_POW_32 + buf.readUInt32BE(at + 12);
       if (offset < minOffset || offset > maxOffset) continue;
       const keyLength = buf.readInt32BE(at + 24);

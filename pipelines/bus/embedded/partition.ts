@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { isRetriable } from '../../retry.js';
 import type { BusMessage } from '../types.js';
 import { EmbeddedLogCorruptError, EmbeddedPartitionFailedError, EmbeddedWriteFailedError } from './errors.js';
-import { FRAME_OVERHEAD_BYTES, INCOMPLETE, newFrameView, parseFrame, sealFrames } from './frame.js';
+import { decodeHeaders, FRAME_OVERHEAD_BYTES, INCOMPLETE, newFrameView, parseFrame, sealFrames } from './frame.js';
 import { fsyncDir, isErrno } from './fs-util.js';
 import { appendFloor, gapCovers, readGaps } from './gaps.js';
 import { INDEX_INTERVAL_BYTES } from './offset-index.js';
@@ -286,6 +286,7 @@ export class Partition {
             key: view.keyLength < 0 ? null : readUtf8(buf, view.keyStart, view.keyStart + view.keyLength),
             value: buf.subarray(view.valueStart, view.end),
             timestamp: view.timestamp,
+            headers: decodeHeaders(buf, view),
           });
           collected++;
         }

@@ -5,6 +5,7 @@
  * per-message allocation besides what UTF-8 encoding of string values needs.
  */
 import { MessageTooLargeError } from '../errors.js';
+import { headerBlockBytes } from '../headers.js';
 import type { ProduceMessage } from '../types.js';
 import { EmbeddedBusArgumentError } from './errors.js';
 import { FRAME_OVERHEAD_BYTES, writeFrame } from './frame.js';
@@ -31,12 +32,14 @@ let targets = new Int32Array(1024);
 let keyStarts = new Int32Array(1024);
 let keyLengths = new Int32Array(1024);
 let valueLengths = new Int32Array(1024);
+/** Bytes of each message's headers block, 0 when it has none. */
+let headerBytes = new Int32Array(1024);
 let timestamps = new Float64Array(1024);
 
 /**
  * Encodes a send for `topic`. Every message is checked (and sized) before anything is encoded, so a send holding
- * one message over `maxMessageBytes` (key + value bytes) throws MessageTooLargeError naming the first such message
- * and nothing of it reaches a partition.
+ * one message over `maxMessageBytes` (key + value + headers block bytes) throws MessageTooLargeError naming the
+ * first such message, one with headers beyond the limits InvalidHeadersError, and nothing of it reaches a partition.
  */
 export function encodeMessages(
   topic: string,
@@ -56,7 +59,7 @@ export function encodeMessages(
     if (typeof message !== 'object' || message === null) {
       throw new EmbeddedBusArgumentError(`messages[${i}]`, message, 'an object with a value');
     }
-    const { key, value, timestamp } = message;
+    const { key, value, timestamp, headers } = message;
     let partition: number;
     let keyLength = -1;
     if (key === null || key === undefined) {
@@ -80,13 +83,15 @@ export function encodeMessages(
       }
       ts = timestamp;
     }
-    const messageBytes = Math.max(keyLength, 0) + valueLength;
+    const headersBytes = headers === undefined ? 0 : headerBlockBytes(headers, topic, i);
+    const messageBytes = Math.max(keyLength, 0) + headersBytes + valueLength;
     if (messageBytes > maxMessageBytes) throw new MessageTooLargeError(topic, i, messageBytes, maxMessageBytes);
     const frameBytes = FRAME_OVERHEAD_BYTES + messageBytes;
     targets[i] = partition;
     keyStarts[i] = keyAt;
     keyLengths[i] = keyLength;
     valueLengths[i] = valueLength;
+    headerBytes[i] = headersBytes;
     timestamps[i] = ts;
     if (keyLength > 0) keyAt += keyLength;
     sizes[partition]! += frameBytes;
@@ -109,6 +114,7 @@ export function encodeMessages(
   for (let i = 0; i < n; i++) {
     const p = targets[i]!;
     const ts = timestamps[i]!;
+    const headersBytes = headerBytes[i]!;
     positions[p] = writeFrame(
       buffers[p]!,
       positions[p]!,
@@ -116,6 +122,8 @@ export function encodeMessages(
       keyBytes,
       keyStarts[i]!,
       keyLengths[i]!,
+      headersBytes > 0 ? messages[i]!.headers : undefined,
+      headersBytes,
       messages[i]!.value,
       valueLengths[i]!,
     );
@@ -141,5 +149,6 @@ function growMessageScratch(n: number): void {
   keyStarts = new Int32Array(size);
   keyLengths = new Int32Array(size);
   valueLengths = new Int32Array(size);
+  headerBytes = new Int32Array(size);
   timestamps = new Float64Array(size);
 }

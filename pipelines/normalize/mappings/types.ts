@@ -1,5 +1,6 @@
 import type { Feed } from '../../../connectors/types.js';
 import type { DatasetName } from '../../../schemas/index.js';
+import type { MessageHeaders } from '../../bus/headers.js';
 import type { ReasonCode, Rejection } from '../dead-letter.js';
 import type { CompiledField } from '../resource-fields.js';
 
@@ -12,6 +13,11 @@ export interface MappingContext {
   resourceFields: ReadonlyMap<string, readonly CompiledField[]>;
   /** Set per message: its text may hold a lone-surrogate escape, so strings must be checked before landing. */
   mayHoldSurrogates: boolean;
+  /**
+   * Set per message: the bus headers it came with (`cityhub-source`, and what the connector added: `mqtt-topic`,
+   * `file`, `line`, …), so a mapping can take a value, such as a region, from the topic or the file path.
+   */
+  headers: MessageHeaders;
 }
 
 export interface MappedRow {
