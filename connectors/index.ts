@@ -40,7 +40,7 @@ export interface ConnectorDeps {
 export function createConnector(config: ConnectorConfig, deps: ConnectorDeps): Connector {
   switch (config.kind) {
     case 'demo':
-      return new DemoConnector(config, deps.regions);
+      return new DemoConnector(config, deps.regions, { baseDir: deps.baseDir ?? process.cwd() });
     case 'raw-files':
       return new RawFilesConnector(config, resolve(deps.baseDir ?? process.cwd(), config.path));
     case 'dept-files':

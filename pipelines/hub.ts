@@ -66,12 +66,15 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
   }
 }
 
-/** The configured personal feeds, and always those whose mapping says their payloads are personal (the hotline). */
+/** The configured personal feeds, and always those a mapping of which says its payloads are personal (the hotline). */
 function personalFeedsOf(
   configured: readonly Feed[],
   mappings: Readonly<Record<Feed, SourceMapping>>,
+  sourceMappings: ReadonlyMap<Feed, ReadonlyMap<string, SourceMapping>>,
 ): ReadonlySet<Feed> {
-  return new Set(feeds.filter((feed) => mappings[feed].personal || configured.includes(feed)));
+  const personal = (feed: Feed) =>
+    mappings[feed].personal || [...(sourceMappings.get(feed)?.values() ?? [])].some((m) => m.personal);
+  return new Set(feeds.filter((feed) => personal(feed) || configured.includes(feed)));
 }
 
 /** Runs the hub's roles until stopped (or for `forMs`), then shuts down in order: sources, pipeline, marts. */
@@ -127,7 +130,16 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       return [feed, loadedMapping ? compileMapping(loadedMapping, catalogs) : builtinMapping(feed)];
     }),
   ) as Record<Feed, SourceMapping>;
-  const personalFeeds = personalFeedsOf(config.privacy.personal_feeds, mappings);
+  // A connector's own mapping applies to what it sends, whatever feed it sends on.
+  const sourceMappings = new Map<Feed, Map<string, SourceMapping>>();
+  for (const connector of config.connectors) {
+    const own = checked.mappings.bySource.get(connector.id);
+    if (!own) continue;
+    const forFeed = sourceMappings.get(own.feed) ?? new Map<string, SourceMapping>();
+    forFeed.set(connector.id, compileMapping(own, catalogs));
+    sourceMappings.set(own.feed, forFeed);
+  }
+  const personalFeeds = personalFeedsOf(config.privacy.personal_feeds, mappings, sourceMappings);
 
   let worker: PipelineWorker | undefined;
   let writer: ParquetWriter | undefined;
@@ -158,6 +170,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
         new Normalizer(feed, {
           ...normalizerOptions,
           mapping: mappings[feed],
+          sourceMappings: sourceMappings.get(feed),
           personal: personalFeeds.has(feed),
         }),
       );

@@ -3,6 +3,7 @@ import { addDuplicates, addInvalid } from './broken.js';
 import { buildDevices, buildResources, buildScenarios, makePhones } from './catalogs.js';
 import { SimContext } from './context.js';
 import { simulateDept } from './dept.js';
+import { addBrokenDeptFiles } from './dept-files.js';
 import { materializeEvents, simulateGridEvents } from './events.js';
 import { simulateHotline } from './hotline.js';
 import { simulateSensors } from './sensors.js';
@@ -24,7 +25,9 @@ export function buildDemoCity(options: DemoOptions): DemoCity {
   simulateDept(ctx);
   addDuplicates(ctx);
   addInvalid(ctx, devicePlans);
+  if (ctx.options.dept === 'files') addBrokenDeptFiles(ctx);
   ctx.messages.sort((a, b) => a.emitMs - b.emitMs || a.seq - b.seq);
+  ctx.deptFiles.sort((a, b) => a.deliveredMs - b.deliveredMs || (a.name < b.name ? -1 : 1));
 
   const liveDevices: LiveDevice[] = devicePlans
     .filter((dp) => dp.device.removed_on === undefined)
@@ -42,7 +45,14 @@ export function buildDemoCity(options: DemoOptions): DemoCity {
   return {
     catalogs: { regions: options.regions, data_resources, scenarios, devices: devicePlans.map((dp) => dp.device) },
     options,
-    plan: { history: ctx.hist, messages: ctx.messages, facts: ctx.facts, phones: ctx.phones, liveDevices },
+    plan: {
+      history: ctx.hist,
+      messages: ctx.messages,
+      deptFiles: ctx.deptFiles,
+      facts: ctx.facts,
+      phones: ctx.phones,
+      liveDevices,
+    },
   };
 }
 

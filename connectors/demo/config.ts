@@ -24,6 +24,13 @@ export const demoConnectorConfig = z
     live: z.boolean().default(true).describe('after the history, keep producing current records until stopped'),
     live_tick_ms: z.number().int().min(50).default(1000).describe('how often live records are produced'),
     batch_size: z.number().int().min(1).max(100_000).default(2000).describe('messages per bus send'),
+    inbox: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'drop folder (relative to the config file) where the departments deliver their data as files — csv/ (GBK), xlsx/, ndjson/ — for dept-files connectors watching them (list the demo before them); absent: one raw.dept message per delivery',
+      ),
   })
   .strict();
 

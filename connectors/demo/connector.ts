@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import type { Region } from '../../schemas/index.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
@@ -12,7 +13,9 @@ import {
 } from '../types.js';
 import { writeCatalogFiles } from './catalogs.js';
 import { type DemoConnectorConfig, defaultStartMonth } from './config.js';
-import { buildDemoCity, type DemoCity, historyMessages, liveMessages, type RawMessage } from './index.js';
+import { DemoInbox } from './inbox.js';
+import { buildDemoCity, type DemoCity, historyMessages, type RawMessage } from './index.js';
+import { liveItems } from './live.js';
 
 interface DemoCheckpoint {
   /** Identifies the generated history: a different seed or span starts over. */
@@ -26,6 +29,10 @@ interface DemoCheckpoint {
  * current records every tick until stopped. The history is one unit: stop() lets it finish, so a bounded run
  * always contains the complete history the ground truth describes. Its cursor is checkpointed after each
  * acknowledged send, so a restarted hub resumes the history instead of sending it twice.
+ *
+ * With an `inbox`, the departments deliver files there instead of raw.dept messages (README.md "Deliveries as
+ * files"): start() writes every history file before it resolves, so dept-files connectors listed after the demo
+ * (the hub starts connectors in order) find the whole history in their folders when they start.
  */
 export class DemoConnector implements Connector {
   readonly id: string;
@@ -35,11 +42,13 @@ export class DemoConnector implements Connector {
   private wake: (() => void) | undefined;
 
   private readonly historyId: string;
+  private readonly inbox: DemoInbox | undefined;
 
   constructor(
     private readonly config: DemoConnectorConfig,
     regions: Region[],
-    options: { nowMs?: number } = {},
+    /** `baseDir`: what a relative `inbox` is resolved against (the config file's folder; default the cwd). */
+    options: { nowMs?: number; baseDir?: string } = {},
   ) {
     const nowMs = options.nowMs ?? Date.now();
     this.id = config.id;
@@ -50,9 +59,13 @@ export class DemoConnector implements Connector {
       months: config.months,
       scale: config.scale,
       regions,
+      ...(config.inbox === undefined ? {} : { dept: 'files' as const }),
     });
+    this.inbox =
+      config.inbox === undefined ? undefined : new DemoInbox(resolve(options.baseDir ?? process.cwd(), config.inbox));
     const o = this.city.options;
-    this.historyId = `seed=${o.seed};start=${o.startMonth};months=${o.months};scale=${o.scale}`;
+    // The message history differs when the deliveries are files: its cursor must not carry over.
+    this.historyId = `seed=${o.seed};start=${o.startMonth};months=${o.months};scale=${o.scale}${this.inbox ? ';dept=files' : ''}`;
   }
 
   get done(): Promise<void> {
@@ -60,6 +73,13 @@ export class DemoConnector implements Connector {
   }
 
   async start(context: ConnectorContext): Promise<void> {
+    if (this.inbox) {
+      const written = await this.inbox.writeHistory(this.historyId, this.city.plan.deptFiles);
+      context.log.info(
+        { connector: this.id, inbox: this.inbox.root, files: this.city.plan.deptFiles.length, written },
+        'demo delivery files in the inbox',
+      );
+    }
     this.lifecycle.run(context.log, () => this.run(context));
   }
 
@@ -114,7 +134,10 @@ export class DemoConnector implements Connector {
         };
       });
       const toMs = Date.now();
-      for (const message of liveMessages(this.city, fromMs, toMs)) if (batcher.add(message)) await batcher.flush();
+      for (const item of liveItems(this.city, fromMs, toMs)) {
+        if (!('value' in item)) await this.inbox?.write(item);
+        else if (batcher.add(item)) await batcher.flush();
+      }
       await batcher.flush();
       fromMs = toMs;
     }

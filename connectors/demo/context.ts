@@ -3,7 +3,16 @@ import type { Region } from '../../schemas/index.js';
 import type { MonthDay } from './layout.js';
 import { hash32, Rng } from './rng.js';
 import { dayStartMs, monthStartDay } from './time.js';
-import type { CanonicalFacts, DemoOptions, Feed, Flaw, History, MessageKind, PlannedMessage } from './types.js';
+import type {
+  CanonicalFacts,
+  DemoOptions,
+  DeptFile,
+  Feed,
+  Flaw,
+  History,
+  MessageKind,
+  PlannedMessage,
+} from './types.js';
 
 export type SourceKind = 'video' | 'sensor' | 'grid' | 'hotline' | 'other';
 
@@ -46,6 +55,8 @@ export class SimContext {
   readonly scale: number;
   readonly regions: Map<string, Region>;
   readonly messages: PlannedMessage[] = [];
+  /** `dept: 'files'`: the delivery files (dept-files.ts), instead of raw.dept messages. */
+  readonly deptFiles: DeptFile[] = [];
   readonly facts: CanonicalFacts = {
     sensor_reading: [],
     video_alert: [],

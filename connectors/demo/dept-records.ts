@@ -269,6 +269,23 @@ export function invalidRecord(rng: Rng, template: TemplateName): Record<string, 
 }
 
 /**
+ * A row of a delivery file that fails its resource's declared fields: a required value left blank or, in half the
+ * rows of a template with a date field, a day that does not exist (`YYYY-02-30`).
+ */
+export function brokenRow(rng: Rng, template: TemplateName, c: RecordContext): Record<string, string | number> {
+  const record = makeRecord(rng, template, c);
+  const fields = recordTemplates[template];
+  const dated = fields.findIndex(([, field]) => field.type === 'date');
+  if (dated >= 0 && rng.chance(0.5)) {
+    record[fields[dated]![0]] = `${dateOfDay(c.day).slice(0, 4)}-02-30`;
+  } else {
+    // Field 0 is optional (templateFields): blank one of the required ones.
+    record[fields[rng.int(1, fields.length - 1)]![0]] = '';
+  }
+  return record;
+}
+
+/**
  * The catalog's declaration of a template's record fields. Every generator always fills its field, but the
  * department simulator (dept.ts) now and then blanks the first field of a record it counts as valid: that one is
  * optional, the others required (so an all-empty record stays invalid).

@@ -1,7 +1,11 @@
-/** Departmental deliveries on raw.dept: one message per delivered file, on (or off) each resource's cycle. */
+/**
+ * Departmental deliveries, on (or off) each resource's cycle: one raw.dept message per delivered file, or (`dept:
+ * 'files'`) the file itself, for a dept-files connector (dept-files.ts).
+ */
 import { createHash } from 'node:crypto';
 import type { SimContext } from './context.js';
-import { invalidRecord, makeRecord } from './dept-records.js';
+import { deliveryFile } from './dept-files.js';
+import { brokenRow, invalidRecord, makeRecord } from './dept-records.js';
 import { type ResourceLayout, resourceCatalog } from './layout.js';
 import type { Rng } from './rng.js';
 import { compactDate, dateOfDay, dayOf, dayStartMs, shanghaiLocal, weekdayOf } from './time.js';
@@ -40,7 +44,8 @@ function schedule(ctx: SimContext, r: ResourceLayout, rng: Rng): Planned[] {
     case 'realtime':
       for (let day = from; day <= to; day++) {
         if (rng.chance(r.missingProb ?? 0)) continue;
-        for (const hour of [0, 6, 12, 18]) {
+        // As files, an API's records arrive as one export a day (a file every six hours would be 4× the files).
+        for (const hour of ctx.options.dept === 'files' ? [0] : [0, 6, 12, 18]) {
           out.push({
             stamp: `${compactDate(day)}${String(hour).padStart(2, '0')}00`,
             ms: dayStartMs(day) + hour * HOUR + rng.int(300, 1500) * 1000,
@@ -113,6 +118,7 @@ export function checksumOf(records: unknown[]): string {
 
 export function simulateDept(ctx: SimContext): void {
   const ids = new Set<string>();
+  const asFiles = ctx.options.dept === 'files';
   for (const r of resourcesInCatalog(ctx)) {
     if (r.never) continue;
     const rng = ctx.rng('dept', r.code);
@@ -128,7 +134,12 @@ export function simulateDept(ctx: SimContext): void {
       const records: Record<string, string | number>[] = [];
       for (let i = 0; i < count; i++) {
         if (allInvalid || rng.chance(r.invalidRate ?? 0)) {
-          records.push(invalidRecord(rng, r.template));
+          // A file has a cell for every column: its invalid rows miss a required value or name an impossible date.
+          records.push(
+            asFiles
+              ? brokenRow(rng, r.template, { day: planned.day, region: r.region })
+              : invalidRecord(rng, r.template),
+          );
           continue;
         }
         const record = makeRecord(rng, r.template, { day: planned.day, region: r.region });
@@ -140,6 +151,20 @@ export function simulateDept(ctx: SimContext): void {
       const deliveryId = `D-${r.code}-${planned.stamp}`;
       if (ids.has(deliveryId)) throw new Error(`duplicate delivery id ${deliveryId}`);
       ids.add(deliveryId);
+      if (asFiles) {
+        // The dept-files connector takes department and region from the catalog: no relayed adcode in a file.
+        const file = deliveryFile(ctx, r, planned.ms, records, valid);
+        ctx.deptFiles.push(file);
+        ctx.facts.dept_delivery.push({
+          delivery_id: deliveryId,
+          resource_code: r.code,
+          region_code: r.region,
+          delivered_at_ms: planned.ms,
+          record_count: file.flaw ? 0 : count,
+          valid_count: valid,
+        });
+        continue;
+      }
       const payload = {
         deliveryId,
         resourceCode: r.code,

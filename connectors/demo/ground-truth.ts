@@ -184,6 +184,12 @@ export function expectedCounts(city: DemoCity): Record<Feed, FeedCounts> {
     c.landed += m.landed;
     c.dead_lettered += m.units - m.landed;
   }
+  // Delivery files reach raw.dept through a dept-files connector and count by the same rules.
+  for (const f of city.plan.deptFiles) {
+    out.dept.received += f.units;
+    out.dept.landed += f.landed;
+    out.dept.dead_lettered += f.units - f.landed;
+  }
   return out;
 }
 

@@ -5,13 +5,14 @@
  */
 import { centreOf, deviceTypes, hotlineCategories, hotlineChannels, hotlineTypes, vendorCodeFor } from './codes.js';
 import { checksumOf } from './dept.js';
+import { liveDeliveryFile } from './dept-files.js';
 import { makeRecord } from './dept-records.js';
 import { callerName, hotlineBase, hotlineSnapshot } from './hotline.js';
 import { gridClasses, gridDistricts, hotlineDistricts, resourceCatalog, videoDistricts } from './layout.js';
 import { hash32, Rng } from './rng.js';
 import { vendorValue } from './sensors.js';
 import { compactDate, dayOf, shanghaiIso, shanghaiLocal } from './time.js';
-import type { DemoCity, Feed, LiveDevice, RawMessage } from './types.js';
+import type { DemoCity, DeptFile, Feed, LiveDevice, RawMessage } from './types.js';
 
 /** Messages per second at scale 1. */
 export const LIVE_RATE_PER_S = 200;
@@ -24,9 +25,15 @@ const feedWeights: readonly (readonly [Feed, number])[] = [
   ['dept', 2],
 ];
 
-type Slot = (rng: Rng, k: string, ms: number) => RawMessage;
+type Slot = (rng: Rng, k: string, ms: number) => RawMessage | DeptFile;
 
+/** The live messages of the window; with `dept: 'files'` the departmental deliveries are files (`liveItems`). */
 export function* liveMessages(city: DemoCity, fromMs: number, toMs: number): Generator<RawMessage> {
+  for (const item of liveItems(city, fromMs, toMs)) if ('value' in item) yield item;
+}
+
+/** Live messages and, with `dept: 'files'`, delivery files, in slot order. */
+export function* liveItems(city: DemoCity, fromMs: number, toMs: number): Generator<RawMessage | DeptFile> {
   const step = Math.max(1, Math.round(1000 / (LIVE_RATE_PER_S * city.options.scale)));
   const seed = hash32('cityhub-demo-live', city.options.seed);
   const slots = liveSlots(city);
@@ -113,6 +120,7 @@ function liveSlots(city: DemoCity): Partial<Record<Feed, Slot>> {
       const records = Array.from({ length: rng.int(1, 3) }, () =>
         makeRecord(rng, r.template, { day, region: r.region }),
       );
+      if (city.options.dept === 'files') return liveDeliveryFile(city.options.seed, r, ms, records, k);
       const deliveryId = `D-${r.code}-L${k}`;
       const payload = {
         deliveryId,

@@ -17,6 +17,11 @@ export interface DemoOptions {
   regions: Region[];
   /** The hub's own region; its prefix bounds the regions that get rows. Default '330000'. */
   hubRegionCode?: string;
+  /**
+   * How departmental deliveries leave the city: `messages` (default) as one raw.dept message each, `files` as files
+   * for a dept-files connector (dept-files.ts): GBK CSV, XLSX and NDJSON, a few broken.
+   */
+  dept?: 'messages' | 'files';
 }
 
 export interface RawMessage {
@@ -136,10 +141,40 @@ export interface LiveDevice {
   lat?: number;
 }
 
+/** The formats the demo's departments deliver in; each is read by its own dept-files connector (one folder each). */
+export const deptFileFormats = ['csv', 'xlsx', 'ndjson'] as const;
+export type DeptFileFormat = (typeof deptFileFormats)[number];
+
+/** How a deliberately broken delivery file is broken, and the problem the dept-files connector reports. */
+export type DeptFileFlaw = 'empty' | 'encoding_mismatch' | 'truncated' | 'unknown_resource';
+
+/** One departmental delivery as a file (`dept: 'files'`): what it holds and what a correct reader makes of it. */
+export interface DeptFile {
+  format: DeptFileFormat;
+  /** `<resource code>_<YYYYMMDDHHmmss>[_<suffix>].<ext>`: the delivery time in Asia/Shanghai wall time. */
+  name: string;
+  resourceCode: string;
+  /** Catalog name of the resource (a CSV title row names it). */
+  title: string;
+  deliveredMs: number;
+  /** Header (the template's field names, in order) and data rows; missing values are "". */
+  columns: readonly string[];
+  rows: readonly Record<string, string | number>[];
+  /** GBK CSV with a title row above the header. */
+  titleRow: boolean;
+  flaw?: DeptFileFlaw;
+  /** Records it counts for (docs/feeds.md "Counting": its rows, or 1 for a file with a problem). */
+  units: number;
+  /** Of those, rows that land as dept_record. */
+  landed: number;
+}
+
 export interface DemoPlan {
   history: History;
   /** In emission order. */
   messages: PlannedMessage[];
+  /** `dept: 'files'`: the history's delivery files, in delivery order (their deliveries are not in `messages`). */
+  deptFiles: DeptFile[];
   facts: CanonicalFacts;
   /** Every clear caller phone the city uses (history and live). */
   phones: string[];

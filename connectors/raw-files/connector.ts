@@ -106,7 +106,8 @@ export class RawFilesConnector implements Connector {
           const body = await this.readBody(sender, name);
           if (body === undefined) continue;
           batch.push(name);
-          messages.push({ key: name, value: body });
+          // The name reaches the mapping as the `file` header (a region or device id in it: `segment`).
+          messages.push({ key: name, value: body, headers: { file: name } });
           bytes += body.length;
         }
         await sender.send(this.config.feed, messages, batch);
@@ -162,7 +163,7 @@ export class RawFilesConnector implements Connector {
     reason: string,
     why: string,
   ): Promise<void> {
-    await sender.deadLetter(this.config.feed, { key: name, value: body }, reason, why, name);
+    await sender.deadLetter(this.config.feed, { key: name, value: body, headers: { file: name } }, reason, why, name);
     await rename(join(this.folder, name), join(this.folder, SENT_FOLDER, name));
     await this.checkpoint?.commit(null);
   }

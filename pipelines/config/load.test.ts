@@ -56,7 +56,12 @@ describe('the built-in demo config', () => {
       lake: { type: 'local' },
       landing: { max_rows: 100_000, max_payload_bytes: 1024 * 1024, min_event_time: '2000-01-01' },
       privacy: { hmac_key: 'cityhub-demo-key-not-for-production', key_id: 'demo' },
-      connectors: [{ id: 'demo', kind: 'demo' }],
+      connectors: [
+        { id: 'demo', kind: 'demo', inbox: 'data/demo-inbox' },
+        { id: 'demo-csv', kind: 'dept-files', source: { path: 'data/demo-inbox/csv' } },
+        { id: 'demo-xlsx', kind: 'dept-files', source: { path: 'data/demo-inbox/xlsx' } },
+        { id: 'demo-ndjson', kind: 'dept-files', source: { path: 'data/demo-inbox/ndjson' } },
+      ],
     });
     expect(loaded.paths).toEqual({
       baseDir: process.cwd(),

@@ -11,8 +11,29 @@ export const demoConfig = {
   region_code: '330000',
   tier: 'province',
   privacy: { hmac_key: '${CITYHUB_HMAC_KEY:-cityhub-demo-key-not-for-production}', key_id: 'demo' },
-  connectors: [{ id: 'demo', kind: 'demo' }],
+  // The departments deliver files into <data_dir>/demo-inbox, read by one dept-files connector per format; the
+  // demo comes first, so its history files are there when they start (connectors/demo/README.md).
+  connectors: [
+    { id: 'demo', kind: 'demo', inbox: 'data/demo-inbox' },
+    demoDeptFiles('demo-csv', { format: 'csv', encoding: 'gbk', header_row: 'auto' }),
+    demoDeptFiles('demo-xlsx', { format: 'xlsx' }),
+    demoDeptFiles('demo-ndjson', { format: 'ndjson' }),
+  ],
 } as const;
+
+/** A dept-files connector reading the demo inbox's folder of one format (names: <resource>_<YYYYMMDDHHmmss>…). */
+function demoDeptFiles(id: string, read: { format: 'csv' | 'xlsx' | 'ndjson'; encoding?: 'gbk'; header_row?: 'auto' }) {
+  return {
+    id,
+    kind: 'dept-files',
+    // The demo writes each file under a dot-name and renames it: complete when it appears, no settling needed.
+    source: { type: 'folder', path: `data/demo-inbox/${read.format}`, settle_ms: 0 },
+    read,
+    // How the demo names its files (connectors/demo/dept-files.ts; a demo test keeps the two in step).
+    resource: { from: 'file_name', pattern: '^(?<resource>R\\d{9})_' },
+    delivered_at: { pattern: '_(?<time>\\d{14})[._]', format: 'YYYYMMDDHHmmss' },
+  } as const;
+}
 
 export interface LoadedConfig {
   config: HubConfig;

@@ -41,7 +41,7 @@ export class MappingCompileError extends CityhubError {
   }
 }
 
-type Read = (record: unknown) => unknown;
+type Read = (record: unknown, context: MappingContext) => unknown;
 type FieldStep = (record: unknown, context: MappingContext) => unknown;
 
 /** A mapping file read and validated, with its code tables loaded: what compileMapping needs besides catalogs. */
@@ -143,13 +143,33 @@ export function compileMapping(loaded: LoadedMapping, catalogs: MappingCatalogs)
 }
 
 function describeSource(rule: FieldRule): string {
-  if (rule.column !== undefined) return rule.column;
+  const at = rule.segment === undefined ? '' : `[${rule.segment}]`;
+  if (rule.header !== undefined) return `header ${rule.header}${at}`;
+  if (rule.column !== undefined) return rule.column + at;
   if (rule.const !== undefined) return `const ${JSON.stringify(rule.const)}`;
-  if (Array.isArray(rule.path)) return rule.path.join('+');
-  return rule.path ?? 'default';
+  if (Array.isArray(rule.path)) return rule.path.join('+') + at;
+  return (rule.path ?? 'default') + at;
 }
 
+/** The value a rule reads, cut to its `segment` when it names one. */
 function compileRead(rule: FieldRule): Read {
+  const read = compileWholeRead(rule);
+  const index = rule.segment;
+  if (index === undefined) return read;
+  const separator = rule.separator;
+  return (record, context) => {
+    const value = read(record, context);
+    if (typeof value !== 'string') return value === undefined || value === null ? value : undefined;
+    const parts = value.split(separator);
+    return parts[index < 0 ? parts.length + index : index];
+  };
+}
+
+function compileWholeRead(rule: FieldRule): Read {
+  if (rule.header !== undefined) {
+    const name = rule.header;
+    return (_record, context) => (Object.hasOwn(context.headers, name) ? context.headers[name] : undefined);
+  }
   if (rule.const !== undefined) {
     const value = rule.const;
     return () => value;
@@ -198,7 +218,7 @@ function compileField(
   const parseTime = isTime ? compileTimes(rule.time ?? 'auto', rule.time_zone ?? spec.time_zone) : undefined;
   const personal = rule.personal;
   return (record, context) => {
-    let value = read(record);
+    let value = read(record, context);
     if (value === '' || value === null) value = undefined;
     if (value === undefined) {
       if (fallback === undefined) return undefined;

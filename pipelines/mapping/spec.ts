@@ -26,6 +26,21 @@ export const fieldRule = z
       .optional()
       .describe('a CSV/XLSX column by its header, verbatim (Chinese headers, dots and brackets included)'),
     const: codeValue.optional().describe('a constant value instead of a path'),
+    header: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'a message header the connector set instead of a path: cityhub-source (the connector id), file (raw-files: the file name), mqtt-topic (MQTT)',
+      ),
+    segment: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        'take one `separator`-separated segment of the value read (0 = the first, -1 = the last): a region code or device id inside an MQTT topic or a file name',
+      ),
+    separator: z.string().min(1).default('/').describe('what separates the segments for `segment`'),
     join: z.string().default(':').describe('separator when `path` lists several paths'),
     codes: codeTableSpec
       .optional()
@@ -66,12 +81,18 @@ export const fieldRule = z
       ),
   })
   .strict()
-  .refine((r) => [r.path, r.column, r.const].filter((x) => x !== undefined).length <= 1, {
-    message: 'give at most one of path, column, const',
+  .refine((r) => [r.path, r.column, r.const, r.header].filter((x) => x !== undefined).length <= 1, {
+    message: 'give at most one of path, column, const, header',
   })
-  .refine((r) => r.path !== undefined || r.column !== undefined || r.const !== undefined || r.default !== undefined, {
-    message: 'give one of path, column, const (or at least a default)',
-  });
+  .refine(
+    (r) =>
+      r.path !== undefined ||
+      r.column !== undefined ||
+      r.const !== undefined ||
+      r.header !== undefined ||
+      r.default !== undefined,
+    { message: 'give one of path, column, const, header (or at least a default)' },
+  );
 export type FieldRule = z.output<typeof fieldRule>;
 
 /** A bare string is the path. */

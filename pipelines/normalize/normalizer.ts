@@ -1,6 +1,6 @@
 import type { Feed } from '../../connectors/types.js';
 import { type DataResource, type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
-import { type MessageHeaders, NO_HEADERS } from '../bus/headers.js';
+import { type MessageHeaders, NO_HEADERS, SOURCE_HEADER } from '../bus/headers.js';
 import { builtinMapping } from '../mapping/index.js';
 import { PersonalDataMasker, scrubAll } from '../privacy/masker.js';
 import { UNMASKABLE_KEY } from '../privacy/masking-producer.js';
@@ -17,6 +17,8 @@ export interface NormalizerOptions {
   regionCodes: ReadonlySet<string>;
   /** How this feed's payloads become canonical rows (default: the built-in mapping of the feed, docs/feeds.md). */
   mapping?: SourceMapping;
+  /** Connector id → the mapping of the messages it sends (its `mapping` key), chosen by the `cityhub-source` header. */
+  sourceMappings?: ReadonlyMap<string, SourceMapping>;
   maxPayloadBytes: number;
   /** Event times before this (epoch ms) are implausible. */
   minEventMs: number;
@@ -133,7 +135,9 @@ class KeyWindow {
  * lands or is dead-lettered with its reasons, so received = landed + dead-lettered holds per message.
  */
 export class Normalizer {
-  private readonly mapping: SourceMapping;
+  /** The mapping of the message being normalized: its source's own, else the feed's. */
+  private mapping: SourceMapping;
+  private readonly feedMapping: SourceMapping;
   private readonly context: MappingContext;
   private readonly rules = new Map<DatasetName, DatasetRules>();
   private readonly dedupe = new Map<DatasetName, KeyWindow>();
@@ -143,7 +147,8 @@ export class Normalizer {
     readonly feed: Feed,
     private readonly options: NormalizerOptions,
   ) {
-    this.mapping = options.mapping ?? builtinMapping(feed);
+    this.feedMapping = options.mapping ?? builtinMapping(feed);
+    this.mapping = this.feedMapping;
     this.context = {
       salt: options.salt,
       keyId: options.keyId ?? '1',
@@ -154,7 +159,9 @@ export class Normalizer {
       headers: NO_HEADERS,
     };
     this.now = options.now ?? Date.now;
-    this.personal = options.personal ?? this.mapping.personal;
+    this.personal =
+      options.personal ??
+      (this.feedMapping.personal || [...(options.sourceMappings?.values() ?? [])].some((m) => m.personal));
     this.masker = this.personal
       ? (options.masker ?? new PersonalDataMasker({ id: this.context.keyId, key: options.salt }))
       : undefined;
@@ -175,6 +182,11 @@ export class Normalizer {
    */
   normalize(value: Buffer, headers: MessageHeaders = NO_HEADERS): NormalizedMessage {
     this.context.headers = headers;
+    const sources = this.options.sourceMappings;
+    if (sources !== undefined) {
+      const source = Object.hasOwn(headers, SOURCE_HEADER) ? headers[SOURCE_HEADER] : undefined;
+      this.mapping = (source !== undefined && sources.get(source)) || this.feedMapping;
+    }
     try {
       return this.normalizeChecked(value);
     } catch (error) {

@@ -12,10 +12,16 @@ import {
 } from '../../connectors/demo/index.js';
 import { dayOf, dayStartMs } from '../../connectors/demo/time.js';
 import { bundledRegionsPath, loadCatalogFile } from '../../pipelines/catalogs/load.js';
+import { demoConfig } from '../../pipelines/config/load.js';
 import { queryMarts } from '../../pipelines/models/index.js';
 import { runCli, tempDir, writeConfig } from '../support/hub-process.js';
 
-const demo = { seed: 4242, startMonth: '2026-06', months: 3, scale: 0.2 };
+const demo = { seed: 4242, startMonth: '2026-06', months: 3, scale: 0.2, dept: 'files' as const };
+
+/** The built-in demo's dept-files connectors (one per format folder of the inbox), as a bounded import. */
+const deptFilesConnectors = (demoConfig.connectors as readonly Record<string, unknown>[])
+  .filter((c) => c.kind === 'dept-files')
+  .map((c) => ({ ...c, once: true }));
 
 /** Mart rows as plain objects keyed by column, sorted, for exact comparison with the simulator's ground truth. */
 async function martRows(martsPath: string, table: string, keys: string[]): Promise<Record<string, unknown>[]> {
@@ -68,7 +74,10 @@ describe('the demo city end to end (fixed seed)', () => {
           months: demo.months,
           scale: demo.scale,
           live: false,
+          inbox: 'data/demo-inbox',
         },
+        // `once`: a bounded run ends only when every history file is delivered (the demo writes them all at start).
+        ...deptFilesConnectors,
       ],
       landing: { max_age_ms: 300 },
       log: { level: 'info' },
@@ -90,6 +99,31 @@ describe('the demo city end to end (fixed seed)', () => {
       // sent, received, landed, dead-lettered
       expect({ received: numbers[1], landed: numbers[2], dead_lettered: numbers[3] }).toEqual(expected);
       expect(line).toMatch(/yes$/);
+    }
+  });
+
+  it("delivers the departments' data as files: a dept_delivery for every history file of a catalogued resource", async () => {
+    const files = city.plan.deptFiles;
+    expect(new Set(files.map((f) => f.format))).toEqual(new Set(['csv', 'xlsx', 'ndjson']));
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const lake = join(dir.path, 'data/lake/dept_delivery/**/*.parquet');
+    const rows = (
+      await connection.runAndReadAll(
+        `select source_file, record_count, valid_count from read_parquet('${lake}') order by source_file`,
+      )
+    ).getRows();
+    connection.closeSync();
+    instance.closeSync();
+    const expected = files
+      .filter((f) => f.flaw !== 'unknown_resource')
+      .map((f) => [f.name, BigInt(f.flaw ? 0 : f.rows.length), BigInt(f.landed)])
+      .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1));
+    expect(rows.map((r) => [r[0], BigInt(r[1] as number), BigInt(r[2] as number)])).toEqual(expected);
+    // Each connector moved what it delivered to done/: nothing is left in the inbox.
+    for (const format of ['csv', 'xlsx', 'ndjson']) {
+      const left = (await readdir(join(dir.path, 'data/demo-inbox', format))).filter((n) => !n.startsWith('.'));
+      expect(left).toEqual(['done']);
     }
   });
 

@@ -2,8 +2,8 @@
  * Issue 7 acceptance: an independent small province, described by YAML and the files it exports alone — no
  * TypeScript written for it. Its catalogs come in Chinese export shape (GB18030 CSV, XLSX, JSON), its departments
  * deliver GB18030 CSVs with a title row into a drop folder, a second sensor vendor sends nested Chinese keys with
- * local-time strings, and a video vendor has its own code table. The hub lands it; the marts must match the values
- * worked out by hand below.
+ * local-time strings, a third one sends the district only in its file names, and a video vendor has its own code
+ * table. The hub lands it; the marts must match the values worked out by hand below.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -126,6 +126,29 @@ async function writeProvince(): Promise<void> {
     ],
   });
   await writeFile(at('samples', 'hefei-water.json'), JSON.stringify(batch('01', '08')));
+  // A third vendor on the same feed with its own mapping: flat keys, epoch seconds, and the district only in the
+  // file name (the `file` header), its gauge unknown to the registry.
+  await writeFile(
+    at('mappings', 'wuhu-gauges.yaml'),
+    [
+      'dataset: sensor_reading',
+      'fields:',
+      '  device_id: id',
+      '  device_type: { const: water_pressure }',
+      '  metric: { const: pressure }',
+      '  value: p',
+      '  unit: { const: MPa }',
+      '  observed_at: { path: t, time: epoch_s }',
+      "  region_code: { header: file, segment: 0, separator: '_' }",
+      'measurement: { value: value, unit: unit, metric: metric }',
+    ].join('\n'),
+  );
+  await mkdir(at('inbox', 'gauges'), { recursive: true });
+  // 2026-08-20 10:00 Asia/Shanghai.
+  await writeFile(
+    at('inbox', 'gauges', '340202_wh-p-9_0820.json'),
+    JSON.stringify({ id: 'WH-P-9', p: 0.31, t: 1787191200 }),
+  );
 
   await mkdir(at('inbox', 'water'), { recursive: true });
   await writeFile(at('inbox', 'water', 'w-0801-08.json'), JSON.stringify(batch('01', '08')));
@@ -169,7 +192,22 @@ async function writeProvince(): Promise<void> {
         devices: 'catalogs/devices.xlsx',
       },
       connectors: [
-        { id: 'hefei-water', kind: 'raw-files', path: 'inbox/water', feed: 'sensor', once: true },
+        {
+          id: 'hefei-water',
+          kind: 'raw-files',
+          path: 'inbox/water',
+          feed: 'sensor',
+          mapping: 'mappings/hefei-water.yaml',
+          once: true,
+        },
+        {
+          id: 'wuhu-gauges',
+          kind: 'raw-files',
+          path: 'inbox/gauges',
+          feed: 'sensor',
+          mapping: 'mappings/wuhu-gauges.yaml',
+          once: true,
+        },
         { id: 'uniview', kind: 'raw-files', path: 'inbox/video', feed: 'video', once: true },
         {
           id: 'bureaus',
@@ -181,7 +219,7 @@ async function writeProvince(): Promise<void> {
           once: true,
         },
       ],
-      mappings: { sensor: 'mappings/hefei-water.yaml', video: 'mappings/uniview.yaml' },
+      mappings: { video: 'mappings/uniview.yaml' },
       models: { schedule: '0 0 1 1 *' },
     }),
   );
@@ -212,7 +250,7 @@ describe('an independent province described by configuration alone', () => {
       'mappings',
       'test',
       '--source',
-      'sensor',
+      'hefei-water',
       '--input',
       at('samples', 'hefei-water.json'),
       '--config',
@@ -256,7 +294,7 @@ describe('an independent province described by configuration alone', () => {
     expect(rows).toEqual([
       { what: 'alert', n: 1 },
       { what: 'delivery', n: 2 },
-      { what: 'reading', n: 4 },
+      { what: 'reading', n: 5 },
       { what: 'record', n: 2 },
     ]);
     const letters = await query(`
@@ -268,12 +306,14 @@ describe('an independent province described by configuration alone', () => {
       { feed: 'dept', reason_code: 'invalid', n: 3 },
       { feed: 'video', reason_code: 'unmapped_code', n: 1 },
     ]);
+    // Each vendor through its own mapping; `_source` names the connector that sent the row.
     const readings = await query(
-      `select distinct value, unit, region_code from read_parquet('${at('data', 'lake')}/sensor_reading/*/*.parquet') order by value`,
+      `select distinct _source, value, unit, region_code from read_parquet('${at('data', 'lake')}/sensor_reading/*/*.parquet') order by value`,
     );
     expect(readings).toEqual([
-      { value: 0.34, unit: 'MPa', region_code: '340104' },
-      { value: 0.3525, unit: 'MPa', region_code: '340104' },
+      { _source: 'wuhu-gauges', value: 0.31, unit: 'MPa', region_code: '340202' },
+      { _source: 'hefei-water', value: 0.34, unit: 'MPa', region_code: '340104' },
+      { _source: 'hefei-water', value: 0.3525, unit: 'MPa', region_code: '340104' },
     ]);
     const deliveries = await query(
       `select resource_code, department_code, region_code, record_count::int as rows, valid_count::int as valid,
@@ -316,23 +356,23 @@ describe('an independent province described by configuration alone', () => {
   });
 
   it('key-scenario coverage per region for August 2026 matches the hand count', async () => {
-    // Pairs: (S1,340104) covered, (S1,340202) not, (S2,340111) covered, (S3,340100) covered, (S3,340200) not.
+    // Pairs: (S1,340104) covered (hefei-water), (S1,340202) covered (wuhu-gauges, district from the file name),
+    // (S2,340111) covered, (S3,340100) covered, (S3,340200) not.
     const rows = await query(`
       select region_code, applicable_count::int as applicable, covered_count::int as covered, coverage_rate
       from mart_scenario_coverage where grain = 'month' and period = '2026-08' order by region_code`);
     expect(rows).toEqual([
-      { region_code: '340000', applicable: 5, covered: 3, coverage_rate: 0.6 },
+      { region_code: '340000', applicable: 5, covered: 4, coverage_rate: 0.8 },
       { region_code: '340100', applicable: 3, covered: 3, coverage_rate: 1 },
       { region_code: '340104', applicable: 1, covered: 1, coverage_rate: 1 },
       { region_code: '340111', applicable: 1, covered: 1, coverage_rate: 1 },
-      { region_code: '340200', applicable: 2, covered: 0, coverage_rate: 0 },
-      { region_code: '340202', applicable: 1, covered: 0, coverage_rate: 0 },
+      { region_code: '340200', applicable: 2, covered: 1, coverage_rate: 0.5 },
+      { region_code: '340202', applicable: 1, covered: 1, coverage_rate: 1 },
     ]);
     const failed = await query(`
       select scenario_code, region_code, failed_conditions from mart_scenario_status
       where grain = 'month' and period = '2026-08' and not is_covered order by scenario_code, region_code`);
     expect(failed).toEqual([
-      { scenario_code: 'AH-S1', region_code: '340202', failed_conditions: ['no_sensor_data:water_pressure'] },
       { scenario_code: 'AH-S3', region_code: '340200', failed_conditions: ['no_resource_delivery:AH-R1'] },
     ]);
   });
