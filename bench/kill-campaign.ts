@@ -14,6 +14,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { stringify } from 'yaml';
 import { feeds, rawTopic } from '../connectors/types.js';
 import { openEmbeddedBus } from '../pipelines/bus/embedded/index.js';
+import { demoConfig } from '../pipelines/config/load.js';
 import { deadLetterTopic } from '../pipelines/normalize/connector-dead-letter.js';
 import { packageRoot } from '../pipelines/package-root.js';
 import { datasetMeta, datasetNames } from '../schemas/index.js';
@@ -45,7 +46,8 @@ async function writeHubConfig(dir: string): Promise<string> {
     data_dir: join(dir, 'data'),
     privacy: { hmac_key: 'kill-campaign-key-0123456789' },
     connectors: [
-      // Small sends: many acknowledged-but-not-committed windows for a kill to hit.
+      // Small sends: many acknowledged-but-not-committed windows for a kill to hit. The departments deliver files
+      // into the inbox, read by dept-files connectors as in the built-in demo config.
       {
         id: 'demo',
         kind: 'demo',
@@ -55,7 +57,9 @@ async function writeHubConfig(dir: string): Promise<string> {
         scale: Number(values.scale),
         batch_size: 150,
         live: false,
+        inbox: 'inbox',
       },
+      ...deptFilesOf(demoConfig.connectors),
     ],
     landing: { max_rows: 2000, max_age_ms: 2000 },
     models: { schedule: '0 0 1 1 *' },
@@ -64,15 +68,32 @@ async function writeHubConfig(dir: string): Promise<string> {
   return file;
 }
 
+/** The built-in demo config's dept-files connectors, reading this campaign's inbox, bounded (`once`). */
+function deptFilesOf(connectors: readonly { kind: string }[]): object[] {
+  return connectors
+    .filter((c): c is typeof c & { source: { path: string } } => c.kind === 'dept-files')
+    .map((c) => ({
+      ...c,
+      source: { ...c.source, path: c.source.path.replace('data/demo-inbox', 'inbox') },
+      once: true,
+    }));
+}
+
 /** Runs the CLI; resolves with its exit code or signal, and when (ms after start) it first printed each marker. */
-function run(args: string[], killAfterMs?: number, markers: RegExp[] = []): Promise<{ exit: string; at: number[] }> {
+function run(
+  args: string[],
+  killAfterMs?: number,
+  markers: RegExp[] = [],
+): Promise<{ exit: string; at: number[]; lastOutputMs: number }> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const at: number[] = [];
+    let lastOutputMs = 0;
     let tail = '';
     const watch = (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-4000);
+      if (/dept-files|demo history/.test(chunk.toString('utf8'))) lastOutputMs = Date.now() - started;
       markers.forEach((marker, i) => {
         if (at[i] === undefined && marker.test(tail)) at[i] = Date.now() - started;
       });
@@ -84,7 +105,7 @@ function run(args: string[], killAfterMs?: number, markers: RegExp[] = []): Prom
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (code !== 0 && code !== null && signal === null) process.stderr.write(tail);
-      resolve({ exit: signal ?? String(code), at });
+      resolve({ exit: signal ?? String(code), at, lastOutputMs });
     });
   });
 }
@@ -150,8 +171,11 @@ try {
     /demo history sent/,
   ]);
   if (calm.exit !== '0') throw new Error(`the uninterrupted run exited ${calm.exit}`);
-  const [sendingFrom = 0, sendingTo = 5000] = calm.at;
-  console.log(`uninterrupted run done; it sent the history from ${sendingFrom} to ${sendingTo} ms after start`);
+  // The window where sources are sending: from the start of the hub until the history is sent and the drop folders
+  // are delivered (the last line a source printed).
+  const [sendingFrom = 0, historySent = 5000] = calm.at;
+  const sendingTo = Math.max(historySent, calm.lastOutputMs);
+  console.log(`uninterrupted run done; its sources sent from ${sendingFrom} to ${sendingTo} ms after start`);
 
   const killedConfig = await writeHubConfig(killedDir);
   for (let k = 1; k <= kills; k++) {
