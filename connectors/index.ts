@@ -5,8 +5,16 @@ import { demoConnectorConfig } from './demo/config.js';
 import { DemoConnector } from './demo/connector.js';
 import { deptFilesConnectorConfig } from './dept-files/config.js';
 import { DeptFilesConnector, deptFilesStateDir } from './dept-files/connector.js';
+import { hotlineRestConnectorConfig } from './hotline-rest/config.js';
+import { createHotlineRestConnector } from './hotline-rest/connector.js';
+import { hotlineSqlConnectorConfig } from './hotline-sql/config.js';
+import { createHotlineSqlConnector } from './hotline-sql/connector.js';
+import { httpIngestConnectorConfig } from './http-ingest/config.js';
+import { HttpIngestConnector } from './http-ingest/connector.js';
 import { rawFilesConnectorConfig } from './raw-files/config.js';
 import { RawFilesConnector } from './raw-files/connector.js';
+import { sensorMqttConnectorConfig } from './sensor-mqtt/config.js';
+import { SensorMqttConnector } from './sensor-mqtt/connector.js';
 import { type Connector, type ProvidedCatalogName, providedCatalogNames } from './types.js';
 
 /** Every connector kind, by its `kind` tag. Registered explicitly: adding a kind means adding it here. */
@@ -14,6 +22,10 @@ export const connectorConfig = z.discriminatedUnion('kind', [
   demoConnectorConfig,
   rawFilesConnectorConfig,
   deptFilesConnectorConfig,
+  hotlineRestConnectorConfig,
+  hotlineSqlConnectorConfig,
+  httpIngestConnectorConfig,
+  sensorMqttConnectorConfig,
 ]);
 export type ConnectorConfig = z.infer<typeof connectorConfig>;
 
@@ -27,6 +39,10 @@ export const catalogsProvidedBy: Readonly<Record<ConnectorConfig['kind'], readon
   demo: providedCatalogNames,
   'raw-files': [],
   'dept-files': [],
+  'hotline-rest': [],
+  'hotline-sql': [],
+  'http-ingest': [],
+  'sensor-mqtt': [],
 };
 
 export interface ConnectorDeps {
@@ -49,6 +65,14 @@ export function createConnector(config: ConnectorConfig, deps: ConnectorDeps): C
         config.source.type === 'folder' ? resolve(deps.baseDir ?? process.cwd(), config.source.path) : undefined,
         deptFilesStateDir(deps.checkpointDir, config.id),
       );
+    case 'hotline-rest':
+      return createHotlineRestConnector(config);
+    case 'hotline-sql':
+      return createHotlineSqlConnector(config);
+    case 'http-ingest':
+      return new HttpIngestConnector(config);
+    case 'sensor-mqtt':
+      return new SensorMqttConnector(config);
   }
 }
 

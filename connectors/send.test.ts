@@ -168,4 +168,65 @@ describe('BusSender on the embedded bus: headers', () => {
     expect(s.sent).toEqual({ dept: 4 });
     expect(s.deadLettered).toEqual({ dept: 2 });
   });
+  it('an oversized message under a bus limit below 64 KiB still becomes a dead letter that fits it', async () => {
+    const bus = await fixture.open({ dir: fixture.tempDir(), maxMessageBytes: 4096 });
+    for (const topic of ['raw.sensor', 'dlq.sensor']) await bus.ensureTopic(topic, { partitions: 1 });
+    const s = new BusSender({ connector: 'mqtt-a', producer: bus.producer(), signal: new AbortController().signal });
+    // 40 KiB of Chinese text with quotes and control characters (which JSON escapes to more bytes).
+    const body = '文三路"\u0001传感器'.repeat(4000);
+    await s.send(
+      'sensor',
+      [
+        { key: 'k', value: 'before' },
+        { key: 'k', value: body, headers: { 'mqtt-topic': 'city/330106/air' } },
+        { key: 'k', value: 'after' },
+      ],
+      ['m1', 'm2', 'm3'],
+    );
+    expect((await readTopic(bus, 'raw.sensor')).map((m) => m.value.toString())).toEqual(['before', 'after']);
+    const [dead, ...more] = await readTopic(bus, 'dlq.sensor');
+    expect(more).toEqual([]);
+    expect(dead!.value.length).toBeLessThanOrEqual(4096);
+    const letter = connectorDeadLetter.parse(JSON.parse(dead!.value.toString()));
+    expect(letter).toMatchObject({ reason_code: 'oversized', raw_truncated: true, source_ref: 'm2' });
+    expect(body.startsWith(letter.raw)).toBe(true);
+    expect(letter.raw.length).toBeGreaterThan(500);
+    expect({ ...dead!.headers }).toEqual({ 'mqtt-topic': 'city/330106/air', 'cityhub-source': 'mqtt-a' });
+    expect(s.sent).toEqual({ sensor: 3 });
+    expect(s.deadLettered).toEqual({ sensor: 1 });
+  });
+
+  it('deadLetters sends a batch of letters in one bus send, counted one by one', async () => {
+    const bus = await fixture.open({ dir: fixture.tempDir(), maxMessageBytes: 4096 });
+    for (const topic of ['raw.dept', 'dlq.dept']) await bus.ensureTopic(topic, { partitions: 1 });
+    const producer = bus.producer();
+    let sends = 0;
+    const s = new BusSender({
+      connector: 'dept-files-a',
+      producer: {
+        send: (topic, messages) => {
+          sends++;
+          return producer.send(topic, messages);
+        },
+        close: () => producer.close(),
+      },
+      signal: new AbortController().signal,
+    });
+    const letters = Array.from({ length: 500 }, (_, i) => ({
+      message: { key: 'R330106003', value: JSON.stringify({ 名称: `行${i}`, 数量: 'x' }) },
+      reason: 'invalid',
+      explanation: '数量: expected an integer',
+      sourceRef: `a.csv:${i + 2}`,
+    }));
+    // One letter too large for the bus is cut to fit, not a reason to refuse the batch.
+    letters[7]!.message.value = '很长的一行'.repeat(2000);
+    await s.deadLetters('dept', letters);
+    expect(sends).toBeLessThanOrEqual(2);
+    const dead = (await bus.read({ topic: 'dlq.dept', partition: 0 }, 0, 1000)).messages;
+    const parsed = dead.map((m) => connectorDeadLetter.parse(JSON.parse(m.value.toString())));
+    expect(parsed.map((l) => l.source_ref)).toEqual(letters.map((l) => l.sourceRef));
+    expect(parsed[7]).toMatchObject({ raw_truncated: true });
+    expect(s.sent).toEqual({ dept: 500 });
+    expect(s.deadLettered).toEqual({ dept: 500 });
+  });
 });

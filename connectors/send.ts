@@ -2,7 +2,11 @@ import type { Logger } from 'pino';
 import { InvalidHeadersError, MessageTooLargeError } from '../pipelines/bus/errors.js';
 import { SOURCE_HEADER } from '../pipelines/bus/headers.js';
 import type { BusProducer, MessageHeaders, ProduceMessage } from '../pipelines/bus/types.js';
-import { connectorDeadLetterOf, deadLetterTopic } from '../pipelines/normalize/connector-dead-letter.js';
+import {
+  connectorDeadLetterOf,
+  deadLetterTopic,
+  serializeConnectorDeadLetter,
+} from '../pipelines/normalize/connector-dead-letter.js';
 import { scrubPersonalText } from '../pipelines/privacy/personal-text.js';
 import { type RetryPolicy, retry } from '../pipelines/retry.js';
 import { type Feed, rawTopic } from './types.js';
@@ -13,6 +17,15 @@ export interface SendHealth {
   /** The failure being retried at the moment; cleared once a send goes through again. */
   error?: string;
   last_error_at?: string;
+}
+
+/** A body that cannot go on `raw.<feed>`, and why: one connector dead letter. */
+export interface DeadLetterInput {
+  message: ProduceMessage;
+  reason: string;
+  explanation: string;
+  /** Where it came from at the source (a file name, `file:line`). */
+  sourceRef?: string;
 }
 
 export interface BusSenderOptions {
@@ -93,22 +106,60 @@ export class BusSender {
     explanation: string,
     sourceRef?: string,
   ): Promise<void> {
-    const letter = connectorDeadLetterOf(this.options.connector, reason, explanation, message.value, sourceRef);
-    await this.sendRetried(deadLetterTopic(feed), [
-      { key: message.key ?? null, value: JSON.stringify(letter), headers: this.stamp(message).headers! },
-    ]);
-    this.count(this.sent, feed, 1);
-    this.count(this.deadLettered, feed, 1);
-    this.options.log?.warn(
-      // A file name may hold a phone number; logs keep no clear personal data.
-      {
-        connector: this.options.connector,
-        feed,
-        reason,
-        source_ref: sourceRef && scrubPersonalText(sourceRef),
-        why: explanation,
-      },
-      'message dead-lettered by the connector',
+    await this.deadLetters(feed, [{ message, reason, explanation, ...(sourceRef !== undefined ? { sourceRef } : {}) }]);
+  }
+
+  /**
+   * Sends many connector dead letters in one bus send (a file's bad rows), counted and logged as `deadLetter` would.
+   * A letter the bus refuses as too large (its limit below the 64 KiB of body a letter keeps) is cut to fit the limit
+   * the bus reported and sent again: a dead letter never stops the connector.
+   */
+  async deadLetters(feed: Feed, letters: readonly DeadLetterInput[]): Promise<void> {
+    if (letters.length === 0) return;
+    const { connector } = this.options;
+    const envelopes = letters.map((l) =>
+      connectorDeadLetterOf(connector, l.reason, l.explanation, l.message.value, l.sourceRef),
+    );
+    const messages: ProduceMessage[] = letters.map((l, i) => ({
+      key: l.message.key ?? null,
+      value: JSON.stringify(envelopes[i]),
+      headers: this.stamp(l.message).headers!,
+    }));
+    for (;;) {
+      try {
+        await this.sendRetried(deadLetterTopic(feed), messages);
+        break;
+      } catch (error) {
+        if (!(error instanceof MessageTooLargeError)) throw error;
+        const refused = messages[error.index]!;
+        const valueBytes = Buffer.byteLength(refused.value as string);
+        // The bus counts key and headers too: what is left of its limit for the value.
+        const room = error.maxBytes - (error.bytes - valueBytes);
+        const fitted = serializeConnectorDeadLetter(envelopes[error.index]!, room);
+        if (fitted === undefined || Buffer.byteLength(fitted) >= valueBytes) throw error;
+        messages[error.index] = { ...refused, value: fitted };
+      }
+    }
+    this.count(this.sent, feed, letters.length);
+    this.count(this.deadLettered, feed, letters.length);
+    const log = this.options.log;
+    if (!log) return;
+    if (letters.length === 1) {
+      const [{ reason, explanation, sourceRef }] = letters as [DeadLetterInput];
+      log.warn(
+        // A file name may hold a phone number; logs keep no clear personal data.
+        { connector, feed, reason, source_ref: sourceRef && scrubPersonalText(sourceRef), why: explanation },
+        'message dead-lettered by the connector',
+      );
+      return;
+    }
+    // One line per batch: a file of 100,000 bad rows must not write 100,000 log lines.
+    const reasons: Record<string, number> = {};
+    for (const l of letters) reasons[l.reason] = (reasons[l.reason] ?? 0) + 1;
+    const first = letters[0]!.sourceRef;
+    log.warn(
+      { connector, feed, count: letters.length, reasons, first_source_ref: first && scrubPersonalText(first) },
+      'messages dead-lettered by the connector',
     );
   }
 

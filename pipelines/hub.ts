@@ -130,13 +130,12 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       return [feed, loadedMapping ? compileMapping(loadedMapping, catalogs) : builtinMapping(feed)];
     }),
   ) as Record<Feed, SourceMapping>;
-  // A connector's own mapping applies to what it sends, whatever feed it sends on.
+  // A source's own mapping applies to what it sends, whatever feed it sends on (keyed by its cityhub-source id: a
+  // connector's id, or the id of one of its sources).
   const sourceMappings = new Map<Feed, Map<string, SourceMapping>>();
-  for (const connector of config.connectors) {
-    const own = checked.mappings.bySource.get(connector.id);
-    if (!own) continue;
+  for (const [sourceId, own] of checked.mappings.bySource) {
     const forFeed = sourceMappings.get(own.feed) ?? new Map<string, SourceMapping>();
-    forFeed.set(connector.id, compileMapping(own, catalogs));
+    forFeed.set(sourceId, compileMapping(own, catalogs));
     sourceMappings.set(own.feed, forFeed);
   }
   const personalFeeds = personalFeedsOf(config.privacy.personal_feeds, mappings, sourceMappings);

@@ -167,6 +167,12 @@ export const deptFilesConnectorConfig = z
       .boolean()
       .default(false)
       .describe('stop once every file present has been delivered (a bounded import) instead of watching'),
+    drain_on_stop: z
+      .boolean()
+      .default(false)
+      .describe(
+        'a watching connector, when stopped, first delivers the files present and settled (a bounded run then holds them all); false stops between files. A failing bus still ends the wait at once',
+      ),
   })
   .strict();
 

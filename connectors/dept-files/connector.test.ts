@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BusProducer } from '../../pipelines/bus/types.js';
+import { demoConfig } from '../../pipelines/config/load.js';
 import { connectorConfig } from '../index.js';
+import { deptFilesConnectorConfig } from './config.js';
 import { gb18030, writeWorkbook } from './read/fixtures.js';
-import { DeptHarness } from './testing.js';
+import { DeptHarness, resources, silentLog } from './testing.js';
 
 const header = '名称,数量,日期';
 const good = (n: number, from = 1) =>
@@ -196,7 +198,7 @@ describe('dept-files from a folder', () => {
     expect(existsSync(join(h.inbox, 'R330106003_a.csv'))).toBe(true);
   });
 
-  it.each([3, 8])(
+  it.each([1, 2, 3, 5, 8, 9])(
     'restarted after dying after send %i of a file: every row and dead letter exactly once',
     async (dieAfter) => {
       const rows = good(40);
@@ -232,6 +234,135 @@ describe('dept-files from a folder', () => {
       ]);
     },
   );
+});
+
+describe('dept-files with many small files', () => {
+  it.each([1, 2])(
+    'batched into shared sends, restarted after dying after send %i: every file delivered once, every row once',
+    async (dieAfter) => {
+      for (let f = 0; f < 20; f++) {
+        const rows = good(3, f * 10);
+        if (f % 4 === 0) rows.push('保俶路巡查,x,2026-08-01');
+        await drop(`R330106003_${String(f).padStart(2, '0')}.csv`, `${header}\n${rows.join('\n')}\n`);
+      }
+      let sends = 0;
+      class Died extends Error {}
+      const config = h.config();
+      await expect(
+        h.run(config, (p) => ({
+          send: async (topic, messages) => {
+            const results = await p.send(topic, messages);
+            if (++sends === dieAfter) throw new Died('killed after the acknowledgement');
+            return results;
+          },
+          close: () => p.close(),
+        })),
+      ).rejects.toBeInstanceOf(Died);
+      await h.run(config);
+      const out = await h.landed();
+      expect(out.received).toBe(out.landed + out.deadLetters.length);
+      expect(out.deliveries).toHaveLength(20);
+      expect(new Set(out.deliveries.map((d) => d.source_file)).size).toBe(20);
+      // Every fourth file has one bad row; each delivery counts its rows once.
+      const counts = (d: Record<string, unknown>) => [d.record_count, d.valid_count];
+      const expected = (d: Record<string, unknown>) =>
+        Number(String(d.source_file).slice(11, 13)) % 4 === 0 ? [4, 3] : [3, 3];
+      for (const d of out.deliveries) expect(counts(d), String(d.source_file)).toEqual(expected(d));
+      expect(out.records).toHaveLength(60);
+      expect(new Set(out.records.map((r) => `${r.delivery_id}:${r.line}`)).size).toBe(60);
+      expect(out.deadLetters.map((d) => d.reason_code)).toEqual(Array(5).fill('invalid'));
+      expect(await readdir(h.inbox)).toEqual(['done']);
+    },
+  );
+});
+
+describe('dept-files when a file changes or the connector stops', () => {
+  it('a file that changes while it is read becomes a delivery with a problem: its sent rows stay, counted; nothing fails', async () => {
+    // Two files of 6,000 rows (more than one read chunk): one gets an unclosed quote written into its middle, the
+    // other is cut short, each right after its first chunk reached the bus. Both still parse to some end.
+    const rows = good(6000);
+    const old = new Date('2026-08-01T02:00:00Z');
+    await drop('R330106003_a-quote.csv', `${header}\n${rows.join('\n')}\n`, old);
+    await drop('R330106003_b-cut.csv', `${header}\n${good(6000, 10_000).join('\n')}\n`, old);
+    await drop('R330106004_c-after.csv', `门牌,责任人\n文三路1号,张\n`);
+    const changed = new Set<string>();
+    const config = h.config({ chunk_records: 1000 });
+    const connector = await h.run(config, (p) => ({
+      send: async (topic, messages) => {
+        const results = await p.send(topic, messages);
+        const value = String(messages[0]?.value ?? '');
+        for (const name of ['R330106003_a-quote.csv', 'R330106003_b-cut.csv'])
+          if (topic === 'raw.dept' && value.includes(`"file":"${name}"`) && !changed.has(name)) {
+            changed.add(name);
+            const path = join(h.inbox, name);
+            if (name.includes('quote')) {
+              const handle = await open(path, 'r+');
+              await handle.write('"', 200_000);
+              await handle.close();
+            } else await truncate(path, 150_000);
+          }
+        return results;
+      },
+      close: () => p.close(),
+    }));
+    expect(connector.health().state).toBe('stopped');
+    const out = await h.landed();
+    expect(out.received).toBe(out.landed + out.deadLetters.length);
+    console.log(
+      JSON.stringify(out.deliveries),
+      JSON.stringify(out.deadLetters.map((d) => [d.source_ref, d.reason_code])),
+    );
+    for (const name of ['a-quote', 'b-cut']) {
+      const delivery = out.deliveries.find((d) => String(d.source_file).includes(name))!;
+      expect(delivery.problem, name).toMatch(/^changed_during_read: the file changed while it was read/);
+      const landed = out.records.filter((r) => r.delivery_id === delivery.delivery_id);
+      // Only whole chunks sent before the change landed, and the delivery counts exactly them.
+      expect(landed.length, name).toBeGreaterThanOrEqual(1000);
+      expect(landed.length % 1000, name).toBe(0);
+      expect(landed.length, name).toBeLessThan(6000);
+      expect(delivery, name).toMatchObject({ record_count: landed.length, valid_count: landed.length });
+      expect(out.deadLetters.filter((d) => d.source_ref?.includes(name)).map((d) => d.reason_code)).toEqual([
+        'changed_during_read',
+      ]);
+    }
+    expect(out.deliveries.find((d) => String(d.source_file).includes('c-after'))).toMatchObject({ record_count: 1 });
+    expect(connector.health().progress).toMatchObject({ files_seen: 3, files_delivered: 1, files_with_problems: 2 });
+
+    // The same bytes delivered again were never delivered whole: a full delivery under a new id, not a re-delivery.
+    await drop('R330106003_a-again.csv', `${header}\n${rows.join('\n')}\n`);
+    await h.run(config);
+    const again = (await h.landed()).deliveries.find((d) => String(d.source_file).includes('a-again'))!;
+    const first = out.deliveries.find((d) => String(d.source_file).includes('a-quote'))!;
+    expect(again).toMatchObject({ record_count: 6000, valid_count: 6000, delivery_id: `${first.delivery_id}-r1` });
+    expect(again).not.toHaveProperty('redelivery_of');
+    expect(again).not.toHaveProperty('problem');
+  });
+
+  it("the built-in demo's watching connectors deliver every file present when stopped (drain_on_stop)", async () => {
+    const csv = (demoConfig.connectors as readonly Record<string, unknown>[]).find((c) => c.id === 'demo-csv')!;
+    const config = deptFilesConnectorConfig.parse(csv);
+    expect(config).toMatchObject({ once: false, drain_on_stop: true });
+    for (let i = 0; i < 12; i++)
+      await drop(
+        `R330106003_202608${String(i + 1).padStart(2, '0')}120000.csv`,
+        gb18030(`${header}\r\n${good(3, i * 3).join('\r\n')}\r\n`),
+      );
+    const connector = h.connector(config);
+    const checkpoint = await h.checkpoint(config.id);
+    await connector.start({
+      producer: checkpoint.guard(h.bus.producer()),
+      checkpoint,
+      log: silentLog,
+      dataResources: resources,
+    });
+    // Stopped at once, as a bounded run that ends right after start: the files already there are still delivered.
+    await connector.stop();
+    expect(connector.health().state).toBe('stopped');
+    const out = await h.landed();
+    expect(out.deliveries).toHaveLength(12);
+    expect(out.records).toHaveLength(36);
+    expect(await readdir(h.inbox)).toEqual(['done']);
+  });
 });
 
 describe('dept-files config', () => {

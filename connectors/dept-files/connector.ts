@@ -16,10 +16,14 @@ import {
   isFilePosition,
   type KnownResource,
 } from './deliver.js';
+import { FinalBatch } from './final-batch.js';
 import { type DeliverySource, FolderSource } from './folder.js';
 import { DeliveryManifest } from './manifest.js';
 import { DeliveryNaming } from './naming.js';
 import { S3Source, s3ClientOf } from './s3.js';
+
+/** Files delivered between two commits of the source checkpoint (and fsyncs of the folders files were moved in). */
+const COMMIT_EVERY_FILES = 64;
 
 /**
  * Departmental deliveries from a drop folder or an S3 prefix (docs/connectors.md "dept-files"): each settled file
@@ -79,11 +83,13 @@ export class DeptFilesConnector implements Connector {
     const log = context.log;
     const source = await this.openSource();
     const manifest = await DeliveryManifest.open(join(this.stateDir, 'manifest.json'));
+    const batch = new FinalBatch(sender, manifest, this.config.chunk_bytes);
     const delivery: DeliveryContext = {
       config: this.config,
       sender,
       checkpoint: context.checkpoint,
       manifest,
+      batch,
       naming: new DeliveryNaming(this.config),
       resources: knownResources(context.dataResources ?? []),
       stats: this.stats,
@@ -92,35 +98,72 @@ export class DeptFilesConnector implements Connector {
     // The file that was being sent when the last run ended, and how far its sends were acknowledged.
     const position = context.checkpoint?.position;
     let resume: FilePosition | undefined = isFilePosition(position) ? position : undefined;
-    // A bounded import (`once`) is one unit: stop() lets it finish what is there. A watching connector stops
-    // between files.
-    const goOn = () => this.config.once || !this.lifecycle.stopping;
-    while (goOn()) {
-      const files = (await source.ready()).filter((f) => delivery.naming.includes(f.relative));
-      let taken = 0;
-      for (const file of files) {
-        if (!goOn()) break;
-        if (manifest.isTaken(file.stamp)) {
-          // Delivered before (a crash before the move, or files left in place): only the move is left to do.
-          await source.acknowledge(file);
-          continue;
+    // Files taken since the last commit: their sends are all in the source checkpoint's pending record, so a crash
+    // re-sends them without appending them twice. Committing only every few files keeps that record small and the
+    // fsyncs few; the first file after a start is committed at once, ending the recovery of an interrupted send.
+    let sinceCommit = 0;
+    let committedOnce = false;
+    const settle = async () => {
+      await batch.flush();
+      if (sinceCommit === 0) return;
+      await source.sync();
+      await context.checkpoint?.commit(null);
+      sinceCommit = 0;
+      committedOnce = true;
+    };
+    // A bounded import (`once`) is one unit: stop() lets it finish what is there. With `drain_on_stop`, stop() lets
+    // the connector deliver the files present and settled, then it ends. Otherwise it stops between files.
+    const draining = () => this.lifecycle.stopping && this.config.drain_on_stop;
+    const goOn = () => this.config.once || !this.lifecycle.stopping || this.config.drain_on_stop;
+    try {
+      while (goOn()) {
+        const files = (await source.ready()).filter((f) => delivery.naming.includes(f.relative));
+        let taken = 0;
+        for (const file of files) {
+          if (!goOn()) break;
+          if (manifest.isTaken(file.stamp)) {
+            // Delivered before (a crash before the move, or files left in place): only the move is left to do.
+            await source.acknowledge(file);
+            continue;
+          }
+          taken++;
+          const local = await file.fetch();
+          try {
+            // The file is acknowledged at its source (moved) once its batch is sent and in the manifest.
+            await deliverFile(delivery, file.stamp, file.relative, local.path, resume, () => source.acknowledge(file));
+          } finally {
+            await local.release();
+          }
+          resume = undefined;
+          sinceCommit++;
+          if (!committedOnce || sinceCommit >= COMMIT_EVERY_FILES) await settle();
         }
-        taken++;
-        const local = await file.fetch();
+        // Before the folder is listed again: a batched file not yet moved must not be taken twice.
+        await batch.flush();
+        if (taken > 0) continue;
+        await settle();
+        if (this.config.once && (await this.nothingLeft(source, manifest, delivery))) {
+          log.info({ connector: this.id, ...this.stats }, 'dept-files source is empty');
+          return;
+        }
+        if (draining()) {
+          log.info({ connector: this.id, ...this.stats }, 'dept-files drained the files present at stop');
+          return;
+        }
         try {
-          await deliverFile(delivery, file.stamp, file.relative, local.path, resume);
-        } finally {
-          await local.release();
+          await sleep(
+            this.config.source.poll_interval_ms,
+            this.lifecycle.stopWaiting.signal,
+            `dept-files ${this.id} poll`,
+          );
+        } catch (error) {
+          // Stopped in a poll wait: a draining connector looks once more, for what is there now.
+          if (!(error instanceof RetryAbortedError && draining())) throw error;
         }
-        resume = undefined;
-        await source.acknowledge(file);
       }
-      if (taken > 0) continue;
-      if (this.config.once && (await this.nothingLeft(source, manifest, delivery))) {
-        log.info({ connector: this.id, ...this.stats }, 'dept-files source is empty');
-        return;
-      }
-      await sleep(this.config.source.poll_interval_ms, this.lifecycle.stopWaiting.signal, `dept-files ${this.id} poll`);
+      await settle();
+    } finally {
+      await manifest.close();
     }
   }
 

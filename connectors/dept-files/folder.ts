@@ -33,6 +33,8 @@ export interface DeliverySource {
   ready(): Promise<SourceFile[]>;
   /** The file's delivery is durable: move it out of the way (folder) or nothing (S3: the manifest remembers). */
   acknowledge(file: SourceFile): Promise<void>;
+  /** Makes the acknowledgements so far durable (fsyncs the folders files were moved between). */
+  sync(): Promise<void>;
 }
 
 interface Seen {
@@ -47,6 +49,8 @@ interface Seen {
  */
 export class FolderSource implements DeliverySource {
   private readonly seen = new Map<string, Seen>();
+  /** Folders a file was moved out of or into since the last sync(). */
+  private readonly moved = new Set<string>();
 
   constructor(
     private readonly config: FolderSourceConfig,
@@ -93,8 +97,14 @@ export class FolderSource implements DeliverySource {
     // A file of the same name delivered before stays: the new one gets its mtime appended.
     if (await exists(to)) to = `${to}.${file.stamp.mtimeMs}`;
     await rename(from, to);
-    await syncFolder(dirname(to));
-    await syncFolder(dirname(from));
+    // Synced in sync(), every few files: a move lost in a crash only brings back a file the manifest knows is taken.
+    this.moved.add(dirname(to));
+    this.moved.add(dirname(from));
+  }
+
+  async sync(): Promise<void> {
+    for (const folder of this.moved) await syncFolder(folder);
+    this.moved.clear();
   }
 
   private async list(): Promise<string[]> {

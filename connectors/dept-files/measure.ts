@@ -3,9 +3,13 @@
  * into a real embedded bus (fsync always) from a folder and from s3rver. A measurement, not a test:
  * `npm run build && node dist/connectors/dept-files/measure.js [rows]`. The file is generated and uploaded by child
  * processes, so the peak RSS is the connector's (module loading included).
+ *
+ * `node dist/connectors/dept-files/measure.js files [count]` measures the per-file cost instead: files/s of a folder
+ * of `count` (default 500) small GBK csv deliveries, each a title row, a header and 20 rows, one in ten with a bad
+ * row.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, rename, stat } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -13,7 +17,7 @@ import { openEmbeddedBus } from '../../pipelines/bus/embedded/index.js';
 import { SourceCheckpoint } from '../source-checkpoint.js';
 import { deptFilesConnectorConfig } from './config.js';
 import { DeptFilesConnector } from './connector.js';
-import { FileFixtures } from './read/fixtures.js';
+import { FileFixtures, gb18030 } from './read/fixtures.js';
 import { startS3rver } from './s3rver-peer.js';
 import { resources, topics } from './testing.js';
 
@@ -32,7 +36,13 @@ c.send(new PutObjectCommand({ Bucket: 'deliveries', Key: 'dept/R330106003_big.cs
   .then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
 `;
 
-async function ingest(dir: string, source: Record<string, unknown>, rows: number) {
+async function ingest(
+  dir: string,
+  source: Record<string, unknown>,
+  rows: number,
+  files = 1,
+  overrides: Record<string, unknown> = {},
+) {
   const bus = await openEmbeddedBus({ dir: join(dir, 'bus'), fsync: 'always' });
   try {
     for (const topic of topics) await bus.ensureTopic(topic, { partitions: 2 });
@@ -43,6 +53,7 @@ async function ingest(dir: string, source: Record<string, unknown>, rows: number
       read: { format: 'csv', encoding: 'gbk', header_row: 2 },
       resource: { from: 'fixed', resource_code: 'R330106004' },
       once: true,
+      ...overrides,
     });
     const checkpoint = await SourceCheckpoint.open(join(dir, 'checkpoints', 'measure.json'), { bus, topics, log });
     const connector = new DeptFilesConnector(config, join(dir, 'inbox'), join(dir, 'checkpoints', 'measure'));
@@ -60,6 +71,7 @@ async function ingest(dir: string, source: Record<string, unknown>, rows: number
       ...progress,
       seconds: +seconds.toFixed(2),
       rows_per_s: Math.round(rows / seconds),
+      files_per_s: +(files / seconds).toFixed(1),
       peak_rss_mib: mib(Math.max(peak, process.memoryUsage().rss)),
     };
   } finally {
@@ -102,4 +114,32 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** `count` small GBK deliveries in one folder, ingested once: the per-file cost of the connector. */
+async function manyFiles(count: number): Promise<void> {
+  const fixtures = new FileFixtures();
+  try {
+    const inbox = join(fixtures.dir, 'inbox');
+    await mkdir(inbox, { recursive: true });
+    let rows = 0;
+    for (let f = 0; f < count; f++) {
+      const lines = ['西湖区城管局巡查台账', '名称,数量,日期'];
+      for (let r = 0; r < 20; r++) lines.push(`文三路保洁巡查${f}-${r},${r},2026-08-0${1 + (r % 9)}`);
+      if (f % 10 === 0) lines.push('保俶路巡查,不是数字,2026-08-01');
+      rows += lines.length - 2;
+      await writeFile(
+        join(inbox, `R330106003_${String(f).padStart(5, '0')}.csv`),
+        gb18030(`${lines.join('\r\n')}\r\n`),
+      );
+    }
+    const result = await ingest(fixtures.dir, { type: 'folder', path: 'inbox', settle_ms: 0 }, rows, count, {
+      read: { format: 'csv', encoding: 'gbk', header_row: 2 },
+      resource: { from: 'file_name', pattern: '^(?<resource>R\\d+)_' },
+    });
+    process.stdout.write(`${JSON.stringify({ files: count, rows, folder: result })}\n`);
+  } finally {
+    fixtures.cleanup();
+  }
+}
+
+if (process.argv[2] === 'files') await manyFiles(Number(process.argv[3] ?? 500));
+else await main();

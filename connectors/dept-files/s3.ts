@@ -67,6 +67,8 @@ export class S3Source implements DeliverySource {
 
   async acknowledge(): Promise<void> {}
 
+  async sync(): Promise<void> {}
+
   private async download(key: string): Promise<{ path: string; release(): Promise<void> }> {
     await mkdir(this.spoolDir, { recursive: true });
     // One object at a time: a fixed name, so a crash leaves at most one spool file behind.

@@ -32,6 +32,8 @@ function demoDeptFiles(id: string, read: { format: 'csv' | 'xlsx' | 'ndjson'; en
     // How the demo names its files (connectors/demo/dept-files.ts; a demo test keeps the two in step).
     resource: { from: 'file_name', pattern: '^(?<resource>R\\d{9})_' },
     delivered_at: { pattern: '_(?<time>\\d{14})[._]', format: 'YYYYMMDDHHmmss' },
+    // A bounded run (`run --for 1s`) stops it right after start: it still delivers the history files present.
+    drain_on_stop: true,
   } as const;
 }
 

@@ -33,7 +33,7 @@ export type MappedFeed = keyof LoadedConfig['config']['mappings'];
 export interface ConfiguredMappings {
   /** `mappings.<feed>`: the mapping of a feed's messages unless their source has its own. */
   byFeed: Partial<Record<MappedFeed, LoadedMapping>>;
-  /** connector id → its `mapping`: the messages that connector sends. */
+  /** source id (`cityhub-source`: a connector's id, or one of its `sources`) → its `mapping`: what that source sends. */
   bySource: ReadonlyMap<string, LoadedMapping>;
 }
 
@@ -110,6 +110,20 @@ function duplicateConnectorIds({ config }: LoadedConfig): ConfigIssue[] {
         value: connector.id,
         expected: `an id no other connector has (connectors[${first}] is also "${connector.id}"; ids name checkpoints and _source)`,
       });
+  }
+  // The sources of a multi-source connector (http-ingest) stamp their own ids as _source: no other may share one.
+  for (const [index, connector] of config.connectors.entries()) {
+    if (!('sources' in connector)) continue;
+    for (const [i, source] of connector.sources.entries()) {
+      const other = firstAt.get(source.id);
+      if (other === undefined) firstAt.set(source.id, index);
+      else if (other !== index)
+        issues.push({
+          path: `connectors[${index}].sources[${i}].id`,
+          value: source.id,
+          expected: `a source id no other connector uses (connectors[${other}] has "${source.id}"; ids name _source)`,
+        });
+    }
   }
   return issues;
 }
@@ -239,11 +253,30 @@ function mappingFiles(loaded: LoadedConfig, catalogs: Partial<Catalogs>, issues:
     if (mapping) byFeed[feed] = mapping;
   }
   for (const [index, connector] of loaded.config.connectors.entries()) {
-    if (!('mapping' in connector) || connector.mapping === undefined) continue;
-    const mapping = check(`connectors[${index}].mapping`, connector.mapping, connector.feed);
-    if (mapping) bySource.set(connector.id, mapping);
+    for (const source of mappedSourcesOf(connector, `connectors[${index}]`)) {
+      const mapping = check(source.key, source.mapping, source.feed);
+      if (mapping) bySource.set(source.id, mapping);
+    }
   }
   return { byFeed, bySource };
+}
+
+/**
+ * The sources of a connector that name their own mapping, by the id they stamp as `cityhub-source`: the connector
+ * itself, or each of its `sources` (http-ingest serves several, each with its id, feed and mapping).
+ */
+function mappedSourcesOf(
+  connector: LoadedConfig['config']['connectors'][number],
+  key: string,
+): { id: string; feed: Feed; mapping: string; key: string }[] {
+  if ('sources' in connector)
+    return connector.sources.flatMap((s, i) =>
+      s.mapping === undefined
+        ? []
+        : [{ id: s.id, feed: s.feed, mapping: s.mapping, key: `${key}.sources[${i}].mapping` }],
+    );
+  if (!('mapping' in connector) || connector.mapping === undefined) return [];
+  return [{ id: connector.id, feed: connector.feed, mapping: connector.mapping, key: `${key}.mapping` }];
 }
 
 /**

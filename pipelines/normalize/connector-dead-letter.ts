@@ -50,6 +50,40 @@ export function connectorDeadLetterOf(
 }
 
 /**
+ * The envelope as the bus message value, at most `maxBytes` of UTF-8 when it can be: a bus that refuses the dead letter
+ * of an oversized body (its limit below the 64 KiB kept of it) would otherwise stop the connector. The kept body is
+ * cut first (`raw_truncated` set), then the explanation; undefined when even the bare envelope is larger.
+ */
+export function serializeConnectorDeadLetter(
+  letter: ConnectorDeadLetter,
+  maxBytes = Number.POSITIVE_INFINITY,
+): string | undefined {
+  let json = JSON.stringify(letter);
+  let over = Buffer.byteLength(json) - maxBytes;
+  if (over <= 0) return json;
+  const fitted = { ...letter, raw_truncated: true, issues: letter.issues.map((i) => ({ ...i })) };
+  while (over > 0 && fitted.raw.length > 0) {
+    fitted.raw = shorter(fitted.raw, over);
+    json = JSON.stringify(fitted);
+    over = Buffer.byteLength(json) - maxBytes;
+  }
+  const issue = fitted.issues[0]!;
+  while (over > 0 && issue.message.length > 0) {
+    issue.message = shorter(issue.message, over);
+    json = JSON.stringify(fitted);
+    over = Buffer.byteLength(json) - maxBytes;
+  }
+  return over > 0 ? undefined : json;
+}
+
+/** `text` cut by about `over` bytes of its JSON form (at least one character), in proportion to what each costs. */
+function shorter(text: string, over: number): string {
+  const bytes = Buffer.byteLength(JSON.stringify(text));
+  const keep = Math.min(text.length - 1, Math.floor((text.length * (bytes - over)) / bytes));
+  return text.slice(0, Math.max(0, keep)).toWellFormed();
+}
+
+/**
  * Reads `dlq.<feed>`: each message is one connector dead letter, landed under `_dlq/<feed>` and counted as one
  * record received and dead-lettered. A message that is not a valid envelope is still a dead letter (`invalid`),
  * never lost.

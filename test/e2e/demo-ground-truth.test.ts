@@ -18,10 +18,10 @@ import { runCli, tempDir, writeConfig } from '../support/hub-process.js';
 
 const demo = { seed: 4242, startMonth: '2026-06', months: 3, scale: 0.2, dept: 'files' as const };
 
-/** The built-in demo's dept-files connectors (one per format folder of the inbox), as a bounded import. */
-const deptFilesConnectors = (demoConfig.connectors as readonly Record<string, unknown>[])
-  .filter((c) => c.kind === 'dept-files')
-  .map((c) => ({ ...c, once: true }));
+/** The built-in demo's dept-files connectors (one per format folder of the inbox), as they are: watching, drain_on_stop. */
+const deptFilesConnectors = (demoConfig.connectors as readonly Record<string, unknown>[]).filter(
+  (c) => c.kind === 'dept-files',
+);
 
 /** Mart rows as plain objects keyed by column, sorted, for exact comparison with the simulator's ground truth. */
 async function martRows(martsPath: string, table: string, keys: string[]): Promise<Record<string, unknown>[]> {
@@ -76,7 +76,7 @@ describe('the demo city end to end (fixed seed)', () => {
           live: false,
           inbox: 'data/demo-inbox',
         },
-        // `once`: a bounded run ends only when every history file is delivered (the demo writes them all at start).
+        // `drain_on_stop`: the bounded run's stop still delivers every history file (the demo writes them all at start).
         ...deptFilesConnectors,
       ],
       landing: { max_age_ms: 300 },

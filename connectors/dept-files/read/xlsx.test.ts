@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileFixtures, readOptions, rowsOf, writeWorkbook } from './fixtures.js';
 import { inspectFile } from './inspect.js';
@@ -115,5 +116,35 @@ describe('xlsx files', () => {
       { line: 2, values: { a: 1, b: null, c: null } },
       { line: 3, problem: { kind: 'ragged_row', message: expect.stringContaining('4 cells where the header has 3') } },
     ]);
+  });
+  it('reads an ExcelJS-written workbook (workbook.xml last) whole every time, even when the disk is slow', async () => {
+    fixtures = new FileFixtures();
+    const rows = Array.from({ length: 30 }, (_, i) => [`文三路巡查${i}`, i]);
+    const path = await writeWorkbook(fixtures.path('exceljs.xlsx'), [
+      { name: '巡查', rows: [['名称', '数量'], ...rows] },
+      { name: '附表', rows: [['x']] },
+    ]);
+    // exceljs's one-pass reader spools each worksheet to a temp file before it knows the workbook part; a loaded disk
+    // (here: that temp file handed over a few hundred event-loop turns late) let it drop workbook.xml, the last
+    // entry, and throw "Cannot read properties of undefined (reading 'sheets')" (exceljs #962).
+    const tmp = createRequire(createRequire(import.meta.url).resolve('exceljs'))('tmp') as {
+      file: (cb: (...args: unknown[]) => void) => void;
+    };
+    const fileOf = tmp.file;
+    tmp.file = (cb) =>
+      fileOf((...args) => {
+        let turns = 0;
+        const later = () => (++turns < 300 ? setImmediate(later) : cb(...args));
+        later();
+      });
+    try {
+      for (let i = 0; i < 12; i++) {
+        const read = await rowsOf(path, { format: 'xlsx' });
+        expect(read, `read ${i}`).toHaveLength(30);
+        expect(read[29]).toEqual({ line: 31, values: { 名称: '文三路巡查29', 数量: 29 } });
+      }
+    } finally {
+      tmp.file = fileOf;
+    }
   });
 });

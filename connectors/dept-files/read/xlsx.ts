@@ -1,14 +1,14 @@
 /**
- * Rows of one sheet of an .xlsx workbook, streamed with exceljs's WorkbookReader (styles cached: a date is a
- * number with a date format, nothing else tells them apart). Call only on a file whose zip passed `ZipCheck`.
+ * Rows of one sheet of an .xlsx workbook, streamed with exceljs's part parsers (workbook-entries.ts; styles cached: a
+ * date is a number with a date format, nothing else tells them apart). Call only on a file whose zip passed `ZipCheck`.
  */
-import { createReadStream } from 'node:fs';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { wallTime } from './cells.js';
 import type { FileReadOptions } from './options.js';
 import { FileProblemError, fileProblem } from './problems.js';
 import { type Cell, TableRows } from './table.js';
 import type { EmitRow } from './text-rows.js';
+import { openWorkbook } from './workbook-entries.js';
 
 /** Cell text of one exceljs cell value (the union of its CellValue shapes). */
 function toCell(value: ExcelJS.CellValue): Cell {
@@ -29,11 +29,6 @@ function rowSize(cells: readonly Cell[]): number {
   return size;
 }
 
-/** What exceljs's reader knows of the workbook once workbook.xml is read (not in its type declarations). */
-interface WorkbookModel {
-  model?: { sheets?: { name: string }[] };
-}
-
 /** Filled in by `xlsxRows` once the header is known. */
 export interface SheetShape {
   columns?: readonly string[];
@@ -49,61 +44,43 @@ export async function* xlsxRows(
   options: FileReadOptions,
   shape: SheetShape = {},
 ): AsyncGenerator<FileRowBatch> {
-  const stream = createReadStream(path);
   const table = new TableRows(file, options.header_row, true);
-  const names: string[] = [];
   const batch: FileRowBatch = [];
   const emit: EmitRow = (row) => batch.push(row);
-  let found = false;
   try {
-    const reader = new ExcelJS.stream.xlsx.WorkbookReader(stream, {
-      worksheets: 'emit',
-      sharedStrings: 'cache',
-      styles: 'cache',
-      hyperlinks: 'ignore',
-      entries: 'ignore',
-    });
-    for await (const sheet of reader) {
-      // exceljs declares neither a sheet's name nor the workbook model on its stream readers.
-      const name = (sheet as unknown as { name?: string }).name ?? '';
-      names.push(name);
-      const wanted = options.sheet ?? (reader as unknown as WorkbookModel).model?.sheets?.[0]?.name ?? name;
-      if (name !== wanted) continue;
-      found = true;
-      for await (const row of sheet) {
-        const values = row.values as ExcelJS.CellValue[];
-        // row.values is 1-based (index 0 is empty).
-        const cells: Cell[] = new Array(Math.max(0, values.length - 1));
-        for (let i = 1; i < values.length; i++) cells[i - 1] = toCell(values[i]);
-        const size = rowSize(cells);
-        table.add(
-          size > options.max_row_bytes
-            ? { rowNumber: row.number, line: row.number, cells: [], oversizeBytes: size }
-            : { rowNumber: row.number, line: row.number, cells },
-          emit,
-        );
-        if (batch.length >= 256) {
-          yield batch.splice(0);
-        }
-      }
-      break;
-    }
-    if (!found)
+    const workbook = await openWorkbook(path);
+    const wanted = options.sheet ?? workbook.sheetNames[0];
+    const sheet = wanted === undefined ? undefined : workbook.rows(wanted);
+    if (!sheet)
       throw fileProblem(
         'missing_sheet',
         file,
         options.sheet === undefined
           ? 'the workbook has no sheet'
-          : `no sheet named ${JSON.stringify(options.sheet)}; the sheets are ${names.map((n) => JSON.stringify(n)).join(', ')}`,
+          : `no sheet named ${JSON.stringify(options.sheet)}; the sheets are ${workbook.sheetNames.map((n) => JSON.stringify(n)).join(', ')}`,
       );
+    for await (const row of sheet) {
+      const values = row.values as ExcelJS.CellValue[];
+      // row.values is 1-based (index 0 is empty).
+      const cells: Cell[] = new Array(Math.max(0, values.length - 1));
+      for (let i = 1; i < values.length; i++) cells[i - 1] = toCell(values[i]);
+      const size = rowSize(cells);
+      table.add(
+        size > options.max_row_bytes
+          ? { rowNumber: row.number, line: row.number, cells: [], oversizeBytes: size }
+          : { rowNumber: row.number, line: row.number, cells },
+        emit,
+      );
+      if (batch.length >= 256) {
+        yield batch.splice(0);
+      }
+    }
     table.end(emit);
     if (table.columns) shape.columns = table.columns;
     yield batch.splice(0);
   } catch (error) {
     if (error instanceof FileProblemError) throw error;
     throw fileProblem('corrupt', file, `the workbook cannot be read: ${(error as Error).message}`);
-  } finally {
-    stream.destroy();
   }
 }
 

@@ -1,0 +1,229 @@
+import type { Logger } from 'pino';
+import {
+  backoffDelay,
+  defaultRetryPolicy,
+  isRetriable,
+  RetryAbortedError,
+  type RetryPolicy,
+  sleep,
+} from '../../pipelines/retry.js';
+import { ConnectorLifecycle } from '../lifecycle.js';
+import { BusSender } from '../send.js';
+import type { SourceCheckpoint } from '../source-checkpoint.js';
+import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
+import { CursorTracker, type HotlineCursor, hotlineCursor, type SourceOrder } from './cursor.js';
+import { HotlineSourceError } from './errors.js';
+
+/** An order the source gave that cannot be placed on the cursor (no id, no update time): dead-lettered, not a wedge. */
+export interface UnusableOrder {
+  value: string;
+  reason: string;
+  why: string;
+  source_ref: string;
+}
+
+/** One read of the source. `next` continues the same poll (a next page); absent, the poll is over. */
+export interface OrderPage<Continuation> {
+  orders: SourceOrder[];
+  unusable?: UnusableOrder[];
+  next?: Continuation;
+}
+
+/** A 12345 work-order source read by cursor: a REST API or a database table. */
+export interface OrderSource<Continuation> {
+  /** Named in logs and health: the URL without its query, the table. */
+  readonly name: string;
+  /**
+   * The orders after `cursor` (all, when undefined), in (update time, order id) order; `continuation` is the `next` of
+   * the previous page of this poll. Throws a retriable error (HotlineSourceError) when the source cannot be read now.
+   */
+  read(
+    cursor: HotlineCursor | undefined,
+    continuation: Continuation | undefined,
+    signal: AbortSignal,
+  ): Promise<OrderPage<Continuation>>;
+  close(): Promise<void>;
+}
+
+export interface PollingOptions {
+  id: string;
+  kind: string;
+  poll_interval_ms: number;
+  /** Where the cursor starts without a checkpoint (undefined: the source's first order). */
+  start?: HotlineCursor;
+  numeric_order_ids: boolean;
+}
+
+/**
+ * The connector both hotline kinds are: poll the source from the committed cursor, page by page; send each page's
+ * orders to raw.hotline (key = order id); commit the cursor once the bus acknowledged them; wait `poll_interval_ms`
+ * when a poll is through. A source that fails is retried with the shared backoff (and its Retry-After), reported in
+ * health meanwhile; the bus is waited out by BusSender. The cursor never moves before the append nor backwards.
+ */
+export class HotlinePollingConnector<Continuation> implements Connector {
+  readonly id: string;
+  readonly kind: string;
+  private readonly lifecycle: ConnectorLifecycle;
+  private readonly tracker: CursorTracker;
+  private readonly progress = {
+    orders_sent: 0,
+    pages_read: 0,
+    polls: 0,
+    rows_behind_cursor: 0,
+    rows_repeated_skipped: 0,
+    source_retries: 0,
+  };
+  private sourceError: { message: string; at: string } | undefined;
+  private cursorNote: { message: string; at: string } | undefined;
+  private cursor: HotlineCursor | undefined;
+
+  constructor(
+    private readonly options: PollingOptions,
+    private readonly source: OrderSource<Continuation>,
+  ) {
+    this.id = options.id;
+    this.kind = options.kind;
+    this.lifecycle = new ConnectorLifecycle(options.id, options.kind);
+    this.tracker = new CursorTracker(options.numeric_order_ids);
+  }
+
+  get done(): Promise<void> {
+    return this.lifecycle.done;
+  }
+
+  /** The cursor of the last acknowledged page (for tests and logs). */
+  get position(): HotlineCursor | undefined {
+    return this.cursor;
+  }
+
+  async start(context: ConnectorContext): Promise<void> {
+    const sender = new BusSender({
+      connector: this.id,
+      producer: context.producer,
+      signal: this.lifecycle.stopWaiting.signal,
+      log: context.log,
+      ...(context.retryPolicy ? { policy: context.retryPolicy } : {}),
+    });
+    this.lifecycle.sender = sender;
+    const stored = hotlineCursor.safeParse(context.checkpoint?.position);
+    this.cursor = stored.success ? stored.data : this.options.start;
+    context.log.info({ connector: this.id, source: this.source.name, cursor: this.cursor }, `${this.kind} starts`);
+    this.lifecycle.run(
+      context.log,
+      () => this.run(sender, context).finally(() => this.source.close()),
+      // Stopped in a poll wait or while a source was failing: an ordinary end. A bus that was failing is not.
+      (error) => error instanceof RetryAbortedError && !sender.health.error,
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.lifecycle.stop();
+  }
+
+  health(): ConnectorHealth {
+    const health = this.lifecycle.health();
+    const note = this.sourceError ?? this.cursorNote;
+    if (note && health.error === undefined) health.error = note.message;
+    const lastAt = [health.last_error_at, this.sourceError?.at, this.cursorNote?.at]
+      .filter((t) => t !== undefined)
+      .sort()
+      .at(-1);
+    if (lastAt) health.last_error_at = lastAt;
+    health.progress = { ...this.progress };
+    return health;
+  }
+
+  private async run(sender: BusSender, context: ConnectorContext): Promise<void> {
+    const { log, checkpoint } = context;
+    const signal = this.lifecycle.stopWaiting.signal;
+    while (!this.lifecycle.stopping) {
+      this.progress.polls++;
+      let continuation: Continuation | undefined;
+      let behindThisPoll = 0;
+      for (;;) {
+        const page = await this.read(continuation, context);
+        this.progress.pages_read++;
+        const taken = this.tracker.take(this.cursor, page.orders);
+        const unusable = (page.unusable ?? []).filter((bad) => this.tracker.firstUnusable(bad.value));
+        for (const bad of unusable)
+          await sender.deadLetter('hotline', { key: null, value: bad.value }, bad.reason, bad.why, bad.source_ref);
+        if (taken.send.length > 0)
+          await sender.send(
+            'hotline',
+            taken.send.map((o) => ({ key: o.order_id, value: o.value })),
+            taken.send.map((o) => o.order_id),
+          );
+        this.tracker.remember(taken.send);
+        this.progress.orders_sent += taken.send.length;
+        const moved = taken.cursor !== this.cursor;
+        if (moved || taken.send.length > 0 || unusable.length > 0) {
+          this.cursor = taken.cursor;
+          await commit(checkpoint, this.cursor);
+        }
+        if (taken.behind > 0) {
+          behindThisPoll += taken.behind;
+          this.reportBehind(taken.behind, taken.repeated, log);
+        }
+        // A page that moved nothing forward ends the poll: a source that ignores the cursor is not paged forever.
+        if (page.next === undefined || !moved || this.lifecycle.stopping) break;
+        continuation = page.next;
+      }
+      if (behindThisPoll === 0 && this.cursorNote) this.cursorNote = undefined;
+      await sleep(this.options.poll_interval_ms, signal, `${this.kind} ${this.id} poll`);
+    }
+  }
+
+  /** One page, retried with the shared backoff (at least the source's Retry-After) until it comes or stop(). */
+  private async read(
+    continuation: Continuation | undefined,
+    context: ConnectorContext,
+  ): Promise<OrderPage<Continuation>> {
+    const signal = this.lifecycle.stopWaiting.signal;
+    const policy: RetryPolicy = context.retryPolicy ?? defaultRetryPolicy;
+    const what = `${this.kind} ${this.id} read of ${this.source.name}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const page = await this.source.read(this.cursor, continuation, signal);
+        if (this.sourceError) {
+          this.sourceError = undefined;
+          context.log.info({ connector: this.id, source: this.source.name }, 'hotline source recovered');
+        }
+        return page;
+      } catch (error) {
+        if (signal.aborted) throw new RetryAbortedError(what, error);
+        if (!isRetriable(error)) throw error;
+        const retryAfter = error instanceof HotlineSourceError ? (error.retryAfterMs ?? 0) : 0;
+        const delayMs = Math.max(backoffDelay(attempt, policy), retryAfter);
+        const message = error instanceof Error ? error.message : String(error);
+        this.progress.source_retries++;
+        this.sourceError = {
+          message: `${this.source.name} failing (attempt ${attempt}, next in ${delayMs} ms): ${message}`,
+          at: new Date().toISOString(),
+        };
+        context.log.warn(
+          { connector: this.id, source: this.source.name, attempt, delay_ms: delayMs, err: error },
+          'hotline source read failed; retrying',
+        );
+        await sleep(delayMs, signal, what);
+      }
+    }
+  }
+
+  private reportBehind(behind: number, repeated: number, log: Logger): void {
+    this.progress.rows_behind_cursor += behind;
+    this.progress.rows_repeated_skipped += repeated;
+    const message =
+      `${this.source.name} returned ${behind} order(s) at or before the cursor ` +
+      `(${this.cursor?.updated_at} / ${this.cursor?.order_id}): the source ignores the cursor or its clock went back; ` +
+      `${behind - repeated} sent, ${repeated} already sent skipped, the cursor kept`;
+    this.cursorNote = { message, at: new Date().toISOString() };
+    log.warn(
+      { connector: this.id, source: this.source.name, behind, repeated, cursor: this.cursor },
+      'cursor went backwards',
+    );
+  }
+}
+
+async function commit(checkpoint: SourceCheckpoint | undefined, cursor: HotlineCursor | undefined): Promise<void> {
+  await checkpoint?.commit(cursor ?? null);
+}

@@ -1,0 +1,91 @@
+import pg from 'pg';
+import type { HotlineCursor } from '../hotline-cursor/cursor.js';
+import { HotlineSourceError } from '../hotline-cursor/errors.js';
+import { instantKey, isoText } from '../hotline-cursor/instant.js';
+import type { OrderPage, OrderSource } from '../hotline-cursor/poller.js';
+import type { HotlineSqlConnectorConfig } from './config.js';
+import { CURSOR_AT, CURSOR_ID, cursorQuery } from './query.js';
+
+const { Pool, types } = pg;
+
+/** PostgreSQL type OIDs whose JavaScript values would not survive JSON as the source wrote them. */
+const TIMESTAMPTZ = 1184;
+const TIMESTAMP = 1114;
+const DATE = 1082;
+const BYTEA = 17;
+
+/**
+ * Values as JSON can carry them: timestamptz as ISO 8601 UTC text (microseconds kept), timestamp without a zone as
+ * ISO text without one (the mapping names its zone), dates as YYYY-MM-DD, bytea as PostgreSQL's hex text; int8 and
+ * numeric stay text (pg's default) so no digit is lost. NULL stays null: the mapping decides whether that is allowed.
+ */
+const jsonTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === TIMESTAMPTZ) return (text: string) => isoText(instantKey(text, '+00:00') ?? text);
+    if (oid === TIMESTAMP) return (text: string) => text.replace(' ', 'T');
+    if (oid === DATE || oid === BYTEA) return (text: string) => text;
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloads differ by format; the default parser is what we want.
+    return types.getTypeParser(oid, format as any);
+  },
+};
+
+/**
+ * Reads work orders from a PostgreSQL table or view over a small pool: one parameterized cursor query per read
+ * (query.ts), the session in UTC so update times compare and print the same on every connection. Any failure (the
+ * server down, a statement timeout, a missing table) is a retriable HotlineSourceError naming the SQLSTATE.
+ */
+export class HotlineSqlSource implements OrderSource<true> {
+  readonly name: string;
+  private readonly pool: InstanceType<typeof Pool>;
+  private readonly withCursor: string;
+  private readonly fromStart: string;
+
+  constructor(private readonly config: HotlineSqlConnectorConfig) {
+    const url = new URL(config.connection_string);
+    this.name = `postgres://${url.host}${url.pathname} ${config.schema ? `${config.schema}.` : ''}${config.table}`;
+    this.pool = new Pool({
+      connectionString: config.connection_string,
+      max: config.pool_size,
+      connectionTimeoutMillis: config.connect_timeout_ms,
+      statement_timeout: config.statement_timeout_ms,
+      application_name: 'cityhub',
+      options: '-c TimeZone=UTC',
+      types: jsonTypes,
+    });
+    // An idle connection the server dropped: the next query reconnects; without a listener it would crash the hub.
+    this.pool.on('error', () => {});
+    this.withCursor = cursorQuery(config, true);
+    this.fromStart = cursorQuery(config, false);
+  }
+
+  async read(cursor: HotlineCursor | undefined): Promise<OrderPage<true>> {
+    const limit = this.config.batch_size;
+    let rows: Record<string, unknown>[];
+    try {
+      const result = cursor
+        ? await this.pool.query({ text: this.withCursor, values: [cursor.updated_at, cursor.order_id, limit] })
+        : await this.pool.query({ text: this.fromStart, values: [limit] });
+      rows = result.rows as Record<string, unknown>[];
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new HotlineSourceError(`${this.name}: ${message}${code ? ` (${code})` : ''}`, {
+        source: this.name,
+        cause: error,
+      });
+    }
+    const orders = rows.map((row) => {
+      const updated = row[CURSOR_AT] as string;
+      const id = row[CURSOR_ID] as string;
+      delete row[CURSOR_AT];
+      delete row[CURSOR_ID];
+      return { order_id: id, updated_at: updated, at: instantKey(updated, '+00:00')!, value: JSON.stringify(row) };
+    });
+    // A full batch: more may wait right behind it (asked for at once, from the advanced cursor).
+    return rows.length >= limit ? { orders, next: true } : { orders };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
