@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { BusSender } from './send.js';
-import type { ConnectorHealth } from './types.js';
+import { BusSender } from './send.js';
+import type { ConnectorContext, ConnectorHealth } from './types.js';
 
 /**
  * The bookkeeping every connector's lifecycle needs (connectors/types.ts): its state, the `done` promise, the signal
@@ -53,6 +53,22 @@ export class ConnectorLifecycle {
         this.rejectDone(error);
       },
     );
+  }
+
+  /**
+   * The connector's send path (connectors/send.ts) over the context's producer, with the context's retry policy and a
+   * backoff that stop() cuts short; it feeds health(). `connector` names the sender (default: the connector id).
+   */
+  openSender(context: ConnectorContext, connector: string = this.id): BusSender {
+    const sender = new BusSender({
+      connector,
+      producer: context.producer,
+      signal: this.stopWaiting.signal,
+      log: context.log,
+      ...(context.retryPolicy ? { policy: context.retryPolicy } : {}),
+    });
+    this.sender ??= sender;
+    return sender;
   }
 
   /** Ends reading: cuts any wait short (`wake` ends the connector's own timer), then waits for the loop to finish. */

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import type { Region } from '../../schemas/index.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
-import { BusSender } from '../send.js';
+import type { BusSender } from '../send.js';
 import {
   type Connector,
   type ConnectorContext,
@@ -96,15 +96,9 @@ export class DemoConnector implements Connector {
     return this.lifecycle.health();
   }
 
-  private async run({ producer, log, retryPolicy, checkpoint }: ConnectorContext): Promise<void> {
-    const sender = new BusSender({
-      connector: this.id,
-      producer,
-      signal: this.lifecycle.stopWaiting.signal,
-      log,
-      ...(retryPolicy ? { policy: retryPolicy } : {}),
-    });
-    this.lifecycle.sender = sender;
+  private async run(context: ConnectorContext): Promise<void> {
+    const { log, checkpoint } = context;
+    const sender = this.lifecycle.openSender(context);
     const batcher = new FeedBatcher(sender, this.config.batch_size);
     const saved = checkpoint?.position as DemoCheckpoint | undefined;
     const resumeAt = saved?.history === this.historyId ? saved.acked : 0;

@@ -9,6 +9,7 @@
  */
 import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncFolder } from '../files.js';
 import { renderDeptFile } from './dept-render.js';
 import { type DeptFile, deptFileFormats } from './types.js';
 
@@ -92,14 +93,5 @@ async function exists(path: string): Promise<boolean> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
-  }
-}
-
-async function syncFolder(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

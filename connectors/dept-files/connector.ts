@@ -4,7 +4,7 @@ import { compileFields } from '../../pipelines/normalize/resource-fields.js';
 import { RetryAbortedError, sleep } from '../../pipelines/retry.js';
 import type { DataResource } from '../../schemas/index.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
-import { BusSender } from '../send.js';
+import type { BusSender } from '../send.js';
 import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
 import type { DeptFilesConnectorConfig } from './config.js';
 import {
@@ -52,14 +52,7 @@ export class DeptFilesConnector implements Connector {
   }
 
   async start(context: ConnectorContext): Promise<void> {
-    const sender = new BusSender({
-      connector: this.id,
-      producer: context.producer,
-      signal: this.lifecycle.stopWaiting.signal,
-      log: context.log,
-      ...(context.retryPolicy ? { policy: context.retryPolicy } : {}),
-    });
-    this.lifecycle.sender = sender;
+    const sender = this.lifecycle.openSender(context);
     this.lifecycle.run(
       context.log,
       () => this.run(sender, context),

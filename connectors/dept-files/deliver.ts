@@ -11,7 +11,7 @@
  * boundaries) and the source checkpoint drops what the bus already holds, so a file that fits in one chunk costs a
  * share of one raw send and one manifest append, and no commit of its own.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { TextDecoder } from 'node:util';
 import type { Logger } from 'pino';
 import type { ProduceMessage } from '../../pipelines/bus/types.js';
@@ -19,6 +19,7 @@ import { CONNECTOR_DEAD_LETTER_RAW_LIMIT } from '../../pipelines/normalize/conne
 import { deptRecordProblem } from '../../pipelines/normalize/mappings/dept.js';
 import type { CompiledField } from '../../pipelines/normalize/resource-fields.js';
 import type { DataResource } from '../../schemas/index.js';
+import { readHead } from '../files.js';
 import type { BusSender, DeadLetterInput } from '../send.js';
 import type { SourceCheckpoint } from '../source-checkpoint.js';
 import type { DeptFilesConnectorConfig } from './config.js';
@@ -469,17 +470,6 @@ async function fileLetter(
   const value =
     encoding === 'utf8' || context.config.read.format === 'xlsx' ? head : new TextDecoder('gb18030').decode(head);
   return { message: { key, value }, reason, explanation: why, sourceRef: file };
-}
-
-async function readHead(path: string, bytes: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 /** The resource code in `column` of the first row (the file's resource, when the rule is `column`). */

@@ -1,6 +1,7 @@
-import { mkdir, open, readdir, rename, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CityhubError } from '../../pipelines/errors.js';
+import { syncFolder } from '../files.js';
 import type { FolderSourceConfig } from './config.js';
 import type { FileStamp } from './manifest.js';
 
@@ -139,15 +140,5 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Makes a rename durable, so a restart does not find the file again. */
-async function syncFolder(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

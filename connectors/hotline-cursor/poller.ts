@@ -8,7 +8,7 @@ import {
   sleep,
 } from '../../pipelines/retry.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
-import { BusSender } from '../send.js';
+import type { BusSender } from '../send.js';
 import type { SourceCheckpoint } from '../source-checkpoint.js';
 import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
 import { CursorTracker, type HotlineCursor, hotlineCursor, type SourceOrder } from './cursor.js';
@@ -97,14 +97,7 @@ export class HotlinePollingConnector<Continuation> implements Connector {
   }
 
   async start(context: ConnectorContext): Promise<void> {
-    const sender = new BusSender({
-      connector: this.id,
-      producer: context.producer,
-      signal: this.lifecycle.stopWaiting.signal,
-      log: context.log,
-      ...(context.retryPolicy ? { policy: context.retryPolicy } : {}),
-    });
-    this.lifecycle.sender = sender;
+    const sender = this.lifecycle.openSender(context);
     const stored = hotlineCursor.safeParse(context.checkpoint?.position);
     this.cursor = stored.success ? stored.data : this.options.start;
     context.log.info({ connector: this.id, source: this.source.name, cursor: this.cursor }, `${this.kind} starts`);

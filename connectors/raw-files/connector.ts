@@ -1,11 +1,12 @@
-import { mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import { CityhubError } from '../../pipelines/errors.js';
 import { RetryAbortedError, sleep } from '../../pipelines/retry.js';
+import { readHead, syncFolder } from '../files.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
-import { BusSender } from '../send.js';
+import type { BusSender } from '../send.js';
 import type { SourceCheckpoint } from '../source-checkpoint.js';
 import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
 import type { RawFilesConnectorConfig } from './config.js';
@@ -56,14 +57,7 @@ export class RawFilesConnector implements Connector {
 
   async start(context: ConnectorContext): Promise<void> {
     this.checkpoint = context.checkpoint;
-    const sender = new BusSender({
-      connector: this.id,
-      producer: context.producer,
-      signal: this.lifecycle.stopWaiting.signal,
-      log: context.log,
-      ...(context.retryPolicy ? { policy: context.retryPolicy } : {}),
-    });
-    this.lifecycle.sender = sender;
+    const sender = this.lifecycle.openSender(context);
     // Stopped in a poll wait (no send was failing): an ordinary end, not a failure.
     this.lifecycle.run(
       context.log,
@@ -166,26 +160,5 @@ export class RawFilesConnector implements Connector {
     await sender.deadLetter(this.config.feed, { key: name, value: body, headers: { file: name } }, reason, why, name);
     await rename(join(this.folder, name), join(this.folder, SENT_FOLDER, name));
     await this.checkpoint?.commit(null);
-  }
-}
-
-async function readHead(path: string, bytes: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Makes the renames into `.sent/` durable (both folders), so a restart does not send those files again. */
-async function syncFolder(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -4,7 +4,7 @@ import { SOURCE_HEADER } from '../../pipelines/bus/headers.js';
 import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import { backoffDelay, defaultRetryPolicy, RetryAbortedError, type RetryPolicy, sleep } from '../../pipelines/retry.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
-import { BusSender } from '../send.js';
+import type { BusSender } from '../send.js';
 import type { SourceCheckpoint } from '../source-checkpoint.js';
 import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
 import type { SensorMqttConnectorConfig } from './config.js';
@@ -71,15 +71,8 @@ export class SensorMqttConnector implements Connector {
   async start(context: ConnectorContext): Promise<void> {
     this.checkpoint = context.checkpoint;
     this.log = context.log;
-    const sender = new BusSender({
-      connector: this.id,
-      producer: context.producer,
-      signal: this.lifecycle.stopWaiting.signal,
-      log: context.log,
-      ...(context.retryPolicy ? { policy: context.retryPolicy } : {}),
-    });
+    const sender = this.lifecycle.openSender(context);
     this.sender = sender;
-    this.lifecycle.sender = sender;
     const policy = context.retryPolicy ?? defaultRetryPolicy;
     // Stopped in a reconnect wait, or a send cut short while the bus was healthy: an ordinary end.
     this.lifecycle.run(

@@ -103,12 +103,7 @@ export function configReference(): string {
 
 /** A markdown page: the intro lines, then one table row per key. */
 export function keyReference(intro: readonly string[], keys: readonly KeyDoc[]): string {
-  const lines = [
-    ...intro,
-    '',
-    '| key | type | required | default | meaning |',
-    '|---|---|---|---|---|',
-  ];
+  const lines = [...intro, '', '| key | type | required | default | meaning |', '|---|---|---|---|---|'];
   for (const key of keys) {
     const defaultText = key.default === undefined ? '' : `\`${JSON.stringify(key.default)}\``;
     lines.push(

@@ -16,7 +16,7 @@ export function formatSummary(summary: RunSummary): string {
       `  ${feed.padEnd(8)}${n(summary.sent[feed] ?? 0).padStart(11)}${n(c.received).padStart(12)}${n(c.landed).padStart(12)}${n(c.dead_lettered).padStart(15)}  ${balanced}`,
     );
   }
-  lines.push('  (dept: records are counted one by one; a delivery\'s summary message counts none)');
+  lines.push("  (dept: records are counted one by one; a delivery's summary message counts none)");
   lines.push('  dataset rows landed:');
   for (const [dataset, rows] of Object.entries(summary.stats.rows))
     lines.push(`    ${dataset.padEnd(16)}${n(rows).padStart(10)}`);
