@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SourceCheckpoint } from '../../connectors/source-checkpoint.js';
-import type { Connector } from '../../connectors/types.js';
+import type { Connector, ConnectorContext } from '../../connectors/types.js';
 import { openEmbeddedBus } from '../../pipelines/bus/embedded/index.js';
 import type { Bus, BusMessage, BusProducer, ProduceMessage } from '../../pipelines/bus/types.js';
 import type { RetryPolicy } from '../../pipelines/retry.js';
@@ -29,6 +29,8 @@ export interface ConformanceHarness {
   acknowledged(id: string): Promise<boolean>;
   /** Stops the peer and removes what it made. */
   close(): Promise<void>;
+  /** What else the connector needs from the hub at start (catalogs). */
+  context?: Partial<ConnectorContext>;
 }
 
 const fast: RetryPolicy = { initialMs: 5, maxMs: 20, factor: 2, maxAttempts: Infinity };
@@ -148,7 +150,13 @@ export function describeConnectorConformance(kind: string, makeHarness: () => Pr
       });
       const connector = harness.connector();
       running = connector;
-      await connector.start({ producer: checkpoint.guard(producer), checkpoint, log, retryPolicy: fast });
+      await connector.start({
+        ...harness.context,
+        producer: checkpoint.guard(producer),
+        checkpoint,
+        log,
+        retryPolicy: fast,
+      });
       return connector;
     }
 
