@@ -4,54 +4,10 @@
  * cells for missing values), NDJSON in UTF-8. Broken files are broken here: an empty file, NDJSON encoded in GBK, an
  * XLSX cut at 60 % of its bytes.
  */
-import { TextDecoder } from 'node:util';
+import { encodeGbk } from '../gb18030.js';
 import { dateOfDay, dayOf } from './time.js';
 import type { DeptFile } from './types.js';
 import { xlsxWorkbook } from './xlsx-write.js';
-
-let gbkTable: Map<number, Buffer> | undefined;
-
-/** Character → its two GBK bytes, learnt once from the GB18030 decoder (Node has no GBK encoder). */
-function gbkBytes(): Map<number, Buffer> {
-  if (gbkTable) return gbkTable;
-  const table = new Map<number, Buffer>();
-  const decoder = new TextDecoder('gb18030', { fatal: true });
-  for (let b1 = 0x81; b1 <= 0xfe; b1++)
-    for (let b2 = 0x40; b2 <= 0xfe; b2++) {
-      if (b2 === 0x7f) continue;
-      const bytes = Buffer.from([b1, b2]);
-      let text: string;
-      try {
-        text = decoder.decode(bytes);
-      } catch {
-        continue;
-      }
-      if (text.length === 1 && !table.has(text.charCodeAt(0))) table.set(text.charCodeAt(0), bytes);
-    }
-  gbkTable = table;
-  return table;
-}
-
-/** `text` in GBK; a character GBK lacks is a bug of the demo's templates, so it throws. */
-export function encodeGbk(text: string): Buffer {
-  const table = gbkBytes();
-  const parts: Buffer[] = [];
-  let ascii = '';
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
-    if (cp < 0x80) {
-      ascii += ch;
-      continue;
-    }
-    const bytes = table.get(cp);
-    if (!bytes) throw new RangeError(`U+${cp.toString(16)} (${ch}) has no GBK bytes`);
-    if (ascii) parts.push(Buffer.from(ascii, 'latin1'));
-    ascii = '';
-    parts.push(bytes);
-  }
-  if (ascii) parts.push(Buffer.from(ascii, 'latin1'));
-  return Buffer.concat(parts);
-}
 
 const csvCell = (value: string | number | undefined): string => {
   const text = value === undefined ? '' : String(value);

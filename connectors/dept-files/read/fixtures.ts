@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { open, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TextDecoder } from 'node:util';
 import ExcelJS from 'exceljs';
+import { encodeGb18030 as gb18030 } from '../../gb18030.js';
 import { type FileReadOptions, fileReadOptions } from './options.js';
 import type { FileRow } from './problems.js';
 import { readRows } from './read.js';
@@ -48,65 +48,8 @@ export async function rowsOf(
   return rows;
 }
 
-let bmpTable: Map<number, Buffer> | undefined;
-
-/** Code point → GB18030 bytes for the BMP: every two-byte and four-byte sequence, decoded once. */
-function gbTable(): Map<number, Buffer> {
-  if (bmpTable) return bmpTable;
-  const table = new Map<number, Buffer>();
-  const decoder = new TextDecoder('gb18030', { fatal: true });
-  const learn = (bytes: Buffer) => {
-    let text: string;
-    try {
-      text = decoder.decode(bytes);
-    } catch {
-      return;
-    }
-    const cp = text.codePointAt(0)!;
-    if (text.length === 1 && !table.has(cp)) table.set(cp, bytes);
-  };
-  for (let b1 = 0x81; b1 <= 0xfe; b1++)
-    for (let b2 = 0x40; b2 <= 0xfe; b2++) if (b2 !== 0x7f) learn(Buffer.from([b1, b2]));
-  for (let b1 = 0x81; b1 <= 0x84; b1++)
-    for (let b2 = 0x30; b2 <= 0x39; b2++)
-      for (let b3 = 0x81; b3 <= 0xfe; b3++) for (let b4 = 0x30; b4 <= 0x39; b4++) learn(Buffer.from([b1, b2, b3, b4]));
-  bmpTable = table;
-  return table;
-}
-
-/** `text` in GB18030 (GBK for the characters GBK has). */
-export function gb18030(text: string): Buffer {
-  const table = gbTable();
-  const parts: Buffer[] = [];
-  let ascii = '';
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
-    if (cp < 0x80) {
-      ascii += ch;
-      continue;
-    }
-    if (ascii) parts.push(Buffer.from(ascii, 'latin1'));
-    ascii = '';
-    if (cp >= 0x10000) {
-      // Supplementary planes map linearly from 0x90308130.
-      const i = cp - 0x10000;
-      parts.push(
-        Buffer.from([
-          0x90 + Math.floor(i / 12600),
-          0x30 + (Math.floor(i / 1260) % 10),
-          0x81 + (Math.floor(i / 10) % 126),
-          0x30 + (i % 10),
-        ]),
-      );
-    } else {
-      const bytes = table.get(cp);
-      if (!bytes) throw new RangeError(`U+${cp.toString(16)} has no GB18030 bytes`);
-      parts.push(bytes);
-    }
-  }
-  if (ascii) parts.push(Buffer.from(ascii, 'latin1'));
-  return Buffer.concat(parts);
-}
+/** `text` in GB18030, as a bureau's export tool writes it. */
+export { gb18030 };
 
 export type SheetCell = ExcelJS.CellValue | { value: ExcelJS.CellValue; numFmt: string };
 
