@@ -85,6 +85,13 @@ function calendarProblem(f: ArrayLike<number>): string | undefined {
   return undefined;
 }
 
+/** The parsed fields as epoch ms of the same wall time read as UTC, or why they name no real time. */
+function wallTimeOf(f: ArrayLike<number>, value: unknown): number | TimeParseFailure {
+  const problem = calendarProblem(f);
+  if (problem) return new TimeParseFailure(`${describe(value)}: ${problem}`);
+  return utcFromFields(f[YEAR]!, f[MONTH]!, f[DAY]!, f[HOUR]!, f[MINUTE]!, f[SECOND]!, f[MILLISECOND]!);
+}
+
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
@@ -261,17 +268,8 @@ function patternFormat(format: string, zoneName: string): CompiledTimeFormat {
       fields[field] = number;
     }
     if (pos !== length) return mismatch(value);
-    const problem = calendarProblem(fields);
-    if (problem) return new TimeParseFailure(`${describe(value)}: ${problem}`);
-    const local = utcFromFields(
-      fields[YEAR]!,
-      fields[MONTH]!,
-      fields[DAY]!,
-      fields[HOUR]!,
-      fields[MINUTE]!,
-      fields[SECOND]!,
-      fields[MILLISECOND]!,
-    );
+    const local = wallTimeOf(fields, value);
+    if (local instanceof TimeParseFailure) return local;
     return new Date(zone.localToUtc(local)).toISOString();
   };
 
@@ -344,17 +342,8 @@ function isoFormat(zone: string): CompiledTimeFormat {
       offsetMinutes = sign * (hours * 60 + minutes);
     }
     if (scan.failed || scan.pos !== value.length) return isoMismatch(value);
-    const problem = calendarProblem(fields);
-    if (problem) return new TimeParseFailure(`${describe(value)}: ${problem}`);
-    const local = utcFromFields(
-      fields[YEAR]!,
-      fields[MONTH]!,
-      fields[DAY]!,
-      fields[HOUR]!,
-      fields[MINUTE]!,
-      fields[SECOND]!,
-      fields[MILLISECOND]!,
-    );
+    const local = wallTimeOf(fields, value);
+    if (local instanceof TimeParseFailure) return local;
     return new Date(local - offsetMinutes * 60_000).toISOString();
   };
   const field = (name: string) => (name === 'ms' ? "rpad(left(p.f, 3), 3, '0')::INTEGER" : sqlGroup(name));

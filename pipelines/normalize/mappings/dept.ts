@@ -59,13 +59,28 @@ function mapRecords(p: Record<string, unknown>, context: MappingContext): MapOut
   const records: unknown[] = Array.isArray(p.records) ? p.records : [];
   const lines: unknown[] = Array.isArray(p.lines) ? p.lines : [];
   const delivered_at = deliveredAtOf(p, Math.max(records.length, 1));
+  // A line the chunk does not give is no line: the record fails the dept_record schema and is dead-lettered.
+  const { rows, rejections } = recordRows(p, records, (i) => lines[i], delivered_at, context);
+  return { rows, rejections, records: records.length };
+}
+
+/**
+ * Each delivered record as its dept_record row, or its rejection against the resource's declared fields;
+ * `lineOf(i)` is record i's line (its file line, or its position in the message).
+ */
+function recordRows(
+  p: Record<string, unknown>,
+  records: readonly unknown[],
+  lineOf: (i: number) => unknown,
+  delivered_at: string | undefined,
+  context: MappingContext,
+): { rows: MappedRow[]; rejections: Rejection[] } {
   const fields = typeof p.resourceCode === 'string' ? context.resourceFields.get(p.resourceCode) : undefined;
   const rows: MappedRow[] = [];
   const rejections: Rejection[] = [];
   for (let i = 0; i < records.length; i++) {
     const record = records[i];
-    // A line the chunk does not give is no line: the record fails the dept_record schema and is dead-lettered.
-    const line = lines[i];
+    const line = lineOf(i);
     const problem = deptRecordProblem(record, `records[${i}]`, fields, context.mayHoldSurrogates);
     if (problem) {
       rejections.push({
@@ -87,7 +102,7 @@ function mapRecords(p: Record<string, unknown>, context: MappingContext): MapOut
       },
     });
   }
-  return { rows, rejections, records: records.length };
+  return { rows, rejections };
 }
 
 /** The summary of a delivered file, sent after its chunks: its dept_delivery row, counting no record itself. */
@@ -136,28 +151,7 @@ export const deptMapping: SourceMapping = {
     const records: unknown[] = Array.isArray(p.records) ? p.records : [];
     const units = Math.max(records.length, Array.isArray(p.records) ? 0 : 1);
     const delivered_at = deliveredAtOf(p, units);
-    const fields = typeof p.resourceCode === 'string' ? context.resourceFields.get(p.resourceCode) : undefined;
-    const rows: MappedRow[] = [];
-    const rejections: Rejection[] = [];
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i];
-      const problem = deptRecordProblem(record, `records[${i}]`, fields, context.mayHoldSurrogates);
-      if (problem) {
-        rejections.push({ ...problem, line: i + 1, raw: JSON.stringify(record) ?? 'undefined' });
-        continue;
-      }
-      rows.push({
-        dataset: 'dept_record',
-        row: {
-          delivery_id: p.deliveryId,
-          resource_code: p.resourceCode,
-          region_code: p.adcode,
-          delivered_at,
-          line: i + 1,
-          record: JSON.stringify(record),
-        },
-      });
-    }
+    const { rows, rejections } = recordRows(p, records, (i) => i + 1, delivered_at, context);
     const header: MappedRow = {
       dataset: 'dept_delivery',
       row: {
