@@ -186,6 +186,23 @@ describe('a source checkpoint across a crash between acknowledgement and commit'
     expect((await SourceCheckpoint.open(path, { bus, topics })).resendsToSkip).toBe(1);
   });
 
+  it('under the masking producer, a header named __proto__ holding a phone stays a header, masked', async () => {
+    const masker = new PersonalDataMasker({ id: 'k1', key: 'a-test-key-of-enough-length' });
+    const headers = Object.defineProperty(Object.create(null) as Record<string, string>, '__proto__', {
+      value: '13812345678',
+      enumerable: true,
+    });
+    await maskingProducer(bus.producer(), masker, new Set(['hotline'])).send('raw.hotline', [
+      { key: 'case-2', value: '{"case_no":"case-2"}', headers },
+    ]);
+    const held = [];
+    for (const { partition } of await bus.describe('raw.hotline'))
+      held.push(...(await bus.read({ topic: 'raw.hotline', partition }, 0, 10)).messages);
+    expect(held).toHaveLength(1);
+    expect(Object.keys(held[0]!.headers)).toEqual(['__proto__']);
+    expect(Object.getOwnPropertyDescriptor(held[0]!.headers, '__proto__')?.value).toBe('[phone]');
+  });
+
   it('keeps the position of a checkpoint written before this format', async () => {
     await rm(join(dir, 'checkpoints'), { recursive: true, force: true });
     const legacy = { history: 'seed=1', acked: 4000 };

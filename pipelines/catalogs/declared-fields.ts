@@ -98,7 +98,9 @@ function readSchemaFile(path: string): unknown {
   return table.rows.map((row) => {
     const field: Record<string, unknown> = {};
     for (const [header, cell] of Object.entries(row)) {
-      const key = schemaFileHeaders[header.trim()];
+      const name = header.trim();
+      // An own property only: a column headed `constructor` is an unknown column, not Object's constructor.
+      const key = Object.hasOwn(schemaFileHeaders, name) ? schemaFileHeaders[name] : undefined;
       if (key === undefined || cell === '') continue;
       if (key === 'required') field.required = booleanValue(cell) ?? cell;
       else if (key === 'max_length') field.max_length = Number(cell);

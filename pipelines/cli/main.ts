@@ -241,7 +241,8 @@ export async function main(argv: string[]): Promise<number> {
     print(usage);
     return 0;
   }
-  const command = commands[name];
+  // An own property only: `cityhub constructor` is an unknown command, not Object's constructor.
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
     process.stderr.write(`cityhub: unknown command "${name}"\n\n${usage}\n`);
     return 2;

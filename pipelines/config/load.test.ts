@@ -116,6 +116,12 @@ lake:
     expect(loadConfig(path, { ...env, CITYHUB_DATA_DIR: '/srv/城市大脑' }).config.data_dir).toBe('/srv/城市大脑');
   });
 
+  it('a variable named like an Object property (constructor, toString) is a variable like any other', async () => {
+    const path = await configFile(`${minimal}data_dir: \${constructor:-/srv/data}\n`);
+    expect(loadConfig(path, { ...env }).config.data_dir).toBe('/srv/data');
+    expect(loadConfig(path, { ...env, constructor: '/srv/set' } as NodeJS.ProcessEnv).config.data_dir).toBe('/srv/set');
+  });
+
   it('names the key path of every variable that is missing', async () => {
     const path = await configFile(`${minimal}api:
   tokens:

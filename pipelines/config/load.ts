@@ -90,7 +90,8 @@ const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 function interpolate(value: unknown, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
   if (typeof value === 'string') {
     return value.replace(reference, (whole, name: string, fallback: string | undefined) => {
-      const found = env[name];
+      // An own property only: `${constructor}` names no variable, not Object's constructor.
+      const found = Object.hasOwn(env, name) ? env[name] : undefined;
       if (found !== undefined && found !== '') return found;
       if (fallback !== undefined) return fallback;
       issues.push({ path, value: whole, expected: `environment variable ${name} to be set` });

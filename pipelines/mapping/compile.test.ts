@@ -267,6 +267,19 @@ describe('a mapping file that is not valid is refused before any record', () => 
     expect(error.problems.join('\n')).toMatch(/fields\.unit \(line 4\):.*pth/);
   });
 
+  it('a field the dataset does not have (a typo, a prototype key) fails at compile, naming it', async () => {
+    for (const name of ['devce_id', 'constructor']) {
+      const file = join(dir, `bad-field-${name}.yaml`);
+      await writeFile(file, `dataset: sensor_reading\nfields:\n  "${name}": dev\n`);
+      expect(() => compileMapping(loadMappingFile(file, 'sensor'), catalogs)).toThrow(
+        new RegExp(`field ${name}: not a field of sensor_reading`),
+      );
+    }
+    const proto = join(dir, 'bad-field-proto.yaml');
+    await writeFile(proto, 'dataset: sensor_reading\nfields:\n  "__proto__": dev\n');
+    expect(() => loadMappingFile(proto, 'sensor')).toThrow(/fields\.__proto__: not a field of any dataset/);
+  });
+
   it('an unknown time token or zone fails at compile, naming the field', async () => {
     const file = join(dir, 'bad-time.yaml');
     await writeFile(

@@ -4,7 +4,7 @@
  */
 
 import type { Feed } from '../../connectors/types.js';
-import type { DataResource, DatasetName, Device, Region } from '../../schemas/index.js';
+import { type DataResource, type DatasetName, type Device, datasets, type Region } from '../../schemas/index.js';
 import { CityhubError } from '../errors.js';
 import type { ReasonCode, Rejection } from '../normalize/dead-letter.js';
 import {
@@ -73,6 +73,21 @@ export function loadMappingTables(file: string, feed: Feed, spec: MappingSpec, b
 export function compileMapping(loaded: LoadedMapping, catalogs: MappingCatalogs): SourceMapping {
   const { spec, file } = loaded;
   const dataset = spec.dataset as DatasetName;
+  // Rows are built by canonical field name: a name the dataset does not have (a typo, `__proto__`) is refused here,
+  // once, instead of failing every record.
+  const canonical = datasets[dataset].shape as Record<string, unknown>;
+  const named = [
+    ...Object.keys(spec.fields),
+    ...(spec.measurement ? [spec.measurement.value, spec.measurement.unit, spec.measurement.metric] : []),
+  ];
+  for (const name of named) {
+    if (!Object.hasOwn(canonical, name))
+      throw new MappingCompileError(
+        file,
+        name,
+        `not a field of ${dataset} (its fields: ${Object.keys(canonical).join(', ')})`,
+      );
+  }
   const lookups = new CatalogLookups(catalogs);
   const fieldSources: Record<string, string> = {};
   const names: string[] = [];

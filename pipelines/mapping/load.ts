@@ -39,7 +39,12 @@ export function loadMappingFile(file: string, feed: Feed): LoadedMapping {
       document.errors.map((e) => `line ${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`),
     );
   }
-  const parsed = mappingSpec.safeParse(document.toJS());
+  const raw = document.toJS() as unknown;
+  // zod builds `fields` on a plain object, where a `__proto__` key would vanish instead of being refused.
+  const fields = (raw as { fields?: unknown } | null)?.fields;
+  if (fields !== null && typeof fields === 'object' && Object.hasOwn(fields, '__proto__'))
+    throw new MappingFileError(file, ['fields.__proto__: not a field of any dataset']);
+  const parsed = mappingSpec.safeParse(raw);
   if (!parsed.success) {
     throw new MappingFileError(
       file,

@@ -19,10 +19,10 @@ describe('the cityhub CLI', () => {
     },
   );
 
-  it('an unknown command exits 2 and lists the commands', async () => {
-    const { code, stderr } = await runCli(['frobnicate']);
+  it.each(['frobnicate', 'constructor'])('an unknown command (%s) exits 2 and lists the commands', async (name) => {
+    const { code, stderr } = await runCli([name]);
     expect(code).toBe(2);
-    expect(stderr).toContain('unknown command "frobnicate"');
+    expect(stderr).toContain(`unknown command "${name}"`);
     expect(stderr).toContain('config check');
   });
 
