@@ -18,6 +18,7 @@ import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import { CONNECTOR_DEAD_LETTER_RAW_LIMIT } from '../../pipelines/normalize/connector-dead-letter.js';
 import { deptRecordProblem } from '../../pipelines/normalize/mappings/dept.js';
 import type { CompiledField } from '../../pipelines/normalize/resource-fields.js';
+import { scrubPersonalText } from '../../pipelines/privacy/personal-text.js';
 import type { DataResource } from '../../schemas/index.js';
 import { readHead } from '../files.js';
 import type { BusSender, DeadLetterInput } from '../send.js';
@@ -155,7 +156,10 @@ export async function deliverFile(
       messages: [],
       acknowledged: () => {
         stats.files_with_problems++;
-        context.log.warn({ file: stamp.name, resource: code ?? null, problem: 'unknown_resource', why }, 'dept file');
+        context.log.warn(
+          { file: scrubPersonalText(stamp.name), resource: code ?? null, problem: 'unknown_resource', why },
+          'dept file',
+        );
       },
       ...(done ? { done } : {}),
     });
@@ -442,7 +446,8 @@ function deliveryMessage(message: Record<string, unknown> & { resourceCode: stri
 function logDelivery(context: DeliveryContext, message: Record<string, unknown>): void {
   context.log.info(
     {
-      file: message.file,
+      // A file name may hold a phone number; logs keep no clear personal data (as the send path's dead letters).
+      file: typeof message.file === 'string' ? scrubPersonalText(message.file) : message.file,
       resource: message.resourceCode,
       delivery_id: message.deliveryId,
       rows: message.records,
