@@ -6,7 +6,12 @@ export const hotlineRequestType = z.enum(['consult', 'help', 'complaint', 'repor
 export const hotlineStatus = z.enum(['received', 'dispatched', 'handling', 'closed']);
 export const hotlineSatisfaction = z.enum(['satisfied', 'basically_satisfied', 'unsatisfied']);
 
-/** A 12345 work order snapshot. The caller's phone and name never appear: only a keyed hash (HMAC-SHA256) of the phone, with the id of its key. */
+/**
+ * One version of a 12345 work order: its state as the case system last changed it. Each (status, updated_at) is a
+ * record of its own, so an order updated again without a new status (a closed order's follow-up visit, a second
+ * update while handling) is kept, and staging keeps the newest version per (case_id, status). The caller's phone and
+ * name never appear: only a keyed hash (HMAC-SHA256) of the phone, with the id of its key.
+ */
 export const hotlineCase = z
   .object({
     case_id: code,
@@ -21,6 +26,11 @@ export const hotlineCase = z
     region_code: regionCode,
     department_code: z.string().min(1).max(32).optional(),
     status: hotlineStatus,
+    updated_at: utcTimestamp
+      .optional()
+      .describe(
+        'when the source system last changed the order: the version time (absent: one version per status, the first landed)',
+      ),
     responded_at: utcTimestamp.optional(),
     closed_at: utcTimestamp.optional(),
     deadline_at: utcTimestamp.optional(),
@@ -37,6 +47,11 @@ export const hotlineCase = z
       .describe('id of the key that made caller_hash (privacy.key_id): hashes under different keys never compare'),
   })
   .strict()
-  .meta({ id: 'hotline_case', version: 2, natural_key: ['case_id', 'status'], event_time: 'received_at' });
+  .meta({
+    id: 'hotline_case',
+    version: 3,
+    natural_key: ['case_id', 'status', 'updated_at'],
+    event_time: 'received_at',
+  });
 
 export type HotlineCase = z.infer<typeof hotlineCase>;

@@ -53,13 +53,18 @@ export function hotlineBase(
   };
 }
 
+/**
+ * One version of an order as the case system sends it. `times.updateMs` is when the system last changed the order
+ * (`updateTime`, the version time a mapping keeps as updated_at): the moment the snapshot is sent.
+ */
 export function hotlineSnapshot(
   order: HotlineOrder,
   state: string,
-  times: { replyMs?: number; finishMs?: number },
+  times: { updateMs?: number; replyMs?: number; finishMs?: number },
   visit?: Record<string, unknown>,
 ): Record<string, unknown> {
   const payload: Record<string, unknown> = { ...order.base, state };
+  if (times.updateMs !== undefined) payload.updateTime = shanghaiLocal(times.updateMs);
   if (times.replyMs !== undefined) payload.replyTime = shanghaiLocal(times.replyMs);
   if (times.finishMs !== undefined) payload.finishTime = shanghaiLocal(times.finishMs);
   payload.deadline = shanghaiLocal(order.deadlineMs);
@@ -91,7 +96,13 @@ export function simulateHotline(ctx: SimContext): void {
         caller: { name: callerName(rng), phone: rng.pick(ctx.phones) },
       };
       const send = (state: string, emitMs: number, times: { replyMs?: number; finishMs?: number }, visit?: object) => {
-        ctx.valid('hotline', orderNo, emitMs, hotlineSnapshot(order, state, times, visit as Record<string, unknown>));
+        const snapshot = hotlineSnapshot(
+          order,
+          state,
+          { updateMs: emitMs, ...times },
+          visit as Record<string, unknown>,
+        );
+        ctx.valid('hotline', orderNo, emitMs, snapshot);
         ctx.facts.hotline_case.push({
           case_id: orderNo,
           status: stateEn[state]!,

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -616,5 +616,96 @@ describe('dedupe memory survives a restart (issue 6, also expected)', () => {
     await after.flush();
     await after.committed();
     expect(after.stats.feeds.sensor).toEqual({ received: 3, landed: 1, dead_lettered: 2 });
+  });
+});
+
+describe('a 12345 order lands once per version, across restarts too (issue 8)', () => {
+  /** docs/feeds.md "hotline": a closed order, and its version of a day later with the follow-up visit. */
+  const closed = {
+    orderNo: '12345-202608010001',
+    acceptTime: '2026-08-01 09:12:33',
+    channel: '电话',
+    type: '投诉',
+    category: '城市管理/市容环境/暴露垃圾',
+    street: '330106',
+    dept: 'CG-330106',
+    state: '办结',
+    updateTime: '2026-08-01 16:00:00',
+    replyTime: '2026-08-01 10:02:00',
+    finishTime: '2026-08-01 15:00:00',
+    visit: { contacted: false },
+    caller: { name: '张三', phone: '13812345678' },
+  };
+  const visited = {
+    ...closed,
+    updateTime: '2026-08-01 20:00:00',
+    visit: { contacted: true, resolved: true, satisfaction: '满意' },
+  };
+  const { updateTime: _u, ...unversioned } = closed;
+
+  function hotlineBatch(firstOffset: number, payloads: object[]): PartitionBatch {
+    const messages: BusMessage[] = payloads.map((payload, i) => ({
+      topic: 'raw.hotline',
+      partition: 0,
+      offset: firstOffset + i,
+      key: closed.orderNo,
+      value: Buffer.from(JSON.stringify(payload)),
+      timestamp: FLUSH_TIME - 60_000,
+      headers: NO_HEADERS,
+    }));
+    return { topic: 'raw.hotline', partition: 0, highWatermark: firstOffset + payloads.length, messages };
+  }
+
+  /** A (re)started pipeline's lander over the lake, with a fresh hotline normalizer (no dedupe memory). */
+  async function hotlineLander(): Promise<Lander> {
+    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
+    const store = new LocalLakeStore(join(dir, 'lake'));
+    const normalizers = new Map([['raw.hotline', normalizer('hotline')]]);
+    return new Lander({ store, writer, normalizers, limits: relaxed, now: () => clock });
+  }
+
+  async function land(target: Lander, batch: PartitionBatch): Promise<void> {
+    target.add(batch);
+    await target.flush();
+    await target.committed();
+  }
+
+  it('two versions with the same status both land; a re-send of either is a duplicate, before and after a restart', async () => {
+    const before = await hotlineLander();
+    await land(before, hotlineBatch(0, [closed, visited, visited]));
+    expect(before.stats.feeds.hotline).toEqual({ received: 3, landed: 2, dead_lettered: 1 });
+
+    const after = await hotlineLander();
+    expect(await after.recallLanded()).toBe(2);
+    await land(after, hotlineBatch(3, [closed, visited]));
+    expect(after.stats.feeds.hotline).toEqual({ received: 2, landed: 0, dead_lettered: 2 });
+  });
+
+  it('an order without an update time: the key recalled from the lake (a NULL field) is the one the normalizer makes', async () => {
+    const before = await hotlineLander();
+    await land(before, hotlineBatch(0, [unversioned]));
+
+    const after = await hotlineLander();
+    expect(await after.recallLanded()).toBe(1);
+    await land(after, hotlineBatch(1, [unversioned, closed]));
+    // The repeat is known after the restart; the version with an update time is another record.
+    expect(after.stats.feeds.hotline).toEqual({ received: 2, landed: 1, dead_lettered: 1 });
+  });
+
+  it('recalls from files landed before updated_at existed (no such column) and still knows their repeats', async () => {
+    const before = await hotlineLander();
+    await land(before, hotlineBatch(0, [unversioned]));
+    // Rewrite the landed file as the previous schema version wrote it: without the updated_at column.
+    const folder = join(dir, 'lake', 'hotline_case', 'dt=2026-08-01');
+    const [name] = await readdir(folder);
+    const file = join(folder, name!);
+    await query(`copy (select * exclude (updated_at) from read_parquet('${file}')) to '${file}.old' (format parquet)`);
+    await rename(`${file}.old`, file);
+    expect((await query(`select * from read_parquet('${file}')`))[0]).not.toHaveProperty('updated_at');
+
+    const after = await hotlineLander();
+    expect(await after.recallLanded()).toBe(1);
+    await land(after, hotlineBatch(1, [unversioned, visited]));
+    expect(after.stats.feeds.hotline).toEqual({ received: 2, landed: 1, dead_lettered: 1 });
   });
 });

@@ -382,15 +382,22 @@ export class Lander {
         const files = await store.recentFiles(dataset, RECALL_MAX_FILES);
         if (files.length === 0) continue;
         const types = new Map(datasetColumns(dataset).map((c) => [c.name, c.type]));
-        const key = normalizer
-          .naturalKeyFields(dataset)
-          .map((field) => keyText(field, types.get(field)))
+        const fields = normalizer.naturalKeyFields(dataset);
+        const key = fields.map((field) => keyText(field, types.get(field))).join(', ');
+        // Files landed before a key field joined its schema (an optional column added later) lack that column: a
+        // typed empty relation unioned by name gives it to every file, as NULL.
+        const typed = [...fields, '_ingested_at', '_offset']
+          .map((field) => `cast(null as ${types.get(field) ?? 'VARCHAR'}) as ${quoted(field)}`)
           .join(', ');
         const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');
         const keys = await writer.readColumn(
           `select key from (
              select concat_ws(chr(1), ${key}) as key, _ingested_at, _offset
-             from read_parquet([${list}], union_by_name = true)
+             from (
+               select ${typed} where false
+               union all by name
+               select * from read_parquet([${list}], union_by_name = true)
+             )
              order by _ingested_at desc, _offset desc
              limit ${normalizer.dedupeWindow ?? 200_000}
            ) order by _ingested_at, _offset`,
@@ -432,11 +439,19 @@ export class Lander {
   }
 }
 
-/** SQL text of a natural-key field as the normalizer writes it: timestamps in toISOString() form, numbers as text. */
+/**
+ * SQL text of a natural-key field as the normalizer writes it: timestamps in toISOString() form, numbers as text, a
+ * NULL (an optional field left out) as empty text — concat_ws would skip a NULL with its separator, and the key
+ * would no longer match the normalizer's.
+ */
 function keyText(field: string, type: string | undefined): string {
-  const column = `"${field.replaceAll('"', '""')}"`;
-  if (type === 'TIMESTAMPTZ') return `strftime(${column} at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')`;
-  return `cast(${column} as varchar)`;
+  const column = quoted(field);
+  if (type === 'TIMESTAMPTZ') return `coalesce(strftime(${column} at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ'), '')`;
+  return `coalesce(cast(${column} as varchar), '')`;
+}
+
+function quoted(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
 }
 
 /** One dead-letter row as NDJSON (docs/lake.md "Dead letters"). Every string is made well-formed for the writer. */

@@ -70,6 +70,7 @@ const hotlineExample = {
   street: '330106',
   dept: 'CG-330106',
   state: '办结',
+  updateTime: '2026-08-03 10:00:00',
   replyTime: '2026-08-01 10:02:00',
   finishTime: '2026-08-02 16:00:00',
   deadline: '2026-08-04 09:12:33',
@@ -298,6 +299,7 @@ describe('hotline feed → hotline_case', () => {
           region_code: '330106',
           department_code: 'CG-330106',
           status: 'closed',
+          updated_at: '2026-08-03T02:00:00.000Z',
           responded_at: '2026-08-01T02:02:00.000Z',
           closed_at: '2026-08-02T08:00:00.000Z',
           deadline_at: '2026-08-04T01:12:33.000Z',
@@ -345,7 +347,7 @@ describe('hotline feed → hotline_case', () => {
   });
 
   it('lands a freshly accepted order without visit, reply, finish or deadline', () => {
-    const { visit: _v, replyTime: _r, finishTime: _f, deadline: _d, ...fresh } = hotlineExample;
+    const { visit: _v, replyTime: _r, finishTime: _f, deadline: _d, updateTime: _u, ...fresh } = hotlineExample;
     const out = normalizer('hotline').normalize(bytes({ ...fresh, state: '受理' }));
     expect(out.landed).toBe(1);
     const row = JSON.parse(JSON.stringify(out.rows[0]?.row));
@@ -365,11 +367,40 @@ describe('hotline feed → hotline_case', () => {
     );
   });
 
+  it('lands each version of an order (same status, new update time); a re-send of a version is a duplicate', () => {
+    const n = normalizer('hotline');
+    // Closed on the 2nd; the follow-up visit reaches the caller a day later: the same status, a newer version.
+    const closed = { ...hotlineExample, updateTime: '2026-08-02 16:00:00', visit: { contacted: false } };
+    const visited = hotlineExample;
+    expect(n.normalize(bytes(closed)).landed).toBe(1);
+    expect(n.normalize(bytes(visited)).landed).toBe(1);
+    const again = only(n.normalize(bytes(visited)));
+    expect(again).toMatchObject({ reason_code: 'duplicate', issues: [{ path: 'case_id+status+updated_at' }] });
+    expect(only(n.normalize(bytes(closed))).reason_code).toBe('duplicate');
+  });
+
+  it('without an update time an order has one version per status, as before: a second copy is a duplicate', () => {
+    const n = normalizer('hotline');
+    const { updateTime: _u, ...unversioned } = hotlineExample;
+    expect(n.normalize(bytes(unversioned)).landed).toBe(1);
+    const later = { ...unversioned, visit: { ...unversioned.visit, satisfaction: '不满意' } };
+    expect(only(n.normalize(bytes(later))).reason_code).toBe('duplicate');
+    // A version with an update time is another record than the one without.
+    expect(n.normalize(bytes(hotlineExample)).landed).toBe(1);
+  });
+
   it('lands a live order whose handling deadline is days ahead (deadlines are in the future by nature)', () => {
     // Processed 20 minutes after acceptance; the 3-day deadline lies beyond max_future_skew_ms (24 h).
     const live = normalizer('hotline', { now: () => Date.parse('2026-08-01T09:32:33+08:00') });
     const out = live.normalize(
-      bytes({ ...hotlineExample, state: '受理', replyTime: '', finishTime: '', visit: undefined }),
+      bytes({
+        ...hotlineExample,
+        state: '受理',
+        updateTime: '2026-08-01 09:13:00',
+        replyTime: '',
+        finishTime: '',
+        visit: undefined,
+      }),
     );
     expect(out.deadLetters).toEqual([]);
     expect(out.rows[0]?.row.deadline_at).toBe('2026-08-04T01:12:33.000Z');

@@ -105,6 +105,11 @@ function datasetRules(name: DatasetName): DatasetRules {
   };
 }
 
+/** One natural-key field as key text: absent (undefined or null) is empty, as the lake's recall renders NULL. */
+function keyPart(value: unknown): string {
+  return value === undefined || value === null ? '' : String(value);
+}
+
 /** Remembers recent natural keys; forgets the oldest past its window so memory stays bounded. */
 class KeyWindow {
   private readonly keys = new Set<string>();
@@ -411,8 +416,8 @@ export class Normalizer {
 
   /**
    * Remembers natural keys of rows already in the lake (recent ones, oldest first; each built as the normalizer
-   * builds it: the fields' text joined by U+0001), so a repeat arriving after a restart is a duplicate as it would
-   * have been in an uninterrupted run.
+   * builds it: the fields' text joined by U+0001, a missing field as empty text), so a repeat arriving after a
+   * restart is a duplicate as it would have been in an uninterrupted run.
    */
   remember(dataset: DatasetName, keys: Iterable<string>): void {
     const window = this.windowOf(dataset);
@@ -428,10 +433,14 @@ export class Normalizer {
     this.dedupe.clear();
   }
 
+  /**
+   * The key text recallLanded() rebuilds from the lake for the same row: fields joined by U+0001, a missing optional
+   * field (NULL in the lake) as empty text — never "undefined" — so a repeat is recognised after a restart too.
+   */
   private naturalKey(dataset: DatasetName, row: Record<string, unknown>): string {
     const fields = this.rulesOf(dataset).naturalKey;
-    let key = String(row[fields[0]!]);
-    for (let i = 1; i < fields.length; i++) key += `\u0001${String(row[fields[i]!])}`;
+    let key = keyPart(row[fields[0]!]);
+    for (let i = 1; i < fields.length; i++) key += `\u0001${keyPart(row[fields[i]!])}`;
     return key;
   }
 

@@ -1,6 +1,7 @@
 -- name: stg_lake__hotline_case
--- description: Landed 12345 hotline case snapshots, one row per (case_id, status) — the first landed copy
---   (lowest _ingested_at, then _topic, _partition, _offset) — with the Asia/Shanghai day the case was received.
+-- description: Landed 12345 hotline case versions, one row per (case_id, status) — the latest version: the newest
+--   updated_at (the source's update time), then, for equal or missing update times, the first landed copy (lowest
+--   _ingested_at, then _topic, _partition, _offset) — with the Asia/Shanghai day the case was received.
 -- materialization: view
 -- grain: (case_id, status)
 -- tests: unique(case_id, status); not_null(received_date)
@@ -16,7 +17,7 @@ deduplicated as (
     from landed
     qualify row_number() over (
         partition by case_id, status
-        order by _ingested_at, _topic, _partition, _offset
+        order by updated_at desc nulls last, _ingested_at, _topic, _partition, _offset
     ) = 1
 ),
 
@@ -31,6 +32,7 @@ final as (
         cast(region_code as varchar) as region_code,
         cast(department_code as varchar) as department_code,
         cast(status as varchar) as status,
+        cast(updated_at as timestamptz) as updated_at,
         cast(responded_at as timestamptz) as responded_at,
         cast(closed_at as timestamptz) as closed_at,
         cast(deadline_at as timestamptz) as deadline_at,

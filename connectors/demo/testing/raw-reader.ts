@@ -89,6 +89,7 @@ export const documentedKeys: Record<Feed, string[]> = {
     'street',
     'dept',
     'state',
+    'updateTime',
     'replyTime',
     'finishTime',
     'deadline',
@@ -307,6 +308,7 @@ export class RawReader {
     const status = hotlineStates[str(p.state)];
     if (!status) throw new Reject('invalid');
     optional(p.dept, str);
+    optional(p.updateTime, parseLocal);
     optional(p.replyTime, parseLocal);
     optional(p.finishTime, parseLocal);
     optional(p.deadline, parseLocal);
