@@ -168,6 +168,58 @@ describe('BusSender on the embedded bus: headers', () => {
     expect(s.sent).toEqual({ dept: 4 });
     expect(s.deadLettered).toEqual({ dept: 2 });
   });
+  it('a per-call source is the cityhub-source of its messages and of their dead letters, and names the letter', async () => {
+    const bus = await fixture.open({ dir: fixture.tempDir(), maxMessageBytes: 4096 });
+    for (const topic of ['raw.sensor', 'dlq.sensor']) await bus.ensureTopic(topic, { partitions: 1 });
+    // One sender for a listener serving two sources (http-ingest).
+    const s = new BusSender({ connector: 'push', producer: bus.producer(), signal: new AbortController().signal });
+    const refused = await s.send(
+      'sensor',
+      [
+        { key: null, value: '{"dev":"WL-1"}' },
+        { key: null, value: 'x'.repeat(5000) },
+        { key: null, value: '{"dev":"WL-2"}', headers: { 'cityhub-source': 'push' } },
+        { key: null, value: 'y'.repeat(6000) },
+      ],
+      undefined,
+      'river-sensors',
+    );
+    await s.send('sensor', [{ key: null, value: '{"dev":"AQ-1"}' }], undefined, 'air-sensors');
+    await s.deadLetters(
+      'sensor',
+      [{ message: { key: null, value: '42' }, reason: 'not_an_object', explanation: 'a number' }],
+      'air-sensors',
+    );
+    await s.send('sensor', [{ key: null, value: '{"dev":"own"}' }]);
+
+    const raw = await readTopic(bus, 'raw.sensor');
+    expect(raw.map((m) => [m.value.toString(), m.headers?.['cityhub-source']])).toEqual([
+      ['{"dev":"WL-1"}', 'river-sensors'],
+      ['{"dev":"WL-2"}', 'river-sensors'],
+      ['{"dev":"AQ-1"}', 'air-sensors'],
+      ['{"dev":"own"}', 'push'],
+    ]);
+    const dead = await readTopic(bus, 'dlq.sensor');
+    expect(
+      dead.map((m) => {
+        const letter = connectorDeadLetter.parse(JSON.parse(m.value.toString()));
+        return [m.headers?.['cityhub-source'], letter.connector, letter.reason_code];
+      }),
+    ).toEqual([
+      ['river-sensors', 'river-sensors', 'oversized'],
+      ['river-sensors', 'river-sensors', 'oversized'],
+      ['air-sensors', 'air-sensors', 'not_an_object'],
+    ]);
+    // send() tells its caller which messages went to dlq.<feed>, by their index in what it was given.
+    expect(refused.map((r) => [r.index, r.reason])).toEqual([
+      [1, 'oversized'],
+      [3, 'oversized'],
+    ]);
+    expect(refused[0]!.explanation).toMatch(/4096/);
+    expect(s.sent).toEqual({ sensor: 7 });
+    expect(s.deadLettered).toEqual({ sensor: 3 });
+  });
+
   it('an oversized message under a bus limit below 64 KiB still becomes a dead letter that fits it', async () => {
     const bus = await fixture.open({ dir: fixture.tempDir(), maxMessageBytes: 4096 });
     for (const topic of ['raw.sensor', 'dlq.sensor']) await bus.ensureTopic(topic, { partitions: 1 });

@@ -19,6 +19,19 @@ export interface SendHealth {
   last_error_at?: string;
 }
 
+/** A message of a send() that the bus refused and that went to `dlq.<feed>` as a connector dead letter instead. */
+export interface RefusedMessage {
+  /** Its position in the messages given to send(). */
+  index: number;
+  /** The dead letter's reason code: `oversized` or `invalid_headers`. */
+  reason: string;
+  /** What the bus said. */
+  explanation: string;
+}
+
+/** What send() resolves with when the bus refused none of the messages: one shared, frozen empty list. */
+export const NONE_REFUSED: readonly RefusedMessage[] = Object.freeze([]);
+
 /** A body that cannot go on `raw.<feed>`, and why: one connector dead letter. */
 export interface DeadLetterInput {
   message: ProduceMessage;
@@ -47,55 +60,63 @@ export interface BusSenderOptions {
  *
  * Every message, dead letters included, leaves with the header `cityhub-source: <connector id>` (SOURCE_HEADER): the
  * pipeline lands it as `_source`. Headers the connector set (`mqtt-topic`, `file`, `line`, …) are kept beside it; a
- * `cityhub-source` of its own is replaced, so a row always names the connector that really sent it.
+ * `cityhub-source` of its own is replaced, so a row always names the connector that really sent it. A connector that
+ * serves several sources (http-ingest: one listener, a source per path) names the source per call instead: the
+ * `source` argument replaces the connector id in the header and in the dead letter.
  */
 export class BusSender {
   readonly health: SendHealth = { retries: 0 };
   /** Messages acknowledged per feed, raw or dead-lettered: what the pipeline will count as received. */
   readonly sent: Partial<Record<Feed, number>> = {};
   readonly deadLettered: Partial<Record<Feed, number>> = {};
-  /** The headers of every message the connector sent without any: one shared object. */
-  private readonly sourceOnly: MessageHeaders;
+  /** The headers of a message sent without any, per source id: one shared object each. */
+  private readonly sourceOnly = new Map<string, MessageHeaders>();
 
-  constructor(private readonly options: BusSenderOptions) {
-    this.sourceOnly = Object.freeze({ [SOURCE_HEADER]: options.connector });
-  }
+  constructor(private readonly options: BusSenderOptions) {}
 
-  /** `sourceRefs[i]` names where message i came from (a file name), carried into its dead letter. */
-  async send(feed: Feed, messages: ProduceMessage[], sourceRefs?: readonly string[]): Promise<void> {
-    await this.sendStamped(feed, messages.map(this.stamp), sourceRefs);
-  }
-
-  private async sendStamped(feed: Feed, messages: ProduceMessage[], sourceRefs?: readonly string[]): Promise<void> {
+  /**
+   * `sourceRefs[i]` names where message i came from (a file name), carried into its dead letter; `source` is the
+   * `cityhub-source` of these messages (default: the connector id). Resolves with the messages the bus refused and
+   * that went to `dlq.<feed>` instead (empty when it took them all), so a caller can tell its own sender per record.
+   */
+  async send(
+    feed: Feed,
+    messages: ProduceMessage[],
+    sourceRefs?: readonly string[],
+    source: string = this.options.connector,
+  ): Promise<readonly RefusedMessage[]> {
+    const sourceOnly = this.sourceOnlyOf(source);
+    const stamped = messages.map((m) => this.stamp(m, source, sourceOnly));
+    // Allocated only when the bus refuses something: the usual send returns the shared empty list.
+    let refused: RefusedMessage[] | undefined;
     let start = 0;
-    while (start < messages.length) {
-      const rest = start === 0 ? messages : messages.slice(start);
+    while (start < stamped.length) {
+      const rest = start === 0 ? stamped : stamped.slice(start);
       try {
         await this.sendRetried(rawTopic(feed), rest);
         this.count(this.sent, feed, rest.length);
-        return;
+        break;
       } catch (error) {
         if (!(error instanceof MessageTooLargeError || error instanceof InvalidHeadersError)) throw error;
         // The whole send was refused: send what came before the refused message, then its dead letter, then go on.
         const head = rest.slice(0, error.index);
-        if (head.length > 0) await this.sendStamped(feed, head, sourceRefs?.slice(start, start + error.index));
-        const at = start + error.index;
-        const refused = messages[at]!;
-        if (error instanceof MessageTooLargeError) {
-          await this.deadLetter(feed, refused, 'oversized', error.message, sourceRefs?.[at]);
-        } else {
-          // Its own headers are what the bus refused: the dead letter carries only the connector's stamp.
-          await this.deadLetter(
-            feed,
-            { ...refused, headers: this.sourceOnly },
-            'invalid_headers',
-            error.message,
-            sourceRefs?.[at],
-          );
+        if (head.length > 0) {
+          const inHead = await this.send(feed, head, sourceRefs?.slice(start, start + error.index), source);
+          if (inHead.length > 0)
+            refused = [...(refused ?? []), ...inHead.map((r) => ({ ...r, index: start + r.index }))];
         }
+        const at = start + error.index;
+        const message = stamped[at]!;
+        const reason = error instanceof MessageTooLargeError ? 'oversized' : 'invalid_headers';
+        // Headers the bus refused are not sent again: that dead letter carries only the source stamp.
+        const letter = reason === 'oversized' ? message : { ...message, headers: sourceOnly };
+        await this.deadLetter(feed, letter, reason, error.message, sourceRefs?.[at], source);
+        refused ??= [];
+        refused.push({ index: at, reason, explanation: error.message });
         start = at + 1;
       }
     }
+    return refused ?? NONE_REFUSED;
   }
 
   /** Sends a connector dead letter for a body that cannot go on `raw.<feed>`. */
@@ -105,25 +126,37 @@ export class BusSender {
     reason: string,
     explanation: string,
     sourceRef?: string,
+    source: string = this.options.connector,
   ): Promise<void> {
-    await this.deadLetters(feed, [{ message, reason, explanation, ...(sourceRef !== undefined ? { sourceRef } : {}) }]);
+    await this.deadLetters(
+      feed,
+      [{ message, reason, explanation, ...(sourceRef !== undefined ? { sourceRef } : {}) }],
+      source,
+    );
   }
 
   /**
    * Sends many connector dead letters in one bus send (a file's bad rows), counted and logged as `deadLetter` would.
    * A letter the bus refuses as too large (its limit below the 64 KiB of body a letter keeps) is cut to fit the limit
-   * the bus reported and sent again: a dead letter never stops the connector.
+   * the bus reported and sent again: a dead letter never stops the connector. `source` names the letters' source, as
+   * in send().
    */
-  async deadLetters(feed: Feed, letters: readonly DeadLetterInput[]): Promise<void> {
+  async deadLetters(
+    feed: Feed,
+    letters: readonly DeadLetterInput[],
+    source: string = this.options.connector,
+  ): Promise<void> {
     if (letters.length === 0) return;
-    const { connector } = this.options;
+    // The letter and its log line name the source that sent the body (for most connectors, the connector itself).
+    const connector = source;
+    const sourceOnly = this.sourceOnlyOf(source);
     const envelopes = letters.map((l) =>
       connectorDeadLetterOf(connector, l.reason, l.explanation, l.message.value, l.sourceRef),
     );
     const messages: ProduceMessage[] = letters.map((l, i) => ({
       key: l.message.key ?? null,
       value: JSON.stringify(envelopes[i]),
-      headers: this.stamp(l.message).headers!,
+      headers: this.stamp(l.message, source, sourceOnly).headers!,
     }));
     for (;;) {
       try {
@@ -183,13 +216,26 @@ export class BusSender {
     }
   }
 
-  /** The message with the connector's id among its headers (the message itself when that is already so). */
-  private readonly stamp = (message: ProduceMessage): ProduceMessage => {
+  /**
+   * The message with its source's id among its headers (the message itself when that is already so); `sourceOnly` is
+   * the shared header object of that source, looked up once per send.
+   */
+  private stamp(message: ProduceMessage, source: string, sourceOnly: MessageHeaders): ProduceMessage {
     const headers = message.headers;
-    if (headers === undefined) return { ...message, headers: this.sourceOnly };
-    if (headers[SOURCE_HEADER] === this.options.connector) return message;
-    return { ...message, headers: { ...headers, [SOURCE_HEADER]: this.options.connector } };
-  };
+    if (headers === undefined) return { ...message, headers: sourceOnly };
+    if (headers[SOURCE_HEADER] === source) return message;
+    return { ...message, headers: { ...headers, [SOURCE_HEADER]: source } };
+  }
+
+  /** `{ cityhub-source: <source> }`, one frozen object per source for every message sent without headers. */
+  private sourceOnlyOf(source: string): MessageHeaders {
+    let headers = this.sourceOnly.get(source);
+    if (headers === undefined) {
+      headers = Object.freeze({ [SOURCE_HEADER]: source });
+      this.sourceOnly.set(source, headers);
+    }
+    return headers;
+  }
 
   private count(counts: Partial<Record<Feed, number>>, feed: Feed, n: number): void {
     counts[feed] = (counts[feed] ?? 0) + n;

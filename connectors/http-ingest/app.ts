@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ProduceMessage } from '../../pipelines/bus/types.js';
+import type { RefusedMessage } from '../send.js';
 import type { DeadLetterRequest, GroupAppender } from './appender.js';
 import type { HttpIngestConnectorConfig } from './config.js';
 import { bulkFormatOf, splitRecords, UnparsableBodyError } from './records.js';
@@ -50,7 +51,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.get('/healthz', async (_request, reply) => {
     const state = options.state();
-    const sources = Object.fromEntries(options.sources.map((s) => [s.id, s.stats]));
+    const sources = Object.fromEntries(options.sources.map((s) => [s.id, s.report()]));
     return reply.code(state === 'running' ? 200 : 503).send({ state, sources });
   });
 
@@ -79,7 +80,7 @@ async function handle(
   source: IngestSource,
   request: FastifyRequest,
   reply: FastifyReply,
-  { appender, config }: AppOptions,
+  { appender, config, log }: AppOptions,
 ): Promise<FastifyReply> {
   const body = (request.body as Buffer | undefined) ?? EMPTY;
   let signed: SignatureAccepted | undefined;
@@ -87,6 +88,13 @@ async function handle(
     const verdict = source.verifier.verify(request.headers, body);
     if ('status' in verdict) return refuse(reply, verdict.status, verdict.reason);
     signed = verdict;
+    if (!source.evictionsWarned && source.verifier.replayCacheEvictions > 0) {
+      source.evictionsWarned = true;
+      log?.warn(
+        { source: source.id, replay_cache_entries: source.config.signature?.replay_cache_entries },
+        'http-ingest replay cache full: signatures are forgotten before their window ends (raise replay_cache_entries)',
+      );
+    }
   }
   const feed = source.config.feed;
   const ref = `${source.config.path} ${request.id}`;
@@ -95,9 +103,15 @@ async function handle(
     if (source.config.kind === 'video-webhook') {
       const problem = jsonProblem(body);
       if (problem === undefined) {
-        await appender.append(source.sender, feed, [{ key: null, value: body }], []);
-        source.stats.records++;
-        answer = { status: 202, body: { accepted: 1 } };
+        const [refused] = await appender.append(source.id, feed, [{ key: null, value: body }], []);
+        if (refused === undefined) {
+          source.stats.records++;
+          answer = { status: 202, body: { accepted: 1 } };
+        } else {
+          // Kept as a dead letter (the bus's message limit is below the body limit): re-sending cannot help.
+          source.stats.rejected_records++;
+          answer = { status: 202, body: { accepted: 0, rejected: [rejectionOf(0, refused)] } };
+        }
       } else answer = await deadLetterBody(source, appender, body, problem, ref);
     } else {
       const format = bulkFormatOf(request.headers['content-type']);
@@ -139,11 +153,29 @@ async function appendBulk(
     explanation: r.detail,
     sourceRef: `${ref} #${r.index}`,
   }));
-  await appender.append(source.sender, source.config.feed, messages, deadLetters);
-  source.stats.records += messages.length;
-  source.stats.rejected_records += deadLetters.length;
-  const rejected = split.rejects.map((r) => ({ index: r.index, reason: r.reason, detail: r.detail }));
-  return { status: 202, body: { accepted: messages.length, rejected } };
+  const refused = await appender.append(source.id, source.config.feed, messages, deadLetters);
+  const accepted = messages.length - refused.length;
+  source.stats.records += accepted;
+  source.stats.rejected_records += deadLetters.length + refused.length;
+  const rejected: Rejection[] = split.rejects.map((r) => ({ index: r.index, reason: r.reason, detail: r.detail }));
+  if (refused.length > 0) {
+    // Records the bus refused (over its message limit) went to dlq.<feed> too: the sender is told which, by index.
+    for (const r of refused) rejected.push(rejectionOf(split.indexes[r.index]!, r));
+    rejected.sort((a, b) => a.index - b.index);
+  }
+  return { status: 202, body: { accepted, rejected } };
+}
+
+/** One entry of a 202's `rejected`: a record that went to `dlq.<feed>` instead of `raw.<feed>`. */
+interface Rejection {
+  /** Position in the body: array index or NDJSON line (webhook: 0). */
+  index: number;
+  reason: string;
+  detail: string;
+}
+
+function rejectionOf(index: number, refused: RefusedMessage): Rejection {
+  return { index, reason: refused.reason, detail: refused.explanation };
 }
 
 /** A signed (or trusted) sender's body that is not JSON: kept as a connector dead letter, then answered 400. */
@@ -155,7 +187,7 @@ async function deadLetterBody(
   ref: string,
 ): Promise<{ status: number; body: unknown }> {
   const letter = { message: { key: null, value: body }, reason: 'not_json', explanation: problem, sourceRef: ref };
-  await appender.append(source.sender, source.config.feed, [], [letter]);
+  await appender.append(source.id, source.config.feed, [], [letter]);
   source.stats.rejected_records++;
   return { status: 400, body: { reason: `body is not JSON: ${problem}`, dead_lettered: true } };
 }

@@ -272,6 +272,16 @@ describe('http-ingest video-webhook', () => {
     expect(producer.acknowledged).toHaveLength(1);
   });
 
+  it('answers 202 with the body rejected as oversized when it is over the bus message limit (kept as a dead letter)', async () => {
+    const { app, producer } = await started();
+    producer.maxMessageBytes = 100;
+    const big = JSON.stringify({ alarm_id: 'A-9', note: 'x'.repeat(200) });
+    const response = await app.inject({ method: 'POST', url: '/hooks/hik', headers: signedHeaders(big), payload: big });
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toMatchObject({ accepted: 0, rejected: [{ index: 0, reason: 'oversized' }] });
+    expect(producer.acknowledged.map((m) => m.topic)).toEqual(['dlq.video']);
+  });
+
   it('answers 503 with Retry-After while the bus is full, acknowledges nothing, and takes the same request once it recovers', async () => {
     const { app, producer, connector } = await started();
     producer.failNext(4); // send_attempts: 4
@@ -371,6 +381,58 @@ describe('http-ingest sensor-bulk', () => {
     expect(producer.acknowledged).toHaveLength(1);
   });
 
+  it('lists records over the bus message limit in the 202 rejected by body index, dead-lettered as oversized', async () => {
+    const { app, producer, connector } = await started();
+    producer.maxMessageBytes = 200;
+    const big = (i: number) => ({ ...reading(i), note: '超长备注'.repeat(30) });
+    const body = JSON.stringify([reading(0), big(1), 42, reading(3), big(4)]);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/push/sensors',
+      headers: { 'content-type': 'application/json' },
+      payload: body,
+    });
+    expect(response.statusCode).toBe(202);
+    const answer = response.json();
+    expect(answer.accepted).toBe(2);
+    expect(answer.rejected.map((r: { index: number; reason: string }) => [r.index, r.reason])).toEqual([
+      [1, 'oversized'],
+      [2, 'not_an_object'],
+      [4, 'oversized'],
+    ]);
+    expect(answer.rejected[0].detail).toMatch(/at most 200/);
+    expect(producer.acknowledged.filter((m) => m.topic === 'raw.sensor').map((m) => JSON.parse(m.value))).toEqual([
+      reading(0),
+      reading(3),
+    ]);
+    const letters = producer.acknowledged
+      .filter((m) => m.topic === 'dlq.sensor')
+      .map((m) => connectorDeadLetter.parse(JSON.parse(m.value)));
+    expect(letters.map((l) => [l.reason_code, l.connector]).sort()).toEqual([
+      ['not_an_object', 'river-sensors'],
+      ['oversized', 'river-sensors'],
+      ['oversized', 'river-sensors'],
+    ]);
+    expect(connector.health().progress).toMatchObject({
+      'river-sensors.records': 2,
+      'river-sensors.rejected_records': 3,
+    });
+  });
+
+  it('an NDJSON line over the bus message limit is rejected by its line number (blank lines count)', async () => {
+    const { app, producer } = await started();
+    producer.maxMessageBytes = 200;
+    const lines = [JSON.stringify(reading(0)), '', JSON.stringify({ ...reading(2), note: 'x'.repeat(300) })];
+    const response = await app.inject({
+      method: 'POST',
+      url: '/push/sensors',
+      headers: { 'content-type': 'application/x-ndjson' },
+      payload: [...lines, JSON.stringify(reading(3))].join('\n'),
+    });
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toMatchObject({ accepted: 2, rejected: [{ index: 2, reason: 'oversized' }] });
+  });
+
   it('concurrent pushes share bus sends and each is answered with its own records', async () => {
     const { app, producer } = await started();
     const responses = await Promise.all(
@@ -399,6 +461,38 @@ describe('http-ingest listener', () => {
       state: 'running',
       sources: { 'hik-alerts': { requests: 1, records: 0, responses: { 401: 1 } } },
     });
+  });
+
+  it('shows replay-cache evictions per signed source in health and /healthz once the cache is full', async () => {
+    const config = configOf({}, [
+      {
+        id: 'hik',
+        kind: 'video-webhook',
+        path: '/hooks/hik',
+        signature: { keys: { k1: TEST_SECRET }, replay_cache_entries: 100 },
+      },
+      { id: 'river-sensors', kind: 'sensor-bulk', path: '/push/sensors' },
+    ]);
+    const { app, connector } = await started(undefined, config);
+    const post = (headers: Record<string, string>, body: string) =>
+      app.inject({ method: 'POST', url: '/hooks/hik', headers, payload: body });
+    const first = JSON.stringify({ alarm_id: 'A-0' });
+    const firstHeaders = signedHeaders(first);
+    expect((await post(firstHeaders, first)).statusCode).toBe(202);
+    for (let i = 1; i < 100; i++) {
+      const body = JSON.stringify({ alarm_id: `A-${i}` });
+      expect((await post(signedHeaders(body), body)).statusCode).toBe(202);
+    }
+    expect(connector.health().progress).toMatchObject({ 'hik.replay_cache_evictions': 0 });
+    const overflow = JSON.stringify({ alarm_id: 'A-100' });
+    expect((await post(signedHeaders(overflow), overflow)).statusCode).toBe(202);
+
+    // The first request's signature was forgotten within its window: its replay is no longer refused.
+    expect(connector.health().progress).toMatchObject({ 'hik.replay_cache_evictions': 1 });
+    expect(connector.health().progress).not.toHaveProperty('river-sensors.replay_cache_evictions');
+    const health = await app.inject({ method: 'GET', url: '/healthz' });
+    expect(health.json().sources.hik).toMatchObject({ replay_cache_evictions: 1, records: 101 });
+    expect((await post(firstHeaders, first)).statusCode).toBe(202);
   });
 
   it('is registered as a connector kind, rejecting unknown keys and duplicate paths', () => {

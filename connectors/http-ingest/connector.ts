@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { defaultRetryPolicy } from '../../pipelines/retry.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
 import { BusSender } from '../send.js';
-import type { Connector, ConnectorContext, ConnectorHealth, Feed } from '../types.js';
+import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
 import { buildApp } from './app.js';
 import { GroupAppender } from './appender.js';
 import type { HttpIngestConnectorConfig } from './config.js';
@@ -41,22 +41,19 @@ export class HttpIngestConnector implements Connector {
   async start(context: ConnectorContext): Promise<void> {
     // A request waits out a few failed appends, not an outage: past them it is answered 503 and the sender retries.
     const policy = { ...(context.retryPolicy ?? defaultRetryPolicy), maxAttempts: this.config.send_attempts };
-    // One sender per source: each stamps its source id as `cityhub-source` (the lake's `_source`, the mapping's key).
-    this.sources = this.config.sources.map(
-      (source) =>
-        new IngestSource(
-          source,
-          new BusSender({
-            connector: source.id,
-            producer: context.producer,
-            signal: this.lifecycle.stopWaiting.signal,
-            log: context.log,
-            policy,
-          }),
-          this.now,
-        ),
-    );
-    const appender = new GroupAppender(context.checkpoint, context.log);
+    // One sender for the listener; each append names its source, stamped as `cityhub-source` (the lake's `_source`,
+    // the mapping's key).
+    const sender = new BusSender({
+      connector: this.id,
+      producer: context.producer,
+      signal: this.lifecycle.stopWaiting.signal,
+      log: context.log,
+      policy,
+    });
+    // The lifecycle's health reports it (counts, retries, the failure being retried).
+    this.lifecycle.sender = sender;
+    this.sources = this.config.sources.map((source) => new IngestSource(source, this.now));
+    const appender = new GroupAppender(sender, context.checkpoint, context.log);
     const app = buildApp({
       config: this.config,
       sources: this.sources,
@@ -101,28 +98,16 @@ export class HttpIngestConnector implements Connector {
   }
 
   health(): ConnectorHealth {
-    const health = this.lifecycle.health();
-    const sent: Partial<Record<Feed, number>> = {};
-    const deadLettered: Partial<Record<Feed, number>> = {};
     const progress: Record<string, number> = {};
-    let retries = 0;
     for (const source of this.sources) {
-      const { sender, stats } = source;
-      addInto(sent, sender.sent);
-      addInto(deadLettered, sender.deadLettered);
-      retries += sender.health.retries;
-      if (!health.error && sender.health.error) health.error = `source ${source.id}: ${sender.health.error}`;
-      if (sender.health.last_error_at && !(health.last_error_at && health.last_error_at > sender.health.last_error_at))
-        health.last_error_at = sender.health.last_error_at;
-      progress[`${source.id}.requests`] = stats.requests;
-      progress[`${source.id}.records`] = stats.records;
-      progress[`${source.id}.rejected_records`] = stats.rejected_records;
-      for (const [status, n] of Object.entries(stats.responses)) progress[`${source.id}.status_${status}`] = n;
+      const report = source.report();
+      progress[`${source.id}.requests`] = report.requests;
+      progress[`${source.id}.records`] = report.records;
+      progress[`${source.id}.rejected_records`] = report.rejected_records;
+      for (const [status, n] of Object.entries(report.responses)) progress[`${source.id}.status_${status}`] = n;
+      if (report.replay_cache_evictions !== undefined)
+        progress[`${source.id}.replay_cache_evictions`] = report.replay_cache_evictions;
     }
-    return { ...health, sent, dead_lettered: deadLettered, retries, progress };
+    return { ...this.lifecycle.health(), progress };
   }
-}
-
-function addInto(total: Partial<Record<Feed, number>>, counts: Partial<Record<Feed, number>>): void {
-  for (const [feed, n] of Object.entries(counts) as [Feed, number][]) total[feed] = (total[feed] ?? 0) + n;
 }

@@ -12,6 +12,8 @@ export interface RecordReject {
 
 export interface SplitRecords {
   records: Buffer[];
+  /** `indexes[i]`: the position of `records[i]` in the body, counted as a reject's index is. */
+  indexes: number[];
   rejects: RecordReject[];
 }
 
@@ -50,18 +52,22 @@ function splitJson(body: Buffer): SplitRecords {
   }
   const items = Array.isArray(parsed) ? parsed : [parsed];
   const records: Buffer[] = [];
+  const indexes: number[] = [];
   const rejects: RecordReject[] = [];
   for (let i = 0; i < items.length; i++) {
     const item: unknown = items[i];
     const raw = Buffer.from(JSON.stringify(item) ?? 'null');
-    if (isObject(item)) records.push(raw);
-    else rejects.push({ index: i, reason: 'not_an_object', detail: `record is ${kindOf(item)}, not an object`, raw });
+    if (isObject(item)) {
+      records.push(raw);
+      indexes.push(i);
+    } else rejects.push({ index: i, reason: 'not_an_object', detail: `record is ${kindOf(item)}, not an object`, raw });
   }
-  return { records, rejects };
+  return { records, indexes, rejects };
 }
 
 function splitNdjson(body: Buffer): SplitRecords {
   const records: Buffer[] = [];
+  const indexes: number[] = [];
   const rejects: RecordReject[] = [];
   let start = 0;
   for (let line = 0; start < body.length; line++) {
@@ -79,11 +85,13 @@ function splitNdjson(body: Buffer): SplitRecords {
       rejects.push({ index: line, reason: 'not_json', detail: (error as Error).message, raw });
       continue;
     }
-    if (isObject(parsed)) records.push(raw);
-    else
+    if (isObject(parsed)) {
+      records.push(raw);
+      indexes.push(line);
+    } else
       rejects.push({ index: line, reason: 'not_an_object', detail: `line is ${kindOf(parsed)}, not an object`, raw });
   }
-  return { records, rejects };
+  return { records, indexes, rejects };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
