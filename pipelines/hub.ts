@@ -285,6 +285,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     return notes.length > 0 ? ` · ${notes.join(' · ')}` : '';
   };
 
+  const problems: string[] = [];
   for (const connector of connectors) {
     // Personal data is masked here, before the bus: the first durable write of anything a connector sends.
     const connectorLog = log.child({ connector: connector.id });
@@ -295,20 +296,33 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     });
     // The guard sits below the masking, so it records and recognises the bytes the bus really holds.
     const producer = maskingProducer(checkpoint.guard(bus!.producer()), masker, personalFeeds);
-    await connector.start({ producer, checkpoint, log: connectorLog, dataResources: catalogs.data_resources });
+    try {
+      await connector.start({ producer, checkpoint, log: connectorLog, dataResources: catalogs.data_resources });
+    } catch (error) {
+      // E.g. a listener whose port is taken: the hub shuts down in order instead of running without that source.
+      const why = error instanceof Error ? error.message : String(error);
+      problems.push(`connector ${connector.id} could not start: ${why}`);
+      log.error({ err: error, connector: connector.id }, 'connector could not start; stopping');
+      break;
+    }
   }
-  log.info({ role: options.role, connectors: connectors.map((c) => c.id), lake: paths.lakeDir }, 'hub running');
-
-  await (options.forMs === undefined
-    ? options.stopSignal
-    : Promise.race([options.stopSignal, new Promise((r) => timers.push(setTimeout(r, options.forMs)))]));
+  if (problems.length === 0) {
+    log.info({ role: options.role, connectors: connectors.map((c) => c.id), lake: paths.lakeDir }, 'hub running');
+    await (options.forMs === undefined
+      ? options.stopSignal
+      : Promise.race([options.stopSignal, new Promise((r) => timers.push(setTimeout(r, options.forMs)))]));
+  }
 
   out('stopping: sources first, then draining the bus into the lake…');
   for (const timer of timers) clearTimeout(timer);
   for (const task of tasks) task.stop();
-  const problems: string[] = [];
+  // In their listed order, each after the one before: a connector that feeds another (the demo publishing to the
+  // MQTT broker a sensor-mqtt connector reads) is listed first and has delivered everything before that one stops.
   // A connector waiting on the bus (backpressure while landing fails) must not hold the shutdown past its limit.
-  if (!(await settlesWithin(Promise.all(connectors.map((c) => c.stop())), config.landing.drain_timeout_ms)))
+  const stopInOrder = async () => {
+    for (const connector of connectors) await connector.stop();
+  };
+  if (!(await settlesWithin(stopInOrder(), config.landing.drain_timeout_ms)))
     problems.push(`connectors did not stop within ${config.landing.drain_timeout_ms} ms (landing.drain_timeout_ms)`);
   for (const connector of connectors) {
     const health = connector.health();

@@ -47,9 +47,16 @@ export function unknownRegion(ctx: SimContext): string {
   throw new Error('no free region code');
 }
 
+/** The flaws a feed's messages can have: an API serves no broken JSON (DemoOptions.hotline). */
+export function flawsOf(feed: Feed, options: { hotline?: 'messages' | 'api' }): Flaw[] {
+  const flaws = flawsByFeed[feed];
+  return feed === 'hotline' && options.hotline === 'api' ? flaws.filter((f) => f !== 'malformed_json') : flaws;
+}
+
 export function addDuplicates(ctx: SimContext): void {
   const rng = ctx.rng('duplicates');
   for (const feed of feeds) {
+    if (feed === 'hotline' && ctx.options.hotline === 'api') continue;
     const candidates = ctx.messages.filter((m) => m.kind === 'valid' && m.feed === feed && m.units > 0);
     if (candidates.length === 0) continue;
     const count = Math.max(1, Math.round(DUPLICATE_RATE * candidates.length));
@@ -70,7 +77,7 @@ export function addInvalid(ctx: SimContext, devices: DevicePlan[]): void {
     const rng = ctx.rng('invalid', feed);
     const validCount = ctx.messages.filter((m) => m.kind === 'valid' && m.feed === feed).length;
     if (validCount === 0) continue;
-    const list = [...flawsByFeed[feed]];
+    const list = [...flawsOf(feed, ctx.options)];
     const repeatable = list.filter((f) => f !== 'oversized');
     for (let k = Math.round(EXTRA_INVALID_RATE * validCount); k > 0; k--) list.push(rng.pick(repeatable));
     list.forEach((flaw, i) => {
@@ -179,7 +186,8 @@ const hotlineBuilder: Builder = (ctx, rng, bad) => {
     deadlineMs: bad.ms + 3 * 86_400_000,
     caller: { name: callerName(rng), phone: rng.pick(ctx.phones) },
   };
-  const payload = hotlineSnapshot(order, '受理', {});
+  // Versioned like a valid order, so a polling connector can place it (DemoOptions.hotline `api`).
+  const payload = hotlineSnapshot(order, '受理', { updateMs: bad.ms });
   switch (bad.flaw) {
     case 'malformed_json':
       // Cut before the caller block: the broken text holds no personal data.

@@ -1,5 +1,64 @@
 import { z } from 'zod';
 
+const port = z.number().int().min(1).max(65_535);
+const host = z.string().min(1).default('127.0.0.1');
+
+/** Where each feed goes when the demo sends it over the wire: to peers it runs itself, or to the hub's listeners. */
+export const demoWireConfig = z
+  .object({
+    mqtt: z
+      .object({
+        host: host.describe('address the embedded broker listens on'),
+        port: port.describe('port of the embedded MQTT broker (aedes) the sensors publish to'),
+        topic_prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'expected topic levels of letters, digits, _ and -')
+          .default('city/sensors')
+          .describe('each reading is published at QoS 1 to <topic_prefix>/<device id>'),
+      })
+      .strict()
+      .optional()
+      .describe('sensor readings: the demo runs an MQTT broker and its devices publish to it'),
+    video_webhook: z
+      .object({
+        url: z
+          .url({ protocol: /^https?$/ })
+          .describe("the hub's video-webhook source, e.g. http://127.0.0.1:8088/push/video"),
+        key_id: z.string().min(1).max(64).default('demo').describe('key id sent in x-key-id'),
+        secret: z
+          .string()
+          .min(16, 'expected a secret of at least 16 characters')
+          .describe('HMAC-SHA256 secret shared with the webhook source (`${ENV_VAR}`)'),
+        concurrency: z.number().int().min(1).max(64).default(8).describe('requests in flight at once'),
+      })
+      .strict()
+      .optional()
+      .describe('video-AI alerts: each one a signed webhook POST (HMAC-SHA256 over `<timestamp>.<body>`)'),
+    event_push: z
+      .object({
+        url: z
+          .url({ protocol: /^https?$/ })
+          .describe("the hub's bulk source for city events, e.g. http://127.0.0.1:8088/push/events"),
+        batch_size: z.number().int().min(1).max(10_000).default(500).describe('events per NDJSON request'),
+      })
+      .strict()
+      .optional()
+      .describe('city events: the event system pushes them in NDJSON batches'),
+    hotline_api: z
+      .object({
+        host: host.describe('address the 12345 API listens on'),
+        port: port.describe(
+          'port of the 12345 work-order API the demo serves (GET /api/orders, docs/connectors.md "hotline-rest")',
+        ),
+      })
+      .strict()
+      .optional()
+      .describe('12345 work orders: the demo serves a work-order API for a hotline-rest connector to poll'),
+  })
+  .strict();
+
+export type DemoWireConfig = z.infer<typeof demoWireConfig>;
+
 export const demoConnectorConfig = z
   .object({
     id: z
@@ -30,6 +89,11 @@ export const demoConnectorConfig = z
       .optional()
       .describe(
         'drop folder (relative to the config file) where the departments deliver their data as files — csv/ (GBK), xlsx/, ndjson/ — for dept-files connectors watching them (list the demo before them); absent: one raw.dept message per delivery',
+      ),
+    wire: demoWireConfig
+      .optional()
+      .describe(
+        'send feeds over the real protocols instead of straight to the bus, for the hub\'s own network connectors to take in (connectors/demo/README.md "Over the wire"); a feed left out here stays bus messages',
       ),
   })
   .strict();

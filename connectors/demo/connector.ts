@@ -1,8 +1,6 @@
 import { resolve } from 'node:path';
-import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import type { Region } from '../../schemas/index.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
-import type { BusSender } from '../send.js';
 import {
   type Connector,
   type ConnectorContext,
@@ -16,6 +14,7 @@ import { type DemoConnectorConfig, defaultStartMonth } from './config.js';
 import { DemoInbox } from './inbox.js';
 import { buildDemoCity, type DemoCity, historyMessages, type RawMessage } from './index.js';
 import { liveItems } from './live.js';
+import { DemoWire } from './wire/index.js';
 
 interface DemoCheckpoint {
   /** Identifies the generated history: a different seed or span starts over. */
@@ -43,6 +42,7 @@ export class DemoConnector implements Connector {
 
   private readonly historyId: string;
   private readonly inbox: DemoInbox | undefined;
+  private readonly wire: DemoWire | undefined;
 
   constructor(
     private readonly config: DemoConnectorConfig,
@@ -60,12 +60,14 @@ export class DemoConnector implements Connector {
       scale: config.scale,
       regions,
       ...(config.inbox === undefined ? {} : { dept: 'files' as const }),
+      ...(config.wire?.hotline_api === undefined ? {} : { hotline: 'api' as const }),
     });
+    this.wire = config.wire === undefined ? undefined : new DemoWire(config.wire);
     this.inbox =
       config.inbox === undefined ? undefined : new DemoInbox(resolve(options.baseDir ?? process.cwd(), config.inbox));
     const o = this.city.options;
     // The message history differs when the deliveries are files: its cursor must not carry over.
-    this.historyId = `seed=${o.seed};start=${o.startMonth};months=${o.months};scale=${o.scale}${this.inbox ? ';dept=files' : ''}`;
+    this.historyId = `seed=${o.seed};start=${o.startMonth};months=${o.months};scale=${o.scale}${this.inbox ? ';dept=files' : ''}${o.hotline === 'api' ? ';hotline=api' : ''}`;
   }
 
   get done(): Promise<void> {
@@ -80,11 +82,26 @@ export class DemoConnector implements Connector {
         'demo delivery files in the inbox',
       );
     }
+    if (this.wire) {
+      await this.wire.start(context.log);
+      // The 12345 system holds its whole history from the start; the poller takes it at its own pace.
+      if (this.wire.carries('hotline'))
+        await this.wire.send(
+          'hotline',
+          [...historyMessages(this.city)].filter((m) => m.feed === 'hotline'),
+        );
+    }
     this.lifecycle.run(context.log, () => this.run(context));
   }
 
+  /**
+   * Lets the history finish (and over the wire, waits until the hub's connectors hold all of it), then closes the
+   * demo's own peers. The hub stops connectors in their listed order, so the ones reading from the demo are still
+   * running meanwhile.
+   */
   async stop(): Promise<void> {
     await this.lifecycle.stop(this.wake);
+    await this.wire?.close();
   }
 
   /** The simulated city's device registry, resource catalog and scenarios, as files for the hub. */
@@ -99,14 +116,27 @@ export class DemoConnector implements Connector {
   private async run(context: ConnectorContext): Promise<void> {
     const { log, checkpoint } = context;
     const sender = this.lifecycle.openSender(context);
-    const batcher = new FeedBatcher(sender, this.config.batch_size);
+    const wire = this.wire;
+    const batcher = new FeedBatcher(
+      (feed, batch) =>
+        wire?.carries(feed)
+          ? wire.send(feed, batch)
+          : sender.send(
+              feed,
+              batch.map((m) => ({ key: m.key, value: m.value })),
+            ),
+      this.config.batch_size,
+      (feed) => wire?.carries(feed) ?? false,
+    );
+    // Loaded into the 12345 API at start: the history loop leaves the work orders out.
+    const skipped: Feed | undefined = wire?.carries('hotline') ? 'hotline' : undefined;
     const saved = checkpoint?.position as DemoCheckpoint | undefined;
     const resumeAt = saved?.history === this.historyId ? saved.acked : 0;
     if (resumeAt > 0) log.info({ connector: this.id, resume_at: resumeAt }, 'demo history resumes from checkpoint');
     let emitted = 0;
     for (const message of historyMessages(this.city)) {
       emitted++;
-      if (emitted <= resumeAt) continue;
+      if (emitted <= resumeAt || message.feed === skipped) continue;
       if (batcher.add(message)) {
         await batcher.flush();
         await checkpoint?.commit({ history: this.historyId, acked: emitted } satisfies DemoCheckpoint);
@@ -114,9 +144,13 @@ export class DemoConnector implements Connector {
       if (emitted % 20_000 === 0) log.info({ connector: this.id, emitted }, 'demo history progress');
     }
     await batcher.flush();
+    await wire?.hotlineTaken();
     if (emitted > resumeAt)
       await checkpoint?.commit({ history: this.historyId, acked: emitted } satisfies DemoCheckpoint);
-    log.info({ connector: this.id, emitted, sent: sender.sent }, 'demo history sent');
+    log.info(
+      { connector: this.id, emitted, sent: sender.sent, ...(wire ? { over_the_wire: wire.delivered } : {}) },
+      'demo history sent',
+    );
     if (!this.config.live) return;
     let fromMs = Date.now();
     while (!this.lifecycle.stopping) {
@@ -135,20 +169,26 @@ export class DemoConnector implements Connector {
       await batcher.flush();
       fromMs = toMs;
     }
+    await wire?.hotlineTaken();
   }
 }
 
+/** Sends one feed's batch: to the bus (the sender retries and dead-letters what it refuses) or over the wire. */
+type SendBatch = (feed: Feed, batch: RawMessage[]) => Promise<unknown>;
+
 /**
- * Groups messages per feed into bus sends. Every flush sends all feeds through the sender (which retries and
- * dead-letters what the bus refuses), so after it everything added so far is acknowledged (the checkpoint relies on
- * that); a flush that fails keeps nothing acknowledged beyond what the sender counted.
+ * Groups messages per feed into sends. Every flush sends all feeds, so after it everything added so far is
+ * acknowledged (the checkpoint relies on that); a flush that fails keeps nothing acknowledged beyond what was counted.
+ * The feeds go out together: over the wire each waits on a different connector of the hub.
  */
 export class FeedBatcher {
-  private readonly pending = new Map<Feed, ProduceMessage[]>();
+  private readonly pending = new Map<Feed, RawMessage[]>();
 
   constructor(
-    private readonly sender: BusSender,
+    private readonly send: SendBatch,
     private readonly batchSize: number,
+    /** Feeds sent over the wire: each waits on its own connector of the hub, so they go out together. */
+    private readonly concurrent: (feed: Feed) => boolean = () => false,
   ) {}
 
   /** Buffers the message; true when a batch is full and the caller should flush. */
@@ -158,19 +198,25 @@ export class FeedBatcher {
       batch = [];
       this.pending.set(message.feed, batch);
     }
-    batch.push({ key: message.key, value: message.value });
+    batch.push(message);
     return batch.length >= this.batchSize;
   }
 
   async flush(): Promise<void> {
+    const together: Promise<unknown>[] = [];
+    const inTurn: [Feed, RawMessage[]][] = [];
     for (const feed of feeds) {
       const batch = this.pending.get(feed);
-      if (batch && batch.length > 0) await this.send(feed, batch);
+      if (!batch || batch.length === 0) continue;
+      this.pending.set(feed, []);
+      if (this.concurrent(feed)) together.push(this.send(feed, batch));
+      else inTurn.push([feed, batch]);
     }
-  }
-
-  private async send(feed: Feed, batch: ProduceMessage[]): Promise<void> {
-    this.pending.set(feed, []);
-    await this.sender.send(feed, batch);
+    const bus = (async () => {
+      for (const [feed, batch] of inTurn) await this.send(feed, batch);
+    })();
+    // Every send settles before a failure is passed on: none is left running behind the caller's back.
+    const results = await Promise.allSettled([bus, ...together]);
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
   }
 }

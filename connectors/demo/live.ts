@@ -92,7 +92,7 @@ function liveSlots(city: DemoCity): Partial<Record<Feed, Slot>> {
         deadlineMs: ms + 3 * 86_400_000,
         caller: { name: callerName(rng), phone: rng.pick(phones) },
       };
-      return { feed: 'hotline', key: orderNo, value: JSON.stringify(hotlineSnapshot(order, '受理', {})) };
+      return { feed: 'hotline', key: orderNo, value: JSON.stringify(hotlineSnapshot(order, '受理', { updateMs: ms })) };
     };
   }
   if (grid.length > 0) {

@@ -22,6 +22,13 @@ export interface DemoOptions {
    * for a dept-files connector (dept-files.ts): GBK CSV, XLSX and NDJSON, a few broken.
    */
   dept?: 'messages' | 'files';
+  /**
+   * How the 12345 system gives out its work orders: `messages` (default) as raw.hotline messages the demo sends,
+   * `api` as versions a REST API serves to a polling connector. An API page is JSON, so no order in it is broken
+   * JSON, and a poller reads each version once: with `api` the hotline feed has no `malformed_json` order and no
+   * re-sends (a restarted poller's re-reads are the connector's business, not the plan's).
+   */
+  hotline?: 'messages' | 'api';
 }
 
 export interface RawMessage {

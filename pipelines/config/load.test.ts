@@ -57,7 +57,28 @@ describe('the built-in demo config', () => {
       landing: { max_rows: 100_000, max_payload_bytes: 1024 * 1024, min_event_time: '2000-01-01' },
       privacy: { hmac_key: 'cityhub-demo-key-not-for-production', key_id: 'demo' },
       connectors: [
-        { id: 'demo', kind: 'demo', inbox: 'data/demo-inbox' },
+        {
+          id: 'demo',
+          kind: 'demo',
+          inbox: 'data/demo-inbox',
+          wire: {
+            mqtt: { host: '127.0.0.1', port: 18830, topic_prefix: 'city/sensors' },
+            video_webhook: { url: 'http://127.0.0.1:18080/push/video', secret: 'cityhub-demo-webhook-secret' },
+            event_push: { url: 'http://127.0.0.1:18080/push/events' },
+            hotline_api: { host: '127.0.0.1', port: 18345 },
+          },
+        },
+        { id: 'sensors', kind: 'sensor-mqtt', url: 'mqtt://127.0.0.1:18830', topics: ['city/sensors/+'], qos: 1 },
+        {
+          id: 'push',
+          kind: 'http-ingest',
+          listen: { host: '127.0.0.1', port: 18080 },
+          sources: [
+            { id: 'video', kind: 'video-webhook', signature: { keys: { demo: 'cityhub-demo-webhook-secret' } } },
+            { id: 'events', kind: 'sensor-bulk', feed: 'event' },
+          ],
+        },
+        { id: 'hotline', kind: 'hotline-rest', base_url: 'http://127.0.0.1:18345', path: '/api/orders' },
         { id: 'demo-csv', kind: 'dept-files', source: { path: 'data/demo-inbox/csv' } },
         { id: 'demo-xlsx', kind: 'dept-files', source: { path: 'data/demo-inbox/xlsx' } },
         { id: 'demo-ndjson', kind: 'dept-files', source: { path: 'data/demo-inbox/ndjson' } },
@@ -69,6 +90,16 @@ describe('the built-in demo config', () => {
       lakeDir: resolve('data', 'lake'),
       martsPath: resolve('data', 'marts.duckdb'),
       sqlDir: join(packageRoot(), 'sql'),
+    });
+  });
+
+  it('takes the webhook secret shared by the demo and its listener from CITYHUB_DEMO_WEBHOOK_SECRET', () => {
+    const { connectors } = loadConfig(undefined, { CITYHUB_DEMO_WEBHOOK_SECRET: 'another-secret-for-the-demo' }).config;
+    const demo = connectors.find((c) => c.kind === 'demo');
+    const push = connectors.find((c) => c.kind === 'http-ingest');
+    expect(demo?.kind === 'demo' && demo.wire?.video_webhook?.secret).toBe('another-secret-for-the-demo');
+    expect(push?.kind === 'http-ingest' && push.sources[0]?.signature?.keys).toEqual({
+      demo: 'another-secret-for-the-demo',
     });
   });
 

@@ -12,16 +12,18 @@ import {
 } from '../../connectors/demo/index.js';
 import { dayOf, dayStartMs } from '../../connectors/demo/time.js';
 import { bundledRegionsPath, loadCatalogFile } from '../../pipelines/catalogs/load.js';
-import { demoConfig } from '../../pipelines/config/load.js';
+import { demoConnectors } from '../../pipelines/config/load.js';
 import { queryMarts } from '../../pipelines/models/index.js';
-import { runCli, tempDir, writeConfig } from '../support/hub-process.js';
+import { freePorts, runCli, tempDir, writeConfig } from '../support/hub-process.js';
 
-const demo = { seed: 4242, startMonth: '2026-06', months: 3, scale: 0.2, dept: 'files' as const };
-
-/** The built-in demo's dept-files connectors (one per format folder of the inbox), as they are: watching, drain_on_stop. */
-const deptFilesConnectors = (demoConfig.connectors as readonly Record<string, unknown>[]).filter(
-  (c) => c.kind === 'dept-files',
-);
+const demo = {
+  seed: 4242,
+  startMonth: '2026-06',
+  months: 3,
+  scale: 0.2,
+  dept: 'files' as const,
+  hotline: 'api' as const,
+};
 
 /** Mart rows as plain objects keyed by column, sorted, for exact comparison with the simulator's ground truth. */
 async function martRows(martsPath: string, table: string, keys: string[]): Promise<Record<string, unknown>[]> {
@@ -52,7 +54,7 @@ async function truthAsBuilt(city: DemoCity, martsPath: string, runStartedMs: num
   return groundTruth(city, { now: cutoff });
 }
 
-describe('the demo city end to end (fixed seed)', () => {
+describe('the demo city end to end over the real protocols (fixed seed)', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let run: Awaited<ReturnType<typeof runCli>>;
   let runStartedMs = 0;
@@ -60,6 +62,10 @@ describe('the demo city end to end (fixed seed)', () => {
 
   beforeAll(async () => {
     dir = await tempDir('demo');
+    const [mqtt, ingest, hotlineApi] = await freePorts(3);
+    // The built-in demo's connectors as they are — the city over MQTT, webhooks, NDJSON pushes, a 12345 API and
+    // files (dept-files with `drain_on_stop`) — on free ports, with a fixed seed and no live traffic.
+    const [demoConnector, ...network] = demoConnectors({ mqtt: mqtt!, ingest: ingest!, hotlineApi: hotlineApi! });
     const config = await writeConfig(dir.path, {
       region_code: '330000',
       tier: 'province',
@@ -67,17 +73,14 @@ describe('the demo city end to end (fixed seed)', () => {
       privacy: { salt: 'e2e-test-salt-2026' },
       connectors: [
         {
-          id: 'demo',
-          kind: 'demo',
+          ...demoConnector,
           seed: demo.seed,
           start_month: demo.startMonth,
           months: demo.months,
           scale: demo.scale,
           live: false,
-          inbox: 'data/demo-inbox',
         },
-        // `drain_on_stop`: the bounded run's stop still delivers every history file (the demo writes them all at start).
-        ...deptFilesConnectors,
+        ...network,
       ],
       landing: { max_age_ms: 300 },
       log: { level: 'info' },
@@ -127,6 +130,28 @@ describe('the demo city end to end (fixed seed)', () => {
     }
   });
 
+  it('took every feed in through its network connector: no row came from the demo straight onto the bus', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const sources: Record<string, unknown[]> = {};
+    for (const dataset of ['sensor_reading', 'video_alert', 'city_event', 'hotline_case', 'dept_delivery']) {
+      const lake = join(dir.path, 'data/lake', dataset, '**/*.parquet');
+      const reader = await connection.runAndReadAll(
+        `select distinct _source from read_parquet('${lake}') order by _source`,
+      );
+      sources[dataset] = reader.getRows().map((r) => r[0]);
+    }
+    connection.closeSync();
+    instance.closeSync();
+    expect(sources).toEqual({
+      sensor_reading: ['sensors'],
+      video_alert: ['video'],
+      city_event: ['events'],
+      hotline_case: ['hotline'],
+      dept_delivery: ['demo-csv', 'demo-ndjson', 'demo-xlsx'],
+    });
+  });
+
   it('mart_data_sharing equals the simulator ground truth for every grain, period and region', async () => {
     const martsPath = join(dir.path, 'data/marts.duckdb');
     const truth = await truthAsBuilt(city, martsPath, runStartedMs);
@@ -159,10 +184,20 @@ describe('the demo city end to end (fixed seed)', () => {
     const files = (await readdir(lake, { recursive: true })).filter((f) => f.endsWith('.parquet'));
     expect(files.some((f) => f.startsWith('hotline_case/'))).toBe(true);
     expect(files.some((f) => f.startsWith('_dlq/hotline/'))).toBe(true);
+    // One query per folder of same-shaped files (a dataset, a feed's dead letters), not per file: the run leaves
+    // thousands of files and each query costs milliseconds. The explicit list reads exactly these files.
+    const byFolder = new Map<string, string[]>();
     for (const file of files) {
+      const folder = file.split(/[\\/]dt=/)[0]!;
+      const group = byFolder.get(folder);
+      if (group) group.push(file);
+      else byFolder.set(folder, [file]);
+    }
+    for (const group of byFolder.values()) {
+      const list = group.map((file) => `'${join(lake, file).replaceAll("'", "''")}'`).join(', ');
       // Every column as text, so no type hides a value.
       const reader = await connection.runAndReadAll(
-        `select to_json(t)::varchar as j from read_parquet('${join(lake, file)}') t`,
+        `select to_json(t)::varchar as j from read_parquet([${list}], union_by_name = true) t`,
       );
       haystacks.push(
         reader

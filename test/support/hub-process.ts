@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, expect } from 'vitest';
@@ -31,6 +32,27 @@ afterAll(() => killRunning(() => true));
 process.once('exit', () => {
   for (const child of running.keys()) child.kill('SIGKILL');
 });
+
+/**
+ * `count` distinct loopback ports free right now, for a hub child's listeners. Held open together while chosen, so
+ * they differ; another process could still take one before the child binds it, which its start would report.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+    }
+    return servers.map((server) => (server.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
 
 /** A temp folder removed after the test, even when it fails. */
 export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
