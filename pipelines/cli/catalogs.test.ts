@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { runCliInProcess } from '../../test/support/cli-in-process.js';
 import { runCli, tempDir } from '../../test/support/hub-process.js';
 import { encodeGb18030 } from '../catalogs/testing.js';
 
-// Drives the built CLI (dist/): run `npm run build` first.
+// Drives the CLI in-process through the `main` bin/cityhub.js calls, except where the command reads its working
+// directory: that one runs the built CLI (dist/, `npm run build` first) as a child started in a folder of its own.
 describe('cityhub catalogs check', () => {
   let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
   afterEach(async () => {
@@ -58,7 +60,7 @@ describe('cityhub catalogs check', () => {
   }
 
   it('explains itself with --help', async () => {
-    const { code, stdout } = await runCli(['catalogs', '--help']);
+    const { code, stdout } = await runCliInProcess(['catalogs', '--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: cityhub catalogs check \[--config FILE\]/);
   });
@@ -70,7 +72,7 @@ describe('cityhub catalogs check', () => {
       'R2,乙,D1,340104,无条件共享,每周',
       'R3,丙,D2,340000,有条件共享,每年',
     ]);
-    const { code, stdout, stderr } = await runCli(['catalogs', 'check', '--config', config]);
+    const { code, stdout, stderr } = await runCliInProcess(['catalogs', 'check', '--config', config]);
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
     expect(lines).toEqual([
@@ -93,7 +95,7 @@ describe('cityhub catalogs check', () => {
       'R1,甲,D1,340100,无条件共享,每月',
       'R1,乙,D1,349900,随时共享,每周',
     ]);
-    const { code, stderr } = await runCli(['catalogs', 'check', '--config', config]);
+    const { code, stderr } = await runCliInProcess(['catalogs', 'check', '--config', config]);
     expect(code).toBe(1);
     const file = join(dir!.path, 'resources.csv');
     const errors = stderr.split('\n').filter((line) => line.startsWith('error: '));

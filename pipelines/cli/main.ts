@@ -80,11 +80,24 @@ function wantsHelp(args: string[]): boolean {
   return args.includes('--help') || args.includes('-h');
 }
 
-function print(line: string): void {
-  process.stdout.write(`${line}\n`);
+/**
+ * Where a command writes. `bin/cityhub.js` passes nothing (the process's own streams); tests pass their own, so
+ * commands that need no process of their own (help, usage errors, config check) run without spawning one.
+ */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
 }
 
-async function commandRun(args: string[]): Promise<number> {
+/** Writes one line per call to `stream`. */
+function lineWriter(stream: NodeJS.WritableStream): (line: string) => void {
+  return (line) => {
+    stream.write(`${line}\n`);
+  };
+}
+
+async function commandRun(args: string[], io: CliIo): Promise<number> {
+  const print = lineWriter(io.stdout);
   const { values } = parseArgs({
     args,
     options: { config: { type: 'string' }, role: { type: 'string', default: 'all' }, for: { type: 'string' } },
@@ -116,7 +129,7 @@ async function commandRun(args: string[]): Promise<number> {
   return summary.problems.length > 0 ? 1 : 0;
 }
 
-async function commandQuery(args: string[]): Promise<number> {
+async function commandQuery(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { format: { type: 'string', default: 'table' }, config: { type: 'string' }, marts: { type: 'string' } },
@@ -131,9 +144,9 @@ async function commandQuery(args: string[]): Promise<number> {
   // Each chunk is written before the next is fetched, waiting for stdout to drain: memory stays flat however
   // large the result.
   const write = (text: string): Promise<void> | undefined =>
-    text === '' || process.stdout.write(text)
+    text === '' || io.stdout.write(text)
       ? undefined
-      : new Promise((resolveDrain) => process.stdout.once('drain', resolveDrain));
+      : new Promise((resolveDrain) => io.stdout.once('drain', resolveDrain));
   const writer = createRowWriter(format);
   await streamQuery(
     { martsPath, sql: positionals[0]!, lakeDir: paths.lakeDir },
@@ -143,7 +156,8 @@ async function commandQuery(args: string[]): Promise<number> {
   return 0;
 }
 
-async function commandModels(args: string[]): Promise<number> {
+async function commandModels(args: string[], io: CliIo): Promise<number> {
+  const print = lineWriter(io.stdout);
   const { values, positionals } = parseArgs({ args, options: { config: { type: 'string' } }, allowPositionals: true });
   const action = positionals[0];
   const loaded = loadConfig(values.config);
@@ -161,21 +175,21 @@ async function commandModels(args: string[]): Promise<number> {
             `  ${event.model.padEnd(40)} ${String(event.ms).padStart(6)} ms${event.rows === undefined ? '' : `  ${event.rows} rows`}`,
           ),
       });
-      return reportTests(result.tests);
+      return reportTests(result.tests, print);
     } catch (error) {
       if (!(error instanceof DataTestsFailedError)) throw error;
-      reportTests(error.tests);
-      process.stderr.write(`cityhub models: ${error.message}\n`);
+      reportTests(error.tests, print);
+      io.stderr.write(`cityhub models: ${error.message}\n`);
       return 1;
     }
   }
   if (action === 'test')
-    return reportTests(await testModels({ martsPath: loaded.paths.martsPath, sqlDir: loaded.paths.sqlDir }));
+    return reportTests(await testModels({ martsPath: loaded.paths.martsPath, sqlDir: loaded.paths.sqlDir }), print);
   throw new UsageError('expected `cityhub models run` or `cityhub models test`');
 }
 
 /** Prints each failed test (FAIL for error severity, WARN for warn) and a summary; 1 when an error-severity test failed. */
-function reportTests(tests: readonly DataTestResult[]): number {
+function reportTests(tests: readonly DataTestResult[], print: (line: string) => void): number {
   const failed = tests.filter((t) => !t.passed);
   for (const t of failed) {
     const what = t.error === undefined ? `${t.failing_rows} failing rows` : `could not run: ${t.error}`;
@@ -186,7 +200,8 @@ function reportTests(tests: readonly DataTestResult[]): number {
   return errors === 0 ? 0 : 1;
 }
 
-async function commandConfig(args: string[]): Promise<number> {
+async function commandConfig(args: string[], io: CliIo): Promise<number> {
+  const print = lineWriter(io.stdout);
   const { values, positionals } = parseArgs({ args, options: { config: { type: 'string' } }, allowPositionals: true });
   if (positionals[0] !== 'check') throw new UsageError('expected `cityhub config check [--config FILE]`');
   const loaded = loadConfig(values.config);
@@ -196,11 +211,12 @@ async function commandConfig(args: string[]): Promise<number> {
   print(describeConfig(loaded));
   for (const [name, source] of Object.entries(checked.catalogSources))
     print(`  (catalog) ${name} = ${describeCatalogSource(source)}`);
-  for (const warning of checked.warnings) process.stderr.write(`warning: ${warning}\n`);
+  for (const warning of checked.warnings) io.stderr.write(`warning: ${warning}\n`);
   return 0;
 }
 
-async function commandSchemas(args: string[]): Promise<number> {
+async function commandSchemas(args: string[], io: CliIo): Promise<number> {
+  const print = lineWriter(io.stdout);
   const { values, positionals } = parseArgs({
     args,
     options: { out: { type: 'string', default: 'schemas-json' } },
@@ -218,41 +234,44 @@ async function commandSchemas(args: string[]): Promise<number> {
   return 0;
 }
 
-const commands: Record<string, (args: string[]) => Promise<number>> = {
+const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   run: commandRun,
   query: commandQuery,
   models: commandModels,
   config: commandConfig,
   schemas: commandSchemas,
-  bus: (args) => commandBus(args, print),
-  catalogs: (args) => commandCatalogs(args, print, (line) => process.stderr.write(`${line}\n`)),
-  mappings: (args) => commandMappings(args, print, (line) => process.stderr.write(`${line}\n`)),
+  bus: (args, io) => commandBus(args, lineWriter(io.stdout)),
+  catalogs: (args, io) => commandCatalogs(args, lineWriter(io.stdout), lineWriter(io.stderr)),
+  mappings: (args, io) => commandMappings(args, lineWriter(io.stdout), lineWriter(io.stderr)),
 };
 
 /** Runs a CLI command; returns the exit code. Errors are printed as one clear message, not a stack. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   const [name, ...args] = argv;
   if (!name) {
     // No command is a usage error (exit 2, as the README says): the usage goes where errors go.
-    process.stderr.write(`${usage}\n`);
+    io.stderr.write(`${usage}\n`);
     return 2;
   }
   if (name === '--help' || name === '-h' || name === 'help') {
-    print(usage);
+    io.stdout.write(`${usage}\n`);
     return 0;
   }
   // An own property only: `cityhub constructor` is an unknown command, not Object's constructor.
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
-    process.stderr.write(`cityhub: unknown command "${name}"\n\n${usage}\n`);
+    io.stderr.write(`cityhub: unknown command "${name}"\n\n${usage}\n`);
     return 2;
   }
   if (wantsHelp(args)) {
-    print(help[name]!);
+    io.stdout.write(`${help[name]!}\n`);
     return 0;
   }
   try {
-    return await command(args);
+    return await command(args, io);
   } catch (error) {
     if (
       error instanceof CityhubError ||
@@ -260,7 +279,7 @@ export async function main(argv: string[]): Promise<number> {
         'code' in error &&
         String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'))
     ) {
-      process.stderr.write(`cityhub ${name}: ${error.message}\n`);
+      io.stderr.write(`cityhub ${name}: ${error.message}\n`);
       return error instanceof UsageError || !(error instanceof CityhubError) ? 2 : 1;
     }
     throw error;

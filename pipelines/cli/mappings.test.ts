@@ -2,10 +2,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runCli, tempDir } from '../../test/support/hub-process.js';
+import { runCliInProcess } from '../../test/support/cli-in-process.js';
+import { tempDir } from '../../test/support/hub-process.js';
 import { encodeGb18030 } from '../catalogs/testing.js';
 
-// Drives the built CLI (dist/): run `npm run build` first.
+// Drives the CLI in-process through the `main` bin/cityhub.js calls: nothing here needs a process of its own.
 describe('cityhub mappings test', () => {
   let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
   afterEach(async () => {
@@ -66,7 +67,7 @@ describe('cityhub mappings test', () => {
   it('prints each row of a GB18030 CSV as its canonical record or its dead letter, and exits 1 when any fails', async () => {
     const config = await province();
     const input = join(dir!.path, 'readings.csv');
-    const result = await runCli([
+    const result = await runCliInProcess([
       'mappings',
       'test',
       '--source',
@@ -94,7 +95,7 @@ describe('cityhub mappings test', () => {
   it('config check refuses a mapping file with a bad key, naming mappings.<feed>, the key and its line', async () => {
     const config = await province();
     await writeFile(join(dir!.path, 'pressure.yaml'), 'dataset: sensor_reading\nfields:\n  value: { colum: 压力值 }\n');
-    const result = await runCli(['config', 'check', '--config', config]);
+    const result = await runCliInProcess(['config', 'check', '--config', config]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/mappings\.sensor.*fields\.value \(line 3\)/);
   });
@@ -106,17 +107,17 @@ describe('cityhub mappings test', () => {
     await writeFile(at('pressure.yaml'), mapping);
     const good = '{"设备编号":"HF-P-001","压力值":"0.35","单位":"MPa","采集时间":"2026/08/01 08:00"}';
     await writeFile(at('samples.ndjson'), `${good}\n`);
-    const passing = await runCli(['config', 'check', '--config', config]);
+    const passing = await runCliInProcess(['config', 'check', '--config', config]);
     expect(passing.stderr).toBe('');
     expect(passing.code).toBe(0);
     await writeFile(at('samples.ndjson'), `${good}\n${good.replace('MPa', 'ppm')}\n`);
-    const failing = await runCli(['config', 'check', '--config', config]);
+    const failing = await runCliInProcess(['config', 'check', '--config', config]);
     expect(failing.code).toBe(1);
     expect(failing.stderr).toMatch(/mappings\.sensor.*samples\.ndjson:2: unmapped_code — unit: unknown unit "ppm"/);
   });
 
   it('--help explains the command', async () => {
-    const result = await runCli(['mappings', '--help']);
+    const result = await runCliInProcess(['mappings', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Usage: cityhub mappings test --source ID --input FILE/);
   });

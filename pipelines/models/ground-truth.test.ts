@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { buildDemoCity, groundTruth } from '../../connectors/demo/index.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildDemoCity, type DemoCity, groundTruth } from '../../connectors/demo/index.js';
 import type { Region } from '../../schemas/index.js';
 import { queryMarts, runModels } from './index.js';
 import { tempDirs, writeLake } from './testing.js';
@@ -15,10 +15,10 @@ const sqlDir = join(import.meta.dirname, '..', '..', 'sql');
 const iso = (ms: number) => new Date(ms).toISOString();
 
 let dirs: Awaited<ReturnType<typeof tempDirs>>;
-beforeEach(async () => {
+beforeAll(async () => {
   dirs = await tempDirs();
 });
-afterEach(async () => {
+afterAll(async () => {
   await dirs.cleanup();
 });
 
@@ -37,6 +37,90 @@ function sorted(rows: object[], keys: string[]): Record<string, unknown>[] {
     .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
+/**
+ * The demo city's facts written as a landed lake, once per city: the builds as of different days read the same lake
+ * (writing it is most of a case's time).
+ */
+const landedCities = new Map<string, Promise<{ city: DemoCity; lakeDir: string }>>();
+function landedCity(hub: string, months: number, scale: number): Promise<{ city: DemoCity; lakeDir: string }> {
+  const key = JSON.stringify([hub, months, scale]);
+  let landed = landedCities.get(key);
+  if (landed === undefined) {
+    landed = landCity(hub, months, scale);
+    landedCities.set(key, landed);
+  }
+  return landed;
+}
+
+async function landCity(hub: string, months: number, scale: number): Promise<{ city: DemoCity; lakeDir: string }> {
+  const city = buildDemoCity({
+    seed: 4242,
+    startMonth: '2026-06',
+    months,
+    scale,
+    regions: await bundledRegions(),
+    hubRegionCode: hub,
+  });
+  const facts = city.plan.facts;
+  const lakeDir = join(await dirs.make(), 'lake');
+  // Facts carry the columns the indicators read; the rest are filled with valid placeholders.
+  await writeLake(
+    lakeDir,
+    'sensor_reading',
+    facts.sensor_reading.map((r) => ({ ...r, value: 1, unit: 'cm' as const, observed_at: iso(r.observed_at_ms) })),
+  );
+  await writeLake(
+    lakeDir,
+    'video_alert',
+    facts.video_alert.map((r) => ({
+      ...r,
+      status: r.status as 'new',
+      camera_id: 'cam',
+      vendor_code: 'v',
+      confidence: 1,
+      occurred_at: iso(r.occurred_at_ms),
+      status_at: iso(r.occurred_at_ms),
+    })),
+  );
+  await writeLake(
+    lakeDir,
+    'hotline_case',
+    facts.hotline_case.map((r) => ({
+      ...r,
+      status: r.status as 'received',
+      channel: 'phone' as const,
+      request_type: 'other' as const,
+      received_at: iso(r.received_at_ms),
+      caller_hash: '0'.repeat(64),
+      caller_key_id: '1',
+    })),
+  );
+  await writeLake(
+    lakeDir,
+    'city_event',
+    facts.city_event.map((r) => ({
+      ...r,
+      status: r.status as 'closed',
+      source_kind: r.source_kind as 'video',
+      source_ref: 'ref',
+      reported_at: iso(r.reported_at_ms),
+      closed_at: r.closed_at_ms === null ? undefined : iso(r.closed_at_ms),
+    })),
+  );
+  await writeLake(
+    lakeDir,
+    'dept_delivery',
+    facts.dept_delivery.map((r) => ({
+      ...r,
+      department_code: 'dept',
+      delivered_at: iso(r.delivered_at_ms),
+      source_file: 'file.csv',
+      checksum: 'sum',
+    })),
+  );
+  return { city, lakeDir };
+}
+
 // Builds as of a day when every period (the year included) is over, and as of days inside the data: open periods
 // count only the days before the cut-off, though the lake holds rows dated after it (Q3 open from mid-August; with
 // four months, September starts after the cut-off and counts no day at all).
@@ -47,75 +131,11 @@ it.each([
 ])(
   'equals the simulator ground truth (hub $hub, $months months, scale $scale, built $now)',
   async ({ hub, months, scale, now }) => {
-    const city = buildDemoCity({
-      seed: 4242,
-      startMonth: '2026-06',
-      months,
-      scale,
-      regions: await bundledRegions(),
-      hubRegionCode: hub,
-    });
+    const { city, lakeDir } = await landedCity(hub, months, scale);
     const truth = groundTruth(city, { now: new Date(now) });
-    const facts = city.plan.facts;
-    const lakeDir = join(await dirs.make(), 'lake');
-    // Facts carry the columns the indicators read; the rest are filled with valid placeholders.
-    await writeLake(
-      lakeDir,
-      'sensor_reading',
-      facts.sensor_reading.map((r) => ({ ...r, value: 1, unit: 'cm' as const, observed_at: iso(r.observed_at_ms) })),
-    );
-    await writeLake(
-      lakeDir,
-      'video_alert',
-      facts.video_alert.map((r) => ({
-        ...r,
-        status: r.status as 'new',
-        camera_id: 'cam',
-        vendor_code: 'v',
-        confidence: 1,
-        occurred_at: iso(r.occurred_at_ms),
-        status_at: iso(r.occurred_at_ms),
-      })),
-    );
-    await writeLake(
-      lakeDir,
-      'hotline_case',
-      facts.hotline_case.map((r) => ({
-        ...r,
-        status: r.status as 'received',
-        channel: 'phone' as const,
-        request_type: 'other' as const,
-        received_at: iso(r.received_at_ms),
-        caller_hash: '0'.repeat(64),
-        caller_key_id: '1',
-      })),
-    );
-    await writeLake(
-      lakeDir,
-      'city_event',
-      facts.city_event.map((r) => ({
-        ...r,
-        status: r.status as 'closed',
-        source_kind: r.source_kind as 'video',
-        source_ref: 'ref',
-        reported_at: iso(r.reported_at_ms),
-        closed_at: r.closed_at_ms === null ? undefined : iso(r.closed_at_ms),
-      })),
-    );
-    await writeLake(
-      lakeDir,
-      'dept_delivery',
-      facts.dept_delivery.map((r) => ({
-        ...r,
-        department_code: 'dept',
-        delivered_at: iso(r.delivered_at_ms),
-        source_file: 'file.csv',
-        checksum: 'sum',
-      })),
-    );
     const result = await runModels({
       lakeDir,
-      martsPath: join(lakeDir, '..', 'marts.duckdb'),
+      martsPath: join(await dirs.make(), 'marts.duckdb'),
       sqlDir,
       regionCode: hub,
       catalogs: city.catalogs,

@@ -1,12 +1,16 @@
 /**
  * `cityhub config check` rejects everything `cityhub run` would reject, and `run` rejects it the same way before
- * writing anything (issue 6, items 9 and 10). Drives the built CLI as an operator would.
+ * writing anything (issue 6, items 9 and 10). Drives the CLI as an operator would: in-process through the `main`
+ * bin/cityhub.js calls where no process of its own is needed (a child costs 1–2 s of Node start each), as a child
+ * process for the bin's own exit code and streams, another user, the data-dir lock held by another process and a
+ * real run.
  */
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirLock } from '../../pipelines/bus/embedded/lock.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import { projectRoot, runCli, tempDir, writeConfig } from '../support/hub-process.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
@@ -100,10 +104,8 @@ describe('config check and run reject the same configs, before anything is writt
       await setup?.(root.path);
       const file = await writeConfig(root.path, config);
       const before = await listing(root.path);
-      const [check, run] = await Promise.all([
-        runCli(['config', 'check', '--config', file]),
-        runCli(['run', '--config', file, '--for', '1s']),
-      ]);
+      const check = await runCliInProcess(['config', 'check', '--config', file]);
+      const run = await runCliInProcess(['run', '--config', file, '--for', '1s']);
       expect(check.code, check.stderr).toBe(1);
       expect(issueLines(check.stderr)).toContainEqual(expect.stringMatching(line));
       expect(run.code, run.stderr).toBe(1);
@@ -175,7 +177,7 @@ describe('config check and run reject the same configs, before anything is writt
   it('`config check` shows where every catalog comes from', async () => {
     dir = await tempDir('check');
     const file = await writeConfig(dir.path, hubConfig({ catalogs: { devices: 'none' } }));
-    const { code, stdout } = await runCli(['config', 'check', '--config', file]);
+    const { code, stdout } = await runCliInProcess(['config', 'check', '--config', file]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/\(catalog\) regions = bundled .*regions\.csv/);
     expect(stdout).toContain('(catalog) scenarios = provided by connector demo');
@@ -183,6 +185,7 @@ describe('config check and run reject the same configs, before anything is writt
   });
 
   it('`cityhub` with no arguments prints the usage and exits 2 (usage error)', async () => {
+    // A child process on purpose: this is the test of bin/cityhub.js itself (its exit code and stderr).
     const { code, stderr } = await runCli([]);
     expect(code).toBe(2);
     expect(stderr).toContain('Usage: cityhub <command>');
@@ -211,7 +214,7 @@ describe('`cityhub models run` takes catalogs by the same rule, without the demo
   it('fails clearly when a connector-provided catalog was never published by a hub run', async () => {
     dir = await tempDir('models');
     const file = await writeConfig(dir.path, hubConfig({}));
-    const { code, stderr } = await runCli(['models', 'run', '--config', file]);
+    const { code, stderr } = await runCliInProcess(['models', 'run', '--config', file]);
     expect(code).toBe(1);
     expect(stderr).toMatch(
       /catalog data_resources \(provided by connector demo\) is not available: .*catalogs\.data_resources/,
@@ -229,10 +232,11 @@ describe('`cityhub models run` takes catalogs by the same rule, without the demo
     expect(run.stderr).toMatch(/"catalog":"devices","source":"explicitly empty \(none\)","entries":0/);
     expect(run.stderr).toMatch(/"catalog":"scenarios","source":"provided by connector demo","entries":[1-9]/);
     expect(JSON.parse(await readFile(join(dir.path, 'data/catalogs/devices.json'), 'utf8'))).toEqual([]);
-    const models = await runCli(['models', 'run', '--config', file]);
+    // The run is a real one (a child, as an operator starts it); what reads its output after it needs no process.
+    const models = await runCliInProcess(['models', 'run', '--config', file]);
     expect(models.stderr).not.toMatch(/not available|invalid config/);
     expect(models.stdout).toMatch(/data tests: \d+ passed/);
-    const query = await runCli([
+    const query = await runCliInProcess([
       'query',
       '--config',
       file,
