@@ -15,12 +15,23 @@ import { WebhookSender } from './webhook.js';
 
 export type WireFeed = 'sensor' | 'video' | 'event' | 'hotline';
 
+/** After this long without delivery the demo says what it waits for. */
+const SLOW_DELIVERY_MS = 15_000;
+
+const waitingFor: Record<WireFeed, string> = {
+  sensor: 'a sensor-mqtt connector subscribed to wire.mqtt.topic_prefix at the broker, acknowledging readings',
+  video: 'an http-ingest video-webhook source at wire.video_webhook.url answering 202 (same secret)',
+  event: 'an http-ingest bulk source at wire.event_push.url answering 202',
+  hotline: 'a hotline-rest connector polling the 12345 API to its last order',
+};
+
 export class DemoWire {
   private readonly abort = new AbortController();
   private mqtt: DemoMqttBroker | undefined;
   private readonly webhook: WebhookSender | undefined;
   private readonly events: BulkPusher | undefined;
   readonly hotlineApi: DemoHotlineApi | undefined;
+  private log: Logger | undefined;
 
   constructor(private readonly config: DemoWireConfig) {
     if (config.video_webhook) this.webhook = new WebhookSender(config.video_webhook, this.abort.signal);
@@ -46,6 +57,7 @@ export class DemoWire {
 
   /** Starts the peers the demo runs itself (the broker, the 12345 API): before the hub's connectors reach for them. */
   async start(log: Logger): Promise<void> {
+    this.log = log;
     try {
       if (this.config.mqtt) {
         const { host, port } = this.config.mqtt;
@@ -71,11 +83,11 @@ export class DemoWire {
     if (messages.length === 0) return;
     switch (feed) {
       case 'sensor':
-        return this.mqtt!.send(messages, this.abort.signal);
+        return this.watched(feed, this.mqtt!.send(messages, this.abort.signal));
       case 'video':
-        return this.webhook!.send(messages);
+        return this.watched(feed, this.webhook!.send(messages));
       case 'event':
-        return this.events!.send(messages);
+        return this.watched(feed, this.events!.send(messages));
       case 'hotline':
         this.hotlineApi!.add(messages);
     }
@@ -83,7 +95,22 @@ export class DemoWire {
 
   /** Resolves once the hotline poller has taken every work order added so far. */
   hotlineTaken(): Promise<void> {
-    return this.hotlineApi?.allTaken(this.abort.signal) ?? Promise.resolve();
+    return this.hotlineApi ? this.watched('hotline', this.hotlineApi.allTaken(this.abort.signal)) : Promise.resolve();
+  }
+
+  /**
+   * The delivery, with a warning when it takes long: the demo waits for the hub's connector (not running, or listed
+   * with another port, topic or secret) and says which one, instead of waiting in silence.
+   */
+  private async watched(feed: WireFeed, delivery: Promise<void>): Promise<void> {
+    const timer = setTimeout(() => {
+      this.log?.warn({ feed, waiting_for: waitingFor[feed] }, 'demo still waiting for the hub to take its messages');
+    }, SLOW_DELIVERY_MS);
+    try {
+      await delivery;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Messages the hub confirmed so far, per feed (the API's: added; the poller's progress is hotlineTaken). */
