@@ -30,4 +30,13 @@ export const hotlineCommonKeys = {
     .max(3_600_000)
     .default(5000)
     .describe('wait between polls once a poll has read everything new'),
+  lookback_ms: z
+    .number()
+    .int()
+    .min(0)
+    .max(86_400_000)
+    .default(0)
+    .describe(
+      'each poll reads again from this long before the cursor and takes, once, an order found there that was not sent: one committed late (a transaction or clock that lags). 0 = from the cursor; e.g. 60000 for a case system that commits late. An order stamped earlier than this before the newest one taken is never read',
+    ),
 };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { LookbackWindow } from './lookback.js';
 
 /**
  * The incremental cursor of a 12345 work-order source (Kafka Connect JDBC's `timestamp+incrementing`): the last
@@ -56,11 +57,16 @@ export interface TakenPage {
   behind: number;
   /** Of those, the ones already sent lately: not sent again. */
   repeated: number;
+  /** Orders inside the lookback window, after its start and at or before the cursor, not sent before: sent now. */
+  late: SourceOrder[];
+  /** The greatest (update time, order id) of the page: how far the poll has read. */
+  last: HotlineCursor | undefined;
 }
 
 /**
  * Splits each page into what to send and where the cursor goes. The cursor only ever moves forward, so a source that
- * returns older rows never makes the connector loop. An order at or before the cursor is still sent — it may be a real
+ * returns older rows never makes the connector loop. An order in the lookback window (lookback.ts) is sent when the
+ * window has not sent it. An order at or before the cursor, before any window, is still sent — it may be a real
  * new state stamped by a clock that went back, and losing it is worse than a duplicate the pipeline removes by natural
  * key — unless the same (order id, update time) was sent lately: a source that ignores the cursor is not re-sent
  * page after page.
@@ -76,23 +82,36 @@ export class CursorTracker {
     private readonly memory = 100_000,
   ) {}
 
-  take(cursor: HotlineCursor | undefined, orders: readonly SourceOrder[]): TakenPage {
+  take(cursor: HotlineCursor | undefined, orders: readonly SourceOrder[], window?: LookbackWindow): TakenPage {
     const send: SourceOrder[] = [];
+    const windowStart = window?.start(cursor);
     let next = cursor;
+    let last: SourceOrder | undefined;
     let behind = 0;
     let repeated = 0;
+    const late: SourceOrder[] = [];
     for (const order of orders) {
+      if (last === undefined || compareCursor(order, last, this.numericIds) > 0) last = order;
       if (cursor === undefined || compareCursor(order, cursor, this.numericIds) > 0) {
         send.push(order);
         if (next === undefined || compareCursor(order, next, this.numericIds) > 0)
           next = { updated_at: order.updated_at, order_id: order.order_id, at: order.at };
         continue;
       }
+      if (windowStart && compareCursor(order, windowStart, this.numericIds) > 0) {
+        // Read again on purpose: within the lookback window. Only what the window has not sent is new.
+        if (!window!.has(order)) {
+          late.push(order);
+          send.push(order);
+        }
+        continue;
+      }
       behind++;
       if (this.sentKeys.has(sentKey(order))) repeated++;
       else send.push(order);
     }
-    return { send, cursor: next, behind, repeated };
+    const lastPosition = last && { updated_at: last.updated_at, order_id: last.order_id, at: last.at };
+    return { send, cursor: next, behind, repeated, late, last: lastPosition };
   }
 
   /** Remembers orders the bus acknowledged. */

@@ -41,3 +41,35 @@ export function isoText(key: string): string {
   const fraction = key.slice(20, 26).replace(/0+$/, '');
   return fraction === '' ? `${key.slice(0, 19)}Z` : `${key.slice(0, 19)}.${fraction}Z`;
 }
+
+/** The comparable UTC text (instantKey) of `ms` milliseconds earlier; the microseconds kept. */
+export function earlierKey(key: string, ms: number): string {
+  const micros = Number(key.slice(20, 26));
+  const date = new Date(Date.parse(`${key.slice(0, 19)}Z`) + Math.floor(micros / 1000) - ms);
+  const fraction = String(date.getUTCMilliseconds() * 1000 + (micros % 1000)).padStart(6, '0');
+  return `${date.toISOString().slice(0, 19)}.${fraction}Z`;
+}
+
+/**
+ * An update time as the source wrote it, `ms` milliseconds earlier, written the same way (separator, fraction digits,
+ * zone or none; epoch milliseconds stay epoch milliseconds): what a read from an earlier point asks the source with.
+ * Fewer fraction digits than the shift needs round down, to an earlier time. Undefined when `text` is no time.
+ */
+export function earlierText(text: string, ms: number): string | undefined {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return String(Number(trimmed) - ms);
+  const m = TIMESTAMP.exec(trimmed);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, fraction] = m;
+  const subMs = (fraction ?? '').padEnd(3, '0');
+  const wall = new Date(
+    Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number(subMs.slice(0, 3))) - ms,
+  );
+  if (Number.isNaN(wall.getTime()) || wall.getUTCFullYear() < 1000 || wall.getUTCFullYear() > 9999) return undefined;
+  const iso = wall.toISOString();
+  // The zone as written (a space, `+08`, `Z` …) follows the seconds and their fraction.
+  const tail = trimmed.slice(19 + (fraction === undefined ? 0 : fraction.length + 1));
+  const digits =
+    fraction === undefined ? '' : `${trimmed[19]}${`${iso.slice(20, 23)}${subMs.slice(3)}`.slice(0, fraction.length)}`;
+  return `${iso.slice(0, 10)}${trimmed[10]}${iso.slice(11, 19)}${digits}${tail}`;
+}

@@ -64,11 +64,27 @@ export class ObservedSource<C> extends EventEmitter implements OrderSource<C> {
   async read(...args: Parameters<OrderSource<C>['read']>): Promise<OrderPage<C>> {
     const page = await this.inner.read(...args);
     this.reads++;
-    setImmediate(() => this.emit('read', page));
+    setImmediate(() => this.emit('read', page, args[1] === undefined));
     return page;
   }
   close(): Promise<void> {
     return this.inner.close();
+  }
+  /**
+   * Resolves once `polls` polls have started after the call (a read without a continuation starts one): with 2, a
+   * whole poll ran after the call, its orders sent and committed. For a lookback window, whose reads always return
+   * orders, so that `caughtUp()` never sees an empty one.
+   */
+  polled(polls = 2): Promise<void> {
+    return new Promise((resolve) => {
+      let started = 0;
+      const onRead = (_page: unknown, startsPoll: boolean) => {
+        if (!startsPoll || ++started < polls) return;
+        this.off('read', onRead);
+        resolve();
+      };
+      this.on('read', onRead);
+    });
   }
   caughtUp(): Promise<void> {
     return new Promise((resolve) => {

@@ -244,6 +244,58 @@ describe('the hotline-rest connector', () => {
     expect(c.health().error).toBeUndefined();
   });
 
+  it('with lookback_ms, an order committed late inside the window is taken exactly once, across a restart too; one older than the window is not', async () => {
+    const api = await peer();
+    api.upsert(...Array.from({ length: 3 }, (_, i) => order(i + 1, `2026-08-13 14:00:0${i}`)));
+    const bus = await busWithTopics();
+    const path = join(fixture.tempDir(), 'hotline-api.json');
+    const topics = ['raw.hotline', 'dlq.hotline'];
+    const first = await SourceCheckpoint.open(path, { bus, topics });
+    const log = new CapturedLog();
+    const one = connector(api, { page_size: 10, lookback_ms: 60_000 });
+    // A poll is one request here (fewer orders than a page); the second request starts the poll after the first.
+    await one.start({ producer: first.guard(bus.producer()), log: log.logger, checkpoint: first });
+    await api.answered(2);
+
+    // Order 1's new state committed late, stamped 38 s before the cursor; order 7 stamped 2 min before (outside the
+    // minute); order 4 new and after the cursor.
+    api.upsert(
+      order(1, '2026-08-13 13:59:40', '已办结'),
+      order(7, '2026-08-13 13:58:00'),
+      order(4, '2026-08-13 14:00:09'),
+    );
+    await log.waitFor('late orders taken from the lookback window');
+    await api.answered(api.requests.length + 2);
+    const sent = [
+      'GD202608130001@2026-08-13 14:00:00',
+      'GD202608130002@2026-08-13 14:00:01',
+      'GD202608130003@2026-08-13 14:00:02',
+      'GD202608130001@2026-08-13 13:59:40',
+      'GD202608130004@2026-08-13 14:00:09',
+    ];
+    expect(await keysOn(bus)).toEqual(sent);
+    expect(one.health()).toMatchObject({ state: 'running', progress: { orders_late: 1, rows_behind_cursor: 0 } });
+    expect(one.health().error).toBeUndefined();
+    expect(log.count('late orders taken from the lookback window')).toBe(1);
+    // Each poll asks from a minute before the cursor, in the API's own time format, before every id of that second.
+    const asked = api.requests.map((r) => [
+      r.url.searchParams.get('updated_since'),
+      r.url.searchParams.get('after_id'),
+    ]);
+    expect(asked).toContainEqual(['2026-08-13 13:59:02', '']);
+    expect(asked.at(-1)).toEqual(['2026-08-13 13:59:09', '']);
+    await one.stop();
+
+    // A restart: what the window sent is in the checkpoint, so nothing is sent again.
+    const second = await SourceCheckpoint.open(path, { bus, topics });
+    const two = connector(api, { page_size: 10, lookback_ms: 60_000 });
+    const from = api.requests.length;
+    await two.start({ producer: second.guard(bus.producer()), log: new CapturedLog().logger, checkpoint: second });
+    await api.answered(from + 3);
+    expect(await keysOn(bus)).toEqual(sent);
+    expect(two.health().progress).toMatchObject({ orders_late: 0, orders_sent: 0 });
+  });
+
   it('follows a next link in the body, sends the auth header, and dead-letters an order without an id', async () => {
     const api = await peer();
     api.token = 'Bearer s3cret';

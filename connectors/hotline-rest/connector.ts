@@ -13,6 +13,7 @@ export function createHotlineRestConnector(
       id: config.id,
       kind: 'hotline-rest',
       poll_interval_ms: config.poll_interval_ms,
+      lookback_ms: config.lookback_ms,
       numeric_order_ids: config.numeric_order_ids,
       ...(start !== undefined
         ? { start: { updated_at: start, order_id: '', at: instantKey(start, config.source_utc_offset)! } }

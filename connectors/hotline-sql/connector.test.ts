@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedBus } from '../../pipelines/bus/embedded/bus.js';
 import { BusFixture } from '../../pipelines/bus/embedded/test-support.js';
 import type { RetryPolicy } from '../../pipelines/retry.js';
@@ -34,10 +35,17 @@ const TABLE = `create table "工单" (
   visit jsonb
 )`;
 
+// One database for the file (PGlite takes seconds to start on a busy machine); each test starts from an empty schema.
+let database: Promise<PGlite> | undefined;
+afterAll(async () => {
+  await (await database)?.close();
+});
+
 async function peer(): Promise<PostgresPeer> {
-  const p = await PostgresPeer.create();
+  database ??= PGlite.create();
+  const p = PostgresPeer.over(await database);
   cleanups.push(() => p.close());
-  await p.db.exec(TABLE);
+  await p.db.exec(`drop schema public cascade; create schema public; ${TABLE}`);
   await p.start(0);
   return p;
 }
@@ -69,7 +77,13 @@ function connector(p: PostgresPeer, over: Partial<Record<string, unknown>> = {})
   });
   const source = new ObservedSource(new HotlineSqlSource(config));
   const c = new HotlinePollingConnector(
-    { id: config.id, kind: 'hotline-sql', poll_interval_ms: config.poll_interval_ms, numeric_order_ids: false },
+    {
+      id: config.id,
+      kind: 'hotline-sql',
+      poll_interval_ms: config.poll_interval_ms,
+      numeric_order_ids: false,
+      lookback_ms: config.lookback_ms,
+    },
     source,
   );
   cleanups.push(() => c.stop());
@@ -133,6 +147,19 @@ describe('the hotline-sql connector (PostgreSQL over the wire: PGlite + pglite-s
     expect(versions(rows.slice(7))).toEqual(['C011@2026-08-13T02:00:01Z', 'C002@2026-08-13T02:30:00Z']);
     expect(c.health()).toMatchObject({ state: 'running', sent: { hotline: 9 } });
     expect(c.position).toMatchObject({ order_id: 'C002', updated_at: '2026-08-13 02:30:00+00' });
+
+    // What the server saw: only the two statements of query.ts, every value bound as a parameter.
+    const config = hotlineSqlConnectorConfig.parse({
+      id: 'x',
+      kind: 'hotline-sql',
+      connection_string: p.url(),
+      table: '工单',
+    });
+    expect(new Set(p.wire.statements.map((st) => st.text))).toEqual(
+      new Set([cursorQuery(config, false), cursorQuery(config, true)]),
+    );
+    expect(p.wire.statements[0]!.values).toEqual(['3']);
+    expect(p.wire.statements.at(-1)!.values).toEqual(['2026-08-13 02:30:00+00', 'C002', '3']);
   });
 
   it('a database down at start, dropped mid-stream and back later: retried, unhealthy meanwhile, no row lost or doubled', async () => {
@@ -143,8 +170,15 @@ describe('the hotline-sql connector (PostgreSQL over the wire: PGlite + pglite-s
     const log = new CapturedLog();
     const { c, source } = connector(p);
     await c.start({ producer: bus.producer(), log: log.logger, retryPolicy: fast });
-    await log.waitFor('hotline source read failed; retrying', 2);
+    await log.waitFor('hotline source read failed; retrying', 4);
     expect(c.health()).toMatchObject({ state: 'running', error: expect.stringMatching(/ECONNREFUSED/) });
+    // Backoff: each attempt waits within the policy's growing ceiling (1, 2, 4, 8 ms; half fixed, half jitter).
+    const retries = log.lines.filter((l) => l.msg === 'hotline source read failed; retrying').slice(0, 4);
+    expect(retries.map((l) => l.attempt)).toEqual([1, 2, 3, 4]);
+    retries.forEach((l, i) => {
+      expect(l.delay_ms).toBeGreaterThanOrEqual(2 ** i / 2);
+      expect(l.delay_ms).toBeLessThanOrEqual(2 ** i);
+    });
     let caughtUp = source.caughtUp();
     await p.start();
     await caughtUp;
@@ -208,6 +242,150 @@ describe('the hotline-sql connector (PostgreSQL over the wire: PGlite + pglite-s
       'F005@2026-08-13T05:00:05Z',
       'F001@2026-08-13T05:10:00Z',
     ]);
+  });
+
+  it('a row with a NULL order id is dead-lettered with its reason, once; pages of nothing else do not wedge the poll', async () => {
+    const p = await peer();
+    await p.db.exec(`create table drafts (order_id text, updated_at timestamptz, state text)`);
+    const rows: [string | null, string | null][] = [
+      ['H001', '2026-08-13 10:00:01+08'],
+      [null, '2026-08-13 10:00:02+08'],
+      [null, '2026-08-13 10:00:03+08'],
+      [null, '2026-08-13 10:00:04+08'],
+      [null, '2026-08-13 10:00:05+08'],
+      ['H002', '2026-08-13 10:00:05+08'],
+      ['H003', null],
+    ];
+    for (const [id, at] of rows) await p.db.query(`insert into drafts values ($1, $2, '草稿')`, [id, at]);
+    const bus = await busWithTopics();
+    const log = new CapturedLog();
+    // Two rows a read: one page holds nothing but rows without an id.
+    const { c, source } = connector(p, { table: 'drafts', batch_size: 2 });
+    await c.start({ producer: bus.producer(), log: log.logger, retryPolicy: fast });
+    await log.waitFor('message dead-lettered by the connector', 4);
+    let caughtUp = source.caughtUp();
+    await caughtUp;
+    expect((await rowsOn(bus)).map((r) => r.order_id)).toEqual(['H001', 'H002']);
+    const letters = (await bus.read({ topic: 'dlq.hotline', partition: 0 }, 0, 10)).messages.map(
+      (m) => JSON.parse(m.value.toString()) as Record<string, unknown>,
+    );
+    expect(letters).toHaveLength(4);
+    expect(letters[0]).toMatchObject({ reason_code: 'no_cursor_fields' });
+    expect(JSON.stringify(letters[0])).toMatch(/NULL order_id/);
+    expect(c.health()).toMatchObject({ state: 'running', dead_lettered: { hotline: 4 } });
+    expect(c.position).toMatchObject({ order_id: 'H002' });
+
+    // Still running: later rows are taken, the idless ones are not dead-lettered again.
+    await p.db.query(`insert into drafts values ('H004', '2026-08-13 10:00:09+08', '已受理')`);
+    caughtUp = source.caughtUp();
+    await caughtUp;
+    expect((await rowsOn(bus)).map((r) => r.order_id)).toEqual(['H001', 'H002', 'H004']);
+    expect(c.health().dead_lettered).toEqual({ hotline: 4 });
+  });
+
+  it('asks the server for the statement timeout; a server that never answers is given up on, retried, and recovers', async () => {
+    const p = await peer();
+    for (let i = 1; i <= 3; i++) await upsert(p, `T00${i}`, `2026-08-13 15:00:0${i}+08`);
+    const bus = await busWithTopics();
+    const log = new CapturedLog();
+    const { c, source } = connector(p, { statement_timeout_ms: 100, connect_timeout_ms: 200 });
+    // PGlite (WASM, one thread) neither runs pg_sleep without blocking this process nor enforces statement_timeout:
+    // the server-side cancel cannot be shown here, only that each connection asks for it, and the client's backstop.
+    p.stall();
+    await c.start({ producer: bus.producer(), log: log.logger, retryPolicy: fast });
+    await log.waitFor('hotline source read failed; retrying', 2);
+    expect(c.health().error).toMatch(/timeout/i);
+    const caughtUp = source.caughtUp();
+    p.resume();
+    await caughtUp;
+    expect((await rowsOn(bus)).map((r) => r.order_id)).toEqual(['T001', 'T002', 'T003']);
+    expect(c.health().error).toBeUndefined();
+    expect(p.wire.startups.length).toBeGreaterThan(0);
+    for (const startup of p.wire.startups)
+      expect(startup).toMatchObject({ statement_timeout: '100', application_name: 'cityhub' });
+  });
+
+  it('without lookback_ms, an order stamped before the committed cursor is not seen: no loop, later orders still taken', async () => {
+    const p = await peer();
+    for (let i = 1; i <= 3; i++) await upsert(p, `B00${i}`, `2026-08-13 16:00:0${i}+08`);
+    const bus = await busWithTopics();
+    const { c, source } = connector(p);
+    let caughtUp = source.caughtUp();
+    await c.start({ producer: bus.producer(), log: new CapturedLog().logger, retryPolicy: fast });
+    await caughtUp;
+    const reads = source.reads;
+    // B001 changes state, stamped a minute before the cursor; B004 is new and after it.
+    await upsert(p, 'B001', '2026-08-13 15:59:00+08', '已办结');
+    await upsert(p, 'B004', '2026-08-13 16:00:09+08');
+    caughtUp = source.caughtUp();
+    await caughtUp;
+    caughtUp = source.caughtUp();
+    await caughtUp;
+    // The cursor query cannot find a row behind the cursor (Kafka Connect JDBC's limit too): lookback_ms is the cure.
+    expect(versions(await rowsOn(bus))).toEqual([
+      'B001@2026-08-13T08:00:01Z',
+      'B002@2026-08-13T08:00:02Z',
+      'B003@2026-08-13T08:00:03Z',
+      'B004@2026-08-13T08:00:09Z',
+    ]);
+    expect(c.position).toMatchObject({ order_id: 'B004' });
+    expect(source.reads - reads).toBeLessThanOrEqual(c.health().progress!.polls! + 1);
+    expect(c.health()).toMatchObject({ state: 'running', progress: { rows_behind_cursor: 0, orders_late: 0 } });
+  });
+
+  it('with lookback_ms, an order committed late inside the window is taken exactly once, across a restart too; one older than the window is not', async () => {
+    const p = await peer();
+    for (let i = 1; i <= 3; i++) await upsert(p, `L00${i}`, `2026-08-13 16:00:0${i}+08`);
+    const bus = await busWithTopics();
+    const path = join(fixture.tempDir(), 'case-db.json');
+    const topics = ['raw.hotline', 'dlq.hotline'];
+    const first = await SourceCheckpoint.open(path, { bus, topics });
+    const log = new CapturedLog();
+    const one = connector(p, { lookback_ms: 60_000 });
+    const caughtUp = one.source.caughtUp();
+    await one.c.start({ producer: first.guard(bus.producer()), log: log.logger, checkpoint: first });
+    await caughtUp;
+
+    // Committed late: L001's new state stamped 33 s before the cursor (inside the minute), L009 stamped 3 min before
+    // (outside it); L004 is new and after the cursor. The window (4 rows, batch_size 3) spans two reads.
+    await upsert(p, 'L001', '2026-08-13 15:59:30+08', '已办结');
+    await upsert(p, 'L009', '2026-08-13 15:57:00+08');
+    await upsert(p, 'L004', '2026-08-13 16:00:09+08');
+    await log.waitFor('late orders taken from the lookback window');
+    await one.source.polled(3);
+    const sent = [
+      'L001@2026-08-13T08:00:01Z',
+      'L002@2026-08-13T08:00:02Z',
+      'L003@2026-08-13T08:00:03Z',
+      'L001@2026-08-13T07:59:30Z',
+      'L004@2026-08-13T08:00:09Z',
+    ];
+    expect(versions(await rowsOn(bus))).toEqual(sent);
+    expect(one.c.health()).toMatchObject({ state: 'running', progress: { orders_late: 1, rows_behind_cursor: 0 } });
+    expect(one.c.health().error).toBeUndefined();
+    const warning = log.lines.find((l) => l.msg === 'late orders taken from the lookback window')!;
+    expect(warning).toMatchObject({ late: 1, orders: ['L001@2026-08-13 07:59:30+00'], lookback_ms: 60_000 });
+    expect(log.count('late orders taken from the lookback window')).toBe(1);
+    // Each poll asks from a minute before the cursor (as the database wrote it), then pages on from its last row.
+    const asked = p.wire.statements.map((st) => st.values);
+    expect(asked).toContainEqual(['2026-08-13 07:59:09+00', '', '3']);
+    expect(asked).toContainEqual(['2026-08-13 08:00:03+00', 'L003', '3']);
+    await one.c.stop();
+
+    // A restart: the window's sent orders come from the checkpoint, so nothing is sent again; a new late one is taken.
+    const second = await SourceCheckpoint.open(path, { bus, topics });
+    const log2 = new CapturedLog();
+    const two = connector(p, { lookback_ms: 60_000 });
+    const polled = two.source.polled(3);
+    await two.c.start({ producer: second.guard(bus.producer()), log: log2.logger, checkpoint: second });
+    await polled;
+    expect(versions(await rowsOn(bus))).toEqual(sent);
+    await upsert(p, 'L002', '2026-08-13 16:00:05+08', '已办结');
+    await log2.waitFor('late orders taken from the lookback window');
+    await two.source.polled();
+    expect(versions(await rowsOn(bus))).toEqual([...sent, 'L002@2026-08-13T08:00:05Z']);
+    expect(two.c.health().progress).toMatchObject({ orders_late: 1 });
+    expect(two.c.position).toMatchObject({ order_id: 'L004' });
   });
 
   it('a missing table is reported and retried, not a crash; the connector reads once it exists', async () => {

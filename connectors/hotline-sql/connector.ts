@@ -11,6 +11,7 @@ export function createHotlineSqlConnector(config: HotlineSqlConnectorConfig): Ho
       id: config.id,
       kind: 'hotline-sql',
       poll_interval_ms: config.poll_interval_ms,
+      lookback_ms: config.lookback_ms,
       // Ordered as text in the "C" collation by the query: the cursor compares the same way.
       numeric_order_ids: false,
       ...(start !== undefined ? { start: { updated_at: start, order_id: '', at: instantKey(start, '+00:00')! } } : {}),

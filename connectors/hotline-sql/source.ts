@@ -1,8 +1,8 @@
 import pg from 'pg';
-import type { HotlineCursor } from '../hotline-cursor/cursor.js';
+import type { HotlineCursor, SourceOrder } from '../hotline-cursor/cursor.js';
 import { HotlineSourceError } from '../hotline-cursor/errors.js';
 import { instantKey, isoText } from '../hotline-cursor/instant.js';
-import type { OrderPage, OrderSource } from '../hotline-cursor/poller.js';
+import type { OrderPage, OrderSource, UnusableOrder } from '../hotline-cursor/poller.js';
 import type { HotlineSqlConnectorConfig } from './config.js';
 import { CURSOR_AT, CURSOR_ID, cursorQuery } from './query.js';
 
@@ -48,6 +48,9 @@ export class HotlineSqlSource implements OrderSource<true> {
       max: config.pool_size,
       connectionTimeoutMillis: config.connect_timeout_ms,
       statement_timeout: config.statement_timeout_ms,
+      // The server cancels a slow statement itself; a server that hangs or a connection that went silent (no FIN, no
+      // RST) never answers at all: the client gives up too, a little later, and the connection is discarded.
+      query_timeout: config.statement_timeout_ms + config.connect_timeout_ms,
       application_name: 'cityhub',
       options: '-c TimeZone=UTC',
       types: jsonTypes,
@@ -74,15 +77,40 @@ export class HotlineSqlSource implements OrderSource<true> {
         cause: error,
       });
     }
-    const orders = rows.map((row) => {
+    const orders: SourceOrder[] = [];
+    const unusable: UnusableOrder[] = [];
+    let pastIdless: HotlineCursor | undefined;
+    for (const row of rows) {
       const updated = row[CURSOR_AT] as string;
-      const id = row[CURSOR_ID] as string;
+      const id = row[CURSOR_ID] as string | null;
+      const at = instantKey(updated, '+00:00')!;
       delete row[CURSOR_AT];
       delete row[CURSOR_ID];
-      return { order_id: id, updated_at: updated, at: instantKey(updated, '+00:00')!, value: JSON.stringify(row) };
-    });
+      if (id === null) {
+        unusable.push(this.idless(row, updated));
+        pastIdless = { updated_at: updated, order_id: '', at };
+      } else orders.push({ order_id: id, updated_at: updated, at, value: JSON.stringify(row) });
+    }
     // A full batch: more may wait right behind it (asked for at once, from the advanced cursor).
-    return rows.length >= limit ? { orders, next: true } : { orders };
+    const page: OrderPage<true> = rows.length >= limit ? { orders, next: true } : { orders };
+    if (unusable.length > 0) page.unusable = unusable;
+    // A row without an order id cannot move the connector's cursor (it is dead-lettered), so a page of nothing else
+    // would be read again and again: the poller reads on from here. NULL ids sort after every id of the same update
+    // time, so nothing of that time is left behind. In memory only: after a restart those rows are read (and
+    // dead-lettered) once more.
+    if (pastIdless) page.readTo = pastIdless;
+    return page;
+  }
+
+  /** A row whose order id is NULL: it cannot be keyed nor placed on the cursor, so it is a connector dead letter. */
+  private idless(row: Record<string, unknown>, updated: string): UnusableOrder {
+    const { order_id_column, updated_at_column } = this.config;
+    return {
+      value: JSON.stringify(row),
+      reason: 'no_cursor_fields',
+      why: `a row of ${this.name} has a NULL ${order_id_column} (id); ${updated_at_column} ${updated}`,
+      source_ref: `${this.name} ${updated_at_column}=${updated}`,
+    };
   }
 
   async close(): Promise<void> {
