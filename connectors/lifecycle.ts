@@ -87,9 +87,11 @@ export class ConnectorLifecycle {
       state: this.state,
       sent: { ...this.sender?.sent },
       dead_lettered: { ...this.sender?.deadLettered },
+      bytes_sent: { ...this.sender?.bytesSent },
       retries: sends?.retries ?? 0,
       ...(error ? { error } : {}),
       ...(sends?.last_error_at ? { last_error_at: sends.last_error_at } : {}),
+      ...(sends?.last_success_at ? { last_success_at: sends.last_success_at } : {}),
     };
   }
 

@@ -29,6 +29,28 @@ describe('BusSender', () => {
     expect(s.health.retries).toBe(4);
     expect(s.health.last_error_at).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(s.health.error).toBeUndefined();
+    expect(s.health.last_success_at! >= s.health.last_error_at!).toBe(true);
+  });
+
+  it('counts the body bytes the bus acknowledged per feed (UTF-8), dead letters included, and none of a failed send', async () => {
+    const producer = new FakeProducer();
+    producer.maxMessageBytes = 100;
+    const s = sender(producer);
+    expect(s.health.last_success_at).toBeUndefined();
+    await s.send('hotline', [{ value: '受理' }, { value: Buffer.from('abc') }]);
+    expect(s.bytesSent).toEqual({ hotline: 6 + 3 });
+    await s.send('sensor', [{ value: 'x'.repeat(200) }]); // over the limit: its dead letter is what was appended
+    const letter = producer.acknowledged.find((m) => m.topic === 'dlq.sensor')!;
+    expect(s.bytesSent.sensor).toBe(Buffer.byteLength(letter.value));
+    const controller = new AbortController();
+    const failing = sender(producer, controller.signal);
+    producer.failNext(Infinity);
+    const sending = failing.send('video', [{ value: 'never' }]);
+    await producer.failed(producer.failures + 1);
+    controller.abort();
+    await expect(sending).rejects.toBeInstanceOf(RetryAbortedError);
+    expect(failing.bytesSent).toEqual({});
+    expect(failing.health.last_success_at).toBeUndefined();
   });
 
   it('while the disk stays full, health says what is failing', async () => {

@@ -17,6 +17,8 @@ export interface SendHealth {
   /** The failure being retried at the moment; cleared once a send goes through again. */
   error?: string;
   last_error_at?: string;
+  /** When the bus last acknowledged a send (ISO 8601). */
+  last_success_at?: string;
 }
 
 /** A message of a send() that the bus refused and that went to `dlq.<feed>` as a connector dead letter instead. */
@@ -69,6 +71,8 @@ export class BusSender {
   /** Messages acknowledged per feed, raw or dead-lettered: what the pipeline will count as received. */
   readonly sent: Partial<Record<Feed, number>> = {};
   readonly deadLettered: Partial<Record<Feed, number>> = {};
+  /** Bytes of message bodies acknowledged per feed (raw and dead letters; headers not counted). */
+  readonly bytesSent: Partial<Record<Feed, number>> = {};
   /** The headers of a message sent without any, per source id: one shared object each. */
   private readonly sourceOnly = new Map<string, MessageHeaders>();
 
@@ -95,6 +99,7 @@ export class BusSender {
       try {
         await this.sendRetried(rawTopic(feed), rest);
         this.count(this.sent, feed, rest.length);
+        this.count(this.bytesSent, feed, bodyBytes(rest));
         break;
       } catch (error) {
         if (!(error instanceof MessageTooLargeError || error instanceof InvalidHeadersError)) throw error;
@@ -175,6 +180,7 @@ export class BusSender {
     }
     this.count(this.sent, feed, letters.length);
     this.count(this.deadLettered, feed, letters.length);
+    this.count(this.bytesSent, feed, bodyBytes(messages));
     const log = this.options.log;
     if (!log) return;
     if (letters.length === 1) {
@@ -210,6 +216,7 @@ export class BusSender {
         log?.warn({ connector, topic, attempt, delay_ms: delayMs, err: error }, 'bus send failed; retrying');
       },
     });
+    this.health.last_success_at = new Date().toISOString();
     if (this.health.error !== undefined) {
       delete this.health.error;
       log?.info({ connector, topic }, 'bus send recovered');
@@ -240,4 +247,11 @@ export class BusSender {
   private count(counts: Partial<Record<Feed, number>>, feed: Feed, n: number): void {
     counts[feed] = (counts[feed] ?? 0) + n;
   }
+}
+
+/** Bytes of the messages' bodies (a string counted as its UTF-8). */
+function bodyBytes(messages: readonly ProduceMessage[]): number {
+  let bytes = 0;
+  for (const m of messages) bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
+  return bytes;
 }

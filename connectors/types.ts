@@ -24,6 +24,10 @@ export interface ConnectorHealth {
   last_error_at?: string;
   /** Bus sends retried since start (a full disk, a lost peer). */
   retries?: number;
+  /** Bytes of the message bodies acknowledged by the bus, per feed. */
+  bytes_sent?: Partial<Record<Feed, number>>;
+  /** When the bus last acknowledged one of its sends (ISO 8601). */
+  last_success_at?: string;
   /** Kind-specific progress counters (dept-files: files seen, delivered, re-delivered, with problems; rows). */
   progress?: Record<string, number>;
 }

@@ -4,7 +4,7 @@ import cron from 'node-cron';
 import type { Logger } from 'pino';
 import { createConnector } from '../connectors/index.js';
 import { SourceCheckpoint } from '../connectors/source-checkpoint.js';
-import { type Feed, feeds, rawTopic } from '../connectors/types.js';
+import { type ConnectorHealth, type Feed, feeds, rawTopic } from '../connectors/types.js';
 import type { CatalogName } from '../schemas/index.js';
 import { openBus } from './bus/index.js';
 import { loadCatalogs, publishCatalogs } from './catalogs/effective.js';
@@ -47,6 +47,8 @@ export interface RunSummary {
   durationMs: number;
   stats: LandingStats;
   sent: Partial<Record<Feed, number>>;
+  /** Each connector's health as it stopped: what it appended, dead-lettered, retried, and its own counters. */
+  connectors: { id: string; kind: string; health: ConnectorHealth }[];
   marts: { models: number; testsFailed: number; martsPath: string } | null;
   /** Why the run did not end cleanly (a connector failed, the bus could not be drained, the marts failed): exit 1. */
   problems: string[];
@@ -354,6 +356,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     durationMs: Date.now() - started,
     stats: lander?.stats ?? { feeds: {}, rows: {}, files: 0, flushes: 0 },
     sent: sent(),
+    connectors: connectors.map((c) => ({ id: c.id, kind: c.kind, health: c.health() })),
     marts,
     problems,
   };

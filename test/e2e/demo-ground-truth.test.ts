@@ -103,6 +103,17 @@ describe('the demo city end to end over the real protocols (fixed seed)', () => 
       expect({ received: numbers[1], landed: numbers[2], dead_lettered: numbers[3] }).toEqual(expected);
       expect(line).toMatch(/yes$/);
     }
+    // Each network connector's line: it appended exactly its feeds' messages, and stopped cleanly.
+    const expected = expectedCounts(city);
+    const appended = (id: string) => {
+      const line = run.stdout.split('\n').find((l) => l.trimStart().startsWith(`${id} (`));
+      expect(line, `summary line of connector ${id}`).toMatch(/ stopped: [\d,]+ messages, [\d.]+ (B|KiB|MiB) /);
+      return Number(line!.match(/stopped: ([\d,]+) messages/)![1]!.replaceAll(',', ''));
+    };
+    expect(appended('sensors')).toBe(expected.sensor!.received);
+    expect(appended('push')).toBe(expected.video!.received + expected.event!.received);
+    expect(appended('hotline')).toBe(expected.hotline!.received);
+    expect(appended('demo')).toBe(0);
   });
 
   it("delivers the departments' data as files: a dept_delivery for every history file of a catalogued resource", async () => {
