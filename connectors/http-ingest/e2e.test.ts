@@ -4,11 +4,10 @@
  * as video_alert rows with `_source` = the source id, and a body that is not JSON lands as a dead letter.
  */
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCli, tempDir, writeConfig } from '../../test/support/hub-process.js';
+import { freePorts, startCli, tempDir, writeConfig } from '../../test/support/hub-process.js';
 import { signedHeaders, TEST_SECRET } from './testing.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
@@ -16,14 +15,6 @@ afterEach(async () => {
   await dir?.remove();
   dir = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function select(sql: string): Promise<unknown[][]> {
   const instance = await DuckDBInstance.create(':memory:');
@@ -55,7 +46,7 @@ describe('http-ingest through the hub CLI', () => {
   it('signed alerts posted to the webhook land as video_alert rows with _source = the source id', async () => {
     dir = await tempDir('http-ingest-e2e');
     await writeFile(join(dir.path, 'acme.yaml'), mapping);
-    const port = await freePort();
+    const [port] = await freePorts(1);
     const dataDir = join(dir.path, 'data');
     const config = await writeConfig(dir.path, {
       region_code: '330000',

@@ -4,7 +4,6 @@
  * behave) POSTing over a real socket, and "acknowledged" is the 202 for the request that carried the record. The
  * listener keeps one port across the suite's restarts (a port chosen once per test), as a configured hub does.
  */
-import { createServer } from 'node:net';
 import { httpIngestConnectorConfig } from '../../connectors/http-ingest/config.js';
 import { HttpIngestConnector } from '../../connectors/http-ingest/connector.js';
 import {
@@ -16,17 +15,10 @@ import {
 import type { BusMessage } from '../../pipelines/bus/types.js';
 import type { RetryPolicy } from '../../pipelines/retry.js';
 import { type ConformanceHarness, describeConnectorConformance } from '../support/connector-conformance.js';
+import { freePorts } from '../support/hub-process.js';
 
 /** The sender's backoff: short, so a restarted hub is reached soon, never a hot loop. */
 const senderPolicy: RetryPolicy = { initialMs: 10, maxMs: 100, factor: 2, maxAttempts: Infinity };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 type Kind = 'sensor-bulk' | 'video-webhook';
 
@@ -48,7 +40,7 @@ function pushesOf(kind: Kind, ids: readonly string[]): { request: PushRequest; i
 
 function harnessFor(kind: Kind): () => Promise<ConformanceHarness> {
   return async () => {
-    const port = await freePort();
+    const [port] = await freePorts(1);
     const sender = new RetryingPushSender(`http://127.0.0.1:${port}`, senderPolicy);
     const accepted = new Set<string>();
     let next = 0;
