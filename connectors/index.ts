@@ -72,7 +72,7 @@ export function createConnector(config: ConnectorConfig, deps: ConnectorDeps): C
     case 'http-ingest':
       return new HttpIngestConnector(config);
     case 'sensor-mqtt':
-      return new SensorMqttConnector(config);
+      return new SensorMqttConnector(config, { baseDir: deps.baseDir ?? process.cwd() });
   }
 }
 

@@ -234,3 +234,34 @@ describe('sensor-mqtt config and topic levels', () => {
     ]);
   });
 });
+
+describe('sensor-mqtt at qos 0', () => {
+  it('subscribes at QoS 0 and appends what the broker delivers (nothing to acknowledge); health shows qos and in-flight', async () => {
+    rig = await MqttRig.open();
+    const granted: { topic: string; qos: number }[] = [];
+    rig.peer.broker.on('subscribe', (subscriptions, client) => {
+      if (client?.id === rig!.clientId) granted.push(...subscriptions.map((s) => ({ topic: s.topic, qos: s.qos })));
+    });
+    const connector = await rig.connector({ qos: 0, topics: ['city/+/+/reading', 'alarm/#'] });
+    await subscribed(connector);
+    expect(granted).toEqual([
+      { topic: 'city/+/+/reading', qos: 0 },
+      { topic: 'alarm/#', qos: 0 },
+    ]);
+    const device = await rig.publisher();
+    await device.publishAsync('city/340104/HF-P-001/reading', 'at-most-once', { qos: 0 });
+    // Published at QoS 1, delivered at the subscription's QoS 0: the broker forgets it once sent.
+    await device.publishAsync('alarm/340104/smoke/HF-S-9', 'downgraded', { qos: 1 });
+    await vi.waitFor(
+      async () => expect((await landed(rig!.bus)).map((m) => m.value).sort()).toEqual(['at-most-once', 'downgraded']),
+      waitLong,
+    );
+    await vi.waitFor(
+      () => expect(connector.health().progress).toMatchObject({ qos: 0, in_flight: 0, acknowledged: 2 }),
+      waitLong,
+    );
+    expect(rig.acked).toEqual([]);
+    await connector.stop();
+    expect(connector.health()).toMatchObject({ state: 'stopped', sent: { sensor: 2 } });
+  });
+});

@@ -8,7 +8,8 @@ import type { BusSender } from '../send.js';
 import type { SourceCheckpoint } from '../source-checkpoint.js';
 import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
 import type { SensorMqttConnectorConfig } from './config.js';
-import { MqttConnectError, MqttSession } from './session.js';
+import { MqttConnectError, MqttSession, type SessionTls } from './session.js';
+import { readSessionTls } from './tls.js';
 import { topicLevel } from './topic.js';
 
 /** The header that carries a message's topic to the mapping (`{ header: mqtt-topic, segment: N }`). */
@@ -57,9 +58,17 @@ export class SensorMqttConnector implements Connector {
   private failSends: ((error: unknown) => void) | undefined;
   private wakeStop: (() => void) | undefined;
   private readonly stats = { connected: 0, connects: 0, received: 0, acknowledged: 0, batches: 0 };
+  /** Read from the `tls` files at start. */
+  private tls: SessionTls | undefined;
+  private readonly baseDir: string;
 
-  constructor(private readonly config: SensorMqttConnectorConfig) {
+  /** `baseDir`: what relative `tls` file paths are resolved against (the config file's folder; default: the cwd). */
+  constructor(
+    private readonly config: SensorMqttConnectorConfig,
+    options: { baseDir?: string } = {},
+  ) {
     this.id = config.id;
+    this.baseDir = options.baseDir ?? process.cwd();
     this.lifecycle = new ConnectorLifecycle(config.id, 'sensor-mqtt');
     this.maxUnacknowledged = 2 * config.batch_max_messages;
   }
@@ -69,6 +78,13 @@ export class SensorMqttConnector implements Connector {
   }
 
   async start(context: ConnectorContext): Promise<void> {
+    // An unreadable certificate is a config mistake: start fails at once, naming the key and file (MqttTlsFileError).
+    this.tls = readSessionTls(this.config.tls, this.baseDir);
+    if (this.tls?.rejectUnauthorized === false)
+      context.log.warn(
+        { connector: this.config.id, url: this.config.url },
+        'tls.reject_unauthorized is false: the broker is not authenticated, anyone on the way can read and forge its messages',
+      );
     this.checkpoint = context.checkpoint;
     this.log = context.log;
     const sender = this.lifecycle.openSender(context);
@@ -94,7 +110,8 @@ export class SensorMqttConnector implements Connector {
     }
     const lastErrorAt = [health.last_error_at, this.lastConnectionErrorAt].filter(Boolean).sort().pop();
     if (lastErrorAt) health.last_error_at = lastErrorAt;
-    return { ...health, progress: { ...this.stats } };
+    // qos and in_flight: at QoS 0 the in-flight messages are the ones a crash would lose (the broker forgot them).
+    return { ...health, progress: { ...this.stats, qos: this.config.qos, in_flight: this.unacknowledged } };
   }
 
   /** Keeps one connection of the session up until stop(), reconnecting with the shared backoff. */
@@ -164,6 +181,7 @@ export class SensorMqttConnector implements Connector {
         qos: c.qos,
         keepaliveS: c.keepalive_s,
         connectTimeoutMs: c.connect_timeout_ms,
+        tls: this.tls,
       },
       this.receive,
     );

@@ -12,6 +12,15 @@ export class MqttConnectError extends CityhubError {
   }
 }
 
+/** What an mqtts:// connection trusts and presents: PEM bytes, read from the configured files at start. */
+export interface SessionTls {
+  ca?: Buffer | undefined;
+  cert?: Buffer | undefined;
+  key?: Buffer | undefined;
+  rejectUnauthorized: boolean;
+  servername?: string | undefined;
+}
+
 export interface SessionOptions {
   url: string;
   clientId: string;
@@ -21,6 +30,19 @@ export interface SessionOptions {
   qos: 0 | 1;
   keepaliveS: number;
   connectTimeoutMs: number;
+  tls?: SessionTls | undefined;
+}
+
+/** mqtt.js hands these to `tls.connect` for an mqtts:// url; an absent CA means Node's publicly trusted ones. */
+function tlsOptions(tls: SessionTls | undefined): Partial<IClientOptions> {
+  if (!tls) return {};
+  return {
+    rejectUnauthorized: tls.rejectUnauthorized,
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    ...(tls.cert ? { cert: tls.cert } : {}),
+    ...(tls.key ? { key: tls.key } : {}),
+    ...(tls.servername ? { servername: tls.servername } : {}),
+  };
 }
 
 /**
@@ -76,12 +98,20 @@ export class MqttSession {
       resubscribe: false,
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
+      ...tlsOptions(options.tls),
     };
     const client = connect(options.url, clientOptions);
     let session: MqttSession | undefined;
     let lastError: string | undefined;
     client.on('error', (error) => {
-      lastError = error.message || String((error as { code?: unknown }).code ?? error);
+      const code = (error as { code?: unknown }).code;
+      // TLS refusals carry their reason in the code (e.g. SELF_SIGNED_CERT_IN_CHAIN): health shows both.
+      // OpenSSL's messages end in a newline; health shows one line.
+      const message = error.message.trim().replace(/\s*\n\s*/g, ' ');
+      lastError =
+        typeof code === 'string' && message && !message.includes(code)
+          ? `${message} (${code})`
+          : message || String(code ?? error);
       if (session) session.lastError = lastError;
     });
     const closed = new Promise<string>((resolve) =>

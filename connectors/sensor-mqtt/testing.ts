@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectAsync, type MqttClient } from 'mqtt';
+import type { TlsOptions } from 'node:tls';
+import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { openEmbeddedBus } from '../../pipelines/bus/embedded/index.js';
 import type { Bus, BusProducer, MessageHeaders, ProduceMessage, ProduceResult } from '../../pipelines/bus/types.js';
@@ -48,6 +49,10 @@ export class MqttRig {
     readonly dir: string,
     readonly bus: Bus,
     readonly peer: AedesPeer,
+    /** What relative `tls` files of the rig's connectors are resolved against. */
+    private readonly baseDir: string | undefined,
+    /** How the rig's publishers get through the broker's TLS (its CA, a client certificate). */
+    private readonly publisherTls: IClientOptions,
   ) {
     peer.broker.on('ack', (packet, client) => {
       if (client?.id === this.clientId && packet && 'payload' in packet)
@@ -55,7 +60,17 @@ export class MqttRig {
     });
   }
 
-  static async open(options: { listening?: boolean; maxMessageBytes?: number; fsync?: 'always' | 'never' } = {}) {
+  static async open(
+    options: {
+      listening?: boolean;
+      maxMessageBytes?: number;
+      fsync?: 'always' | 'never';
+      /** An mqtts:// broker with these server options; publishers then connect with `publisherTls`. */
+      tls?: TlsOptions;
+      publisherTls?: IClientOptions;
+      baseDir?: string;
+    } = {},
+  ) {
     const dir = await mkdtemp(join(tmpdir(), 'cityhub-sensor-mqtt-'));
     try {
       const bus = await openEmbeddedBus({
@@ -64,8 +79,11 @@ export class MqttRig {
         ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}),
       });
       for (const topic of topics) await bus.ensureTopic(topic, { partitions: 2 });
-      const peer = await AedesPeer.start({ listening: options.listening ?? true });
-      return new MqttRig(dir, bus, peer);
+      const peer = await AedesPeer.start({
+        listening: options.listening ?? true,
+        ...(options.tls ? { tls: options.tls } : {}),
+      });
+      return new MqttRig(dir, bus, peer, options.baseDir, options.publisherTls ?? {});
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw error;
@@ -88,7 +106,7 @@ export class MqttRig {
       connect_timeout_ms: 2000,
       ...overrides,
     });
-    const connector = new SensorMqttConnector(config);
+    const connector = new SensorMqttConnector(config, this.baseDir ? { baseDir: this.baseDir } : {});
     this.connectors.push(connector);
     await connector.start({ producer, log: silent, retryPolicy });
     return connector;
@@ -96,7 +114,12 @@ export class MqttRig {
 
   /** A device-side client publishing at QoS 1 (mqtt.js re-sends what the broker did not acknowledge). */
   async publisher(clientId = `device-${this.clients.length}`): Promise<MqttClient> {
-    const client = await connectAsync(this.peer.url, { clientId, reconnectPeriod: 50, connectTimeout: 2000 });
+    const client = await connectAsync(this.peer.url, {
+      clientId,
+      reconnectPeriod: 50,
+      connectTimeout: 2000,
+      ...this.publisherTls,
+    });
     client.on('error', () => {});
     this.clients.push(client);
     return client;

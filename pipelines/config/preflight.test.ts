@@ -176,3 +176,41 @@ describe('preflight warns about what weakens a guarantee (issue 6 item 8)', () =
     );
   });
 });
+
+describe('sensor-mqtt tls files and weak options (issue 8)', () => {
+  const mqtt = (extra: Record<string, unknown>) => ({
+    catalogs: { data_resources: 'none', scenarios: 'none', devices: 'none' },
+    connectors: [
+      {
+        id: 'sensors',
+        kind: 'sensor-mqtt',
+        url: 'mqtts://broker.city:8883',
+        client_id: 'hub',
+        topics: ['city/#'],
+        ...extra,
+      },
+    ],
+  });
+
+  it('rejects a tls file that cannot be read or is not PEM, naming the key and the file resolved against the config', async () => {
+    await writeFile(join(dir, 'client.pem'), 'not a certificate');
+    const issues = await issuesOf(
+      mqtt({ tls: { ca_file: 'certs/ca.pem', cert_file: 'client.pem', key_file: 'client.pem' } }),
+    );
+    expect(issues.get('connectors[0].tls.ca_file')).toBe(
+      `a readable PEM file (${join(dir, 'certs/ca.pem')} cannot be read (ENOENT))`,
+    );
+    // The first unusable file is named; the others are checked once it is fixed.
+    await writeFile(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\n');
+    const next = await issuesOf(mqtt({ tls: { ca_file: 'ca.pem', cert_file: 'client.pem', key_file: 'client.pem' } }));
+    expect(next.get('connectors[0].tls.cert_file')).toMatch(/client\.pem holds no PEM block/);
+  });
+
+  it('warns about qos 0 and tls.reject_unauthorized false', async () => {
+    const loaded = loadConfig(await configFile(mqtt({ qos: 0, tls: { reject_unauthorized: false } })));
+    expect(preflight(loaded).warnings).toEqual([
+      expect.stringMatching(/connectors\[0\]\.qos: 0 .*lost at a crash/),
+      expect.stringMatching(/connectors\[0\]\.tls\.reject_unauthorized: false .*not authenticated/),
+    ]);
+  });
+});

@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import cron from 'node-cron';
+import { MqttTlsFileError, readSessionTls } from '../../connectors/sensor-mqtt/tls.js';
 import type { Feed } from '../../connectors/types.js';
 import type { CatalogName, Region } from '../../schemas/index.js';
 import { describeProblem, importCatalogFile } from '../catalogs/import.js';
@@ -48,6 +49,7 @@ export function preflight(loaded: LoadedConfig, providers: CatalogProviders = re
     ...unavailableImplementations(loaded),
     ...scheduleIssues(loaded),
     ...folderIssues(loaded),
+    ...tlsFileIssues(loaded),
   ];
   const planned = planCatalogSources(loaded, providers);
   issues.push(...planned.issues);
@@ -78,7 +80,7 @@ export function preflight(loaded: LoadedConfig, providers: CatalogProviders = re
     catalogSources: planned.sources as CatalogSources,
     catalogs: catalogs as PreflightResult['catalogs'],
     mappings,
-    warnings: [...catalogWarnings, ...undeclaredResourceFields(catalogs.data_resources ?? [])],
+    warnings: [...catalogWarnings, ...undeclaredResourceFields(catalogs.data_resources ?? []), ...mqttWarnings(loaded)],
   };
 }
 
@@ -183,6 +185,42 @@ function folderIssues({ config, paths }: LoadedConfig): ConfigIssue[] {
       expected: `a folder of SQL models (${paths.sqlDir} is not a folder)`,
     });
   return issues;
+}
+
+/** The PEM files of sensor-mqtt `tls`, read as the connector reads them at start (relative to the config). */
+function tlsFileIssues({ config, paths }: LoadedConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const [index, connector] of config.connectors.entries()) {
+    if (connector.kind !== 'sensor-mqtt') continue;
+    try {
+      readSessionTls(connector.tls, paths.baseDir);
+    } catch (error) {
+      if (!(error instanceof MqttTlsFileError)) throw error;
+      issues.push({
+        path: `connectors[${index}].tls.${error.key}`,
+        value: error.value,
+        expected: `a readable PEM file (${error.file} ${error.why})`,
+      });
+    }
+  }
+  return issues;
+}
+
+/** sensor-mqtt options that are allowed but weaken a guarantee. */
+function mqttWarnings({ config }: LoadedConfig): string[] {
+  const warnings: string[] = [];
+  for (const [index, c] of config.connectors.entries()) {
+    if (c.kind !== 'sensor-mqtt') continue;
+    if (c.qos === 0)
+      warnings.push(
+        `connectors[${index}].qos: 0 — the broker forgets each message once sent: what the hub has received but not yet appended is lost at a crash or disconnect`,
+      );
+    if (c.tls?.reject_unauthorized === false)
+      warnings.push(
+        `connectors[${index}].tls.reject_unauthorized: false — the broker is not authenticated: anyone on the way can read and forge its messages`,
+      );
+  }
+  return warnings;
 }
 
 /** Why `dir` cannot be used as a writable folder, or undefined. Looks only: creates nothing. */
