@@ -139,6 +139,7 @@ lake:
       access_key_id: 'cityhub',
       secret_access_key: 'minio-Secret-7q',
       force_path_style: true,
+      multipart_threshold_bytes: 64 * 1024 * 1024,
     });
   });
 

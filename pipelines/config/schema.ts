@@ -69,8 +69,20 @@ const s3Lake = z
     access_key_id: z.string().optional().describe('use ${ENV_VAR}; omit to use the default AWS credential chain'),
     secret_access_key: z.string().optional().describe('use ${ENV_VAR}'),
     force_path_style: z.boolean().default(true).describe('address buckets as endpoint/bucket (needed by MinIO)'),
+    multipart_threshold_bytes: z
+      .number()
+      .int()
+      .min(5 * 1024 * 1024)
+      .default(64 * 1024 * 1024)
+      .describe('files at least this large are uploaded in parts (multipart upload); smaller ones in one PUT'),
+    cache_dir: z
+      .string()
+      .optional()
+      .describe('local folder for staging uploads and the read cache the models query (default <data_dir>/lake-cache)'),
   })
   .strict();
+
+export type S3LakeConfig = z.infer<typeof s3Lake>;
 
 export const topicDefaults = z
   .object({
