@@ -145,8 +145,10 @@ export class EmbeddedBus implements Bus {
     const meta = metaFromSpec(spec);
     await this.track(
       (async () => {
-        const existing = this.topics.get(name) ?? (await this.creating.get(name));
-        if (existing) {
+        // Looked up before any await: two concurrent calls for a new topic must not both start creating it.
+        const found = this.topics.get(name) ?? this.creating.get(name);
+        if (found) {
+          const existing = await found;
           await existing.updateRetention(meta);
           return;
         }
