@@ -97,6 +97,15 @@ describe('CreateTopics and Metadata', () => {
     });
     expect(missing).toMatchObject({ topic: 'missing', topicErrorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
     expect(state.topics.get('missing')).toBeUndefined();
+
+    // The older layouts librdkafka (kcat) asks for: no throttle time (v1-2), no cluster id (v1), no offline replicas.
+    for (const version of [1, 2, 3, 4]) {
+      const old = await roundTrip(metadataHandler(state), 'Metadata', version, { topics: ['events'] });
+      expect(old.brokers, `v${version}`).toEqual([{ nodeId: 0, host: '127.0.0.1', port: 9092, rack: null }]);
+      expect(old.controllerId, `v${version}`).toBe(0);
+      const [topic] = old.topicMetadata as Array<Record<string, unknown>>;
+      expect(topic?.partitionMetadata, `v${version}`).toHaveLength(3);
+    }
   });
 
   it('auto-creates an unknown topic only when the broker allows it and the request asks', async () => {

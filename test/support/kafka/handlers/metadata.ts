@@ -1,5 +1,6 @@
 /**
- * Metadata (key 3), versions 5-6 (identical on the wire). From the Kafka protocol guide:
+ * Metadata (key 3), versions 1-6: kafkajs asks for 6 (identical to 5 on the wire); librdkafka 2.0 (kcat) for 4, so
+ * the lower versions are served too. From the Kafka protocol guide, version 5, and what the earlier ones lack:
  *
  * Metadata Request (Version: 5) => [topics] allow_auto_topic_creation
  *   topics => name
@@ -27,6 +28,9 @@
  *       isr_nodes => INT32
  *       offline_replicas => INT32
  *
+ * Versions 1-3 have no allow_auto_topic_creation in the request (creation is then allowed); versions 1-2 no
+ * throttle_time_ms, version 1 no cluster_id, versions 1-4 no offline_replicas.
+ *
  * A null topic list means all topics. One node (id 0) leads every partition and is the controller. Unknown topics are
  * created (one partition) only when the broker was started with auto-creation on AND the request allows it.
  */
@@ -39,11 +43,12 @@ export function metadataHandler(state: BrokerState): ApiHandler {
   return {
     apiKey: 3,
     name: 'Metadata',
-    minVersion: 5,
+    minVersion: 1,
     maxVersion: 6,
-    handle(body) {
+    handle(body, header) {
+      const version = header.apiVersion;
       const requested = body.array((r) => r.string());
-      const allowAutoCreate = body.boolean();
+      const allowAutoCreate = version >= 4 ? body.boolean() : true;
       const topics: Array<Topic | string> =
         requested === null
           ? state.topics.all()
@@ -53,10 +58,11 @@ export function metadataHandler(state: BrokerState): ApiHandler {
               return state.autoCreateTopics && allowAutoCreate ? state.topics.create(name, 1) : name;
             });
       const me = [state.nodeId];
-      return new Writer()
-        .int32(0)
-        .array([state], (w) => w.int32(state.nodeId).string(state.host).int32(state.port).nullableString(null))
-        .nullableString(state.clusterId)
+      const out = new Writer();
+      if (version >= 3) out.int32(0);
+      out.array([state], (w) => w.int32(state.nodeId).string(state.host).int32(state.port).nullableString(null));
+      if (version >= 2) out.nullableString(state.clusterId);
+      return out
         .int32(state.nodeId)
         .array(topics, (w, topic) => {
           if (typeof topic === 'string') {
@@ -71,9 +77,8 @@ export function metadataHandler(state: BrokerState): ApiHandler {
             topic.partitions.map((_log, index) => index),
             (w, index) => {
               w.int16(ErrorCode.NONE).int32(index).int32(state.nodeId);
-              w.array(me, (w, id) => w.int32(id))
-                .array(me, (w, id) => w.int32(id))
-                .array([], () => {});
+              w.array(me, (w, id) => w.int32(id)).array(me, (w, id) => w.int32(id));
+              if (version >= 5) w.array([], () => {});
             },
           );
         })
