@@ -10,7 +10,7 @@
  * | API            | key | versions | kafkajs uses | why the range                                            |
  * | -------------- | --- | -------- | ------------ | -------------------------------------------------------- |
  * | Produce        |  0  | 3–7      | 7            | requests identical since v3; v3–v4 answer without log_start_offset |
- * | Fetch          |  1  | 11       | 11           | every version adds a field; kafkajs only asks for 11     |
+ * | Fetch          |  1  | 4–11     | 11           | kafkajs asks for 11; librdkafka needs 4 in range for v2 batches |
  * | ListOffsets    |  2  | 2–3      | 3            | v2 and v3 are identical on the wire                      |
  * | Metadata       |  3  | 1–6      | 6            | v5 = v6 on the wire; 1–4 for librdkafka (kcat), which asks for 4 |
  * | ApiVersions    | 18  | 0–2      | 2            | clients probe from their highest down; v0 is the fallback every client knows |
