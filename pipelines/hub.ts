@@ -10,16 +10,17 @@ import { openBus } from './bus/index.js';
 import { loadCatalogs, publishCatalogs } from './catalogs/effective.js';
 import type { Catalogs } from './catalogs/load.js';
 import { describeCatalogSource } from './catalogs/sources.js';
-import type { LoadedConfig } from './config/load.js';
+import { type LoadedConfig, lakeLocation } from './config/load.js';
 import { preflight, undeclaredResourceFields } from './config/preflight.js';
 import { NotAvailableError } from './errors.js';
 import { Lander, type LandingStats, type MessageNormalizer } from './land/lander.js';
 import { LocalLakeStore } from './land/local-store.js';
 import { ParquetWriter } from './land/parquet-writer.js';
+import { S3LakeStore } from './land/s3-store.js';
 import { compileMapping } from './mapping/compile.js';
 import { builtinMapping } from './mapping/index.js';
 import { DataTestsFailedError } from './models/errors.js';
-import { runModels } from './models/index.js';
+import { describeLakeSync, runModels, syncModelsLake } from './models/index.js';
 import { ConnectorDeadLetterReader, deadLetterTopic } from './normalize/connector-dead-letter.js';
 import type { SourceMapping } from './normalize/mappings/index.js';
 import { Normalizer, type NormalizerOptions } from './normalize/normalizer.js';
@@ -145,6 +146,11 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   let worker: PipelineWorker | undefined;
   let writer: ParquetWriter | undefined;
   let lander: Lander | undefined;
+  // One S3 client for landing and the models' mirror syncs; destroyed after the last build.
+  const s3Store =
+    config.lake.type === 's3' && ((bus && runs('pipeline')) || runs('models'))
+      ? new S3LakeStore({ config: config.lake, cacheDir: paths.lakeCacheDir })
+      : undefined;
   if (bus && runs('pipeline')) {
     await mkdir(paths.lakeDir, { recursive: true });
     const scratch = join(dataDir, 'tmp');
@@ -178,7 +184,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       normalizers.set(deadLetterTopic(feed), new ConnectorDeadLetterReader(feed));
     }
     lander = new Lander({
-      store: new LocalLakeStore(paths.lakeDir),
+      store: s3Store ?? new LocalLakeStore(paths.lakeDir),
       writer,
       normalizers,
       generation: bus.generation,
@@ -204,6 +210,11 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   let building: Promise<RunSummary['marts']> | undefined;
   const buildMarts = async (): Promise<RunSummary['marts']> => {
     const t0 = Date.now();
+    const synced = await syncModelsLake(loaded, {
+      ...(s3Store ? { store: s3Store } : {}),
+      onProgress: (progress, done) => log.info({ ...progress, done }, 'syncing the lake mirror'),
+    });
+    if (synced) log.info({ ...synced, ms: Date.now() - t0 }, describeLakeSync(synced));
     const result = await runModels({
       lakeDir: paths.lakeDir,
       martsPath: paths.martsPath,
@@ -309,7 +320,10 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     }
   }
   if (problems.length === 0) {
-    log.info({ role: options.role, connectors: connectors.map((c) => c.id), lake: paths.lakeDir }, 'hub running');
+    log.info(
+      { role: options.role, connectors: connectors.map((c) => c.id), lake: lakeLocation(loaded) },
+      'hub running',
+    );
     await (options.forMs === undefined
       ? options.stopSignal
       : Promise.race([options.stopSignal, new Promise((r) => timers.push(setTimeout(r, options.forMs)))]));
@@ -352,6 +366,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       log.error({ err: error }, 'building the marts failed');
     }
   }
+  s3Store?.client.destroy();
   const summary: RunSummary = {
     durationMs: Date.now() - started,
     stats: lander?.stats ?? { feeds: {}, rows: {}, files: 0, flushes: 0 },

@@ -6,7 +6,7 @@ import { jsonSchemaOf } from '../../schemas/json-schema.js';
 import { resolveCatalogs } from '../catalogs/resolve.js';
 import { describeCatalogSource } from '../catalogs/sources.js';
 import { describeConfig } from '../config/explain.js';
-import { loadConfig } from '../config/load.js';
+import { lakeLocation, loadConfig } from '../config/load.js';
 import { preflight } from '../config/preflight.js';
 import { CityhubError, UsageError } from '../errors.js';
 import { type Role, runHub } from '../hub.js';
@@ -15,9 +15,11 @@ import {
   createRowWriter,
   type DataTestResult,
   DataTestsFailedError,
+  describeLakeSync,
   type RowFormat,
   runModels,
   streamQuery,
+  syncModelsLake,
   testModels,
 } from '../models/index.js';
 import { busHelp, commandBus } from './bus.js';
@@ -55,12 +57,15 @@ Runs a read-only SQL query against the marts (default <data_dir>/marts.duckdb) a
 The query may also read the lake's Parquet files (read-only), e.g.
   cityhub query "select count(*) from read_parquet('<lake_dir>/sensor_reading/**/*.parquet')"
 Writes (COPY … TO, ATTACH, INSTALL, CREATE, …) and files outside the lake are refused.
+With lake.type s3, <lake_dir> is the local mirror of the bucket as the last models build synced it (the copy the
+marts were built from; docs/lake.md "S3"): \`cityhub models run\` brings it up to date.
   --format table  aligned for a terminal; shows the first 10,000 rows and counts the rest
   --format csv    RFC 4180 with a header row
   --format json   an array of row objects`,
   models: `Usage: cityhub models run|test [--config FILE]
 
-  run   build every model in sql/ into a new marts file and run the data tests; swap it in atomically unless a
+  run   (with lake.type s3: first sync the local mirror of the bucket the models read, docs/lake.md "S3")
+        build every model in sql/ into a new marts file and run the data tests; swap it in atomically unless a
         test of error severity failed (then the previous marts stay published, each failure is printed, exit 1);
         failed tests of warn severity are printed as WARN and do not stop the swap
   test  run the data tests against the current marts file (exit 1 when a test of error severity fails)`,
@@ -123,7 +128,7 @@ async function commandRun(args: string[], io: CliIo): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  print(`cityhub ${loaded.file ? `config ${loaded.file}` : 'demo city (no --config)'}; lake ${loaded.paths.lakeDir}`);
+  print(`cityhub ${loaded.file ? `config ${loaded.file}` : 'demo city (no --config)'}; lake ${lakeLocation(loaded)}`);
   const summary = await runHub(loaded, { role: values.role as Role, forMs, log, out: print, stopSignal });
   // Each problem was printed with the summary; a run that did not end cleanly must not look like one that did.
   return summary.problems.length > 0 ? 1 : 0;
@@ -163,6 +168,12 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
   const loaded = loadConfig(values.config);
   if (action === 'run') {
     const catalogs = resolveCatalogs(loaded);
+    const synced = await syncModelsLake(loaded, {
+      onProgress: (progress, done) => {
+        if (!done) print(`  ${describeLakeSync(progress)} so far`);
+      },
+    });
+    if (synced) print(describeLakeSync(synced));
     try {
       const result = await runModels({
         lakeDir: loaded.paths.lakeDir,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
+import { S3LakeStore } from '../land/s3-store.js';
 import { packageRoot } from '../package-root.js';
 import { describeConfig } from './explain.js';
 import { loadConfig } from './load.js';
@@ -88,6 +89,7 @@ describe('the built-in demo config', () => {
       baseDir: process.cwd(),
       busDir: resolve('data', 'bus'),
       lakeDir: resolve('data', 'lake'),
+      lakeCacheDir: resolve('data', 'lake-cache'),
       martsPath: resolve('data', 'marts.duckdb'),
       sqlDir: join(packageRoot(), 'sql'),
     });
@@ -303,9 +305,26 @@ models:
       baseDir: base,
       busDir: join(base, '数据', 'bus'),
       lakeDir: join(dir, 'etc', '湖'),
+      lakeCacheDir: join(base, '数据', 'lake-cache'),
       martsPath: join(base, 'marts', '城市.duckdb'),
       sqlDir: join(base, 'sql'),
     });
+  });
+
+  it('for an S3 lake, DuckDB reads the mirror in lake.cache_dir (relative to the config), where S3LakeStore syncs it', async () => {
+    const path = await configFile(
+      `${minimal}lake:\n  type: s3\n  bucket: city-lake\n  cache_dir: ../缓存\n`,
+      join('etc', 'cityhub', 'cityhub.yaml'),
+    );
+    const { config, paths } = loadConfig(path, env);
+    expect(paths.lakeCacheDir).toBe(join(dir, 'etc', '缓存'));
+    expect(paths.lakeDir).toBe(join(dir, 'etc', '缓存', 'mirror'));
+    if (config.lake.type !== 's3') throw new Error('expected an S3 lake');
+    const store = new S3LakeStore({ config: config.lake, cacheDir: paths.lakeCacheDir });
+    store.client.destroy();
+    expect(store.mirrorDir).toBe(paths.lakeDir);
+    const byDefault = await configFile(`${minimal}data_dir: ./数据\nlake:\n  type: s3\n  bucket: city-lake\n`);
+    expect(loadConfig(byDefault, env).paths.lakeDir).toBe(join(dir, '数据', 'lake-cache', 'mirror'));
   });
 
   it('keeps absolute paths as written', async () => {

@@ -84,11 +84,31 @@ function demoDeptFiles(id: string, read: { format: 'csv' | 'xlsx' | 'ndjson'; en
   } as const;
 }
 
+/** Where the lake lives, for people: the local folder, or `s3://bucket/prefix` (its mirror is a cache, not the lake). */
+export function lakeLocation(loaded: LoadedConfig): string {
+  const { lake } = loaded.config;
+  return lake.type === 's3' ? `s3://${lake.bucket}/${lake.prefix}` : loaded.paths.lakeDir;
+}
+
 export interface LoadedConfig {
   config: HubConfig;
   /** The file it came from; undefined for the built-in demo. */
   file: string | undefined;
-  paths: { busDir: string; lakeDir: string; martsPath: string; sqlDir: string; baseDir: string };
+  /** The config as written, before `${VAR}` interpolation: what messages may show, and how a value was given. */
+  raw?: unknown;
+  paths: {
+    busDir: string;
+    /**
+     * The folder DuckDB reads the lake from (models, `cityhub query`): the lake itself when local; for `lake.type:
+     * s3`, the local mirror of the bucket (`<lakeCacheDir>/mirror`, synced before each models build).
+     */
+    lakeDir: string;
+    /** `lake.cache_dir`: an S3 lake's staging uploads and read cache (default `<data_dir>/lake-cache`). */
+    lakeCacheDir: string;
+    martsPath: string;
+    sqlDir: string;
+    baseDir: string;
+  };
 }
 
 /** Reads, interpolates and validates a config. Throws ConfigError naming every bad key before any work starts. */
@@ -118,17 +138,27 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   const baseDir = file ? dirname(resolve(file)) : process.cwd();
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const dataDir = at(config.data_dir);
+  const lakeCacheDir =
+    config.lake.type === 's3' && config.lake.cache_dir ? at(config.lake.cache_dir) : resolve(dataDir, 'lake-cache');
   return {
     config,
     file,
+    raw,
     paths: {
       baseDir,
       busDir: config.bus.type === 'embedded' && config.bus.dir ? at(config.bus.dir) : resolve(dataDir, 'bus'),
-      lakeDir: config.lake.type === 'local' && config.lake.path ? at(config.lake.path) : resolve(dataDir, 'lake'),
+      lakeDir: lakeDirOf(config.lake, at, dataDir, lakeCacheDir),
+      lakeCacheDir,
       martsPath: config.models.marts_path ? at(config.models.marts_path) : resolve(dataDir, 'marts.duckdb'),
       sqlDir: config.models.sql_dir ? at(config.models.sql_dir) : resolve(packageRoot(), 'sql'),
     },
   };
+}
+
+/** Where DuckDB reads the lake: the local lake's folder, or the S3 lake's mirror (S3LakeStore.mirrorDir). */
+function lakeDirOf(lake: HubConfig['lake'], at: (p: string) => string, dataDir: string, cacheDir: string): string {
+  if (lake.type === 's3') return resolve(cacheDir, 'mirror');
+  return lake.path ? at(lake.path) : resolve(dataDir, 'lake');
 }
 
 const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;

@@ -76,7 +76,7 @@ describe('preflight rejects what `run` would reject, naming the key', () => {
       lake: { type: 's3', bucket: 'city-lake' },
     });
     expect(issues.get('bus.type')).toMatch(/kafka is not available/);
-    expect(issues.get('lake.type')).toMatch(/s3 is not available/);
+    expect(issues.has('lake.type')).toBe(false);
   });
 
   it('a catalog file that does not load, with its file, line and field', async () => {
@@ -212,5 +212,47 @@ describe('sensor-mqtt tls files and weak options (issue 8)', () => {
       expect.stringMatching(/connectors\[0\]\.qos: 0 .*lost at a crash/),
       expect.stringMatching(/connectors\[0\]\.tls\.reject_unauthorized: false .*not authenticated/),
     ]);
+  });
+});
+
+describe('lake.type s3', () => {
+  const s3 = { type: 's3', bucket: 'city-lake', endpoint: 'http://127.0.0.1:9', prefix: 'hz/lake' };
+
+  it('is accepted with keys from the environment (the endpoint is not contacted), without a warning', async () => {
+    await configFile({
+      lake: { ...s3, access_key_id: '${CITYHUB_S3_KEY_ID}', secret_access_key: '${CITYHUB_S3_SECRET}' },
+    });
+    const loaded = loadConfig(join(dir, 'cityhub.yaml'), {
+      CITYHUB_S3_KEY_ID: 'AKIAHZ',
+      CITYHUB_S3_SECRET: 'hz-secret',
+    });
+    expect(preflight(loaded).warnings.filter((w) => w.startsWith('lake.'))).toEqual([]);
+  });
+
+  it("is accepted without keys (the AWS SDK's default chain)", async () => {
+    await configFile({ lake: s3 });
+    expect(preflight(loadConfig(join(dir, 'cityhub.yaml'))).warnings).toEqual([]);
+  });
+
+  it('refuses a secret without its key id, and a key id without its secret, naming both keys', async () => {
+    const noKeyId = await issuesOf({ lake: { ...s3, secret_access_key: '${CITYHUB_S3_SECRET:-x}' } });
+    expect(noKeyId.get('lake.access_key_id')).toMatch(/lake\.access_key_id beside lake\.secret_access_key/);
+    const noSecret = await issuesOf({ lake: { ...s3, access_key_id: 'AKIAHZ' } });
+    expect(noSecret.get('lake.secret_access_key')).toMatch(/lake\.secret_access_key beside lake\.access_key_id/);
+  });
+
+  it('warns, without showing them, about keys written into the file instead of ${ENV_VAR} references', async () => {
+    await configFile({ lake: { ...s3, access_key_id: 'AKIAHZLITERAL', secret_access_key: 'literal-secret-hz' } });
+    const warnings = preflight(loadConfig(join(dir, 'cityhub.yaml'))).warnings;
+    expect(warnings).toEqual([
+      expect.stringMatching(/^lake\.access_key_id is written in the config file as a literal.*\$\{ENV_VAR\}/),
+      expect.stringMatching(/^lake\.secret_access_key is written in the config file as a literal/),
+    ]);
+    expect(warnings.join('\n')).not.toMatch(/AKIAHZLITERAL|literal-secret-hz/);
+  });
+
+  it('a lake.cache_dir that is a file', async () => {
+    await writeFile(join(dir, 'cache'), 'not a folder');
+    expect((await issuesOf({ lake: { ...s3, cache_dir: 'cache' } })).get('lake.cache_dir')).toMatch(/cache is a file/);
   });
 });

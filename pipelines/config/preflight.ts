@@ -50,6 +50,7 @@ export function preflight(loaded: LoadedConfig, providers: CatalogProviders = re
     ...scheduleIssues(loaded),
     ...folderIssues(loaded),
     ...tlsFileIssues(loaded),
+    ...s3LakeIssues(loaded),
   ];
   const planned = planCatalogSources(loaded, providers);
   issues.push(...planned.issues);
@@ -80,7 +81,12 @@ export function preflight(loaded: LoadedConfig, providers: CatalogProviders = re
     catalogSources: planned.sources as CatalogSources,
     catalogs: catalogs as PreflightResult['catalogs'],
     mappings,
-    warnings: [...catalogWarnings, ...undeclaredResourceFields(catalogs.data_resources ?? []), ...mqttWarnings(loaded)],
+    warnings: [
+      ...catalogWarnings,
+      ...undeclaredResourceFields(catalogs.data_resources ?? []),
+      ...mqttWarnings(loaded),
+      ...s3LakeWarnings(loaded),
+    ],
   };
 }
 
@@ -139,12 +145,6 @@ function unavailableImplementations({ config }: LoadedConfig): ConfigIssue[] {
       value: config.bus.type,
       expected: '"embedded" (bus.type kafka is not available in this release yet)',
     });
-  if (config.lake.type !== 'local')
-    issues.push({
-      path: 'lake.type',
-      value: config.lake.type,
-      expected: '"local" (lake.type s3 is not available in this release yet)',
-    });
   return issues;
 }
 
@@ -171,6 +171,8 @@ function folderIssues({ config, paths }: LoadedConfig): ConfigIssue[] {
     folders.push({ key: 'bus.dir', value: config.bus.dir, dir: paths.busDir });
   if (config.lake.type === 'local' && config.lake.path)
     folders.push({ key: 'lake.path', value: config.lake.path, dir: paths.lakeDir });
+  if (config.lake.type === 's3' && config.lake.cache_dir)
+    folders.push({ key: 'lake.cache_dir', value: config.lake.cache_dir, dir: paths.lakeCacheDir });
   if (config.models.marts_path)
     folders.push({ key: 'models.marts_path', value: config.models.marts_path, dir: dirname(paths.martsPath) });
   const issues: ConfigIssue[] = [];
@@ -204,6 +206,39 @@ function tlsFileIssues({ config, paths }: LoadedConfig): ConfigIssue[] {
     }
   }
   return issues;
+}
+
+const s3KeyPair = ['access_key_id', 'secret_access_key'] as const;
+
+/**
+ * An S3 lake's keys come as a pair or not at all (then the AWS SDK's default chain supplies them): one without the
+ * other would silently fall back to whatever credentials the machine has. The endpoint is not contacted here, as for
+ * connectors' peers: `config check` only reads.
+ */
+function s3LakeIssues({ config }: LoadedConfig): ConfigIssue[] {
+  const lake = config.lake;
+  if (lake.type !== 's3') return [];
+  const given = s3KeyPair.filter((key) => lake[key] !== undefined);
+  if (given.length !== 1) return [];
+  const [present, missing] = given[0] === 'access_key_id' ? s3KeyPair : [...s3KeyPair].reverse();
+  return [
+    {
+      path: `lake.${missing}`,
+      expected: `lake.${missing} beside lake.${present} (both, or neither for the AWS SDK's default credential chain)`,
+    },
+  ];
+}
+
+/** S3 keys written into the file itself instead of `${ENV_VAR}` references: allowed, but the file is now a secret. */
+function s3LakeWarnings({ config, raw }: LoadedConfig): string[] {
+  if (config.lake.type !== 's3' || raw === null || typeof raw !== 'object') return [];
+  const written = (raw as { lake?: Record<string, unknown> }).lake;
+  return s3KeyPair
+    .filter((key) => typeof written?.[key] === 'string' && !(written[key] as string).includes('${'))
+    .map(
+      (key) =>
+        `lake.${key} is written in the config file as a literal: anyone who can read the file has it; use a \${ENV_VAR} reference (docs/lake.md#s3-an-s3-compatible-bucket)`,
+    );
 }
 
 /** sensor-mqtt options that are allowed but weaken a guarantee. */

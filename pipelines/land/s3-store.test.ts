@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3rverPeer, startS3rver } from '../../connectors/dept-files/s3rver-peer.js';
+import { outageRelay } from '../../test/support/outage-relay.js';
 import { NO_HEADERS } from '../bus/headers.js';
 import type { PartitionBatch } from '../bus/types.js';
 import type { S3LakeConfig } from '../config/schema.js';
@@ -71,38 +71,6 @@ async function s3Store(overrides: Partial<S3LakeConfig> = {}) {
 }
 
 describeLakeStoreContract('S3LakeStore on s3rver', () => s3Store());
-
-/** A TCP relay in front of s3rver that can be taken down and brought back on the same port: a real outage. */
-async function outageRelay(target: string): Promise<{ endpoint: string; down(): Promise<void>; up(): Promise<void> }> {
-  const { port: targetPort } = new URL(target);
-  const sockets = new Set<Socket>();
-  let relay: Server | undefined;
-  let port = 0;
-  const up = () =>
-    new Promise<void>((resolve) => {
-      relay = createServer((client) => {
-        const peer = connect(Number(targetPort), '127.0.0.1');
-        for (const s of [client, peer]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => s.destroy());
-        }
-        client.pipe(peer).pipe(client);
-      });
-      relay.listen(port, '127.0.0.1', () => {
-        port = (relay!.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  const down = () =>
-    new Promise<void>((resolve) => {
-      if (!relay?.listening) return resolve();
-      for (const socket of sockets) socket.destroy();
-      relay.close(() => resolve());
-    });
-  await up();
-  return { endpoint: `http://127.0.0.1:${port}`, down, up };
-}
 
 describe('S3LakeStore uploads', () => {
   it('uploads a file above the multipart threshold in parts and verifies the whole object before commit resolves', async () => {

@@ -17,6 +17,7 @@ export {
 export { createRowWriter, formatRows, type RowFormat, type RowWriter } from './format.js';
 export type { DataTestSeverity, DataTestSpec, Materialization, ModelHeader } from './header.js';
 export { parseModelFile } from './header.js';
+export { describeLakeSync, type LakeSyncOptions, syncModelsLake } from './lake-sync.js';
 export { loadProject, type ModelDefinition, type ModelProject } from './project.js';
 export {
   type JsValue,

@@ -75,9 +75,9 @@ const rejected: {
     line: /^ {2}- bus\.type: "embedded" \(bus\.type kafka is not available in this release yet\) \(got "kafka"\)$/,
   },
   {
-    name: 'lake.type s3 (not implemented yet)',
-    config: hubConfig({ lake: { type: 's3', bucket: 'city-lake' } }),
-    line: /^ {2}- lake\.type: "local" \(lake\.type s3 is not available in this release yet\) \(got "s3"\)$/,
+    name: 'lake.type s3 with a secret but no key id',
+    config: hubConfig({ lake: { type: 's3', bucket: 'city-lake', secret_access_key: '${CITYHUB_S3_SECRET:-s}' } }),
+    line: /^ {2}- lake\.access_key_id: lake\.access_key_id beside lake\.secret_access_key \(both, or neither for/,
   },
   {
     name: 'a device registry nobody provides (connectors without catalogs, no catalogs.devices)',
