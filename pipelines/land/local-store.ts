@@ -1,6 +1,7 @@
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { LakeStore } from './store.js';
+import { walkFiles } from './walk-files.js';
 
 async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
@@ -52,22 +53,8 @@ export class LocalLakeStore implements LakeStore {
 
   async list(): Promise<string[]> {
     const out: string[] = [];
-    const walk = async (dir: string): Promise<void> => {
-      let entries: import('node:fs').Dirent[];
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw error;
-      }
-      for (const entry of entries) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) {
-          if (dir !== this.root || !WORK_FOLDERS.has(entry.name)) await walk(path);
-        } else out.push(relative(this.root, path));
-      }
-    };
-    await walk(this.root);
+    const enter = (parent: string, name: string) => parent !== this.root || !WORK_FOLDERS.has(name);
+    for await (const path of walkFiles(this.root, enter)) out.push(relative(this.root, path));
     return out;
   }
 

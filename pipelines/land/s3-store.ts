@@ -5,9 +5,10 @@
  * its bytes are stored, and a multipart upload's object appears only at CompleteMultipartUpload — an upload cut short
  * leaves no object under the final key (nor a second copy: file names are deterministic, a re-run overwrites).
  */
+
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,6 +28,7 @@ import type { S3LakeConfig } from '../config/schema.js';
 import { CityhubError } from '../errors.js';
 import { type LakeObject, type LakeObjectSource, mirrorObject } from './lake-mirror.js';
 import type { LakeStore } from './store.js';
+import { walkFiles } from './walk-files.js';
 
 /** Parts of a multipart upload (S3 takes 5 MiB at least for every part but the last). */
 const PART_BYTES = 8 * 1024 * 1024;
@@ -402,20 +404,4 @@ export function s3Failure(
 
 function md5(body: Buffer): string {
   return createHash('md5').update(body).digest('base64');
-}
-
-/** Every file under `dir` (none when it does not exist). */
-async function* walkFiles(dir: string): AsyncGenerator<string> {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walkFiles(path);
-    else yield path;
-  }
 }
