@@ -29,7 +29,15 @@ export const demoWireConfig = z
           .string()
           .min(16, 'expected a secret of at least 16 characters')
           .describe('HMAC-SHA256 secret shared with the webhook source (`${ENV_VAR}`)'),
-        concurrency: z.number().int().min(1).max(64).default(8).describe('requests in flight at once'),
+        concurrency: z
+          .number()
+          .int()
+          .min(1)
+          .max(256)
+          .default(32)
+          .describe(
+            'requests in flight at once (the hub appends concurrent requests together: more in flight, fewer fsyncs per alert)',
+          ),
       })
       .strict()
       .optional()
