@@ -4,6 +4,7 @@
  * listener, and the 12345 work orders wait in a REST API the demo serves for a hotline-rest connector. Nothing here
  * touches the bus: what arrives there came through the hub's own network connectors.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { CityhubError } from '../../../pipelines/errors.js';
 import type { DemoWireConfig } from '../config.js';
@@ -34,6 +35,8 @@ export class DemoWire {
   private log: Logger | undefined;
 
   constructor(private readonly config: DemoWireConfig) {
+    // Every request in flight may wait out a backoff on this signal at once (up to the webhook concurrency, 256).
+    setMaxListeners(300, this.abort.signal);
     if (config.video_webhook) this.webhook = new WebhookSender(config.video_webhook, this.abort.signal);
     if (config.event_push) this.events = new BulkPusher(config.event_push, this.abort.signal);
     if (config.hotline_api) this.hotlineApi = new DemoHotlineApi(config.hotline_api);

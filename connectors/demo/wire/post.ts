@@ -22,6 +22,9 @@ const settled = new Set([200, 201, 202, 204, 400]);
 
 const policy: RetryPolicy = { initialMs: 50, maxMs: 2_000, factor: 2, maxAttempts: Infinity };
 
+/** A request the hub has not answered by then is abandoned and sent again (the hub answers only once it is durable). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 export interface PostOptions {
   url: string;
   body: Buffer;
@@ -33,13 +36,16 @@ export interface PostOptions {
 /** POSTs until the hub settles the request; returns the settling answer's status and body text. */
 export async function postUntilSettled(options: PostOptions): Promise<{ status: number; body: string }> {
   for (let attempt = 1; ; attempt++) {
+    if (options.signal.aborted) throw options.signal.reason;
     let waitMs = backoffDelay(attempt, policy);
     try {
       const response = await fetch(options.url, {
         method: 'POST',
         body: options.body,
         headers: options.headers(),
-        signal: options.signal,
+        // A signal of its own, not the sender's: fetch leaves a listener on the signal it is given until the request
+        // is garbage collected, and thousands of requests would pile them up on one long-lived signal.
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       const body = await response.text();
       if (settled.has(response.status)) return { status: response.status, body };
