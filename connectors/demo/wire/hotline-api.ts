@@ -4,7 +4,10 @@
  * (updateTime, orderNo) — the orders updated after the cursor, page by page.
  *
  * It serves every version of an order (one per updateTime), as a poller running all along would have seen them: the
- * demo's history is compressed in time, so by the time the hub polls, most orders have changed several times.
+ * demo's history is compressed in time, so by the time the hub polls, most orders have changed several times. A
+ * version stamped later than now (the history's last closures fall after its end, which may be today) is served once
+ * its time has come, as a real system would: served early, it would carry the poller's cursor past the live orders
+ * stamped before it, and they would never be read.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -44,7 +47,11 @@ export class DemoHotlineApi {
   private readonly waiters: (() => void)[] = [];
   requests = 0;
 
-  constructor(private readonly config: HotlineApiConfig) {}
+  constructor(
+    private readonly config: HotlineApiConfig,
+    /** The API's clock (tests fix it). */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * Adds work-order versions (raw.hotline message values). Each must be an object with `orderNo` and a valid
@@ -65,9 +72,9 @@ export class DemoHotlineApi {
     if (!sorted) this.versions.sort(compare);
   }
 
-  /** Resolves once the poller has taken every version added so far. */
+  /** Resolves once the poller has taken every version added so far whose time has come. */
   async allTaken(signal: AbortSignal): Promise<void> {
-    const last = this.versions.at(-1);
+    const last = this.versions[this.visibleEnd() - 1];
     if (!last) return;
     while (compare(this.taken, last) < 0) await nextWake(this.waiters, signal);
   }
@@ -115,11 +122,13 @@ export class DemoHotlineApi {
     const page = Math.max(Number(url.searchParams.get('page')) || 1, 1);
     this.noteTaken(cursor, page);
     const first = this.firstAfter(cursor) + (page - 1) * size;
-    const rows = this.versions.slice(first, first + size);
+    const rows = this.versions.slice(first, Math.min(first + size, this.visibleEnd()));
     const newest = rows.at(-1);
     if (newest) this.servedPages.set(page, newest);
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(`{"code":0,"data":[${rows.map((v) => v.json).join(',')}],"total":${this.versions.length - first}}`);
+    res.end(
+      `{"code":0,"data":[${rows.map((v) => v.json).join(',')}],"total":${Math.max(this.visibleEnd() - first, 0)}}`,
+    );
   }
 
   /**
@@ -139,6 +148,19 @@ export class DemoHotlineApi {
       this.taken = furthest;
       for (const wake of this.waiters.splice(0)) wake();
     }
+  }
+
+  /** Index past the last version whose update time has come (binary search, as firstAfter). */
+  private visibleEnd(): number {
+    const now = instantKey(this.now(), OFFSET)!;
+    let lo = 0;
+    let hi = this.versions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.versions[mid]!.at > now) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
 
   /** Index of the first version after the cursor (binary search: the versions are in cursor order). */

@@ -149,6 +149,28 @@ describe('the demo 12345 API', () => {
     expect(taken).toBe(true);
   });
 
+  it('serves a version stamped later than now only once its time has come, so live orders are not skipped', async () => {
+    const [port] = await freePorts(1);
+    let now = Date.parse('2026-12-02T02:00:00Z'); // 10:00 in Shanghai
+    const served = new DemoHotlineApi({ host: '127.0.0.1', port: port! }, () => now);
+    // A closure the history plans for tomorrow, and a live order stamped now.
+    served.add([order('H1', '2026-12-01 09:00:00'), order('H2', '2026-12-03 09:00:00', '办结')]);
+    await served.start();
+    cleanups.push(() => served.close());
+    const get = async (query: string) =>
+      ((await (await fetch(`http://127.0.0.1:${port}/api/orders?${query}`)).json()) as { data: { orderNo: string }[] })
+        .data;
+    expect((await get('page_size=10')).map((o) => o.orderNo)).toEqual(['H1']);
+    // Everything visible is taken once the poller asks past H1, although H2 is still to come.
+    await get(`updated_since=${encodeURIComponent('2026-12-01 09:00:00')}&after_id=H1&page_size=10`);
+    await served.allTaken(new AbortController().signal);
+    served.add([order('L1', '2026-12-02 10:00:00')]);
+    const after = `updated_since=${encodeURIComponent('2026-12-01 09:00:00')}&after_id=H1&page_size=10`;
+    expect((await get(after)).map((o) => o.orderNo)).toEqual(['L1']);
+    now = Date.parse('2026-12-03T02:00:00Z');
+    expect((await get(after)).map((o) => o.orderNo)).toEqual(['L1', 'H2']);
+  });
+
   it('refuses an order it could not place by cursor', async () => {
     const served = new DemoHotlineApi({ host: '127.0.0.1', port: 1 });
     expect(() => served.add([{ feed: 'hotline', key: 'X', value: '{"orderNo":"X"}' }])).toThrow(
