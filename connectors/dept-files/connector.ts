@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compileFields } from '../../pipelines/normalize/resource-fields.js';
 import { RetryAbortedError, sleep } from '../../pipelines/retry.js';
+import { s3ClientOf } from '../../pipelines/s3-client.js';
 import type { DataResource } from '../../schemas/index.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
 import type { BusSender } from '../send.js';
@@ -20,7 +21,7 @@ import { FinalBatch } from './final-batch.js';
 import { type DeliverySource, FolderSource } from './folder.js';
 import { DeliveryManifest } from './manifest.js';
 import { DeliveryNaming } from './naming.js';
-import { S3Source, s3ClientOf } from './s3.js';
+import { S3Source } from './s3.js';
 
 /** Files delivered between two commits of the source checkpoint (and fsyncs of the folders files were moved in). */
 const COMMIT_EVERY_FILES = 64;

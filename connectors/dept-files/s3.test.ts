@@ -1,6 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { s3ClientOf } from './s3.js';
+import { s3ClientOf } from '../../pipelines/s3-client.js';
 import { type S3rverPeer, startS3rver } from './s3rver-peer.js';
 import { DeptHarness } from './testing.js';
 

@@ -3,20 +3,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { S3SourceConfig } from './config.js';
 import type { DeliverySource, SourceFile } from './folder.js';
-
-export function s3ClientOf(config: S3SourceConfig): S3Client {
-  return new S3Client({
-    region: config.region,
-    forcePathStyle: config.force_path_style,
-    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    ...(config.access_key_id && config.secret_access_key
-      ? { credentials: { accessKeyId: config.access_key_id, secretAccessKey: config.secret_access_key } }
-      : {}),
-  });
-}
 
 /**
  * A polled S3 prefix: every object below it (ListObjectsV2, followed page by page) is a file; keys ending in "/"

@@ -21,11 +21,12 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { S3LakeConfig } from '../config/schema.js';
 import { CityhubError } from '../errors.js';
+import { s3ClientOf } from '../s3-client.js';
 import { type LakeObject, type LakeObjectSource, mirrorObject } from './lake-mirror.js';
 import type { LakeStore } from './store.js';
 import { walkFiles } from './walk-files.js';
@@ -86,18 +87,6 @@ export interface S3LakeStoreOptions {
   client?: S3Client;
 }
 
-export function s3LakeClient(config: S3LakeConfig): S3Client {
-  return new S3Client({
-    region: config.region,
-    forcePathStyle: config.force_path_style,
-    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    // Without keys in the config, the SDK's default chain (environment, profile, instance role) supplies them.
-    ...(config.access_key_id && config.secret_access_key
-      ? { credentials: { accessKeyId: config.access_key_id, secretAccessKey: config.secret_access_key } }
-      : {}),
-  });
-}
-
 export class S3LakeStore implements LakeStore, LakeObjectSource {
   readonly client: S3Client;
   /** The read cache: a mirror of the lake's Parquet objects, in the lake layout (lake-mirror.ts). */
@@ -111,7 +100,7 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
 
   constructor(options: S3LakeStoreOptions) {
     const { config, cacheDir } = options;
-    this.client = options.client ?? s3LakeClient(config);
+    this.client = options.client ?? s3ClientOf(config);
     this.bucket = config.bucket;
     this.prefix = config.prefix === '' || config.prefix.endsWith('/') ? config.prefix : `${config.prefix}/`;
     this.endpoint = config.endpoint ?? `AWS S3 (${config.region})`;
