@@ -20,6 +20,7 @@ import { LocalLakeStore } from '../pipelines/land/local-store.js';
 import { ParquetWriter } from '../pipelines/land/parquet-writer.js';
 import { Normalizer } from '../pipelines/normalize/normalizer.js';
 import { PipelineWorker } from '../pipelines/pipeline/worker.js';
+import { averagePayloadBytes, type SensorPayloads, sensorKey, sensorPayloads } from './sensor-payloads.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,55 +33,7 @@ const records = Number(values.records);
 const landing = landingConfig.parse({});
 const runs = Number(values.runs);
 
-/** The payload set: NDJSON in one buffer (the reference reads it as is); payload i is bytes [starts[i], ends[i]). */
-interface Payloads {
-  ndjson: Buffer;
-  starts: Uint32Array;
-  ends: Uint32Array;
-}
-
-/**
- * Realistic vendor payloads (~185 bytes): 2,000 devices over the province's districts reporting every 5 minutes.
- * Written straight into one buffer, so holding the set costs its bytes and no per-message objects.
- */
-function payloads(count: number): Payloads {
-  const regions = loadCatalogFile('regions', bundledRegionsPath()).filter((r) => r.level === 'district');
-  let ndjson = Buffer.allocUnsafe(count * 200 + 1024);
-  const starts = new Uint32Array(count);
-  const ends = new Uint32Array(count);
-  const start = Date.UTC(2026, 9, 1) - 8 * 3600_000;
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const device = i % 2000;
-    const region = regions[device % regions.length]!.code;
-    const ms = start + Math.floor(i / 2000) * 300_000;
-    const local = new Date(ms + 8 * 3600_000).toISOString().replace('T', ' ').slice(0, 19);
-    const text = JSON.stringify({
-      dev: `GAS-${region}-${String(device).padStart(4, '0')}`,
-      kind: 'gas_methane',
-      metric: 'methane',
-      val: Math.round(Math.abs(Math.sin(i)) * 4000) / 10,
-      unit: 'ppm',
-      ts: local,
-      adcode: region,
-      grid: `${region}001001${String(device % 1000).padStart(3, '0')}`,
-      lng: 120 + (device % 100) / 100,
-      lat: 30 + (device % 50) / 100,
-    });
-    if (ndjson.length - at < text.length * 3 + 1) {
-      const grown = Buffer.allocUnsafe(ndjson.length * 2);
-      ndjson.copy(grown, 0, 0, at);
-      ndjson = grown;
-    }
-    starts[i] = at;
-    at += ndjson.write(text, at);
-    ends[i] = at;
-    ndjson[at++] = 0x0a;
-  }
-  return { ndjson: ndjson.subarray(0, at), starts, ends };
-}
-
-async function pipelineRun({ ndjson, starts, ends }: Payloads): Promise<{ seconds: number }> {
+async function pipelineRun({ ndjson, starts, ends }: SensorPayloads): Promise<{ seconds: number }> {
   const count = starts.length;
   const dir = await mkdtemp(join(tmpdir(), 'cityhub-bench-'));
   try {
@@ -116,7 +69,7 @@ async function pipelineRun({ ndjson, starts, ends }: Payloads): Promise<{ second
     for (let i = 0; i < count; i += batch) {
       const messages = [];
       for (let j = i; j < Math.min(count, i + batch); j++)
-        messages.push({ key: `d${j % 2000}`, value: ndjson.subarray(starts[j]!, ends[j]!) });
+        messages.push({ key: sensorKey(j), value: ndjson.subarray(starts[j]!, ends[j]!) });
       await producer.send(topic, messages);
     }
     // Resolves once every record produced is in a committed Parquet file.
@@ -133,7 +86,7 @@ async function pipelineRun({ ndjson, starts, ends }: Payloads): Promise<{ second
   }
 }
 
-async function referenceRun({ ndjson }: Payloads): Promise<number> {
+async function referenceRun({ ndjson }: SensorPayloads): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'cityhub-bench-ref-'));
   try {
     const path = join(dir, 'sensor.ndjson');
@@ -169,14 +122,13 @@ const mib = (bytes: number) => bytes / 1024 / 1024;
 
 // Each measured run is its own process, so its peak RSS is its own and runs do not warm each other up.
 if (values.child) {
-  const set = payloads(records);
+  const set = sensorPayloads(records);
   const payloadRssMiB = mib(process.memoryUsage().rss);
   const seconds = values.child === 'pipeline' ? (await pipelineRun(set)).seconds : await referenceRun(set);
   const result: RunResult = { seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024, payloadRssMiB };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
-  const sample = payloads(1000);
-  const averageBytes = (sample.ndjson.length - sample.starts.length) / sample.starts.length;
+  const averageBytes = averagePayloadBytes(sensorPayloads(1000));
   console.log(
     `sensor readings: ${records.toLocaleString('en')} records, ${averageBytes.toFixed(0)} B average payload, ${runs} runs, fsync always`,
   );

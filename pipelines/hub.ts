@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import cron from 'node-cron';
@@ -6,24 +7,29 @@ import { createConnector } from '../connectors/index.js';
 import { SourceCheckpoint } from '../connectors/source-checkpoint.js';
 import { type ConnectorHealth, type Feed, feeds, rawTopic } from '../connectors/types.js';
 import type { CatalogName } from '../schemas/index.js';
-import { openBus } from './bus/index.js';
+import { EmbeddedBusLockedError } from './bus/embedded/errors.js';
+import { DirLock, EmbeddedBusLockedElsewhereError } from './bus/embedded/lock.js';
+import { type Bus, openBus } from './bus/index.js';
 import { loadCatalogs, publishCatalogs } from './catalogs/effective.js';
 import type { Catalogs } from './catalogs/load.js';
+import { fetchSharedCatalogs, shareProvidedCatalogs } from './catalogs/shared.js';
 import { describeCatalogSource } from './catalogs/sources.js';
 import { type LoadedConfig, lakeLocation } from './config/load.js';
 import { preflight, undeclaredResourceFields } from './config/preflight.js';
-import { NotAvailableError } from './errors.js';
+import { CityhubError, NotAvailableError } from './errors.js';
 import { Lander, type LandingStats, type MessageNormalizer } from './land/lander.js';
 import { LocalLakeStore } from './land/local-store.js';
 import { ParquetWriter } from './land/parquet-writer.js';
 import { S3LakeStore } from './land/s3-store.js';
+import type { LakeStore } from './land/store.js';
 import { compileMapping } from './mapping/compile.js';
 import { builtinMapping } from './mapping/index.js';
 import { DataTestsFailedError } from './models/errors.js';
-import { describeLakeSync, runModels, syncModelsLake } from './models/index.js';
+import { describeLakeSync, describeLockHolder, runModels, syncModelsLake, withBuildLock } from './models/index.js';
 import { ConnectorDeadLetterReader, deadLetterTopic } from './normalize/connector-dead-letter.js';
 import type { SourceMapping } from './normalize/mappings/index.js';
 import { Normalizer, type NormalizerOptions } from './normalize/normalizer.js';
+import { pipelineMember } from './pipeline/member.js';
 import { PipelineWorker } from './pipeline/worker.js';
 import { PersonalDataMasker } from './privacy/masker.js';
 import { maskingProducer } from './privacy/masking-producer.js';
@@ -53,6 +59,40 @@ export interface RunSummary {
   marts: { models: number; testsFailed: number; martsPath: string } | null;
   /** Why the run did not end cleanly (a connector failed, the bus could not be drained, the marts failed): exit 1. */
   problems: string[];
+}
+
+/** The hub was asked to stop before it had started (waiting for what another process provides). */
+export class HubStoppedError extends CityhubError {}
+
+/** Another cityhub process runs connectors or the pipeline on this data dir. */
+export class DataDirInUseError extends CityhubError {
+  constructor(
+    readonly dataDir: string,
+    cause: unknown,
+  ) {
+    super(
+      `data_dir ${dataDir} is in use by another cityhub process: over Kafka, every process running connectors or the pipeline needs a data_dir of its own (its checkpoints, scratch files and pipeline member id live there). ${cause instanceof Error ? cause.message : ''}`,
+      { cause, retriable: false },
+    );
+  }
+}
+
+function lockDataDir(dataDir: string): DirLock {
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    return DirLock.acquire(dataDir);
+  } catch (error) {
+    if (error instanceof EmbeddedBusLockedError || error instanceof EmbeddedBusLockedElsewhereError)
+      throw new DataDirInUseError(dataDir, error);
+    throw error;
+  }
+}
+
+/** An AbortSignal that aborts when `stop` resolves. */
+function abortOn(stop: Promise<void>): AbortSignal {
+  const controller = new AbortController();
+  void stop.then(() => controller.abort());
+  return controller.signal;
 }
 
 /** True when `work` settles within `ms`; the timer does not keep the process alive. */
@@ -97,14 +137,37 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     ? config.connectors.map((c) => createConnector(c, { regions, checkpointDir, baseDir: paths.baseDir }))
     : [];
 
-  // The bus takes the data-dir lock: a hub refused by it must not touch the catalogs of the hub that holds it.
-  const bus = runs('connectors') || runs('pipeline') ? await openBus(config.bus, paths.busDir) : undefined;
+  const kafka = config.bus.type === 'kafka';
+  // One S3 client for landing, the models' mirror syncs and the catalogs roles share; destroyed at the end.
+  const s3Store =
+    config.lake.type === 's3' ? new S3LakeStore({ config: config.lake, cacheDir: paths.lakeCacheDir }) : undefined;
+  const lakeStore: LakeStore = s3Store ?? new LocalLakeStore(paths.lakeDir);
+  // Over Kafka, processes share the work and each needs a data dir of its own (checkpoints, scratch, staging, its
+  // pipeline member id); the embedded bus takes that lock itself (its log is in the data dir).
+  let dataDirLock: DirLock | undefined;
+  let bus: Bus | undefined;
   let catalogs: Catalogs;
+  const running = new Set(connectors.map((c) => c.id));
   try {
+    if (kafka && (runs('connectors') || runs('pipeline'))) dataDirLock = lockDataDir(dataDir);
+    // A hub refused by the bus's lock must not touch the catalogs of the hub that holds it.
+    bus = runs('connectors') || runs('pipeline') ? await openBus(config.bus, paths) : undefined;
+    // Roles running apart get the catalogs a connector of another process provides through the lake.
+    if (
+      kafka &&
+      !(await fetchSharedCatalogs(checked.catalogSources, running, lakeStore, dataDir, {
+        log,
+        signal: abortOn(options.stopSignal),
+      }))
+    )
+      throw new HubStoppedError('stopped while waiting for the catalogs another process provides');
     catalogs = await loadCatalogs(checked.catalogSources, { dataDir, connectors, loaded: checked.catalogs });
     if (bus) await publishCatalogs(catalogs, dataDir);
+    if (kafka && running.size > 0) await shareProvidedCatalogs(catalogs, checked.catalogSources, running, lakeStore);
   } catch (error) {
     await bus?.close();
+    dataDirLock?.release();
+    s3Store?.client.destroy();
     throw error;
   }
   // Catalogs a connector provides are known only now: warn over all of them (config check saw the files only).
@@ -146,11 +209,6 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   let worker: PipelineWorker | undefined;
   let writer: ParquetWriter | undefined;
   let lander: Lander | undefined;
-  // One S3 client for landing and the models' mirror syncs; destroyed after the last build.
-  const s3Store =
-    config.lake.type === 's3' && ((bus && runs('pipeline')) || runs('models'))
-      ? new S3LakeStore({ config: config.lake, cacheDir: paths.lakeCacheDir })
-      : undefined;
   if (bus && runs('pipeline')) {
     await mkdir(paths.lakeDir, { recursive: true });
     const scratch = join(dataDir, 'tmp');
@@ -184,10 +242,14 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       normalizers.set(deadLetterTopic(feed), new ConnectorDeadLetterReader(feed));
     }
     lander = new Lander({
-      store: s3Store ?? new LocalLakeStore(paths.lakeDir),
+      store: lakeStore,
       writer,
       normalizers,
       generation: bus.generation,
+      // Over Kafka another process may have had these partitions: it waits for a journal as young as its session.
+      ...(config.bus.type === 'kafka'
+        ? { member: await pipelineMember(dataDir), journalGraceMs: config.bus.session_timeout_ms }
+        : {}),
       limits: {
         maxRows: config.landing.max_rows,
         maxBytes: config.landing.max_bytes,
@@ -210,18 +272,30 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   let building: Promise<RunSummary['marts']> | undefined;
   const buildMarts = async (): Promise<RunSummary['marts']> => {
     const t0 = Date.now();
-    const synced = await syncModelsLake(loaded, {
-      ...(s3Store ? { store: s3Store } : {}),
-      onProgress: (progress, done) => log.info({ ...progress, done }, 'syncing the lake mirror'),
+    // Several models processes may share the marts location: one builds, the others skip this turn.
+    const outcome = await withBuildLock(paths.martsPath, { log }, async (signal) => {
+      const synced = await syncModelsLake(loaded, {
+        ...(s3Store ? { store: s3Store } : {}),
+        onProgress: (progress, done) => log.info({ ...progress, done }, 'syncing the lake mirror'),
+      });
+      if (synced) log.info({ ...synced, ms: Date.now() - t0 }, describeLakeSync(synced));
+      return runModels({
+        lakeDir: paths.lakeDir,
+        martsPath: paths.martsPath,
+        sqlDir: paths.sqlDir,
+        regionCode: config.region_code,
+        catalogs,
+        signal,
+      });
     });
-    if (synced) log.info({ ...synced, ms: Date.now() - t0 }, describeLakeSync(synced));
-    const result = await runModels({
-      lakeDir: paths.lakeDir,
-      martsPath: paths.martsPath,
-      sqlDir: paths.sqlDir,
-      regionCode: config.region_code,
-      catalogs,
-    });
+    if (!outcome.built) {
+      log.info(
+        { holder: outcome.holder },
+        `another models process is building: ${describeLockHolder(outcome.holder)}; skipping this build`,
+      );
+      return null;
+    }
+    const result = outcome.value;
     // A failing error-severity test throws DataTestsFailedError (the previous snapshot stays published); what
     // returns here was published, with any warn-severity failures.
     const testsFailed = result.warnings.length;
@@ -367,6 +441,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     }
   }
   s3Store?.client.destroy();
+  dataDirLock?.release();
   const summary: RunSummary = {
     durationMs: Date.now() - started,
     stats: lander?.stats ?? { feeds: {}, rows: {}, files: 0, flushes: 0 },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tlsFilesConfig } from '../../pipelines/tls-files.js';
 import { feeds } from '../types.js';
 
 /** An MQTT topic filter: `/`-separated levels, `+` a whole level, `#` only as the last level. */
@@ -14,40 +15,6 @@ const topicFilter = z
       }) && !filter.includes('\u0000'),
     'expected an MQTT topic filter: "+" stands for one whole level, "#" only as the last level',
   );
-
-/** TLS of an mqtts:// connection: whom to trust and, for brokers that require it, the hub's own certificate. */
-export const sensorMqttTlsConfig = z
-  .object({
-    ca_file: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        "PEM file of the CA certificate(s) to trust, relative to the config, e.g. the city's private CA; default: the publicly trusted CAs",
-      ),
-    cert_file: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('PEM client certificate, for brokers that require one (mutual TLS); with `key_file`'),
-    key_file: z.string().min(1).optional().describe('PEM private key of `cert_file`; with `cert_file`'),
-    reject_unauthorized: z
-      .boolean()
-      .default(true)
-      .describe(
-        'true (default): refuse a broker whose certificate is not signed by a trusted CA or does not name the host; false only for a test: anyone on the way can read and forge the messages (logged as a warning at start)',
-      ),
-    servername: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("the name the broker's certificate must carry (TLS SNI); default: the url's host"),
-  })
-  .strict()
-  .refine((tls) => (tls.cert_file === undefined) === (tls.key_file === undefined), {
-    message: 'expected both cert_file and key_file (a client certificate and its key), or neither',
-    path: ['key_file'],
-  });
 
 /**
  * Sensors that publish to an MQTT broker: the connector subscribes to topic filters in a persistent session and
@@ -71,7 +38,7 @@ export const sensorMqttConnectorConfig = z
       .describe(
         'MQTT client id of the persistent session; keep it stable: the broker keeps what was published while the hub was down for this id (and gives each id one connection at a time)',
       ),
-    tls: sensorMqttTlsConfig
+    tls: tlsFilesConfig
       .optional()
       .describe('TLS options of an mqtts:// url: a private CA to trust, a client certificate; read at start'),
     username: z.string().min(1).optional().describe('broker user name (`${ENV_VAR}` keeps it out of the file)'),

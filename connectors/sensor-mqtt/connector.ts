@@ -3,13 +3,13 @@ import type { Logger } from 'pino';
 import { SOURCE_HEADER } from '../../pipelines/bus/headers.js';
 import type { ProduceMessage } from '../../pipelines/bus/types.js';
 import { backoffDelay, defaultRetryPolicy, RetryAbortedError, type RetryPolicy, sleep } from '../../pipelines/retry.js';
+import { readTlsFiles } from '../../pipelines/tls-files.js';
 import { ConnectorLifecycle } from '../lifecycle.js';
 import type { BusSender } from '../send.js';
 import type { SourceCheckpoint } from '../source-checkpoint.js';
 import type { Connector, ConnectorContext, ConnectorHealth } from '../types.js';
 import type { SensorMqttConnectorConfig } from './config.js';
 import { MqttConnectError, MqttSession, type SessionTls } from './session.js';
-import { readSessionTls } from './tls.js';
 import { topicLevel } from './topic.js';
 
 /** The header that carries a message's topic to the mapping (`{ header: mqtt-topic, segment: N }`). */
@@ -78,8 +78,8 @@ export class SensorMqttConnector implements Connector {
   }
 
   async start(context: ConnectorContext): Promise<void> {
-    // An unreadable certificate is a config mistake: start fails at once, naming the key and file (MqttTlsFileError).
-    this.tls = readSessionTls(this.config.tls, this.baseDir);
+    // An unreadable certificate is a config mistake: start fails at once, naming the key and file (TlsFileError).
+    this.tls = readTlsFiles(this.config.tls, this.baseDir);
     if (this.tls?.rejectUnauthorized === false)
       context.log.warn(
         { connector: this.config.id, url: this.config.url },

@@ -1,5 +1,6 @@
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { CityhubError } from '../../pipelines/errors.js';
+import type { TlsMaterial } from '../../pipelines/tls-files.js';
 
 /** Connecting or subscribing failed (broker down, refused credentials, a filter it will not grant): retried. */
 export class MqttConnectError extends CityhubError {
@@ -12,14 +13,8 @@ export class MqttConnectError extends CityhubError {
   }
 }
 
-/** What an mqtts:// connection trusts and presents: PEM bytes, read from the configured files at start. */
-export interface SessionTls {
-  ca?: Buffer | undefined;
-  cert?: Buffer | undefined;
-  key?: Buffer | undefined;
-  rejectUnauthorized: boolean;
-  servername?: string | undefined;
-}
+/** The TLS material of an mqtts:// session, read from the config's files. */
+export type SessionTls = TlsMaterial;
 
 export interface SessionOptions {
   url: string;

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TlsFileError } from '../../pipelines/tls-files.js';
 import { sensorMqttConnectorConfig } from './config.js';
 import { landed, MqttRig, silent } from './testing.js';
-import { MqttTlsFileError } from './tls.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture = (name: string) => readFileSync(join(here, 'fixtures', name));
@@ -91,7 +91,7 @@ describe('sensor-mqtt over TLS (mqtts://) with a private CA', () => {
   it('fails start at once when a tls file cannot be read, naming the key and the file', async () => {
     rig = await tlsRig();
     const failing = rig.connector({ tls: { ca_file: 'fixtures/missing-ca.pem' } });
-    await expect(failing).rejects.toBeInstanceOf(MqttTlsFileError);
+    await expect(failing).rejects.toBeInstanceOf(TlsFileError);
     await expect(failing).rejects.toThrow(/tls\.ca_file: .*fixtures\/missing-ca\.pem cannot be read \(ENOENT\)/);
     await expect(rig.connector({ tls: { ca_file: 'fixtures/README.md' } })).rejects.toThrow(
       /tls\.ca_file: .*README\.md holds no PEM block/,

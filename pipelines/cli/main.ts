@@ -16,11 +16,13 @@ import {
   type DataTestResult,
   DataTestsFailedError,
   describeLakeSync,
+  describeLockHolder,
   type RowFormat,
   runModels,
   streamQuery,
   syncModelsLake,
   testModels,
+  withBuildLock,
 } from '../models/index.js';
 import { busHelp, commandBus } from './bus.js';
 import { catalogsHelp, commandCatalogs } from './catalogs.js';
@@ -161,6 +163,9 @@ async function commandQuery(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** How long `cityhub models run` waits for a build another process is running. */
+const MODELS_LOCK_WAIT_MS = 10 * 60_000;
+
 async function commandModels(args: string[], io: CliIo): Promise<number> {
   const print = lineWriter(io.stdout);
   const { values, positionals } = parseArgs({ args, options: { config: { type: 'string' } }, allowPositionals: true });
@@ -168,25 +173,43 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
   const loaded = loadConfig(values.config);
   if (action === 'run') {
     const catalogs = resolveCatalogs(loaded);
-    const synced = await syncModelsLake(loaded, {
-      onProgress: (progress, done) => {
-        if (!done) print(`  ${describeLakeSync(progress)} so far`);
-      },
-    });
-    if (synced) print(describeLakeSync(synced));
+    // A models process building on schedule holds the marts' build lock: wait for its build to end, then build.
+    const log = {
+      info: (_: object, message: string) => print(message),
+      warn: (_: object, message: string) => print(message),
+    };
     try {
-      const result = await runModels({
-        lakeDir: loaded.paths.lakeDir,
-        martsPath: loaded.paths.martsPath,
-        sqlDir: loaded.paths.sqlDir,
-        regionCode: loaded.config.region_code,
-        catalogs,
-        onProgress: (event) =>
-          print(
-            `  ${event.model.padEnd(40)} ${String(event.ms).padStart(6)} ms${event.rows === undefined ? '' : `  ${event.rows} rows`}`,
-          ),
-      });
-      return reportTests(result.tests, print);
+      const outcome = await withBuildLock(
+        loaded.paths.martsPath,
+        { waitMs: MODELS_LOCK_WAIT_MS, log },
+        async (signal) => {
+          const synced = await syncModelsLake(loaded, {
+            onProgress: (progress, done) => {
+              if (!done) print(`  ${describeLakeSync(progress)} so far`);
+            },
+          });
+          if (synced) print(describeLakeSync(synced));
+          return runModels({
+            lakeDir: loaded.paths.lakeDir,
+            martsPath: loaded.paths.martsPath,
+            sqlDir: loaded.paths.sqlDir,
+            regionCode: loaded.config.region_code,
+            catalogs,
+            signal,
+            onProgress: (event) =>
+              print(
+                `  ${event.model.padEnd(40)} ${String(event.ms).padStart(6)} ms${event.rows === undefined ? '' : `  ${event.rows} rows`}`,
+              ),
+          });
+        },
+      );
+      if (!outcome.built) {
+        io.stderr.write(
+          `cityhub models: another models process is still building after ${MODELS_LOCK_WAIT_MS / 60_000} minutes: ${describeLockHolder(outcome.holder)}\n`,
+        );
+        return 1;
+      }
+      return reportTests(outcome.value.tests, print);
     } catch (error) {
       if (!(error instanceof DataTestsFailedError)) throw error;
       reportTests(error.tests, print);

@@ -70,13 +70,18 @@ describe('preflight rejects what `run` would reject, naming the key', () => {
     expect(issues.get('connectors[1].id')).toMatch(/connectors\[0\] is also "demo"/);
   });
 
-  it('bus.type kafka and lake.type s3, not implemented yet', async () => {
-    const issues = await issuesOf({
-      bus: { type: 'kafka', brokers: ['kafka:9092'] },
-      lake: { type: 's3', bucket: 'city-lake' },
-    });
-    expect(issues.get('bus.type')).toMatch(/kafka is not available/);
-    expect(issues.has('lake.type')).toBe(false);
+  it('bus.type kafka with lake.type s3 passes (brokers as one comma-separated string too); a bus.tls file it cannot read is named', async () => {
+    const kafka = { type: 'kafka', brokers: 'kafka-1:9092, kafka-2:9092' };
+    const loaded = loadConfig(await configFile({ bus: kafka, lake: { type: 's3', bucket: 'city-lake' } }));
+    expect(() => preflight(loaded)).not.toThrow();
+    expect(loaded.config.bus).toMatchObject({ brokers: ['kafka-1:9092', 'kafka-2:9092'] });
+    const issues = await issuesOf({ bus: { ...kafka, tls: { ca_file: 'missing-ca.pem' } } });
+    expect(issues.get('bus.tls.ca_file')).toMatch(/missing-ca\.pem cannot be read \(ENOENT\)/);
+  });
+
+  it('a broker that is not host:port is refused at its key', async () => {
+    const file = await configFile({ bus: { type: 'kafka', brokers: ['kafka://kafka:9092'] } });
+    expect(() => loadConfig(file)).toThrow(/bus\.brokers.*host:port/s);
   });
 
   it('a catalog file that does not load, with its file, line and field', async () => {

@@ -1,7 +1,6 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import cron from 'node-cron';
-import { MqttTlsFileError, readSessionTls } from '../../connectors/sensor-mqtt/tls.js';
 import type { Feed } from '../../connectors/types.js';
 import type { CatalogName, Region } from '../../schemas/index.js';
 import { describeProblem, importCatalogFile } from '../catalogs/import.js';
@@ -17,6 +16,7 @@ import { compileMapping, type LoadedMapping, MappingCompileError } from '../mapp
 import { loadMappingFile, MappingFileError } from '../mapping/load.js';
 import type { SourceMapping } from '../normalize/mappings/index.js';
 import { Normalizer } from '../normalize/normalizer.js';
+import { readTlsFiles, TlsFileError, type TlsFilesConfig } from '../tls-files.js';
 import type { LoadedConfig } from './load.js';
 
 export interface PreflightResult {
@@ -46,7 +46,6 @@ export interface ConfiguredMappings {
 export function preflight(loaded: LoadedConfig, providers: CatalogProviders = registryProviders): PreflightResult {
   const issues: ConfigIssue[] = [
     ...duplicateConnectorIds(loaded),
-    ...unavailableImplementations(loaded),
     ...scheduleIssues(loaded),
     ...folderIssues(loaded),
     ...tlsFileIssues(loaded),
@@ -136,18 +135,6 @@ function duplicateConnectorIds({ config }: LoadedConfig): ConfigIssue[] {
   return issues;
 }
 
-/** In the schema so files can be written ahead, but not implemented in this release. */
-function unavailableImplementations({ config }: LoadedConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (config.bus.type !== 'embedded')
-    issues.push({
-      path: 'bus.type',
-      value: config.bus.type,
-      expected: '"embedded" (bus.type kafka is not available in this release yet)',
-    });
-  return issues;
-}
-
 function scheduleIssues({ config }: LoadedConfig): ConfigIssue[] {
   const schedule = config.models.schedule;
   if (cron.validate(schedule)) return [];
@@ -189,22 +176,24 @@ function folderIssues({ config, paths }: LoadedConfig): ConfigIssue[] {
   return issues;
 }
 
-/** The PEM files of sensor-mqtt `tls`, read as the connector reads them at start (relative to the config). */
+/** The PEM files of sensor-mqtt `tls` and the Kafka bus's `bus.tls`, read as at start (relative to the config). */
 function tlsFileIssues({ config, paths }: LoadedConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  for (const [index, connector] of config.connectors.entries()) {
-    if (connector.kind !== 'sensor-mqtt') continue;
+  const check = (tls: TlsFilesConfig | undefined, at: string) => {
     try {
-      readSessionTls(connector.tls, paths.baseDir);
+      readTlsFiles(tls, paths.baseDir, at);
     } catch (error) {
-      if (!(error instanceof MqttTlsFileError)) throw error;
+      if (!(error instanceof TlsFileError)) throw error;
       issues.push({
-        path: `connectors[${index}].tls.${error.key}`,
+        path: error.key,
         value: error.value,
         expected: `a readable PEM file (${error.file} ${error.why})`,
       });
     }
-  }
+  };
+  for (const [index, connector] of config.connectors.entries())
+    if (connector.kind === 'sensor-mqtt') check(connector.tls, `connectors[${index}].tls`);
+  if (config.bus.type === 'kafka') check(config.bus.tls, 'bus.tls');
   return issues;
 }
 

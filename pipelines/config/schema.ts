@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { connectorConfig } from '../../connectors/index.js';
 import { regionCode } from '../../schemas/common.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_LIMIT } from '../bus/embedded/frame.js';
+import { kafkaBusOptionsSchema } from '../bus/kafka/options.js';
 import { defaultPersonalFieldNames } from '../privacy/masker.js';
 
 /**
@@ -45,12 +46,10 @@ const embeddedBus = z
   .strict();
 
 const kafkaBus = z
-  .object({
-    type: z.literal('kafka'),
-    brokers: z.array(z.string().min(1)).min(1).describe('host:port of the bootstrap brokers'),
-    client_id: z.string().default('cityhub').describe('Kafka client id reported to the brokers'),
-  })
-  .strict();
+  .object({ type: z.literal('kafka') })
+  .extend(kafkaBusOptionsSchema.shape)
+  .strict()
+  .describe('Kafka (or a Kafka-compatible cluster) through kafkajs: roles can run as separate processes');
 
 const localLake = z
   .object({

@@ -7,6 +7,7 @@ import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
 import { shanghaiDate } from '../normalize/time.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
 import { type Column, datasetColumns, deadLetterColumns } from './columns.js';
+import { type DiscardScope, FlushJournals, JOURNAL_DIR } from './flush-journal.js';
 import { datasetFilePath, deadLetterFilePath, generationTag, parseDataFileName } from './layout.js';
 import { isRowRejection, type ParquetWriter } from './parquet-writer.js';
 import type { LakeStore } from './store.js';
@@ -77,16 +78,15 @@ export interface LanderOptions {
    * earlier bus (whose offsets a new bus reuses) are never replaced or removed, and it names the flush journal.
    */
   generation?: string;
+  /**
+   * This pipeline process's id among those landing into the lake (stable across its restarts): it names its flush
+   * journal. Default `main` (one pipeline process).
+   */
+  member?: string;
+  /** How long another member's fresh journal is waited for before its files are judged (flush-journal.ts). */
+  journalGraceMs?: number;
   now?: () => number;
 }
-
-/** The flush journal: the files a flush is about to put in place, written durably before the first of them is. */
-interface FlushJournal {
-  generation: string;
-  files: string[];
-}
-
-const JOURNAL_DIR = '_journal';
 
 /**
  * Turns bus batches into lake files. Rows are buffered per partition and written as one file per
@@ -99,42 +99,46 @@ export class Lander {
   private readonly now: () => number;
 
   private readonly generation: string | undefined;
-  private readonly journalPath: string;
+  private readonly journals: FlushJournals;
   /** The last flush, counted into stats once its offsets are committed. */
   private uncounted: { buffers: PartitionBuffer[]; files: number } | undefined;
 
   constructor(private readonly options: LanderOptions) {
     this.now = options.now ?? Date.now;
     this.generation = options.generation === undefined ? undefined : generationTag(options.generation);
-    this.journalPath = `${JOURNAL_DIR}/${this.generation ?? 'default'}.json`;
+    this.journals = new FlushJournals({
+      store: options.store,
+      generation: this.generation ?? 'default',
+      member: options.member ?? 'main',
+      graceMs: options.journalGraceMs ?? 0,
+      now: this.now,
+    });
   }
 
   /**
-   * Removes what an interrupted flush left behind: staged `.tmp` files and scratch output, and the files its journal
-   * lists whose offsets were not committed (they land again under the same names). Nothing else is touched: a lake
-   * file is removed only on the evidence of this bus's own journal, never because a (new, empty) bus has not
-   * committed its offsets — a lost bus must not cost the lake its files.
+   * Removes what an interrupted flush left behind: staged `.tmp` files and scratch output, and the files journals
+   * name whose offsets were not committed, for the partitions this member owns (they land again under names of the
+   * same form; flush-journal.ts). Nothing else is touched: a lake file is removed only on the evidence of a journal
+   * of this bus, never because a (new, empty) bus has not committed its offsets — a lost bus must not cost the lake
+   * its files. Given offsets alone (one pipeline process), those partitions are the ones it owns.
    */
-  async discardUncommitted(committed: readonly TopicOffset[]): Promise<number> {
+  async discardUncommitted(scope: DiscardScope | readonly TopicOffset[]): Promise<number> {
+    const { owned, committedOf } = Array.isArray(scope)
+      ? scopeOfOffsets(scope as readonly TopicOffset[])
+      : (scope as DiscardScope);
     const { store } = this.options;
     await store.clearScratch();
     for (const path of await store.list()) if (path.endsWith('.tmp')) await store.remove(path);
-    const next = new Map(committed.map((c) => [partitionId(c.topic, c.partition), c.offset]));
-    const text = await store.readSmall(this.journalPath);
+    if ((await store.listWork(JOURNAL_DIR)).length > 0) return this.journals.discardUncommitted({ owned, committedOf });
     // No journal: a lake written before journals existed may hold an interrupted flush's files under the old names
     // (no generation); for those alone the old rule holds — past the committed offset, not committed.
-    const files =
-      text === undefined
-        ? (await store.list()).filter(
-            (path) => parseDataFileName(path.slice(path.lastIndexOf('/') + 1))?.generation === undefined,
-          )
-        : (JSON.parse(text) as FlushJournal).files;
+    const mine = new Set(owned.map((tp) => partitionId(tp.topic, tp.partition)));
     let removed = 0;
-    for (const path of files) {
+    for (const path of await store.list()) {
       const coordinates = parseDataFileName(path.slice(path.lastIndexOf('/') + 1));
-      if (!coordinates) continue;
-      const from = next.get(partitionId(coordinates.topic, coordinates.partition));
-      if (from !== undefined && coordinates.firstOffset >= from) {
+      if (!coordinates || coordinates.generation !== undefined) continue;
+      if (!mine.has(partitionId(coordinates.topic, coordinates.partition))) continue;
+      if (coordinates.firstOffset >= (await committedOf(coordinates))) {
         await store.remove(path);
         removed++;
       }
@@ -304,8 +308,7 @@ export class Lander {
     }
     // The journal names every file this flush puts in place, before the first of them is: after a crash, exactly
     // these (and only those not committed) are removed and landed again.
-    const journal: FlushJournal = { generation: this.generation ?? 'default', files: staged };
-    await this.options.store.writeSmall(this.journalPath, `${JSON.stringify(journal)}\n`);
+    await this.journals.write(staged);
     await this.options.store.commit(staged);
     // Counted only once its offsets are committed (committed()): a flush whose files are in place but whose commit
     // failed is read, landed and counted again, so counting it now would count it twice.
@@ -414,7 +417,7 @@ export class Lander {
     const flushed = this.uncounted;
     this.uncounted = undefined;
     if (flushed) this.count(flushed.buffers, flushed.files);
-    await this.options.store.remove(this.journalPath);
+    await this.journals.clear();
   }
 
   private count(buffers: readonly PartitionBuffer[], files: number): void {
@@ -496,4 +499,13 @@ function partitionId(topic: string, partition: number): string {
  */
 function sourceOf(headers: MessageHeaders, feed: Feed): string {
   return headers[SOURCE_HEADER] ?? feed;
+}
+
+/** The scope of a single pipeline process: it owns the partitions it has offsets for. */
+function scopeOfOffsets(committed: readonly TopicOffset[]): DiscardScope {
+  const offsets = new Map(committed.map((c) => [partitionId(c.topic, c.partition), c.offset]));
+  return {
+    owned: committed.map(({ topic, partition }) => ({ topic, partition })),
+    committedOf: async (tp) => offsets.get(partitionId(tp.topic, tp.partition)) ?? 0,
+  };
 }

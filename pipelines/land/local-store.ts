@@ -14,7 +14,7 @@ async function fsyncPath(path: string): Promise<void> {
 
 const SCRATCH = '_scratch';
 /** Folders at the lake root that hold the pipeline's own work files, never data: list() does not show them. */
-const WORK_FOLDERS = new Set([SCRATCH, '_journal']);
+const WORK_FOLDERS = new Set([SCRATCH, '_journal', '_catalogs']);
 
 /** A lake on the local file system: files become visible only by rename, after their bytes and folder are fsynced. */
 export class LocalLakeStore implements LakeStore {
@@ -85,6 +85,14 @@ export class LocalLakeStore implements LakeStore {
     }
     await rename(`${final}.tmp`, final);
     await fsyncPath(dirname(final));
+  }
+
+  async listWork(folder: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const path of walkFiles(join(this.root, folder))) {
+      if (!path.endsWith('.tmp')) out.push(relative(this.root, path));
+    }
+    return out.sort();
   }
 
   async readSmall(relPath: string): Promise<string | undefined> {

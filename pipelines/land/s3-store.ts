@@ -36,7 +36,7 @@ const PART_BYTES = 8 * 1024 * 1024;
 /** Transfers at once (uploads of a commit, downloads of recentFiles): enough to hide round trips, memory a few parts. */
 const TRANSFER_CONCURRENCY = 4;
 /** Folders at the lake root that hold the pipeline's own work files, never data (as in LocalLakeStore). */
-const WORK_FOLDERS = ['_journal/', '_scratch/'];
+const WORK_FOLDERS = ['_journal/', '_scratch/', '_catalogs/'];
 
 /** An S3 request failed. `retriable`: the network, a 5xx or throttling — the lander backs off and keeps the batch. */
 export class LakeStoreError extends CityhubError {
@@ -177,6 +177,13 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
         new PutObjectCommand({ Bucket: this.bucket, Key: this.key(relPath), Body: body, ContentMD5: md5(body) }),
       ),
     );
+  }
+
+  async listWork(folder: string): Promise<string[]> {
+    const out: string[] = [];
+    const under = `${this.prefix}${folder}/`;
+    for await (const object of this.listKeys(under)) out.push(object.Key.slice(this.prefix.length));
+    return out.sort();
   }
 
   async readSmall(relPath: string): Promise<string | undefined> {

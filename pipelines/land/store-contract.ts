@@ -99,5 +99,18 @@ export function describeLakeStoreContract(name: string, open: () => Promise<Lake
       await store.clearScratch();
       expect(await store.list()).toEqual([]);
     });
+
+    it("lists the small files of a work folder at any depth (every member's journal), never data files", async () => {
+      expect(await store.listWork('_journal')).toEqual([]);
+      await store.writeSmall('_journal/gen1/member-a.json', '{}');
+      await store.writeSmall('_journal/gen1/member-b~released~1.json', '{}');
+      await store.writeSmall('_catalogs/devices.json', '[]');
+      await land(file, 'PAR1');
+      expect(await store.listWork('_journal')).toEqual([
+        '_journal/gen1/member-a.json',
+        '_journal/gen1/member-b~released~1.json',
+      ]);
+      expect(await store.list()).toEqual([file]);
+    });
   });
 }

@@ -15,6 +15,8 @@ export interface LakeStore {
   remove(relPath: string): Promise<void>;
   /** Writes a small file durably under its final name (replacing any previous one): the flush journal. */
   writeSmall(relPath: string, text: string): Promise<void>;
+  /** Paths (relative to the lake root) of the small files under a work folder such as `_journal`, at any depth. */
+  listWork(folder: string): Promise<string[]>;
   /** A small file's text, or undefined when it does not exist. */
   readSmall(relPath: string): Promise<string | undefined>;
   /**

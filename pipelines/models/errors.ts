@@ -146,3 +146,38 @@ export class DataTestsFailedError extends CityhubError {
     this.tests = tests;
   }
 }
+
+/**
+ * Reading or writing the models build lock failed (the shared volume is gone, permissions…). Retriable when the
+ * underlying failure is one that passes (a stalled volume, a full disk).
+ */
+export class BuildLockError extends CityhubError {
+  /** The lock folder, `<marts file>.build-lock`. */
+  readonly lockDir: string;
+  readonly step: 'acquire' | 'renew' | 'release';
+  constructor(
+    lockDir: string,
+    step: BuildLockError['step'],
+    problem: string,
+    options: { cause?: unknown; retriable?: boolean } = {},
+  ) {
+    super(`models build lock ${lockDir}: ${step} failed: ${problem}`, options);
+    this.lockDir = lockDir;
+    this.step = step;
+  }
+}
+
+/**
+ * This process held the models build lock and lost it while building: its lease ran out before it was renewed (the
+ * process was paused, the volume stalled) or another process took it over. Another build may be running: the build
+ * should stop before publishing; a later build can retry.
+ */
+export class BuildLockLostError extends CityhubError {
+  readonly lockFile: string;
+  readonly reason: string;
+  constructor(lockFile: string, reason: string) {
+    super(`lost the models build lock ${lockFile}: ${reason}`, { retriable: true });
+    this.lockFile = lockFile;
+    this.reason = reason;
+  }
+}

@@ -2,6 +2,8 @@
  * The SQL models runner: builds sql/{staging,intermediate,marts} into a self-contained DuckDB marts file,
  * runs the data tests declared in the model headers, and answers read-only queries on the result.
  */
+
+export { describeLockHolder, type LockHolder, withBuildLock } from './build-lock.js';
 export type { DataTestResult } from './data-tests.js';
 export {
   type DataTestFailure,

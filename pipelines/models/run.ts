@@ -27,6 +27,8 @@ export interface ModelsRunOptions {
    */
   now?: Date;
   onProgress?: (event: { model: string; ms: number; rows?: number }) => void;
+  /** Aborts when the build lost its right to publish (the models build lock, build-lock.ts): checked before it does. */
+  signal?: AbortSignal;
 }
 
 export interface ModelRunStat {
@@ -223,6 +225,7 @@ export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
       await rm(`${buildingPath}.wal`, { force: true }); // checkpointed and closed: nothing is left in it
       const blocking = failedTests(result.tests, 'error');
       if (blocking.length > 0) throw new DataTestsFailedError(martsPath, blocking, result.tests);
+      o.signal?.throwIfAborted();
     } catch (err) {
       await removeDatabase(buildingPath).catch(() => undefined);
       throw err;

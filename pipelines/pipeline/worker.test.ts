@@ -186,6 +186,7 @@ describe('PipelineWorker', () => {
         remove: (relPath) => local.remove(relPath),
         writeSmall: (relPath, text) => local.writeSmall(relPath, text),
         readSmall: (relPath) => local.readSmall(relPath),
+        listWork: (folder) => local.listWork(folder),
         recentFiles: (folder, limit) => local.recentFiles(folder, limit),
         async commit(relPaths) {
           if (++commits > 1) return local.commit(relPaths);

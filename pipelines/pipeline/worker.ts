@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Bus, BusConsumer, TopicOffset } from '../bus/types.js';
+import type { Bus, BusConsumer, TopicOffset, TopicPartition } from '../bus/types.js';
 import { CityhubError } from '../errors.js';
 import type { Lander } from '../land/lander.js';
 import { backoffDelay, defaultRetryPolicy, isRetriable, type RetryPolicy, sleep } from '../retry.js';
@@ -66,6 +66,8 @@ export class PipelineWorker {
   private readonly status: WorkerHealth = { state: 'starting', failures: 0 };
   /** Aborts a backoff wait when the worker stops. */
   private readonly stopped = new AbortController();
+  /** The partitions this member last took over (takeOver()), as a key to notice a rebalance. */
+  private assignment = '';
 
   constructor(private readonly options: WorkerOptions) {}
 
@@ -74,15 +76,11 @@ export class PipelineWorker {
   }
 
   async start(): Promise<void> {
-    const { bus, topics, groupId, lander, log } = this.options;
+    const { bus, topics, groupId } = this.options;
     const consumer = bus.consumer({ groupId });
     this.consumer = consumer;
     await consumer.subscribe(topics);
-    const committed = await this.committedOffsets();
-    const removed = await lander.discardUncommitted(committed);
-    if (removed > 0) log.warn({ removed }, 'removed lake files of an interrupted flush; landing them again');
-    const recalled = await lander.recallLanded();
-    if (recalled > 0) log.info({ recalled }, 'dedupe memory recalled from the newest landed rows');
+    const committed = await this.takeOver();
     for (const c of committed) this.positions.set(`${c.topic}~${c.partition}`, c.offset);
     this.loop = this.run();
   }
@@ -124,14 +122,35 @@ export class PipelineWorker {
     await this.consumer?.close();
   }
 
-  private async committedOffsets(): Promise<TopicOffset[]> {
+  /**
+   * Makes the lake consistent with the group's commits for the partitions this member owns now (at start, after a
+   * failure, after a rebalance): removes files of interrupted flushes (its own, and those a member that had these
+   * partitions before left), then recalls the dedupe memory. Returns the committed offsets of the owned partitions.
+   */
+  private async takeOver(): Promise<TopicOffset[]> {
+    const { lander, log } = this.options;
     const consumer = this.consumer!;
-    return Promise.all(consumer.assignment().map(async (tp) => ({ ...tp, offset: await consumer.committed(tp) })));
+    const owned = consumer.assignment();
+    this.assignment = assignmentKey(owned);
+    const committed = await Promise.all(owned.map(async (tp) => ({ ...tp, offset: await consumer.committed(tp) })));
+    const removed = await lander.discardUncommitted({ owned, committedOf: (tp) => consumer.committed(tp) });
+    if (removed > 0) log.warn({ removed }, 'removed lake files of an interrupted flush; landing them again');
+    const recalled = await lander.recallLanded();
+    if (recalled > 0) log.debug({ recalled }, 'dedupe memory recalled from the newest landed rows');
+    return committed;
   }
 
+  /** True when the group gave this member other partitions than those it last took over. */
+  private rebalanced(): boolean {
+    return this.consumer !== undefined && assignmentKey(this.consumer.assignment()) !== this.assignment;
+  }
+
+  /** Every partition this member owns is read to its end (other members drain theirs). */
   private async caughtUp(): Promise<boolean> {
+    const owned = new Set((this.consumer?.assignment() ?? []).map((tp) => `${tp.topic}~${tp.partition}`));
     for (const topic of this.options.topics) {
       for (const { partition, highWatermark } of await this.options.bus.describe(topic)) {
+        if (!owned.has(`${topic}~${partition}`)) continue;
         // The consumer's own position counts too: past a gap a repair left, no message says it moved on.
         const read = Math.max(
           this.positions.get(`${topic}~${partition}`) ?? 0,
@@ -170,13 +189,21 @@ export class PipelineWorker {
     this.status.state = 'running';
     while (!this.stopping) {
       try {
+        // Partitions moved between members: what is buffered may belong to another member now, and what this one
+        // gained may hold files its old owner left half-flushed. Start over from the commits, as after a failure.
+        if (!resetNeeded && this.rebalanced()) {
+          await settle().catch(() => {});
+          log.info(
+            { partitions: this.consumer!.assignment().length },
+            'partitions reassigned; resuming from the commits',
+          );
+          resetNeeded = true;
+        }
         if (resetNeeded) {
           lander.abandon();
-          const committed = await this.committedOffsets();
           // A flush that failed half-way may have renamed some files into place: remove them before re-landing,
           // then recall what is landed, so repeats of committed records are still duplicates.
-          await lander.discardUncommitted(committed);
-          await lander.recallLanded();
+          const committed = await this.takeOver();
           for (const c of committed) {
             consumer.seek(c);
             this.positions.set(`${c.topic}~${c.partition}`, c.offset);
@@ -194,7 +221,7 @@ export class PipelineWorker {
         }
         const draining = this.drainWaiters.length > 0;
         const idle = batches.length === 0;
-        if (lander.buffered && (lander.due() || (draining && idle))) {
+        if (lander.buffered && (lander.due() || (draining && idle)) && !this.rebalanced()) {
           await settle();
           inFlight = this.flushAndCommit();
           // Awaited before the next flush or when idle; this only keeps an early failure from being unhandled.
@@ -233,4 +260,11 @@ export class PipelineWorker {
       log.error({ err: error }, 'the last flush failed; its records land on restart'),
     );
   }
+}
+
+function assignmentKey(owned: readonly TopicPartition[]): string {
+  return owned
+    .map((tp) => `${tp.topic}~${tp.partition}`)
+    .sort()
+    .join(',');
 }

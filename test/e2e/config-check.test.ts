@@ -70,9 +70,9 @@ const rejected: {
     line: /^ {2}- connectors\[1\]\.id: an id no other connector has .*\(got "demo"\)$/,
   },
   {
-    name: 'bus.type kafka (not implemented yet)',
-    config: hubConfig({ bus: { type: 'kafka', brokers: ['kafka:9092'] } }),
-    line: /^ {2}- bus\.type: "embedded" \(bus\.type kafka is not available in this release yet\) \(got "kafka"\)$/,
+    name: 'a Kafka bus whose TLS CA file cannot be read',
+    config: hubConfig({ bus: { type: 'kafka', brokers: 'kafka:9092', tls: { ca_file: 'kafka-ca.pem' } } }),
+    line: /^ {2}- bus\.tls\.ca_file: a readable PEM file \(.*kafka-ca\.pem cannot be read \(ENOENT\)\) \(got "kafka-ca\.pem"\)$/,
   },
   {
     name: 'lake.type s3 with a secret but no key id',

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { EmbeddedBusError, EmbeddedBusLockedError } from './errors.js';
 import { isErrno } from './fs-util.js';
 
-interface LockContent {
+export interface LockContent {
   pid: number;
   host: string;
   /** Linux: field 22 of /proc/<pid>/stat (clock ticks after boot); absent elsewhere and in old lock files. */
@@ -87,7 +87,7 @@ function warnStale(stale: StaleLock): void {
 }
 
 /** Why a lock written on this host no longer protects anyone, or undefined when its owner may still be writing. */
-function staleReason(holder: LockContent, mine: LockContent): string | undefined {
+export function staleReason(holder: LockContent, mine: LockContent): string | undefined {
   if (holder.boot_id && mine.boot_id && holder.boot_id !== mine.boot_id) return 'it was written before the last boot';
   if (holder.pid !== process.pid && !isAlive(holder.pid)) return `process ${holder.pid} is gone`;
   const current = holder.pid === process.pid ? mine.started : processIdentity(holder.pid).started;
@@ -97,7 +97,7 @@ function staleReason(holder: LockContent, mine: LockContent): string | undefined
 }
 
 /** The start time of `pid` and the boot id (Linux); empty where /proc is not available. */
-function processIdentity(pid: number): Pick<LockContent, 'started' | 'boot_id'> {
+export function processIdentity(pid: number): Pick<LockContent, 'started' | 'boot_id'> {
   const identity: Pick<LockContent, 'started' | 'boot_id'> = {};
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

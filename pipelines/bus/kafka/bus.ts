@@ -3,6 +3,7 @@
  * behind the same Bus interface. See README.md for the options and what differs from the embedded log.
  */
 import { type Admin, Kafka } from 'kafkajs';
+import { readTlsFiles } from '../../tls-files.js';
 import type { Bus, BusConsumer, BusMessage, BusProducer, TopicPartition, TopicSpec } from '../types.js';
 import { kafkaClientConfig } from './client.js';
 import { KafkaBusConsumer } from './consumer.js';
@@ -27,10 +28,16 @@ export class KafkaBus implements Bus {
     private readonly reader: PartitionReader,
   ) {}
 
-  /** Connects, creates the generation marker topic if missing and reads (or makes) the generation. */
-  static async open(input: KafkaBusOptionsInput): Promise<KafkaBus> {
+  /**
+   * Connects, creates the generation marker topic if missing and reads (or makes) the generation. TLS files are read
+   * relative to `baseDir` (the config file's folder).
+   */
+  static async open(
+    input: KafkaBusOptionsInput,
+    { baseDir = process.cwd() }: { baseDir?: string } = {},
+  ): Promise<KafkaBus> {
     const options = kafkaBusOptionsSchema.parse(input);
-    const config = kafkaClientConfig(options);
+    const config = kafkaClientConfig(options, readTlsFiles(options.tls, baseDir, 'bus.tls'));
     const kafka = new Kafka(config);
     const admin = kafka.admin();
     try {

@@ -1,27 +1,27 @@
 /** The kafkajs client config made from the bus options: the one place that knows kafkajs's option names. */
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { logLevel } from 'kafkajs';
+import type { TlsMaterial } from '../../tls-files.js';
 import type { KafkaBusOptions } from './options.js';
 
-export function kafkaClientConfig(options: KafkaBusOptions): KafkaConfig {
-  const { ssl, sasl } = options;
+/** `tls` is the material read from the files `options.tls` names (undefined: plaintext). */
+export function kafkaClientConfig(options: KafkaBusOptions, tls: TlsMaterial | undefined): KafkaConfig {
+  const { sasl } = options;
   return {
     clientId: options.client_id,
     brokers: options.brokers,
     connectionTimeout: options.connection_timeout_ms,
     requestTimeout: options.request_timeout_ms,
-    ...(ssl === undefined
+    ...(tls === undefined
       ? {}
       : {
-          ssl:
-            typeof ssl === 'boolean'
-              ? ssl
-              : {
-                  rejectUnauthorized: ssl.reject_unauthorized,
-                  ...(ssl.ca === undefined ? {} : { ca: [ssl.ca] }),
-                  ...(ssl.cert === undefined ? {} : { cert: ssl.cert }),
-                  ...(ssl.key === undefined ? {} : { key: ssl.key }),
-                },
+          ssl: {
+            rejectUnauthorized: tls.rejectUnauthorized,
+            ...(tls.ca === undefined ? {} : { ca: [tls.ca] }),
+            ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+            ...(tls.key === undefined ? {} : { key: tls.key }),
+            ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+          },
         }),
     ...(sasl === undefined ? {} : { sasl: sasl as SASLOptions }),
     // The hub logs what matters through its own errors; kafkajs's console logger would interleave with pino.

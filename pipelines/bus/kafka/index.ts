@@ -6,6 +6,6 @@ export { type KafkaBusOptions, type KafkaBusOptionsInput, kafkaBusOptionsSchema 
 import { KafkaBus } from './bus.js';
 import type { KafkaBusOptionsInput } from './options.js';
 
-export function openKafkaBus(options: KafkaBusOptionsInput): Promise<KafkaBus> {
-  return KafkaBus.open(options);
+export function openKafkaBus(options: KafkaBusOptionsInput, context: { baseDir?: string } = {}): Promise<KafkaBus> {
+  return KafkaBus.open(options, context);
 }

@@ -171,6 +171,65 @@ describe('group coordinator', () => {
     expect(coordinator.heartbeat({ groupId: GROUP, generationId: 1, memberId: b })).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
   });
 
+  it('keeps a member waiting in JoinGroup past its session timeout, even when it committed meanwhile', async () => {
+    const { timers, coordinator, a, b } = await stableGroupOfTwo();
+    const c = watch(coordinator.joinGroup(joinRequest('c')));
+    const rejoinA = watch(coordinator.joinGroup(joinRequest('a', { memberId: a })));
+    // a's commit (or a heartbeat pipelined behind its join) arrives while its join waits: proof of life, not a clock.
+    const commit = coordinator.commitOffsets({
+      groupId: GROUP,
+      generationId: 1,
+      memberId: a,
+      topics: [{ topic: 'raw', partitions: [{ partition: 0, offset: 5n, metadata: null }] }],
+    });
+    expect(commit[0]?.partitions[0]?.errorCode).toBe(ErrorCode.NONE);
+    // b is slow to rejoin but alive; the round waits for it past a's session timeout.
+    for (let waited = 0; waited < SESSION_MS + 2_000; waited += 2_000) {
+      timers.advance(2_000);
+      expect(coordinator.heartbeat({ groupId: GROUP, generationId: 1, memberId: b })).toBe(
+        ErrorCode.REBALANCE_IN_PROGRESS,
+      );
+    }
+    await flush();
+    expect(rejoinA.settled()).toBe(false);
+    expect(coordinator.describe(GROUP)?.members).toContain(a);
+    const rejoinB = await coordinator.joinGroup(joinRequest('b', { memberId: b }));
+    const [joinA, joinC] = await Promise.all([rejoinA.result, c.result]);
+    expect(joinA).toMatchObject({ errorCode: ErrorCode.NONE, generationId: 2, leaderId: a });
+    expect(joinA.members.map((m) => m.memberId)).toEqual([a, b, joinC.memberId]);
+    expect(rejoinB.generationId).toBe(2);
+  });
+
+  it('keeps a follower waiting in SyncGroup for the leader past its session timeout', async () => {
+    const { timers, coordinator, a, b } = await stableGroupOfTwo();
+    // The leader rejoining starts a new generation; both rejoin.
+    const rejoinA = watch(coordinator.joinGroup(joinRequest('a', { memberId: a })));
+    const rejoinB = watch(coordinator.joinGroup(joinRequest('b', { memberId: b })));
+    const [joinA] = await Promise.all([rejoinA.result, rejoinB.result]);
+    expect(joinA.generationId).toBe(2);
+    // b asks for its assignment at once and waits; the leader takes its time (a metadata refresh) but heartbeats.
+    const syncB = watch(coordinator.syncGroup({ groupId: GROUP, generationId: 2, memberId: b, assignments: [] }));
+    for (let waited = 0; waited < SESSION_MS + 2_000; waited += 2_000) {
+      timers.advance(2_000);
+      expect(coordinator.heartbeat({ groupId: GROUP, generationId: 2, memberId: a })).toBe(ErrorCode.NONE);
+    }
+    await flush();
+    expect(syncB.settled()).toBe(false);
+    await coordinator.syncGroup({
+      groupId: GROUP,
+      generationId: 2,
+      memberId: a,
+      assignments: [
+        { memberId: a, assignment: Buffer.from('partitions 0,1') },
+        { memberId: b, assignment: Buffer.from('partitions 2,3') },
+      ],
+    });
+    expect(await syncB.result).toEqual({ errorCode: ErrorCode.NONE, assignment: Buffer.from('partitions 2,3') });
+    // b's session restarted with the answer: it lives a full session timeout from now, not from its SyncGroup.
+    timers.advance(SESSION_MS - 1);
+    expect(coordinator.heartbeat({ groupId: GROUP, generationId: 2, memberId: b })).toBe(ErrorCode.NONE);
+  });
+
   it('drops members that do not rejoin within the rebalance timeout and answers the others', async () => {
     const { timers, coordinator, a, b } = await stableGroupOfTwo();
     const c = watch(coordinator.joinGroup(joinRequest('c')));
