@@ -131,7 +131,9 @@ export class PipelineWorker {
     const { lander, log } = this.options;
     const consumer = this.consumer!;
     const owned = consumer.assignment();
-    this.assignment = assignmentKey(owned);
+    const key = assignmentKey(owned);
+    if (key !== this.assignment) log.info({ partitions: owned.length }, 'landing the partitions this member owns');
+    this.assignment = key;
     const committed = await Promise.all(owned.map(async (tp) => ({ ...tp, offset: await consumer.committed(tp) })));
     const removed = await lander.discardUncommitted({ owned, committedOf: (tp) => consumer.committed(tp) });
     if (removed > 0) log.warn({ removed }, 'removed lake files of an interrupted flush; landing them again');

@@ -1,7 +1,7 @@
 /**
  * The roles as separate processes over Kafka (issue 9): a connectors process and two pipeline processes in one
- * consumer group, talking to the Kafka-protocol test broker, landing into an S3 bucket (s3rver). One pipeline
- * process is killed in the middle of a flush (its journal in the bucket, its offsets not committed); the other takes
+ * consumer group, talking to the Kafka-protocol test broker, landing into an S3 bucket (s3rver). The second pipeline
+ * process joins while the first lands (a live rebalance); then the first is killed in the middle of a flush (its journal in the bucket, its offsets not committed); the other takes
  * its partitions over, removes what the dead one left uncommitted and lands it again. Every message the bus
  * acknowledged is then in the bucket exactly once (DuckDB over the downloaded Parquet: bus coordinates and natural
  * keys unique, every acknowledged offset accounted for).
@@ -111,34 +111,38 @@ describe('roles as separate processes over Kafka, the lake in S3, one pipeline p
     const run = (role: string, name: string) => startCli(['run', '--config', config, '--role', role], env(name));
 
     // The pipelines start first: they wait for the catalogs the demo connector provides through the bucket.
+    // Pipeline A starts first and waits for the catalogs the demo connector provides through the bucket.
     const doomed = run('pipeline', 'pipeline-a');
-    const survivor = run('pipeline', 'pipeline-b');
-    await step(
-      'waiting pipelines',
-      Promise.all([doomed, survivor].map((p) => p.waitFor(/waiting for the process/))),
-      doomed,
-      survivor,
-    );
+    await step('waiting pipeline A', doomed.waitFor(/waiting for the process/), doomed);
     const connectors = run('connectors', 'connectors');
-    const all = [doomed, survivor, connectors];
-    await step('running pipelines', Promise.all([doomed, survivor].map((p) => p.waitFor(/hub running/))), ...all);
-
-    // Kill pipeline A while its flush journal is in the bucket: files (maybe) in place, offsets not committed.
+    await step('running pipeline A', doomed.waitFor(/hub running/), doomed, connectors);
     const member = (await readFile(join(dir.path, 'pipeline-a', 'pipeline-member'), 'utf8')).trim();
     const journalOfA = async () => (await store.listWork('_journal')).find((key) => key.includes(`/${member}.json`));
-    caughtJournal = await step(
-      'flush of pipeline A caught half-done',
-      (async () => {
-        for (;;) {
-          const journal = await journalOfA();
-          if (journal) return journal;
-          if (doomed.child.exitCode !== null) throw new Error('pipeline A exited');
-        }
-      })(),
-      ...all,
-    );
+    const flushOfA = (what: string, ...hubs: HubProcess[]) =>
+      step(
+        what,
+        (async () => {
+          for (;;) {
+            const journal = await journalOfA();
+            if (journal) return journal;
+            if (doomed.child.exitCode !== null) throw new Error('pipeline A exited');
+          }
+        })(),
+        ...hubs,
+      );
+    // Pipeline B joins while A lands: A hands half its partitions over in the middle of its work.
+    await flushOfA('a flush of pipeline A', doomed, connectors);
+    const survivor = run('pipeline', 'pipeline-b');
+    const all = [doomed, survivor, connectors];
+    await step('pipeline B running', survivor.waitFor(/hub running/), ...all);
+    await step('pipeline A giving partitions up', doomed.waitFor(/partitions reassigned/), ...all);
+
+    // Kill pipeline A while its flush journal is in the bucket: files (maybe) in place, offsets not committed.
+    caughtJournal = await flushOfA('flush of pipeline A caught half-done', ...all);
     doomed.child.kill('SIGKILL');
-    const reassigned = new RegExp(`"partitions":${TOPICS.length * PARTITIONS}\\b.*partitions reassigned`);
+    const reassigned = new RegExp(
+      `"partitions":${TOPICS.length * PARTITIONS}\\b.*landing the partitions this member owns`,
+    );
     const before = survivor
       .stderr()
       .split('\n')

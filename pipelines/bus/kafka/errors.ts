@@ -48,12 +48,19 @@ export function kafkaErrorType(error: unknown): string | undefined {
 }
 
 /**
+ * A commit refused because the group moved on (a rebalance, a session that expired while the member was busy): the
+ * member rejoins by itself and the worker starts over from the commits, so trying again is the cure.
+ */
+const GROUP_MOVED_ON = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS']);
+
+/**
  * kafkajs marks what it gave up on after its own retries as non-retriable (KafkaJSNumberOfRetriesExceeded), but a
  * lost connection or a leader election is worth retrying again later: the cause decides.
  */
 function isKafkaRetriable(error: unknown): boolean {
   for (const e of errorChain(error)) {
     if (e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSRequestTimeoutError') return true;
+    if (e.type !== undefined && GROUP_MOVED_ON.has(e.type)) return true;
     if (e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSNonRetriableError') continue;
     if (e.retriable === true) return true;
   }

@@ -11,9 +11,10 @@
  * leader and alone receives every member's metadata, the join is answered once every known member rejoined (or the
  * rebalance timeout removed the ones that did not), followers' SyncGroup waits for the leader's assignment, heartbeats
  * answer REBALANCE_IN_PROGRESS while a rebalance is being prepared, and a member silent for its session timeout is
- * removed, which starts a rebalance. The coordinator only carries the assignment bytes: the leader (kafkajs) computes
- * them. Not modelled: static membership (group_instance_id is carried but gives no identity across restarts),
- * offset retention, and checking that committed topics exist.
+ * removed, which starts a rebalance — unless it is waiting for the coordinator's answer to its JoinGroup or SyncGroup
+ * (Kafka's shouldKeepAlive): its session restarts when it is answered. The coordinator only carries the assignment
+ * bytes: the leader (kafkajs) computes them. Not modelled: static membership (group_instance_id is carried but gives
+ * no identity across restarts), offset retention, and checking that committed topics exist.
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../api.js';
@@ -451,8 +452,7 @@ export class GroupCoordinator {
     if (group.state === 'CompletingRebalance') {
       // The assignment being synced is already stale: followers waiting for it must rejoin.
       for (const member of group.members.values()) {
-        member.awaitingSync?.({ errorCode: ErrorCode.REBALANCE_IN_PROGRESS, assignment: EMPTY });
-        member.awaitingSync = null;
+        this.answerSync(group, member, { errorCode: ErrorCode.REBALANCE_IN_PROGRESS, assignment: EMPTY });
       }
     }
     const initial = group.state === 'Empty';
@@ -561,16 +561,30 @@ export class GroupCoordinator {
       // Copied: the leader's buffer is a view into its request, which the server may reuse.
       const assignment = byMember.get(member.id);
       member.assignment = assignment === undefined ? EMPTY : Buffer.from(assignment);
-      member.awaitingSync?.({ errorCode: ErrorCode.NONE, assignment: member.assignment });
-      member.awaitingSync = null;
+      this.answerSync(group, member, { errorCode: ErrorCode.NONE, assignment: member.assignment });
     }
+  }
+
+  /** Answers a member waiting in SyncGroup; its session clock restarts with the answer, as in Kafka. */
+  private answerSync(group: Group, member: Member, result: SyncGroupResult): void {
+    const answer = member.awaitingSync;
+    if (answer === null) return;
+    member.awaitingSync = null;
+    this.scheduleSessionExpiry(group, member);
+    answer(result);
   }
 
   private scheduleSessionExpiry(group: Group, member: Member): void {
     member.cancelSession?.();
     member.cancelSession = this.timers.setTimeout(() => {
       member.cancelSession = null;
-      if (group.members.get(member.id) === member) this.removeMemberAndUpdateGroup(group, member);
+      if (group.members.get(member.id) !== member) return;
+      // Kafka's MemberMetadata.shouldKeepAlive: a member waiting for the coordinator's own answer (its join, or its
+      // assignment while the leader computes it) is alive by definition; the session restarts when it is answered.
+      // A heartbeat or commit processed while its JoinGroup waits (on another connection, or pipelined on this one)
+      // must not start a clock that expels it mid-rebalance.
+      if (member.awaitingJoin !== null || member.awaitingSync !== null) return;
+      this.removeMemberAndUpdateGroup(group, member);
     }, member.sessionTimeoutMs);
   }
 
