@@ -9,7 +9,7 @@ import { type ConnectorHealth, type Feed, feeds, rawTopic } from '../connectors/
 import type { CatalogName } from '../schemas/index.js';
 import { EmbeddedBusLockedError } from './bus/embedded/errors.js';
 import { DirLock, EmbeddedBusLockedElsewhereError } from './bus/embedded/lock.js';
-import { type Bus, openBus } from './bus/index.js';
+import { type Bus, openBus, type TopicPartition } from './bus/index.js';
 import { loadCatalogs, publishCatalogs } from './catalogs/effective.js';
 import type { Catalogs } from './catalogs/load.js';
 import { fetchSharedCatalogs, shareProvidedCatalogs } from './catalogs/shared.js';
@@ -248,7 +248,11 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       generation: bus.generation,
       // Over Kafka another process may have had these partitions: it waits for a journal as young as its session.
       ...(config.bus.type === 'kafka'
-        ? { member: await pipelineMember(dataDir), journalGraceMs: config.bus.session_timeout_ms }
+        ? {
+            member: await pipelineMember(dataDir),
+            journalGraceMs: config.bus.session_timeout_ms,
+            owns: (tp: TopicPartition) => worker?.owns(tp) ?? false,
+          }
         : {}),
       limits: {
         maxRows: config.landing.max_rows,

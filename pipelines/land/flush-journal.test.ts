@@ -109,4 +109,17 @@ describe('flush journals of several pipeline processes', () => {
     expect(await member('main').discardUncommitted({ owned: [p(0)], committedOf: commits({ 0: 10 }) })).toBe(1);
     expect(await store.list()).toEqual([file(0, 0, 9)]);
   });
+
+  it('a flush slower than the grace period keeps its journal fresh, so others keep waiting for it', async () => {
+    const slow = new FlushJournals({ store, generation: GEN, member: 'b', graceMs: 30, now: () => clock });
+    await slow.write([file(0, 10, 19)]);
+    const writtenAt = async () => JSON.parse((await store.readSmall(slow.ownPath))!).written_at as number;
+    expect(await writtenAt()).toBe(clock);
+    let finish: () => void = () => {};
+    const upload = slow.keptFresh(new Promise<void>((resolve) => (finish = resolve)));
+    clock += 1_000;
+    await expect.poll(writtenAt, { timeout: 10_000 }).toBe(clock);
+    finish();
+    await upload;
+  });
 });

@@ -68,6 +68,33 @@ export class FlushJournals {
     await this.options.store.writeSmall(this.ownPath, `${JSON.stringify(journal)}\n`);
   }
 
+  /**
+   * Resolves as `work` does, rewriting this member's journal (a newer `written_at`) every third of the grace period
+   * meanwhile: a flush slower than the grace period (a slow store) is still seen as live by other members.
+   */
+  async keptFresh<T>(work: Promise<T>): Promise<T> {
+    const { graceMs } = this.options;
+    if (graceMs <= 0) return work;
+    let current: FlushJournal | undefined;
+    let rewriting: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      rewriting = rewriting
+        .then(async () => {
+          current ??= await this.read(this.ownPath);
+          if (!current) return;
+          current = { ...current, written_at: this.options.now() };
+          await this.options.store.writeSmall(this.ownPath, `${JSON.stringify(current)}\n`);
+        })
+        .catch(() => {}); // a missed refresh only shortens the wait of another member
+    }, graceMs / 3);
+    try {
+      return await work;
+    } finally {
+      clearInterval(timer);
+      await rewriting;
+    }
+  }
+
   async clear(): Promise<void> {
     await this.options.store.remove(this.ownPath);
   }

@@ -7,7 +7,7 @@ import type { Feed } from '../../connectors/types.js';
 import { NO_HEADERS } from '../bus/headers.js';
 import type { BusMessage, MessageHeaders, PartitionBatch } from '../bus/types.js';
 import { Normalizer } from '../normalize/normalizer.js';
-import { Lander, type LandingLimits } from './lander.js';
+import { FlushRevokedError, Lander, type LandingLimits } from './lander.js';
 import { LocalLakeStore } from './local-store.js';
 import { ParquetWriter } from './parquet-writer.js';
 
@@ -707,5 +707,31 @@ describe('a 12345 order lands once per version, across restarts too (issue 8)', 
     expect(await after.recallLanded()).toBe(1);
     await land(after, hotlineBatch(1, [unversioned, visited]));
     expect(after.stats.feeds.hotline).toEqual({ received: 2, landed: 1, dead_lettered: 1 });
+  });
+});
+
+describe('a flush whose partition moved to another pipeline process (over Kafka)', () => {
+  it('is given up before its journal and files are in place, and lands later from the commits', async () => {
+    writer ??= await ParquetWriter.open(join(dir, 'scratch'));
+    const store = new LocalLakeStore(join(dir, 'lake'));
+    let owned = true;
+    const l = new Lander({
+      store,
+      writer,
+      normalizers: new Map([['raw.sensor', normalizer('sensor')]]),
+      limits: relaxed,
+      now: () => clock,
+      generation: 'abcd1234abcd',
+      owns: () => owned,
+    });
+    l.add(batch(0, 0, [gas]));
+    owned = false; // the rebalance came while the flush was being written
+    await expect(l.flush()).rejects.toBeInstanceOf(FlushRevokedError);
+    expect(await store.list()).toEqual([]);
+    expect(await store.listWork('_journal')).toEqual([]);
+    owned = true;
+    l.add(batch(0, 0, [gas]));
+    await l.flush();
+    expect(await store.list()).toHaveLength(1);
   });
 });

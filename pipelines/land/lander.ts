@@ -2,7 +2,8 @@ import { rename } from 'node:fs/promises';
 import type { Feed } from '../../connectors/types.js';
 import type { DatasetName } from '../../schemas/index.js';
 import { SOURCE_HEADER } from '../bus/headers.js';
-import type { MessageHeaders, PartitionBatch, TopicOffset } from '../bus/types.js';
+import type { MessageHeaders, PartitionBatch, TopicOffset, TopicPartition } from '../bus/types.js';
+import { CityhubError } from '../errors.js';
 import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
 import { shanghaiDate } from '../normalize/time.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
@@ -85,7 +86,24 @@ export interface LanderOptions {
   member?: string;
   /** How long another member's fresh journal is waited for before its files are judged (flush-journal.ts). */
   journalGraceMs?: number;
+  /**
+   * Whether this member still owns a partition, asked just before a flush puts its files in place (several pipeline
+   * processes over Kafka); a flush holding a partition it lost is given up (FlushRevokedError). Default: always.
+   */
+  owns?: (tp: TopicPartition) => boolean;
   now?: () => number;
+}
+
+/** A flush was given up because a rebalance took some of its partitions away before its files were in place. */
+export class FlushRevokedError extends CityhubError {
+  readonly partitions: TopicPartition[];
+  constructor(partitions: readonly TopicPartition[]) {
+    super(
+      `flush given up: partitions ${partitions.map((p) => `${p.topic}/${p.partition}`).join(', ')} moved to another pipeline process before its files were in place`,
+      { retriable: true },
+    );
+    this.partitions = partitions.map(({ topic, partition }) => ({ topic, partition }));
+  }
 }
 
 /**
@@ -308,8 +326,17 @@ export class Lander {
     }
     // The journal names every file this flush puts in place, before the first of them is: after a crash, exactly
     // these (and only those not committed) are removed and landed again.
+    // Over Kafka a rebalance may have given a partition of this flush to another member while its files were
+    // written: placing them now would race that member's landing of the same offsets. Give the flush up instead;
+    // the worker starts over from the commits.
+    const revoked = buffers.filter((b) => this.options.owns && !this.options.owns(b));
+    if (revoked.length > 0) {
+      for (const path of staged) await this.options.store.remove(`${path}.tmp`);
+      throw new FlushRevokedError(revoked);
+    }
     await this.journals.write(staged);
-    await this.options.store.commit(staged);
+    // A long upload keeps its journal fresh, so another member does not take this live flush for a dead one's.
+    await this.journals.keptFresh(this.options.store.commit(staged));
     // Counted only once its offsets are committed (committed()): a flush whose files are in place but whose commit
     // failed is read, landed and counted again, so counting it now would count it twice.
     this.uncounted = { buffers, files: staged.length };

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bus, BusConsumer, TopicOffset, TopicPartition } from '../bus/types.js';
 import { CityhubError } from '../errors.js';
-import type { Lander } from '../land/lander.js';
+import { FlushRevokedError, type Lander } from '../land/lander.js';
 import { backoffDelay, defaultRetryPolicy, isRetriable, type RetryPolicy, sleep } from '../retry.js';
 
 export interface WorkerOptions {
@@ -142,6 +142,11 @@ export class PipelineWorker {
     return committed;
   }
 
+  /** Whether this member owns the partition now (none while its group rebalances): the lander asks before a flush. */
+  owns(tp: TopicPartition): boolean {
+    return (this.consumer?.assignment() ?? []).some((o) => o.topic === tp.topic && o.partition === tp.partition);
+  }
+
   /** True when the group gave this member other partitions than those it last took over. */
   private rebalanced(): boolean {
     return this.consumer !== undefined && assignmentKey(this.consumer.assignment()) !== this.assignment;
@@ -235,6 +240,12 @@ export class PipelineWorker {
         }
       } catch (error) {
         await settle().catch(() => {});
+        if (error instanceof FlushRevokedError) {
+          // Not a failure: the group moved partitions while the flush was written. Start over from the commits.
+          log.info({ partitions: error.partitions }, error.message);
+          resetNeeded = true;
+          continue;
+        }
         this.failures++;
         // Failures of single records never reach here (they are dead-lettered); what does is the machine or the
         // lake: retried with backoff whatever its kind, since skipping would lose data. A failure that will repeat

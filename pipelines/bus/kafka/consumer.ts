@@ -66,6 +66,13 @@ export class KafkaBusConsumer implements BusConsumer {
     });
     // Awaited below; until then a timeout must not surface as an unhandled rejection (e.g. when run() throws).
     firstJoin.catch(() => {});
+    // Kafka's eager rebalance: a member gives up every partition when it learns of a rebalance, before it rejoins
+    // (as the Java client revokes them). Until the new assignment arrives it owns nothing, so the pipeline puts no
+    // file of a partition in place that another member may be given meanwhile.
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.owned = [];
+      this.drop(() => true);
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       // A crashed member owns nothing until it has joined again: its old assignment may already be another's.
       this.owned = [];

@@ -191,18 +191,28 @@ describe('KafkaTestBroker framing and versions', () => {
     expect(logged.join('\n')).toMatch(/api key 3 \(Metadata\) version 9/);
   });
 
-  it('writes responses in request order even when an earlier handler finishes later', async () => {
+  it("handles a connection's requests one at a time, as Kafka does: the next only once the previous is answered", async () => {
+    const events: string[] = [];
     let releaseSlow: () => void = () => {};
-    let fastHandled: () => void = () => {};
-    const fastWasHandled = new Promise<void>((resolve) => {
-      fastHandled = resolve;
+    let slowStarted: () => void = () => {};
+    const slowWasStarted = new Promise<void>((resolve) => {
+      slowStarted = resolve;
     });
     const slow: ApiHandler = {
       apiKey: 1000,
       name: 'Slow',
       minVersion: 0,
       maxVersion: 0,
-      handle: () => new Promise((resolve) => (releaseSlow = () => resolve(Buffer.from('slow')))),
+      handle: () => {
+        events.push('slow handled');
+        slowStarted();
+        return new Promise((resolve) => {
+          releaseSlow = () => {
+            events.push('slow answered');
+            resolve(Buffer.from('slow'));
+          };
+        });
+      },
     };
     const fast: ApiHandler = {
       apiKey: 1001,
@@ -210,23 +220,28 @@ describe('KafkaTestBroker framing and versions', () => {
       minVersion: 0,
       maxVersion: 0,
       handle: () => {
-        fastHandled();
+        events.push('fast handled');
         return Buffer.from('fast');
       },
     };
     await broker.close();
     broker = await KafkaTestBroker.start({ extraHandlers: [slow, fast], log: (m) => logged.push(m) });
     const client = await rawClient();
+    const other = await rawClient();
     const frame = (apiKey: number, id: number) => {
       const b = new Writer().int16(apiKey).int16(0).int32(id).nullableString(null).toBuffer();
       return new Writer().int32(b.length).raw(b).toBuffer();
     };
     const first = client.request(frame(1000, 1));
     const second = client.request(frame(1001, 2));
-    await fastWasHandled;
+    await slowWasStarted;
+    // Another connection is not held up by this one's request in progress.
+    expect(await other.request(frame(1001, 7))).toEqual({ correlationId: 7, body: Buffer.from('fast') });
+    expect(events).toEqual(['slow handled', 'fast handled']);
     releaseSlow();
     expect(await first).toEqual({ correlationId: 1, body: Buffer.from('slow') });
     expect(await second).toEqual({ correlationId: 2, body: Buffer.from('fast') });
+    expect(events).toEqual(['slow handled', 'fast handled', 'slow answered', 'fast handled']);
   });
 
   it('closes a connection that announces a request larger than the limit', async () => {

@@ -1,7 +1,9 @@
 /**
- * One client connection: splits the byte stream into size-prefixed requests (int32 length, then the request), starts
- * each request's handler as soon as it is complete, and writes the responses in request order (Kafka clients match
- * responses to requests by order as well as by correlation id), whatever order async handlers finish in.
+ * One client connection: splits the byte stream into size-prefixed requests (int32 length, then the request) and
+ * handles them one at a time, in order: like Kafka's socket server, which mutes a connection until the response to
+ * its request in progress is sent, a request's handler starts only once the previous request was answered. So a
+ * Heartbeat or OffsetCommit sent behind a JoinGroup waiting for a rebalance is handled after that JoinGroup, as on a
+ * real broker (Kafka clients also match responses to requests by order).
  */
 import type { Socket } from 'node:net';
 import { NO_RESPONSE } from './api.js';
@@ -11,7 +13,7 @@ export type Dispatch = (request: Buffer) => Promise<{ correlationId: number; bod
 export class ClientConnection {
   private chunks: Buffer[] = [];
   private buffered = 0;
-  /** The write of the previous response: each response waits for it before going out. */
+  /** The previous request's handling and response: the next request waits for it before it is handled. */
   private previousWrite: Promise<void> = Promise.resolve();
 
   constructor(
@@ -41,13 +43,14 @@ export class ClientConnection {
       const rest = all.subarray(4 + size);
       this.chunks = rest.length > 0 ? [rest] : [];
       this.buffered = rest.length;
-      this.respondInOrder(this.dispatch(all.subarray(4, 4 + size)));
+      const request = all.subarray(4, 4 + size);
+      this.respondInOrder(() => this.dispatch(request));
     }
   }
 
-  private respondInOrder(response: Promise<{ correlationId: number; body: Buffer }>): void {
+  private respondInOrder(handle: () => Promise<{ correlationId: number; body: Buffer }>): void {
     this.previousWrite = this.previousWrite
-      .then(() => response)
+      .then(handle)
       .then(({ correlationId, body }) => {
         if (body === NO_RESPONSE || this.socket.destroyed) return;
         const header = Buffer.allocUnsafe(8);
