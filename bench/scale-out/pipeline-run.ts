@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { s3rverLake } from '../../connectors/dept-files/s3rver-peer.js';
 import { rawTopic } from '../../connectors/types.js';
 import { openEmbeddedBus } from '../../pipelines/bus/embedded/index.js';
 import { KafkaBus } from '../../pipelines/bus/kafka/index.js';
@@ -63,17 +64,7 @@ function lakeStore(options: PipelineRunOptions, dir: string): LakeStore {
   if (options.path !== 'kafka-s3') return new LocalLakeStore(join(dir, 'lake'));
   if (!options.s3) throw new Error('path kafka-s3 needs --s3-endpoint');
   return new S3LakeStore({
-    config: {
-      type: 's3',
-      endpoint: options.s3.endpoint,
-      bucket: options.s3.bucket,
-      prefix: 'lake',
-      region: 'us-east-1',
-      force_path_style: true,
-      access_key_id: 'S3RVER',
-      secret_access_key: 'S3RVER',
-      multipart_threshold_bytes: 64 * 1024 * 1024,
-    },
+    config: s3rverLake(options.s3.endpoint, options.s3.bucket, 'lake'),
     cacheDir: join(dir, 'lake-cache'),
   });
 }

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { S3LakeConfig } from '../../pipelines/config/schema.js';
 
 const child = `
 const S3rver = require(process.argv[1]);
@@ -20,6 +21,21 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 export interface S3rverPeer {
   endpoint: string;
   close(): Promise<void>;
+}
+
+/** An S3 lake config for a bucket of an s3rver peer (its fixed credentials, path-style addressing). */
+export function s3rverLake(endpoint: string, bucket: string, prefix: string): S3LakeConfig {
+  return {
+    type: 's3',
+    endpoint,
+    bucket,
+    prefix,
+    region: 'us-east-1',
+    force_path_style: true,
+    access_key_id: 'S3RVER',
+    secret_access_key: 'S3RVER',
+    multipart_threshold_bytes: 64 * 1024 * 1024,
+  };
 }
 
 export async function startS3rver(buckets: string[]): Promise<S3rverPeer> {

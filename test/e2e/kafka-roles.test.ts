@@ -9,10 +9,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type S3rverPeer, startS3rver } from '../../connectors/dept-files/s3rver-peer.js';
+import { type S3rverPeer, s3rverLake, startS3rver } from '../../connectors/dept-files/s3rver-peer.js';
 import { feeds, rawTopic } from '../../connectors/types.js';
 import { KafkaBus } from '../../pipelines/bus/kafka/index.js';
-import type { S3LakeConfig } from '../../pipelines/config/schema.js';
 import { S3LakeStore } from '../../pipelines/land/s3-store.js';
 import { deadLetterTopic } from '../../pipelines/normalize/connector-dead-letter.js';
 import { type HubProcess, startCli, tempDir, writeConfig } from '../support/hub-process.js';
@@ -62,17 +61,7 @@ describe('roles as separate processes over Kafka, the lake in S3, one pipeline p
     started = await KafkaTestBroker.start({ extraHandlers: groupHandlers(coordinator, node), log: () => {} });
     broker = started;
     s3 = await startS3rver([BUCKET]);
-    const lake: S3LakeConfig = {
-      type: 's3',
-      endpoint: s3.endpoint,
-      bucket: BUCKET,
-      prefix: 'lake',
-      region: 'us-east-1',
-      force_path_style: true,
-      access_key_id: 'S3RVER',
-      secret_access_key: 'S3RVER',
-      multipart_threshold_bytes: 64 * 1024 * 1024,
-    };
+    const lake = s3rverLake(s3.endpoint, BUCKET, 'lake');
     store = new S3LakeStore({ config: lake, cacheDir: join(dir.path, 'reader') });
     // One config for every process, as in docker-compose: each process gets its own data dir from the environment.
     const config = await writeConfig(dir.path, {
