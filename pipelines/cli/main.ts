@@ -50,7 +50,10 @@ const help: Record<string, string> = {
 
 Runs the hub. Without --config it runs the embedded demo city (province 330000, seeded simulator).
   --config FILE   YAML or JSON config (see docs/config.md)
-  --role ROLE     which roles to run in this process (default all)
+  --role ROLE     which roles to run in this process (default all). With bus.type kafka each role can run
+                  in its own process (several pipeline processes share the partitions; each process running
+                  connectors or the pipeline needs a data_dir of its own); with the embedded bus, run them all
+                  in one process. The api role arrives in a later release.
   --for DURATION  run that long (e.g. 60s, 5m), then stop sources, drain the bus into the lake, build the
                   marts, print a per-feed summary and exit 0. Without it, runs until SIGINT/SIGTERM and does the same.`,
   query: `Usage: cityhub query "SQL" [--format table|csv|json] [--config FILE] [--marts FILE]
