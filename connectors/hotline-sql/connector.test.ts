@@ -113,7 +113,7 @@ describe('the hotline-sql connector (PostgreSQL over the wire: PGlite + pglite-s
     await upsert(p, 'C009', '2026-08-13 10:00:01+08', '已办结', null);
     const bus = await busWithTopics();
     const { c, source } = connector(p);
-    let caughtUp = source.caughtUp();
+    const caughtUp = source.caughtUp();
     await c.start({ producer: bus.producer(), log: new CapturedLog().logger, retryPolicy: fast });
     await caughtUp;
     let rows = await rowsOn(bus);
@@ -141,8 +141,8 @@ describe('the hotline-sql connector (PostgreSQL over the wire: PGlite + pglite-s
 
     await upsert(p, 'C002', '2026-08-13 10:30:00+08', '已办结');
     await upsert(p, 'C011', '2026-08-13 10:00:01+08');
-    caughtUp = source.caughtUp();
-    await caughtUp;
+    // A read in flight during the upserts may come back empty: wait for a poll begun after them to be committed.
+    await source.polled(3);
     rows = await rowsOn(bus);
     expect(versions(rows.slice(7))).toEqual(['C011@2026-08-13T02:00:01Z', 'C002@2026-08-13T02:30:00Z']);
     expect(c.health()).toMatchObject({ state: 'running', sent: { hotline: 9 } });
@@ -263,8 +263,7 @@ describe('the hotline-sql connector (PostgreSQL over the wire: PGlite + pglite-s
     const { c, source } = connector(p, { table: 'drafts', batch_size: 2 });
     await c.start({ producer: bus.producer(), log: log.logger, retryPolicy: fast });
     await log.waitFor('message dead-lettered by the connector', 4);
-    let caughtUp = source.caughtUp();
-    await caughtUp;
+    await source.caughtUp();
     expect((await rowsOn(bus)).map((r) => r.order_id)).toEqual(['H001', 'H002']);
     const letters = (await bus.read({ topic: 'dlq.hotline', partition: 0 }, 0, 10)).messages.map(
       (m) => JSON.parse(m.value.toString()) as Record<string, unknown>,
@@ -277,8 +276,9 @@ describe('the hotline-sql connector (PostgreSQL over the wire: PGlite + pglite-s
 
     // Still running: later rows are taken, the idless ones are not dead-lettered again.
     await p.db.query(`insert into drafts values ('H004', '2026-08-13 10:00:09+08', '已受理')`);
-    caughtUp = source.caughtUp();
-    await caughtUp;
+    // A read already in flight when the row went in may come back empty: wait for a poll that began after it to be
+    // sent and committed (the third poll start after this point).
+    await source.polled(3);
     expect((await rowsOn(bus)).map((r) => r.order_id)).toEqual(['H001', 'H002', 'H004']);
     expect(c.health().dead_lettered).toEqual({ hotline: 4 });
   });
