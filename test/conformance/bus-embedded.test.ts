@@ -2,27 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedBus } from '../../pipelines/bus/embedded/index.js';
-import type { Bus } from '../../pipelines/bus/types.js';
-import { describeBusConformance } from '../support/bus-conformance.js';
+import { describeBusConformance, reopeningHarness } from '../support/bus-conformance.js';
 
 describeBusConformance('embedded log', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cityhub-conformance-bus-'));
   // A small lag bound, so the suite's slow consumer really holds the producer back (backpressure engaged) while it
   // must still lose nothing; fsync 'never' survives a close and reopen, which is all a restart here needs.
   const open = () => openEmbeddedBus({ dir: join(dir, 'bus'), fsync: 'never', maxLagBytes: 64 * 1024 });
-  let bus: Bus = await open();
-  return {
-    get bus() {
-      return bus;
-    },
-    async reopen() {
-      await bus.close();
-      bus = await open();
-      return bus;
-    },
-    async close() {
-      await bus.close().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return reopeningHarness(open, () => rm(dir, { recursive: true, force: true }));
 });

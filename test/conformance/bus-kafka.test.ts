@@ -1,6 +1,5 @@
 import { KafkaBus } from '../../pipelines/bus/kafka/index.js';
-import type { Bus } from '../../pipelines/bus/types.js';
-import { describeBusConformance } from '../support/bus-conformance.js';
+import { describeBusConformance, reopeningHarness } from '../support/bus-conformance.js';
 import { GroupCoordinator, groupHandlers } from '../support/kafka/group/index.js';
 import { KafkaTestBroker } from '../support/kafka/server.js';
 
@@ -21,29 +20,10 @@ describeBusConformance(
         heartbeat_interval_ms: 200,
         fetch_max_wait_ms: 100,
       });
-    let bus: Bus;
-    try {
-      bus = await open();
-    } catch (error) {
+    return reopeningHarness(open, async () => {
       coordinator.close();
       await broker.close();
-      throw error;
-    }
-    return {
-      get bus() {
-        return bus;
-      },
-      async reopen() {
-        await bus.close();
-        bus = await open();
-        return bus;
-      },
-      async close() {
-        await bus.close().catch(() => undefined);
-        coordinator.close();
-        await broker.close();
-      },
-    };
+    });
   },
   {
     rebalanceMs: 20_000,

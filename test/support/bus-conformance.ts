@@ -54,6 +54,34 @@ export interface BusHarness {
   close(): Promise<void>;
 }
 
+/**
+ * The harness of a bus that `open` opens on the same storage each time: `reopen` closes and opens again, `close`
+ * closes and then runs `cleanup` (also when the first open fails, so nothing is left behind).
+ */
+export async function reopeningHarness(open: () => Promise<Bus>, cleanup: () => Promise<void>): Promise<BusHarness> {
+  let bus: Bus;
+  try {
+    bus = await open();
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  return {
+    get bus() {
+      return bus;
+    },
+    async reopen() {
+      await bus.close();
+      bus = await open();
+      return bus;
+    },
+    async close() {
+      await bus.close().catch(() => undefined);
+      await cleanup();
+    },
+  };
+}
+
 const key = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
 const sortByPartition = <T extends TopicPartition>(list: T[]): T[] =>
   [...list].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
