@@ -289,6 +289,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
         sqlDir: paths.sqlDir,
         regionCode: config.region_code,
         catalogs,
+        indicators: config.models.indicators,
         signal,
       });
     });

@@ -198,6 +198,7 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
             sqlDir: loaded.paths.sqlDir,
             regionCode: loaded.config.region_code,
             catalogs,
+            indicators: loaded.config.models.indicators,
             signal,
             onProgress: (event) =>
               print(

@@ -213,6 +213,17 @@ describe('validation errors name the key and the value as written', () => {
     expect(error.issues).toEqual([{ path: 'connectors[0].months', value: 36, expected: expect.any(String) }]);
   });
 
+  it('rejects hotline weights that do not add up to 1 and an alarm threshold without a value, naming both', async () => {
+    const path = await configFile(
+      `${minimal}models:\n  indicators:\n    hotline_weights: { response: 0.2, resolution: 0.5, satisfaction: 0.4 }\n    sensor_alarms:\n      - { device_type: gas, metric: methane, level: 1 }\n`,
+    );
+    const error = configError(() => loadConfig(path, env));
+    expect(error.issues).toEqual([
+      { path: 'models.indicators.hotline_weights', expected: expect.stringContaining('add up to 1') },
+      { path: 'models.indicators.sensor_alarms[0]', expected: expect.stringContaining('at_or_above') },
+    ]);
+  });
+
   it('reports every bad key at once, before any work starts', async () => {
     const path = await configFile(`${minimal.replace('"330100"', '"33"')}landing:\n  max_rows: many\n`);
     const error = configError(() => loadConfig(path, env));

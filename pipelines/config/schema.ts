@@ -3,6 +3,7 @@ import { connectorConfig } from '../../connectors/index.js';
 import { regionCode } from '../../schemas/common.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_LIMIT } from '../bus/embedded/frame.js';
 import { kafkaBusOptionsSchema } from '../bus/kafka/options.js';
+import { indicatorSettingsSchema } from '../models/indicator-settings.js';
 import { defaultPersonalFieldNames } from '../privacy/masker.js';
 
 /**
@@ -256,6 +257,9 @@ export const modelsConfig = z
       .default('*/1 * * * *')
       .describe('cron expression (node-cron, Asia/Shanghai) for rebuilding the marts while the hub runs'),
     sql_dir: z.string().optional().describe('folder of SQL models (default: the bundled sql/)'),
+    indicators: indicatorSettingsSchema
+      .prefault({})
+      .describe('indicator settings a locality tunes: hotline composite weights, sensor alarm thresholds'),
   })
   .strict();
 

@@ -1,28 +1,26 @@
 /**
  * SQL unit tests of the marts: a tiny lake and tiny catalogs in, exact mart rows out (docs/indicators.md).
  */
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DatasetName } from '../../schemas/index.js';
-import { type ModelCatalogs, queryMarts, runModels } from './index.js';
+import type { ModelCatalogs } from './index.js';
 import {
   alert,
+  buildTestMarts,
   cityEvent,
   delivery,
   deviceOf,
   hotline,
+  type TestLake as Lake,
   type LandedRow,
+  type MartRow,
   reading,
   resource,
   scenarioOf,
   tempDirs,
   testRegions,
-  writeLake,
 } from './testing.js';
 
-const sqlDir = join(import.meta.dirname, '..', '..', 'sql');
-type Lake = { [D in DatasetName]?: LandedRow<D>[] };
-type Row = Record<string, unknown>;
+type Row = MartRow;
 
 let dirs: Awaited<ReturnType<typeof tempDirs>>;
 beforeEach(async () => {
@@ -38,24 +36,9 @@ const afterEveryPeriod = new Date('2030-01-01T00:00:00+08:00');
 const complete = { is_complete: true, data_cutoff: '2029-12-31T16:00:00.000Z' };
 
 async function build(regionCode: string, lake: Lake, catalogs: Partial<ModelCatalogs>, now = afterEveryPeriod) {
-  const dir = await dirs.make();
-  const lakeDir = join(dir, 'lake');
-  for (const [dataset, rows] of Object.entries(lake) as [DatasetName, LandedRow<DatasetName>[]][]) {
-    await writeLake(lakeDir, dataset, rows);
-  }
-  const result = await runModels({
-    lakeDir,
-    martsPath: join(dir, 'marts.duckdb'),
-    sqlDir,
-    regionCode,
-    catalogs: { regions: testRegions, data_resources: [], scenarios: [], devices: [], ...catalogs },
-    now,
-  });
+  const { result, query } = await buildTestMarts(dirs, { regionCode, lake, catalogs, now });
   expect(result.tests.filter((t) => !t.passed)).toEqual([]);
-  return async (sql: string): Promise<Row[]> => {
-    const r = await queryMarts({ martsPath: result.martsPath, sql });
-    return r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])));
-  };
+  return query;
 }
 
 const rate = (num: number, den: number) => (den === 0 ? null : num / den);

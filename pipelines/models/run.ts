@@ -6,6 +6,7 @@ import type { DatasetName } from '../../schemas/index.js';
 import { ident, literal } from './columns.js';
 import { type DataTestResult, failedTests, runDataTests } from './data-tests.js';
 import { DataTestsFailedError, MartsFileError, ModelBuildError, ModelDefinitionError } from './errors.js';
+import type { IndicatorSettingsInput } from './indicator-settings.js';
 import { lakeSourceSql } from './lake.js';
 import { loadProject, type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
 import { openMartsReadOnly } from './query.js';
@@ -21,6 +22,8 @@ export interface ModelsRunOptions {
   /** The hub's own region (GB/T 2260): its marts cover the regions whose code starts with its prefix. */
   regionCode: string;
   catalogs: ModelCatalogs;
+  /** Hotline weights and sensor alarm thresholds (config `models.indicators`); defaults when absent. */
+  indicators?: IndicatorSettingsInput;
   /**
    * The build's "now" (default: the clock). Its Asia/Shanghai day start is the data cut-off: periods ending before
    * it are complete; open periods count only the days before it. Tests and replays pass a fixed instant.
@@ -143,7 +146,7 @@ async function buildModels(
 ): Promise<{ models: ModelRunStat[]; tests: DataTestResult[] }> {
   await connection.run("set TimeZone = 'UTC'");
   checkDeclaredDependencies(connection, project);
-  await loadSeeds(connection, o.catalogs, o.regionCode, o.now ?? new Date());
+  await loadSeeds(connection, o.catalogs, o.regionCode, o.now ?? new Date(), o.indicators);
   const sourceSql = new Map<DatasetName, string>();
   const stats: ModelRunStat[] = [];
   for (const model of project.models) {

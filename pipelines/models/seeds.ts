@@ -13,6 +13,7 @@ import {
 import { createTableWithRows } from './append.js';
 import { type ColumnSpec, catalogColumnSpecs } from './columns.js';
 import { ModelBuildError } from './errors.js';
+import { type IndicatorSettings, type IndicatorSettingsInput, indicatorSettingsSchema } from './indicator-settings.js';
 
 export interface ModelCatalogs {
   regions: Region[];
@@ -27,6 +28,7 @@ export const seedNames = [
   'seed_data_resources',
   'seed_scenarios',
   'seed_devices',
+  'seed_alarm_thresholds',
   'hub_settings',
 ] as const;
 export type SeedName = (typeof seedNames)[number];
@@ -65,8 +67,9 @@ export function dataCutoff(now: Date): { cutoffDate: string; dataCutoff: string 
 /**
  * Loads the reference catalogs as seed tables (lists → VARCHAR[], dates → DATE, absent optional fields → NULL,
  * lists of objects → their JSON as VARCHAR)
- * and the hub's settings as one row of `hub_settings(region_code, data_cutoff, cutoff_date)`: the hub's own region,
- * the build's data cut-off (TIMESTAMPTZ) and its Asia/Shanghai date (the first day not counted).
+ * and the hub's settings as one row of `hub_settings`: the hub's own region, the build's data cut-off (TIMESTAMPTZ)
+ * and its Asia/Shanghai date (the first day not counted), and the indicator settings (hotline composite weights);
+ * the sensor alarm thresholds go to `seed_alarm_thresholds`.
  * Catalogs are parsed again with their zod schemas, so defaults (empty lists, closed_loop = false) apply even to
  * hand-built objects.
  */
@@ -75,7 +78,14 @@ export async function loadSeeds(
   catalogs: ModelCatalogs,
   regionCode: string,
   now: Date,
+  settingsInput: IndicatorSettingsInput = {},
 ): Promise<void> {
+  let settings: IndicatorSettings;
+  try {
+    settings = indicatorSettingsSchema.parse(settingsInput);
+  } catch (err) {
+    throw new ModelBuildError('hub_settings', undefined, '-- indicator settings do not match their schema', err);
+  }
   for (const seed of catalogSeeds) {
     const { columns, json } = catalogColumnSpecs(seed.schema);
     let rows: Record<string, unknown>[];
@@ -98,7 +108,33 @@ export async function loadSeeds(
       { name: 'region_code', type: 'VARCHAR' },
       { name: 'data_cutoff', type: 'TIMESTAMPTZ' },
       { name: 'cutoff_date', type: 'DATE' },
+      { name: 'hotline_weight_response', type: 'DOUBLE' },
+      { name: 'hotline_weight_resolution', type: 'DOUBLE' },
+      { name: 'hotline_weight_satisfaction', type: 'DOUBLE' },
+      { name: 'basically_satisfied_weight', type: 'DOUBLE' },
     ],
-    [{ region_code: regionCode, data_cutoff: cutoff, cutoff_date: cutoffDate }],
+    [
+      {
+        region_code: regionCode,
+        data_cutoff: cutoff,
+        cutoff_date: cutoffDate,
+        hotline_weight_response: settings.hotline_weights.response,
+        hotline_weight_resolution: settings.hotline_weights.resolution,
+        hotline_weight_satisfaction: settings.hotline_weights.satisfaction,
+        basically_satisfied_weight: settings.basically_satisfied_weight,
+      },
+    ],
+  );
+  await loadTable(
+    connection,
+    'seed_alarm_thresholds',
+    [
+      { name: 'device_type', type: 'VARCHAR' },
+      { name: 'metric', type: 'VARCHAR' },
+      { name: 'level', type: 'INTEGER' },
+      { name: 'at_or_above', type: 'DOUBLE' },
+      { name: 'at_or_below', type: 'DOUBLE' },
+    ],
+    settings.sensor_alarms.map((t) => ({ at_or_above: null, at_or_below: null, ...t })),
   );
 }

@@ -18,6 +18,10 @@ import {
 } from '../../schemas/index.js';
 import { createTableWithRows } from './append.js';
 import { columnSpecs, landingColumnSpecs, literal } from './columns.js';
+import type { IndicatorSettingsInput } from './indicator-settings.js';
+import { queryMarts } from './query.js';
+import { type ModelsRunResult, runModels } from './run.js';
+import type { ModelCatalogs } from './seeds.js';
 
 export type LandedRow<D extends DatasetName> = CanonicalRecord<D> & {
   _topic?: string;
@@ -201,4 +205,44 @@ export function cityEvent(
     region_code: '330102',
     ...over,
   };
+}
+
+export type TestLake = { [D in DatasetName]?: LandedRow<D>[] };
+export type MartRow = Record<string, unknown>;
+
+const bundledSqlDir = join(import.meta.dirname, '..', '..', 'sql');
+
+/**
+ * Writes `lake`, builds the bundled models for the hub region `regionCode` at `now` and returns the build result with
+ * a query function answering rows as objects. Catalogs default to testRegions and nothing else.
+ */
+export async function buildTestMarts(
+  dirs: { make: () => Promise<string> },
+  o: {
+    regionCode: string;
+    lake: TestLake;
+    catalogs?: Partial<ModelCatalogs>;
+    now: Date;
+    indicators?: IndicatorSettingsInput;
+  },
+): Promise<{ result: ModelsRunResult; query: (sql: string) => Promise<MartRow[]> }> {
+  const dir = await dirs.make();
+  const lakeDir = join(dir, 'lake');
+  for (const [dataset, rows] of Object.entries(o.lake) as [DatasetName, LandedRow<DatasetName>[]][]) {
+    await writeLake(lakeDir, dataset, rows);
+  }
+  const result = await runModels({
+    lakeDir,
+    martsPath: join(dir, 'marts.duckdb'),
+    sqlDir: bundledSqlDir,
+    regionCode: o.regionCode,
+    catalogs: { regions: testRegions, data_resources: [], scenarios: [], devices: [], ...o.catalogs },
+    now: o.now,
+    ...(o.indicators === undefined ? {} : { indicators: o.indicators }),
+  });
+  const query = async (sql: string): Promise<MartRow[]> => {
+    const r = await queryMarts({ martsPath: result.martsPath, sql });
+    return r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])));
+  };
+  return { result, query };
 }

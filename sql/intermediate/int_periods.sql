@@ -1,6 +1,7 @@
 -- name: int_periods
--- description: The months, quarters and years (Asia/Shanghai calendar dates) that intersect the data span — the
---   earliest to the latest event day over sensor readings, video alerts, hotline cases, city events and deliveries.
+-- description: The days, months, quarters and years (Asia/Shanghai calendar dates) that intersect the data span —
+--   the earliest to the latest event day over sensor readings, video alerts, hotline cases, city events and
+--   deliveries; a day period is `YYYY-MM-DD`.
 --   No landed data gives no periods. Against the build's data cut-off (hub_settings: 00:00 Asia/Shanghai of the
 --   build's day): is_complete when the period ended before it; counted_end is the last day the period counts
 --   (period_end, or the day before the cut-off for an open period — before period_start when none of it is over).
@@ -9,7 +10,7 @@
 -- depends_on: stg_lake__sensor_reading, stg_lake__video_alert, stg_lake__hotline_case, stg_lake__city_event,
 --   stg_lake__dept_delivery, hub_settings
 -- tests: unique(grain, period); not_null(grain, period, period_start, period_end, is_complete, counted_end, data_cutoff);
---   accepted_values(grain: month|quarter|year); expression(period_start <= period_end);
+--   accepted_values(grain: day|month|quarter|year); expression(period_start <= period_end);
 --   expression(counted_end <= period_end); expression(is_complete = (counted_end = period_end))
 
 with
@@ -72,6 +73,30 @@ months as (
     where span_start is not null
 ),
 
+days as (
+    select
+        cast(
+            unnest(
+                generate_series(
+                    cast(span_start as timestamp),
+                    cast(span_end as timestamp),
+                    interval 1 day
+                )
+            ) as date
+        ) as day_start
+    from data_span
+    where span_start is not null
+),
+
+day_periods as (
+    select
+        'day' as grain,
+        strftime(day_start, '%Y-%m-%d') as period,
+        day_start as period_start,
+        day_start as period_end
+    from days
+),
+
 month_periods as (
     select
         'month' as grain,
@@ -100,6 +125,8 @@ year_periods as (
 ),
 
 all_periods as (
+    select * from day_periods
+    union all
     select * from month_periods
     union all
     select * from quarter_periods

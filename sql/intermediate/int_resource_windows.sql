@@ -12,7 +12,9 @@
 with
 
 periods as (
+    -- Data sharing and scenario coverage are defined per month, quarter and year (docs/indicators.md).
     select * from int_periods
+    where grain <> 'day'
 ),
 
 resources as (

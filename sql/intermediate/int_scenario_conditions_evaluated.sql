@@ -14,7 +14,9 @@
 with
 
 periods as (
+    -- Data sharing and scenario coverage are defined per month, quarter and year (docs/indicators.md).
     select * from int_periods
+    where grain <> 'day'
 ),
 
 pairs as (

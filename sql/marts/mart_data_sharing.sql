@@ -24,7 +24,9 @@
 with
 
 periods as (
+    -- Defined per month, quarter and year (docs/indicators.md): no day rows.
     select * from int_periods
+    where grain <> 'day'
 ),
 
 regions as (
