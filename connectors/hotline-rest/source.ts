@@ -1,3 +1,4 @@
+import { abortAfter } from '../../pipelines/abort-after.js';
 import type { HotlineCursor } from '../hotline-cursor/cursor.js';
 import { HotlineBadPageError, HotlineSourceError } from '../hotline-cursor/errors.js';
 import { atPath, ordersOf } from '../hotline-cursor/orders.js';
@@ -81,22 +82,24 @@ export class HotlineRestSource implements OrderSource<RestContinuation> {
   }
 
   private async getJson(url: URL, signal: AbortSignal): Promise<unknown> {
-    const timeout = AbortSignal.timeout(this.config.request_timeout_ms);
+    const deadline = abortAfter(this.config.request_timeout_ms, signal);
     const source = this.name;
     let response: Response;
     let text: string;
     try {
       response = await fetch(url, {
         headers: { accept: 'application/json', ...this.config.headers },
-        signal: AbortSignal.any([signal, timeout]),
+        signal: deadline.signal,
       });
       text = await response.text();
     } catch (error) {
       if (signal.aborted) throw error;
-      const why = timeout.aborted
+      const why = deadline.timedOut()
         ? `no answer within ${this.config.request_timeout_ms} ms`
         : `cannot be reached: ${causeMessage(error)}`;
       throw new HotlineSourceError(`${source} ${why}`, { source, cause: error });
+    } finally {
+      deadline.clear();
     }
     if (!response.ok) {
       const retryAfterMs = retryAfter(response.headers.get('retry-after'));

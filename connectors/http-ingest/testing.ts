@@ -1,3 +1,4 @@
+import { abortAfter } from '../../pipelines/abort-after.js';
 import { CityhubError } from '../../pipelines/errors.js';
 import { type RetryPolicy, retry } from '../../pipelines/retry.js';
 import { sign } from './signature.js';
@@ -106,18 +107,21 @@ export class RetryingPushSender {
 
   private async attempt(request: PushRequest, stopping: AbortSignal): Promise<number> {
     let response: Response;
+    const deadline = abortAfter(this.timeoutMs, stopping);
     try {
       response = await fetch(new URL(request.path, this.baseUrl), {
         method: 'POST',
         headers: request.headers(),
         body: request.body,
-        signal: AbortSignal.any([stopping, AbortSignal.timeout(this.timeoutMs)]),
+        signal: deadline.signal,
       });
       await response.arrayBuffer();
     } catch (error) {
       if (stopping.aborted) throw error;
       // Refused, reset or timed out: nothing says whether the hub took it, so it is sent again.
       throw new PushNotAcceptedError(request.path, undefined, { cause: error, retriable: true });
+    } finally {
+      deadline.clear();
     }
     if (response.status >= 200 && response.status < 300) return response.status;
     throw new PushNotAcceptedError(request.path, response.status, { retriable: RETRIED_STATUSES.has(response.status) });

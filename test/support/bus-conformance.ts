@@ -16,7 +16,7 @@
  * tests, is that a slow consumer, reading small batches while the producer runs ahead, loses and reorders nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it as vitestIt } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NO_HEADERS } from '../../pipelines/bus/headers.js';
 import type {
   Bus,
@@ -35,11 +35,6 @@ export interface BusConformanceTiming {
   rebalanceMs?: number;
   /** Per-test timeout (default 90 s). */
   testMs?: number;
-  /**
-   * Tests this implementation is known to fail now, by name, with the reason: shown as skipped with it, never
-   * silently dropped. Keep it empty; an entry is an open bug.
-   */
-  knownIssues?: Record<string, string>;
 }
 
 export interface BusHarness {
@@ -101,12 +96,6 @@ export function describeBusConformance(
 ): void {
   const rebalanceMs = timing.rebalanceMs ?? 15_000;
   const TEST_MS = timing.testMs ?? 90_000;
-  const known = timing.knownIssues ?? {};
-  // `it`, except that a test named in knownIssues is reported as skipped with its reason.
-  const it = (title: string, fn: () => Promise<void>, timeout?: number) =>
-    Object.hasOwn(known, title)
-      ? vitestIt.skip(`${title} — KNOWN ISSUE: ${known[title]}`, fn)
-      : vitestIt(title, fn, timeout);
   describe(`bus conformance: ${name}`, () => {
     let harness: BusHarness;
     let bus: Bus;

@@ -2,6 +2,8 @@
  * The test broker end to end with real kafkajs 2.2.4 over TCP: admin, an idempotent producer, offsets, and raw Fetch
  * requests read back with kafkajs's own decoder. Consumers need the group APIs (./group/): not tested here.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ApiHandler, ErrorCode } from './api.js';
@@ -147,6 +149,27 @@ describe('KafkaTestBroker with kafkajs', () => {
     broker.topics.create('quiet', 1);
     const fetched = await fetchPartition(await rawClient(), 'quiet', 0, 0n, { maxWaitTime: 20, minBytes: 1 });
     expect(fetched).toMatchObject({ errorCode: 0, highWatermark: '0', messages: [] });
+  });
+
+  it('answers an empty fetch at max_wait even when a garbage collection runs while it waits', async () => {
+    // A Fetch that never answered on an idle topic stopped a kafkajs consumer's heartbeats (it heartbeats between
+    // fetches), so it was expelled from its group without noticing: the broker's wait must survive a GC.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    broker.topics.create('idle', 1);
+    const client = await rawClient();
+    const fetched = fetchPartition(client, 'idle', 0, 0n, { maxWaitTime: 300, minBytes: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    gc();
+    let giveUp: NodeJS.Timeout | undefined;
+    const hung = new Promise<'no answer'>((resolve) => {
+      giveUp = setTimeout(() => resolve('no answer'), 10_000);
+    });
+    try {
+      expect(await Promise.race([fetched, hung])).toMatchObject({ errorCode: 0, highWatermark: '0', messages: [] });
+    } finally {
+      clearTimeout(giveUp);
+    }
   });
 
   it('keeps topics and offsets across stop and restart on the same port', async () => {

@@ -53,6 +53,7 @@
  * to grow: an event, not a poll.
  */
 import { once } from 'node:events';
+import { abortAfter } from '../../../../pipelines/abort-after.js';
 import { type ApiHandler, ErrorCode } from '../api.js';
 import { type Reader, Writer } from '../codec.js';
 import type { BrokerState } from '../state.js';
@@ -147,8 +148,14 @@ function collect(
 
 /** Resolves on the next append anywhere, after `ms`, or when the broker stops, whichever comes first. */
 async function nextAppendOrTimeout(state: BrokerState, ms: number): Promise<void> {
-  const signal = AbortSignal.any([AbortSignal.timeout(ms), state.stopping.signal]);
-  await once(state.topics.events, 'append', { signal }).catch(() => undefined);
+  // Not AbortSignal.any([AbortSignal.timeout(ms), …]): a garbage collection can make that one never fire, and a
+  // Fetch on an idle topic then never answers, so the consumer's heartbeats stop (see abort-after.ts).
+  const deadline = abortAfter(ms, state.stopping.signal);
+  try {
+    await once(state.topics.events, 'append', { signal: deadline.signal }).catch(() => undefined);
+  } finally {
+    deadline.clear();
+  }
 }
 
 export function fetchHandler(state: BrokerState): ApiHandler {
