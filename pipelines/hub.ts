@@ -290,6 +290,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
         regionCode: config.region_code,
         catalogs,
         indicators: config.models.indicators,
+        lookbackDays: config.models.lookback_days,
         signal,
       });
     });
@@ -304,7 +305,18 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     // A failing error-severity test throws DataTestsFailedError (the previous snapshot stays published); what
     // returns here was published, with any warn-severity failures.
     const testsFailed = result.warnings.length;
-    log.info({ models: result.models.length, test_warnings: testsFailed, ms: Date.now() - t0 }, 'marts built');
+    const incremental = result.models.filter((m) => m.mode === 'incremental');
+    log.info(
+      {
+        models: result.models.length,
+        incremental_models: incremental.length,
+        lake_days_recomputed: Math.max(0, ...incremental.map((m) => m.days ?? 0)),
+        ...(result.fullBuildReason === undefined ? {} : { full_build: result.fullBuildReason }),
+        test_warnings: testsFailed,
+        ms: Date.now() - t0,
+      },
+      'marts built',
+    );
     if (testsFailed > 0) log.warn({ warnings: result.warnings }, 'data tests of warn severity failed');
     await printIndicators(paths.martsPath, config.region_code, regions, out);
     return { models: result.models.length, testsFailed, martsPath: result.martsPath };

@@ -12,6 +12,7 @@ import { CityhubError, UsageError } from '../errors.js';
 import { type Role, runHub } from '../hub.js';
 import { createLogger } from '../log.js';
 import {
+  type BuildMode,
   createRowWriter,
   type DataTestResult,
   DataTestsFailedError,
@@ -67,12 +68,18 @@ marts were built from; docs/lake.md "S3"): \`cityhub models run\` brings it up t
   --format table  aligned for a terminal; shows the first 10,000 rows and counts the rest
   --format csv    RFC 4180 with a header row
   --format json   an array of row objects`,
-  models: `Usage: cityhub models run|test [--config FILE]
+  models: `Usage: cityhub models run [--select MODEL[+]]… [--full-refresh] [--config FILE]
+       cityhub models test [--config FILE]
 
   run   (with lake.type s3: first sync the local mirror of the bucket the models read, docs/lake.md "S3")
         build every model in sql/ into a new marts file and run the data tests; swap it in atomically unless a
         test of error severity failed (then the previous marts stay published, each failure is printed, exit 1);
-        failed tests of warn severity are printed as WARN and do not stop the swap
+        failed tests of warn severity are printed as WARN and do not stop the swap. Incremental models recompute
+        only the lake days whose files changed since the previous build (plus models.lookback_days) and take the
+        other days over from the previous marts file; each model's line says how it was built
+    --select MODEL    rebuild only MODEL (repeatable); MODEL+ also everything downstream of it; the other tables
+                      are copied from the previous marts file
+    --full-refresh    ignore the previous marts file: every model from the whole lake
   test  run the data tests against the current marts file (exit 1 when a test of error severity fails)`,
   config: `Usage: cityhub config check [--config FILE]
 
@@ -171,8 +178,18 @@ const MODELS_LOCK_WAIT_MS = 10 * 60_000;
 
 async function commandModels(args: string[], io: CliIo): Promise<number> {
   const print = lineWriter(io.stdout);
-  const { values, positionals } = parseArgs({ args, options: { config: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      select: { type: 'string', multiple: true },
+      'full-refresh': { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+  });
   const action = positionals[0];
+  if (action !== 'run' && (values.select !== undefined || values['full-refresh']))
+    throw new UsageError('--select and --full-refresh go with `cityhub models run`');
   const loaded = loadConfig(values.config);
   if (action === 'run') {
     const catalogs = resolveCatalogs(loaded);
@@ -199,11 +216,17 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
             regionCode: loaded.config.region_code,
             catalogs,
             indicators: loaded.config.models.indicators,
+            lookbackDays: loaded.config.models.lookback_days,
+            fullRefresh: values['full-refresh'],
+            ...(values.select === undefined ? {} : { select: values.select }),
             signal,
             onProgress: (event) =>
               print(
-                `  ${event.model.padEnd(40)} ${String(event.ms).padStart(6)} ms${event.rows === undefined ? '' : `  ${event.rows} rows`}`,
+                `  ${event.model.padEnd(40)} ${String(event.ms).padStart(6)} ms  ${describeBuildMode(event)}${event.rows === undefined ? '' : `  ${event.rows} rows`}`,
               ),
+          }).then((result) => {
+            if (result.fullBuildReason !== undefined) print(`full build: ${result.fullBuildReason}`);
+            return result;
           });
         },
       );
@@ -224,6 +247,11 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
   if (action === 'test')
     return reportTests(await testModels({ martsPath: loaded.paths.martsPath, sqlDir: loaded.paths.sqlDir }), print);
   throw new UsageError('expected `cityhub models run` or `cityhub models test`');
+}
+
+function describeBuildMode(event: { mode: BuildMode; days?: number }): string {
+  if (event.mode === 'incremental') return `incremental (${event.days} lake day${event.days === 1 ? '' : 's'})`;
+  return event.mode;
 }
 
 /** Prints each failed test (FAIL for error severity, WARN for warn) and a summary; 1 when an error-severity test failed. */

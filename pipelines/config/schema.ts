@@ -257,6 +257,15 @@ export const modelsConfig = z
       .default('*/1 * * * *')
       .describe('cron expression (node-cron, Asia/Shanghai) for rebuilding the marts while the hub runs'),
     sql_dir: z.string().optional().describe('folder of SQL models (default: the bundled sql/)'),
+    lookback_days: z
+      .number()
+      .int()
+      .min(0)
+      .max(366)
+      .default(0)
+      .describe(
+        'lake days incremental models recompute at every build even when their files did not change (a changed day is always recomputed)',
+      ),
     indicators: indicatorSettingsSchema
       .prefault({})
       .describe('indicator settings a locality tunes: hotline composite weights, sensor alarm thresholds'),

@@ -21,8 +21,8 @@ export interface DataTestResult {
 }
 
 /** A query returning one row, one column: the number of failing rows. */
-export function dataTestSql(model: string, test: DataTestSpec): string {
-  const from = ident(model);
+export function dataTestSql(model: string, test: DataTestSpec, relation = model): string {
+  const from = ident(relation);
   switch (test.kind) {
     case 'unique': {
       const cols = test.columns.map(ident).join(', ');
@@ -39,16 +39,20 @@ export function dataTestSql(model: string, test: DataTestSpec): string {
   }
 }
 
-/** Runs the header tests of the given models; `present` says which relations exist (others are reported skipped). */
+/**
+ * Runs the header tests of the given models; `present` says which relations exist (others are reported skipped);
+ * `relationOf` names the relation a model's tests read (an incremental build tests staging over its changed days).
+ */
 export async function runDataTests(
   connection: DuckDBConnection,
   models: ModelDefinition[],
   present: (name: string) => boolean,
+  relationOf: (model: string) => string = (model) => model,
 ): Promise<DataTestResult[]> {
   const results: DataTestResult[] = [];
   for (const model of models) {
     for (const test of model.header.tests) {
-      const sql = dataTestSql(model.name, test);
+      const sql = dataTestSql(model.name, test, relationOf(model.name));
       const base = { name: test.name, model: model.name, kind: test.kind, severity: test.severity, sql };
       const missing = [model.name, ...(test.kind === 'relationships' ? [test.toModel] : [])].filter((n) => !present(n));
       if (missing.length > 0) {

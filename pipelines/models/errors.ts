@@ -31,6 +31,15 @@ export class ModelCycleError extends CityhubError {
   }
 }
 
+/** `--select` names a model the project does not have. */
+export class UnknownModelSelectedError extends CityhubError {
+  readonly selection: string;
+  constructor(selection: string, known: string[]) {
+    super(`--select ${selection}: no such model (models: ${[...known].sort().join(', ')})`);
+    this.selection = selection;
+  }
+}
+
 /** DuckDB rejected a model's SQL (or a seed) while building. */
 export class ModelBuildError extends CityhubError {
   readonly file: string | undefined;

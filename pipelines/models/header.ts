@@ -3,7 +3,8 @@
  *
  *   -- name: <identifier, equal to the file name without .sql>
  *   -- description: <text>
- *   -- materialization: table | view
+ *   -- materialization: table | view | incremental
+ *   -- incremental_by: <the DATE column holding the lake day (dt) each row comes from>   incremental models only
  *   -- grain: (<column>, …)                                  optional
  *   -- depends_on: <model or seed>, …                         optional
  *   -- tests: <test>; <test>; …                               optional
@@ -16,7 +17,11 @@
  */
 import { ModelDefinitionError } from './errors.js';
 
-export type Materialization = 'table' | 'view';
+/**
+ * `incremental`: a table rebuilt only for the lake days (dt folders) whose files changed since the previous build; the
+ * rows of other days are carried over from the previous marts file (incremental.ts).
+ */
+export type Materialization = 'table' | 'view' | 'incremental';
 
 /** `error`: a failure fails the build and keeps the previous marts; `warn`: a failure is reported, the build publishes. */
 export type DataTestSeverity = 'error' | 'warn';
@@ -33,12 +38,14 @@ export interface ModelHeader {
   name: string;
   description: string;
   materialization: Materialization;
+  /** Incremental models: the DATE column that is the lake day each row was computed from. */
+  incrementalBy?: string;
   grain: string[];
   dependsOn: string[];
   tests: DataTestSpec[];
 }
 
-const fields = ['name', 'description', 'materialization', 'grain', 'depends_on', 'tests'] as const;
+const fields = ['name', 'description', 'materialization', 'incremental_by', 'grain', 'depends_on', 'tests'] as const;
 type Field = (typeof fields)[number];
 const identifier = /^[a-z_][a-z0-9_]*$/;
 
@@ -80,14 +87,24 @@ export function parseModelFile(file: string, text: string): { header: ModelHeade
   const description = raw.get('description');
   if (!description) throw new ModelDefinitionError(file, 'description', 'missing');
   const materialization = raw.get('materialization');
-  if (materialization !== 'table' && materialization !== 'view') {
+  if (materialization !== 'table' && materialization !== 'view' && materialization !== 'incremental') {
     throw new ModelDefinitionError(
       file,
       'materialization',
       materialization
-        ? `unknown materialization "${materialization}" (expected table or view)`
-        : 'missing (table or view)',
+        ? `unknown materialization "${materialization}" (expected table, view or incremental)`
+        : 'missing (table, view or incremental)',
     );
+  }
+  const incrementalBy = raw.get('incremental_by');
+  if (materialization === 'incremental' && !incrementalBy) {
+    throw new ModelDefinitionError(file, 'incremental_by', 'missing: an incremental model names its lake-day column');
+  }
+  if (materialization !== 'incremental' && incrementalBy !== undefined) {
+    throw new ModelDefinitionError(file, 'incremental_by', 'only incremental models have one');
+  }
+  if (incrementalBy !== undefined && !identifier.test(incrementalBy)) {
+    throw new ModelDefinitionError(file, 'incremental_by', `"${incrementalBy}" is not a column name`);
   }
   if (body === '') throw new ModelDefinitionError(file, 'sql', 'the model has no SQL after its header');
   return {
@@ -95,6 +112,7 @@ export function parseModelFile(file: string, text: string): { header: ModelHeade
       name,
       description,
       materialization,
+      ...(incrementalBy === undefined ? {} : { incrementalBy }),
       grain: parseGrain(file, raw.get('grain')),
       dependsOn: parseList(file, 'depends_on', raw.get('depends_on')),
       tests: parseTests(file, raw.get('tests')),

@@ -15,6 +15,7 @@ export {
   ModelCycleError,
   ModelDefinitionError,
   ReadOnlyQueryError,
+  UnknownModelSelectedError,
 } from './errors.js';
 export { createRowWriter, formatRows, type RowFormat, type RowWriter } from './format.js';
 export type { DataTestSeverity, DataTestSpec, Materialization, ModelHeader } from './header.js';
@@ -29,5 +30,12 @@ export {
   queryMarts,
   streamQuery,
 } from './query.js';
-export { type ModelRunStat, type ModelsRunOptions, type ModelsRunResult, runModels, testModels } from './run.js';
+export {
+  type BuildMode,
+  type ModelRunStat,
+  type ModelsRunOptions,
+  type ModelsRunResult,
+  runModels,
+  testModels,
+} from './run.js';
 export { type ModelCatalogs, seedNames } from './seeds.js';

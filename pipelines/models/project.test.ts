@@ -95,7 +95,9 @@ describe('parseModelFile', () => {
   it.each([
     ['-- description: d\n-- materialization: table\nselect 1', 'name'],
     ['-- name: m\n-- materialization: table\nselect 1', 'description'],
-    ['-- name: m\n-- description: d\n-- materialization: incremental\nselect 1', 'materialization'],
+    ['-- name: m\n-- description: d\n-- materialization: snapshot\nselect 1', 'materialization'],
+    ['-- name: m\n-- description: d\n-- materialization: incremental\nselect 1', 'incremental_by'],
+    ['-- name: m\n-- description: d\n-- materialization: table\n-- incremental_by: day\nselect 1', 'incremental_by'],
     ['-- name: m\n-- description: d\n-- materialization: table\n-- owner: me\nselect 1', 'owner'],
     ['-- name: m\n-- description: d\n-- materialization: table\n-- tests: unique(a); fresh(a)\nselect 1', 'tests'],
     ['-- name: m\n-- description: d\n-- materialization: table\n-- grain: a, b\nselect 1', 'grain'],
@@ -142,6 +144,19 @@ describe('loadProject', () => {
   it('rejects a mart that is not a table, since the marts file must stand alone', async () => {
     const err = await definitionError({ 'marts/mart_a.sql': model('mart_a', { materialization: 'view' }) });
     expect(err.field).toBe('materialization');
+  });
+
+  it('rejects an incremental model that reads a table: its days could change without their lake files changing', async () => {
+    const err = await definitionError({
+      'intermediate/int_a.sql': model('int_a'),
+      'intermediate/int_b.sql': model(
+        'int_b',
+        { materialization: 'incremental', incremental_by: 'day', depends_on: 'int_a, seed_devices' },
+        'select current_date as day from int_a',
+      ),
+    });
+    expect(err.field).toBe('depends_on');
+    expect(err.message).toMatch(/reads only staging models and seeds; "int_a" is neither/);
   });
 
   it('rejects an unknown lake dataset and lake reads outside staging', async () => {

@@ -110,6 +110,20 @@ export function orderModels(models: ModelDefinition[]): ModelDefinition[] {
         throw new ModelDefinitionError(m.file, 'depends_on', `unknown model "${dep}"`);
       }
     }
+    if (m.header.materialization === 'incremental') {
+      // Its rows of a day may only depend on that day's lake files and on the seeds (whose changes its fingerprint
+      // sees): a table upstream can change on any day without the lake day changing.
+      const other = m.header.dependsOn.find(
+        (d) => !(seedNames as readonly string[]).includes(d) && byName.get(d)?.layer !== 'staging',
+      );
+      if (other !== undefined) {
+        throw new ModelDefinitionError(
+          m.file,
+          'depends_on',
+          `an incremental model reads only staging models and seeds; "${other}" is neither (make the model a table)`,
+        );
+      }
+    }
     for (const t of m.header.tests) {
       if (
         t.kind === 'relationships' &&

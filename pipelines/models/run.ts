@@ -1,16 +1,15 @@
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { DatasetName } from '../../schemas/index.js';
-import { ident, literal } from './columns.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { type BuildOptions, type BuildOutcome, buildModels, type ModelRunStat } from './build.js';
 import { type DataTestResult, failedTests, runDataTests } from './data-tests.js';
-import { DataTestsFailedError, MartsFileError, ModelBuildError, ModelDefinitionError } from './errors.js';
+import { DataTestsFailedError, MartsFileError } from './errors.js';
 import type { IndicatorSettingsInput } from './indicator-settings.js';
-import { lakeSourceSql } from './lake.js';
-import { loadProject, type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
+import { loadProject } from './project.js';
 import { openMartsReadOnly } from './query.js';
-import { loadSeeds, type ModelCatalogs, seedNames } from './seeds.js';
+import type { ModelCatalogs } from './seeds.js';
+
+export type { BuildMode, ModelRunStat } from './build.js';
 
 export interface ModelsRunOptions {
   /** Local lake root (<lake>/<dataset>/dt=…/*.parquet). */
@@ -29,16 +28,15 @@ export interface ModelsRunOptions {
    * it are complete; open periods count only the days before it. Tests and replays pass a fixed instant.
    */
   now?: Date;
-  onProgress?: (event: { model: string; ms: number; rows?: number }) => void;
+  onProgress?: BuildOptions['onProgress'];
+  /** Ignore the previous marts file: build every model from the whole lake (`models run --full-refresh`). */
+  fullRefresh?: boolean;
+  /** Rebuild only these models (`name`, or `name+` with everything downstream); copy the others from the previous file. */
+  select?: readonly string[];
+  /** Lake days incremental models recompute even when their files did not change (config models.lookback_days). */
+  lookbackDays?: number;
   /** Aborts when the build lost its right to publish (the models build lock, build-lock.ts): checked before it does. */
   signal?: AbortSignal;
-}
-
-export interface ModelRunStat {
-  name: string;
-  /** Rows of a table; null for views (counting would read the lake). */
-  rows: number | null;
-  ms: number;
 }
 
 export interface ModelsRunResult {
@@ -48,6 +46,8 @@ export interface ModelsRunResult {
   /** The failed tests of warn severity: the build was published anyway. */
   warnings: DataTestResult[];
   martsPath: string;
+  /** Set when the previous marts file was not used (every model built from the whole lake), with why. */
+  fullBuildReason?: string;
 }
 
 /** Builds of the same marts file within this process run one after another. */
@@ -107,84 +107,6 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** Views that read the lake by path, directly or through another such view: they cannot stay in the marts file. */
-function lakeBoundViews(models: ModelDefinition[]): ModelDefinition[] {
-  const bound = new Set<string>();
-  for (const m of models) {
-    if (m.header.materialization !== 'view') continue;
-    if (m.sources.length > 0 || m.header.dependsOn.some((d) => bound.has(d))) bound.add(m.name);
-  }
-  return models.filter((m) => bound.has(m.name));
-}
-
-/**
- * Best-effort check that a model reads only what its header declares (DuckDB's parser lists the tables a query
- * names; it lists none when the query uses a table function in FROM, so some omissions go unnoticed).
- */
-function checkDeclaredDependencies(connection: DuckDBConnection, project: ModelProject): void {
-  const known = new Set<string>([...project.models.map((m) => m.name), ...seedNames]);
-  for (const m of project.models) {
-    const probe = m.body.replace(sourcePattern, (_all, _source, dataset: string) => `__lake__${dataset}`);
-    let names: readonly string[];
-    try {
-      names = connection.getTableNames(probe, false);
-    } catch {
-      continue; // DuckDB reports syntax errors with better context when the model is built
-    }
-    for (const name of names) {
-      if (name !== m.name && known.has(name) && !m.header.dependsOn.includes(name)) {
-        throw new ModelDefinitionError(m.file, 'depends_on', `the SQL reads "${name}" but depends_on does not list it`);
-      }
-    }
-  }
-}
-
-async function buildModels(
-  connection: DuckDBConnection,
-  project: ModelProject,
-  o: ModelsRunOptions,
-): Promise<{ models: ModelRunStat[]; tests: DataTestResult[] }> {
-  await connection.run("set TimeZone = 'UTC'");
-  checkDeclaredDependencies(connection, project);
-  await loadSeeds(connection, o.catalogs, o.regionCode, o.now ?? new Date(), o.indicators);
-  const sourceSql = new Map<DatasetName, string>();
-  const stats: ModelRunStat[] = [];
-  for (const model of project.models) {
-    const started = performance.now();
-    for (const dataset of model.sources) {
-      if (!sourceSql.has(dataset)) sourceSql.set(dataset, await lakeSourceSql(o.lakeDir, dataset));
-    }
-    const body = model.body.replace(sourcePattern, (_all, _source, dataset: DatasetName) => sourceSql.get(dataset)!);
-    const ddl = `create ${model.header.materialization} ${ident(model.name)} as\n${body}`;
-    let rows: number | null = null;
-    try {
-      await connection.run(ddl);
-      await connection.run(
-        `comment on ${model.header.materialization} ${ident(model.name)} is ${literal(model.header.description)}`,
-      );
-      if (model.header.materialization === 'table') {
-        const reader = await connection.runAndReadAll(`select count(*) from ${ident(model.name)}`);
-        rows = Number(reader.getRows()[0]?.[0] ?? 0);
-      }
-    } catch (err) {
-      throw new ModelBuildError(model.name, model.file, ddl, err);
-    }
-    const ms = Math.round(performance.now() - started);
-    stats.push({ name: model.name, rows, ms });
-    o.onProgress?.(rows === null ? { model: model.name, ms } : { model: model.name, ms, rows });
-  }
-  const tests = await runDataTests(connection, project.models, () => true);
-  for (const view of lakeBoundViews(project.models).reverse()) {
-    const sql = `drop view ${ident(view.name)}`;
-    try {
-      await connection.run(sql);
-    } catch (err) {
-      throw new ModelBuildError(view.name, view.file, sql, err);
-    }
-  }
-  return { models: stats, tests };
-}
-
 /**
  * Builds every model into `<martsPath>.building-<pid>`, runs the header tests, drops the views that read the lake
  * (so the file is self-contained), fsyncs and renames it over martsPath: readers see the old file or the new one,
@@ -205,7 +127,7 @@ export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
     } catch (err) {
       throw new MartsFileError(buildingPath, 'prepare', err);
     }
-    let result: { models: ModelRunStat[]; tests: DataTestResult[] };
+    let result: BuildOutcome;
     try {
       const instance = await DuckDBInstance.create(buildingPath).catch((err: unknown) => {
         throw new MartsFileError(buildingPath, 'prepare', err);
@@ -215,7 +137,11 @@ export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
         throw new MartsFileError(buildingPath, 'prepare', err);
       });
       try {
-        result = await buildModels(connection, project, o);
+        result = await buildModels(connection, project, {
+          ...o,
+          martsPath,
+          now: o.now ?? new Date(),
+        });
         try {
           await connection.run('checkpoint');
         } catch (err) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { z } from 'zod';
 import {
@@ -30,6 +31,8 @@ export const seedNames = [
   'seed_devices',
   'seed_alarm_thresholds',
   'hub_settings',
+  // Made by the runner (build.ts) from the lake listing: (dataset, day) for every lake day folder with files.
+  'hub_lake_days',
 ] as const;
 export type SeedName = (typeof seedNames)[number];
 
@@ -40,17 +43,21 @@ const catalogSeeds: { table: SeedName; catalog: keyof ModelCatalogs; schema: z.Z
   { table: 'seed_devices', catalog: 'devices', schema: device },
 ];
 
+/** Creates a seed table; returns a fingerprint of its columns and rows (incremental.ts compares builds by it). */
 async function loadTable(
   connection: DuckDBConnection,
   table: string,
   columns: ColumnSpec[],
   rows: Record<string, unknown>[],
-): Promise<void> {
+): Promise<string> {
   try {
     await createTableWithRows(connection, table, columns, rows);
   } catch (err) {
     throw new ModelBuildError(table, undefined, `-- loading seed ${table} (${rows.length} rows)`, err);
   }
+  return createHash('sha256')
+    .update(JSON.stringify([columns, rows]))
+    .digest('hex');
 }
 
 const shanghaiOffsetMs = 8 * 3600 * 1000;
@@ -79,7 +86,8 @@ export async function loadSeeds(
   regionCode: string,
   now: Date,
   settingsInput: IndicatorSettingsInput = {},
-): Promise<void> {
+): Promise<Map<SeedName, string>> {
+  const fingerprints = new Map<SeedName, string>();
   let settings: IndicatorSettings;
   try {
     settings = indicatorSettingsSchema.parse(settingsInput);
@@ -98,10 +106,10 @@ export async function loadSeeds(
     } catch (err) {
       throw new ModelBuildError(seed.table, undefined, `-- catalog ${seed.catalog} does not match its schema`, err);
     }
-    await loadTable(connection, seed.table, columns, rows);
+    fingerprints.set(seed.table, await loadTable(connection, seed.table, columns, rows));
   }
   const { cutoffDate, dataCutoff: cutoff } = dataCutoff(now);
-  await loadTable(
+  const settingsFingerprint = await loadTable(
     connection,
     'hub_settings',
     [
@@ -125,7 +133,8 @@ export async function loadSeeds(
       },
     ],
   );
-  await loadTable(
+  fingerprints.set('hub_settings', settingsFingerprint);
+  const thresholdsFingerprint = await loadTable(
     connection,
     'seed_alarm_thresholds',
     [
@@ -137,4 +146,6 @@ export async function loadSeeds(
     ],
     settings.sensor_alarms.map((t) => ({ at_or_above: null, at_or_below: null, ...t })),
   );
+  fingerprints.set('seed_alarm_thresholds', thresholdsFingerprint);
+  return fingerprints;
 }

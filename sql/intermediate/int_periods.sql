@@ -1,14 +1,13 @@
 -- name: int_periods
 -- description: The days, months, quarters and years (Asia/Shanghai calendar dates) that intersect the data span —
---   the earliest to the latest event day over sensor readings, video alerts, hotline cases, city events and
---   deliveries; a day period is `YYYY-MM-DD`.
+--   the earliest to the latest event day (lake day folder) over sensor readings, video alerts, hotline cases, city
+--   events and deliveries; a day period is `YYYY-MM-DD`.
 --   No landed data gives no periods. Against the build's data cut-off (hub_settings: 00:00 Asia/Shanghai of the
 --   build's day): is_complete when the period ended before it; counted_end is the last day the period counts
 --   (period_end, or the day before the cut-off for an open period — before period_start when none of it is over).
 -- materialization: table
 -- grain: (grain, period)
--- depends_on: stg_lake__sensor_reading, stg_lake__video_alert, stg_lake__hotline_case, stg_lake__city_event,
---   stg_lake__dept_delivery, hub_settings
+-- depends_on: hub_lake_days, hub_settings
 -- tests: unique(grain, period); not_null(grain, period, period_start, period_end, is_complete, counted_end, data_cutoff);
 --   accepted_values(grain: day|month|quarter|year); expression(period_start <= period_end);
 --   expression(counted_end <= period_end); expression(is_complete = (counted_end = period_end))
@@ -19,43 +18,17 @@ settings as (
     select * from hub_settings
 ),
 
-sensor_reading as (
-    select observed_date as event_date from stg_lake__sensor_reading
-),
-
-video_alert as (
-    select occurred_date as event_date from stg_lake__video_alert
-),
-
-hotline_case as (
-    select received_date as event_date from stg_lake__hotline_case
-),
-
-city_event as (
-    select reported_date as event_date from stg_lake__city_event
-),
-
-dept_delivery as (
-    select delivered_date as event_date from stg_lake__dept_delivery
-),
-
-event_dates as (
-    select event_date from sensor_reading
-    union all
-    select event_date from video_alert
-    union all
-    select event_date from hotline_case
-    union all
-    select event_date from city_event
-    union all
-    select event_date from dept_delivery
+lake_days as (
+    -- The lake's day folders (dt = the event day in Asia/Shanghai), listed by the runner: no pass over the data.
+    select * from hub_lake_days
+    where dataset in ('sensor_reading', 'video_alert', 'hotline_case', 'city_event', 'dept_delivery')
 ),
 
 data_span as (
     select
-        min(event_date) as span_start,
-        max(event_date) as span_end
-    from event_dates
+        min(day) as span_start,
+        max(day) as span_end
+    from lake_days
 ),
 
 months as (

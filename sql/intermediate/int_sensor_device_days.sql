@@ -8,8 +8,9 @@
 --   readings' own for a device not in it. is_registered: the device is in the registry and registered that day
 --   (installed_on <= day <= removed_on, open ends unbounded); readings_expected = greatest(1, floor(86400 /
 --   reporting_interval_s)) on a registered day, readings_counted = least(readings_received, readings_expected);
---   both 0 on a day not registered.
--- materialization: table
+--   both 0 on a day not registered. Incremental: a build recomputes only the lake days whose files changed.
+-- materialization: incremental
+-- incremental_by: observed_date
 -- grain: (device_id, observed_date)
 -- depends_on: stg_lake__sensor_reading, seed_devices, seed_alarm_thresholds
 -- tests: unique(device_id, observed_date);

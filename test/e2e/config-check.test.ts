@@ -236,6 +236,14 @@ describe('`cityhub models run` takes catalogs by the same rule, without the demo
     const models = await runCliInProcess(['models', 'run', '--config', file]);
     expect(models.stderr).not.toMatch(/not available|invalid config/);
     expect(models.stdout).toMatch(/data tests: \d+ passed/);
+    // The hub's run built the marts from this lake already: nothing changed, no lake day is read again.
+    expect(models.stdout).toMatch(/int_sensor_device_days +\d+ ms {2}incremental \(0 lake days\)/);
+    const refreshed = await runCliInProcess(['models', 'run', '--full-refresh', '--config', file]);
+    expect(refreshed.stdout).toMatch(/int_sensor_device_days +\d+ ms {2}full/);
+    expect(refreshed.stdout).toMatch(/full build: full refresh asked for/);
+    const selected = await runCliInProcess(['models', 'run', '--select', 'mart_hotline', '--config', file]);
+    expect(selected.stdout).toMatch(/mart_hotline +\d+ ms {2}full/);
+    expect(selected.stdout).toMatch(/mart_data_sharing +\d+ ms {2}copied/);
     const query = await runCliInProcess([
       'query',
       '--config',

@@ -1,0 +1,357 @@
+/**
+ * Builds the models into an open (new) marts database: seeds, then every model in dependency order — views, tables,
+ * and incremental tables that take the unchanged lake days over from the previous marts file (incremental.ts) —
+ * then the data tests, the state of this build (lake days, model fingerprints, the run log), and drops what reads
+ * the lake by path so the file is self-contained.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DatasetName } from '../../schemas/index.js';
+import { createTableWithRows } from './append.js';
+import { ident, literal } from './columns.js';
+import { type DataTestResult, runDataTests } from './data-tests.js';
+import { ModelBuildError, ModelDefinitionError } from './errors.js';
+import {
+  changedDays,
+  LAKE_DAYS_TABLE,
+  type LakeState,
+  lakeDatasetsOf,
+  MODEL_STATE_TABLE,
+  modelFingerprints,
+  type PreviousBuild,
+  RUN_LOG_TABLE,
+  readPreviousBuild,
+  selectedModels,
+} from './incremental.js';
+import type { IndicatorSettingsInput } from './indicator-settings.js';
+import { type LakeDay, lakeDays, lakeSourceSql } from './lake.js';
+import { type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
+import { loadSeeds, type ModelCatalogs, seedNames } from './seeds.js';
+
+/** How a model's relation was made in this build. */
+export type BuildMode = 'view' | 'full' | 'incremental' | 'copied';
+
+export interface ModelRunStat {
+  name: string;
+  /** Rows of a table; null for views (counting would read the lake). */
+  rows: number | null;
+  ms: number;
+  mode: BuildMode;
+  /** Incremental models: the lake days recomputed (the others were taken over from the previous build). */
+  days?: number;
+}
+
+export interface BuildOptions {
+  lakeDir: string;
+  /** The published marts file: the previous build, read for incremental models and --select. */
+  martsPath: string;
+  regionCode: string;
+  catalogs: ModelCatalogs;
+  indicators?: IndicatorSettingsInput;
+  now: Date;
+  /** Ignore the previous build: every model from the whole lake. */
+  fullRefresh?: boolean;
+  /** Rebuild only these models (`name`, or `name+` with everything downstream); copy the others over. */
+  select?: readonly string[];
+  /** Lake days recomputed by incremental models even when their files did not change (default 0). */
+  lookbackDays?: number;
+  onProgress?: (event: { model: string; ms: number; rows?: number; mode: BuildMode; days?: number }) => void;
+}
+
+export interface BuildOutcome {
+  models: ModelRunStat[];
+  tests: DataTestResult[];
+  /** Why the previous build was not used (absent when it was). */
+  fullBuildReason?: string;
+}
+
+const PREVIOUS = 'previous';
+/** Builds kept in the run log. */
+const RUN_LOG_BUILDS = 200;
+
+export async function buildModels(
+  connection: DuckDBConnection,
+  project: ModelProject,
+  o: BuildOptions,
+): Promise<BuildOutcome> {
+  await connection.run("set TimeZone = 'UTC'");
+  checkDeclaredDependencies(connection, project);
+  const seedFingerprints = await loadSeeds(connection, o.catalogs, o.regionCode, o.now, o.indicators);
+  const byName = new Map(project.models.map((m) => [m.name, m]));
+
+  const lake = new Map<DatasetName, Map<string, LakeDay>>();
+  for (const dataset of new Set(project.models.flatMap((m) => m.sources))) {
+    lake.set(dataset, await lakeDays(o.lakeDir, dataset));
+  }
+  seedFingerprints.set('hub_lake_days', await loadLakeDays(connection, lake));
+  const fingerprints = modelFingerprints(project, seedFingerprints);
+  const { previous, reason } = o.fullRefresh
+    ? { previous: undefined, reason: 'full refresh asked for' }
+    : await attachPrevious(connection, o.martsPath);
+  const changed = previous ? changedDays(previous.lake, lake, o.lookbackDays ?? 0) : undefined;
+  const selected = o.select ? selectedModels(project, o.select) : undefined;
+  const buildId = new Date().toISOString();
+
+  /** Staging view → its twin over only the changed lake days (incremental builds). */
+  const deltaViews = new Map<string, string>();
+  const sourceSql = (model: ModelDefinition, onlyChanged: boolean) =>
+    model.body.replace(sourcePattern, (_all, _source, dataset: DatasetName) =>
+      lakeSourceSql(o.lakeDir, dataset, lake.get(dataset)!, onlyChanged ? changed?.get(dataset) : undefined),
+    );
+  const run = async (model: ModelDefinition, sql: string) => {
+    try {
+      await connection.run(sql);
+    } catch (err) {
+      throw new ModelBuildError(model.name, model.file, sql, err);
+    }
+  };
+
+  const stats: ModelRunStat[] = [];
+  for (const model of project.models) {
+    const started = performance.now();
+    const table = ident(model.name);
+    let mode: BuildMode;
+    let days: number | undefined;
+    if (model.header.materialization === 'view') {
+      mode = 'view';
+      await run(model, `create view ${table} as\n${sourceSql(model, false)}`);
+      if (changed !== undefined && model.sources.length > 0) {
+        const delta = `${model.name}__changed_days`;
+        await run(model, `create view ${ident(delta)} as\n${sourceSql(model, true)}`);
+        deltaViews.set(model.name, delta);
+      }
+    } else if (selected !== undefined && !selected.has(model.name) && previous?.models.has(model.name)) {
+      mode = 'copied';
+      await run(model, `create table ${table} as select * from ${PREVIOUS}.${table}`);
+    } else if (
+      model.header.materialization === 'incremental' &&
+      changed !== undefined &&
+      previous?.models.get(model.name) === fingerprints.get(model.name)
+    ) {
+      mode = 'incremental';
+      const dayColumn = ident(model.header.incrementalBy!);
+      const recompute = new Set(lakeDatasetsOf(model, byName).flatMap((d) => [...(changed.get(d) ?? [])]));
+      days = recompute.size;
+      await connection.run(
+        `create or replace temp table cityhub_recomputed_days as select cast(unnest(${dateList(recompute)}) as date) as day`,
+      );
+      const body = model.body.replace(/\b[a-z_][a-z0-9_]*\b/g, (name) => deltaViews.get(name) ?? name);
+      await run(
+        model,
+        `create table ${table} as select * from ${PREVIOUS}.${table} where ${dayColumn} not in (select day from cityhub_recomputed_days)`,
+      );
+      await run(
+        model,
+        `insert into ${table} by name select * from (\n${body}\n) where ${dayColumn} in (select day from cityhub_recomputed_days)`,
+      );
+    } else {
+      mode = 'full';
+      await run(model, `create table ${table} as\n${model.body}`);
+    }
+    const kind = mode === 'view' ? 'view' : 'table';
+    await run(model, `comment on ${kind} ${table} is ${literal(model.header.description)}`);
+    let rows: number | null = null;
+    if (kind === 'table') {
+      const reader = await connection.runAndReadAll(`select count(*) from ${table}`);
+      rows = Number(reader.getRows()[0]?.[0] ?? 0);
+    }
+    const ms = Math.round(performance.now() - started);
+    stats.push({ name: model.name, rows, ms, mode, ...(days === undefined ? {} : { days }) });
+    o.onProgress?.({
+      model: model.name,
+      ms,
+      mode,
+      ...(rows === null ? {} : { rows }),
+      ...(days === undefined ? {} : { days }),
+    });
+  }
+
+  // In an incremental build the staging tests look at the changed days only: the other days passed them before,
+  // and duplicates never cross days.
+  const tests = await runDataTests(
+    connection,
+    project.models,
+    () => true,
+    (name) => deltaViews.get(name) ?? name,
+  );
+  // A copied table keeps the fingerprint it was built with: the next build must not take it for the current definition.
+  const stored = new Map(fingerprints);
+  for (const stat of stats) if (stat.mode === 'copied') stored.set(stat.name, previous!.models.get(stat.name)!);
+  await writeBuildState(connection, {
+    buildId,
+    lake,
+    fingerprints: stored,
+    project,
+    stats,
+    tests,
+    previous: !!previous,
+  });
+  for (const delta of deltaViews.values()) await connection.run(`drop view ${ident(delta)}`);
+  for (const view of lakeBoundViews(project.models).reverse()) await run(view, `drop view ${ident(view.name)}`);
+  if (previous) await connection.run(`detach ${PREVIOUS}`);
+  return { models: stats, tests, ...(reason === undefined ? {} : { fullBuildReason: reason }) };
+}
+
+/** `hub_lake_days(dataset, day)`: the lake's day folders, for models that need the data span without reading it. */
+async function loadLakeDays(
+  connection: DuckDBConnection,
+  lake: ReadonlyMap<DatasetName, ReadonlyMap<string, LakeDay>>,
+): Promise<string> {
+  const rows = [...lake].flatMap(([dataset, days]) => [...days.keys()].map((day) => ({ dataset, day })));
+  try {
+    await createTableWithRows(
+      connection,
+      'hub_lake_days',
+      [
+        { name: 'dataset', type: 'VARCHAR' },
+        { name: 'day', type: 'DATE' },
+      ],
+      rows,
+    );
+  } catch (err) {
+    throw new ModelBuildError('hub_lake_days', undefined, `-- listing ${rows.length} lake days`, err);
+  }
+  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+}
+
+function dateList(days: ReadonlySet<string>): string {
+  return `[${[...days].map(literal).join(', ')}]::varchar[]`;
+}
+
+/** Attaches the published marts file read-only and reads its build state; a reason when it cannot be used. */
+async function attachPrevious(
+  connection: DuckDBConnection,
+  martsPath: string,
+): Promise<{ previous: PreviousBuild | undefined; reason?: string }> {
+  if (!existsSync(martsPath)) return { previous: undefined, reason: 'no previous marts file' };
+  try {
+    await connection.run(`attach ${literal(martsPath)} as ${PREVIOUS} (read_only)`);
+  } catch (err) {
+    return { previous: undefined, reason: `the previous marts file cannot be read: ${(err as Error).message}` };
+  }
+  const previous = await readPreviousBuild(connection, PREVIOUS);
+  if (previous === undefined) {
+    await connection.run(`detach ${PREVIOUS}`);
+    return { previous: undefined, reason: 'the previous marts file has no build state (an older release built it)' };
+  }
+  return { previous };
+}
+
+async function writeBuildState(
+  connection: DuckDBConnection,
+  s: {
+    buildId: string;
+    lake: LakeState;
+    fingerprints: ReadonlyMap<string, string>;
+    project: ModelProject;
+    stats: ModelRunStat[];
+    tests: DataTestResult[];
+    previous: boolean;
+  },
+): Promise<void> {
+  const lakeRows = [...s.lake].flatMap(([dataset, days]) =>
+    [...days].map(([day, { fingerprint }]) => ({ dataset, day, fingerprint })),
+  );
+  await createTableWithRows(
+    connection,
+    LAKE_DAYS_TABLE,
+    [
+      { name: 'dataset', type: 'VARCHAR' },
+      { name: 'day', type: 'DATE' },
+      { name: 'fingerprint', type: 'VARCHAR' },
+    ],
+    lakeRows,
+  );
+  const tables = s.project.models.filter((m) => m.header.materialization !== 'view');
+  await createTableWithRows(
+    connection,
+    MODEL_STATE_TABLE,
+    [
+      { name: 'model', type: 'VARCHAR' },
+      { name: 'fingerprint', type: 'VARCHAR' },
+    ],
+    tables.map((m) => ({ model: m.name, fingerprint: s.fingerprints.get(m.name) })),
+  );
+  const outcome = (model: string) => {
+    const failed = s.tests.filter((t) => t.model === model && !t.passed);
+    return failed.length === 0 ? 'passed' : failed.some((t) => t.severity === 'error') ? 'failed' : 'warned';
+  };
+  const columns = [
+    { name: 'build_id', type: 'VARCHAR' },
+    { name: 'model', type: 'VARCHAR' },
+    { name: 'materialization', type: 'VARCHAR' },
+    { name: 'mode', type: 'VARCHAR' },
+    { name: 'rows', type: 'BIGINT' },
+    { name: 'days_recomputed', type: 'BIGINT' },
+    { name: 'ms', type: 'BIGINT' },
+    { name: 'tests', type: 'VARCHAR' },
+  ] as const;
+  await createTableWithRows(
+    connection,
+    RUN_LOG_TABLE,
+    [...columns],
+    s.stats.map((stat) => ({
+      build_id: s.buildId,
+      model: stat.name,
+      materialization: s.project.models.find((m) => m.name === stat.name)!.header.materialization,
+      mode: stat.mode,
+      rows: stat.rows,
+      days_recomputed: stat.days ?? null,
+      ms: stat.ms,
+      tests: outcome(stat.name),
+    })),
+  );
+  if (s.previous) {
+    // The log of earlier builds, newest first, up to RUN_LOG_BUILDS builds in all.
+    try {
+      await connection.run(
+        `insert into ${RUN_LOG_TABLE} by name select * from ${PREVIOUS}.${RUN_LOG_TABLE} where build_id in (select distinct build_id from ${PREVIOUS}.${RUN_LOG_TABLE} order by build_id desc limit ${RUN_LOG_BUILDS - 1})`,
+      );
+    } catch {
+      // A previous file without a run log (or with other columns) starts the log afresh.
+    }
+  }
+  await connection.run(
+    `comment on table ${LAKE_DAYS_TABLE} is 'The lake days (dt folders) this build read, by dataset, with a fingerprint of their files'`,
+  );
+  await connection.run(
+    `comment on table ${MODEL_STATE_TABLE} is 'A fingerprint of each stored model''s definition and upstream, to tell what an incremental build may take over'`,
+  );
+  await connection.run(
+    `comment on table ${RUN_LOG_TABLE} is 'One row per model and build: how it was built (view, full, incremental, copied), rows, lake days recomputed, duration, tests'`,
+  );
+}
+
+/** Views that read the lake by path, directly or through another such view: they cannot stay in the marts file. */
+export function lakeBoundViews(models: ModelDefinition[]): ModelDefinition[] {
+  const bound = new Set<string>();
+  for (const m of models) {
+    if (m.header.materialization !== 'view') continue;
+    if (m.sources.length > 0 || m.header.dependsOn.some((d) => bound.has(d))) bound.add(m.name);
+  }
+  return models.filter((m) => bound.has(m.name));
+}
+
+/**
+ * Best-effort check that a model reads only what its header declares (DuckDB's parser lists the tables a query
+ * names; it lists none when the query uses a table function in FROM, so some omissions go unnoticed).
+ */
+function checkDeclaredDependencies(connection: DuckDBConnection, project: ModelProject): void {
+  const known = new Set<string>([...project.models.map((m) => m.name), ...seedNames]);
+  for (const m of project.models) {
+    const probe = m.body.replace(sourcePattern, (_all, _source, dataset: string) => `__lake__${dataset}`);
+    let names: readonly string[];
+    try {
+      names = connection.getTableNames(probe, false);
+    } catch {
+      continue; // DuckDB reports syntax errors with better context when the model is built
+    }
+    for (const name of names) {
+      if (name !== m.name && known.has(name) && !m.header.dependsOn.includes(name)) {
+        throw new ModelDefinitionError(m.file, 'depends_on', `the SQL reads "${name}" but depends_on does not list it`);
+      }
+    }
+  }
+}
