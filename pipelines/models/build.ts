@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DatasetName } from '../../schemas/index.js';
 import { createTableWithRows } from './append.js';
-import { ident, literal } from './columns.js';
+import { catalogColumnSpecs, ident, literal } from './columns.js';
 import { type DataTestResult, runDataTests } from './data-tests.js';
 import { ModelBuildError, ModelDefinitionError } from './errors.js';
 import {
@@ -25,6 +25,7 @@ import {
   readPreviousBuild,
   selectedModels,
 } from './incremental.js';
+import { type Indicator, indicatorCatalogFile, indicatorColumns, indicatorSchema } from './indicator-catalog.js';
 import type { IndicatorSettingsInput } from './indicator-settings.js';
 import { type LakeDay, lakeDays, lakeSourceSql } from './lake.js';
 import { type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
@@ -86,6 +87,7 @@ export async function buildModels(
     lake.set(dataset, await lakeDays(o.lakeDir, dataset));
   }
   seedFingerprints.set('hub_lake_days', await loadLakeDays(connection, lake));
+  seedFingerprints.set('seed_indicators', await loadIndicators(connection, project.indicators));
   const fingerprints = modelFingerprints(project, seedFingerprints);
   const { previous, reason } = o.fullRefresh
     ? { previous: undefined, reason: 'full refresh asked for' }
@@ -168,6 +170,7 @@ export async function buildModels(
     });
   }
 
+  await checkIndicatorColumns(connection, project);
   // In an incremental build the staging tests look at the changed days only: the other days passed them before,
   // and duplicates never cross days.
   const tests = await runDataTests(
@@ -214,6 +217,49 @@ async function loadLakeDays(
     throw new ModelBuildError('hub_lake_days', undefined, `-- listing ${rows.length} lake days`, err);
   }
   return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+}
+
+/** `seed_indicators`: the indicator catalog (row_filter as JSON text). */
+async function loadIndicators(connection: DuckDBConnection, indicators: readonly Indicator[]): Promise<string> {
+  const { columns, json } = catalogColumnSpecs(indicatorSchema);
+  const rows = indicators.map((indicator) => {
+    const row: Record<string, unknown> = { ...indicator };
+    for (const name of json) row[name] = JSON.stringify(row[name]);
+    return row;
+  });
+  try {
+    await createTableWithRows(connection, 'seed_indicators', columns, rows);
+  } catch (err) {
+    throw new ModelBuildError('seed_indicators', undefined, `-- loading ${rows.length} indicators`, err);
+  }
+  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+}
+
+/** Every indicator names a mart of the project and columns it has (a locality's typo fails the build, named). */
+async function checkIndicatorColumns(connection: DuckDBConnection, project: ModelProject): Promise<void> {
+  const reader = await connection.runAndReadAll(
+    `select table_name, column_name from information_schema.columns where table_catalog = current_database() and table_schema = 'main'`,
+  );
+  const columns = new Set(reader.getRows().map(([t, c]) => `${t}.${c}`));
+  const file = indicatorCatalogFile(project.sqlDir);
+  project.indicators.forEach((indicator, i) => {
+    if (!project.models.some((m) => m.name === indicator.mart && m.layer === 'marts')) {
+      throw new ModelDefinitionError(
+        file,
+        `indicators[${i}].mart`,
+        `${indicator.code}: no mart named ${indicator.mart}`,
+      );
+    }
+    for (const { key, column } of indicatorColumns(indicator)) {
+      if (!columns.has(`${indicator.mart}.${column}`)) {
+        throw new ModelDefinitionError(
+          file,
+          `indicators[${i}].${key}`,
+          `${indicator.code}: ${indicator.mart} has no column ${column}`,
+        );
+      }
+    }
+  });
 }
 
 function dateList(days: ReadonlySet<string>): string {

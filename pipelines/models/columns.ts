@@ -42,7 +42,7 @@ function duckType(field: string, t: z.ZodType): DuckType {
     case 'boolean':
       return 'BOOLEAN';
     case 'array':
-      if (unwrap((inner as z.ZodArray<z.ZodType>).element).def.type === 'string') return 'VARCHAR[]';
+      if (['string', 'enum'].includes(unwrap((inner as z.ZodArray<z.ZodType>).element).def.type)) return 'VARCHAR[]';
   }
   throw new TypeError(`no DuckDB type for schema field ${field}`);
 }

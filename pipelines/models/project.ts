@@ -3,6 +3,7 @@ import { join, relative, sep } from 'node:path';
 import { type DatasetName, datasetNames } from '../../schemas/index.js';
 import { ModelCycleError, ModelDefinitionError } from './errors.js';
 import { type ModelHeader, parseModelFile } from './header.js';
+import { type Indicator, loadIndicatorCatalog } from './indicator-catalog.js';
 import { seedNames } from './seeds.js';
 
 export const layers = ['staging', 'intermediate', 'marts'] as const;
@@ -22,6 +23,8 @@ export interface ModelDefinition {
 
 export interface ModelProject {
   sqlDir: string;
+  /** The indicator catalog (seeds/indicators.json), loaded as seed_indicators. */
+  indicators: Indicator[];
   /** In build order: every model after everything it depends on. */
   models: ModelDefinition[];
 }
@@ -48,7 +51,7 @@ export async function loadProject(sqlDir: string): Promise<ModelProject> {
   });
   const files = all.filter((f) => !relative(sqlDir, f).startsWith(`seeds${sep}`));
   const models = await Promise.all(files.map(async (file) => defineModel(sqlDir, file, await readFile(file, 'utf8'))));
-  return { sqlDir, models: orderModels(models) };
+  return { sqlDir, models: orderModels(models), indicators: await loadIndicatorCatalog(sqlDir) };
 }
 
 export function defineModel(sqlDir: string, file: string, text: string): ModelDefinition {

@@ -31,8 +31,9 @@ export const seedNames = [
   'seed_devices',
   'seed_alarm_thresholds',
   'hub_settings',
-  // Made by the runner (build.ts) from the lake listing: (dataset, day) for every lake day folder with files.
+  // Made by the runner (build.ts): (dataset, day) for every lake day folder with files; the indicator catalog.
   'hub_lake_days',
+  'seed_indicators',
 ] as const;
 export type SeedName = (typeof seedNames)[number];
 
