@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DatasetName } from '../../schemas/index.js';
 import { createTableWithRows } from './append.js';
-import { catalogColumnSpecs, ident, literal } from './columns.js';
+import { ident, literal } from './columns.js';
 import { type DataTestResult, runDataTests } from './data-tests.js';
 import { ModelBuildError, ModelDefinitionError } from './errors.js';
 import {
@@ -25,11 +25,12 @@ import {
   readPreviousBuild,
   selectedModels,
 } from './incremental.js';
-import { type Indicator, indicatorCatalogFile, indicatorColumns, indicatorSchema } from './indicator-catalog.js';
+import { indicatorCatalogFile, indicatorColumns, indicatorSchema } from './indicator-catalog.js';
 import type { IndicatorSettingsInput } from './indicator-settings.js';
 import { type LakeDay, lakeDays, lakeSourceSql } from './lake.js';
 import { type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
-import { loadSeeds, type ModelCatalogs, seedNames } from './seeds.js';
+import { eventClassFields } from './seed-files.js';
+import { loadCatalogTable, loadSeeds, type ModelCatalogs, seedNames } from './seeds.js';
 
 /** How a model's relation was made in this build. */
 export type BuildMode = 'view' | 'full' | 'incremental' | 'copied';
@@ -87,7 +88,15 @@ export async function buildModels(
     lake.set(dataset, await lakeDays(o.lakeDir, dataset));
   }
   seedFingerprints.set('hub_lake_days', await loadLakeDays(connection, lake));
-  seedFingerprints.set('seed_indicators', await loadIndicators(connection, project.indicators));
+  // The models folder's own reference data, validated (refinements included) when the project loaded.
+  seedFingerprints.set(
+    'seed_indicators',
+    await loadCatalogTable(connection, 'seed_indicators', indicatorSchema, project.indicators),
+  );
+  seedFingerprints.set(
+    'seed_event_classes',
+    await loadCatalogTable(connection, 'seed_event_classes', eventClassFields, project.eventClasses),
+  );
   const fingerprints = modelFingerprints(project, seedFingerprints);
   const { previous, reason } = o.fullRefresh
     ? { previous: undefined, reason: 'full refresh asked for' }
@@ -215,22 +224,6 @@ async function loadLakeDays(
     );
   } catch (err) {
     throw new ModelBuildError('hub_lake_days', undefined, `-- listing ${rows.length} lake days`, err);
-  }
-  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
-}
-
-/** `seed_indicators`: the indicator catalog (row_filter as JSON text). */
-async function loadIndicators(connection: DuckDBConnection, indicators: readonly Indicator[]): Promise<string> {
-  const { columns, json } = catalogColumnSpecs(indicatorSchema);
-  const rows = indicators.map((indicator) => {
-    const row: Record<string, unknown> = { ...indicator };
-    for (const name of json) row[name] = JSON.stringify(row[name]);
-    return row;
-  });
-  try {
-    await createTableWithRows(connection, 'seed_indicators', columns, rows);
-  } catch (err) {
-    throw new ModelBuildError('seed_indicators', undefined, `-- loading ${rows.length} indicators`, err);
   }
   return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
 }

@@ -4,11 +4,10 @@
  * locality adds its own indicators (特色指标) to it beside its own models. Checked when the project loads (shape) and
  * after every build (the mart and columns it names exist).
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { dimension } from '../../schemas/catalogs.js';
-import { ModelDefinitionError } from './errors.js';
+import { loadSeedFile } from './seed-files.js';
 
 const column = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a column name');
 
@@ -42,34 +41,8 @@ export type Indicator = z.infer<typeof indicatorSchema>;
 export const indicatorCatalogFile = (sqlDir: string) => join(sqlDir, 'seeds', 'indicators.json');
 
 /** The catalog of a models folder; empty when it has none. Throws ModelDefinitionError naming the entry and key. */
-export async function loadIndicatorCatalog(sqlDir: string): Promise<Indicator[]> {
-  const file = indicatorCatalogFile(sqlDir);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new ModelDefinitionError(file, 'indicators', `cannot be read: ${(err as Error).message}`, { cause: err });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ModelDefinitionError(file, 'indicators', `is not JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const parsed = z.array(indicatorSchema).safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const at = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-    throw new ModelDefinitionError(file, `indicators${at}`, issue.message);
-  }
-  const seen = new Set<string>();
-  parsed.data.forEach((indicator, i) => {
-    if (seen.has(indicator.code))
-      throw new ModelDefinitionError(file, `indicators[${i}].code`, `"${indicator.code}" is listed twice`);
-    seen.add(indicator.code);
-  });
-  return parsed.data;
+export function loadIndicatorCatalog(sqlDir: string): Promise<Indicator[]> {
+  return loadSeedFile(indicatorCatalogFile(sqlDir), 'indicators', indicatorSchema);
 }
 
 /** The columns an indicator reads from its mart. */

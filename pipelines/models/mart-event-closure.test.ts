@@ -126,7 +126,7 @@ const q3: Period = { period_start: '2026-07-01', period_end: '2026-09-30', ...co
 const day = (d: string, at = completeAt): Period => ({ period_start: d, period_end: d, ...at });
 
 const rowsSql = (where: string) =>
-  `select * from mart_event_closure where ${where} order by grain, period, region_code, breakdown, breakdown_value`;
+  `select * exclude (breakdown_name) from mart_event_closure where ${where} order by grain, period, region_code, breakdown, breakdown_value`;
 
 describe('mart_event_closure', () => {
   it('computes every rate from its own denominator, by region prefix and by event class and source kind', async () => {
@@ -333,14 +333,14 @@ describe('mart_event_closure', () => {
     ]);
     expect(
       await query(
-        `select breakdown, breakdown_value from mart_event_closure
+        `select breakdown, breakdown_value, breakdown_name from mart_event_closure
          where grain = 'month' and region_code = '330102' and breakdown <> 'all' order by 1, 2`,
       ),
     ).toEqual([
-      { breakdown: 'event_class', breakdown_value: '0101' },
-      { breakdown: 'event_class', breakdown_value: '0104' },
-      { breakdown: 'source_kind', breakdown_value: 'grid' },
-      { breakdown: 'source_kind', breakdown_value: 'video' },
+      { breakdown: 'event_class', breakdown_value: '0101', breakdown_name: '暴露垃圾' },
+      { breakdown: 'event_class', breakdown_value: '0104', breakdown_name: '垃圾箱满溢' },
+      { breakdown: 'source_kind', breakdown_value: 'grid', breakdown_name: null },
+      { breakdown: 'source_kind', breakdown_value: 'video', breakdown_name: null },
     ]);
 
     // Each breakdown partitions the events: its rows add up to the 'all' row, in every grain, period and region.

@@ -407,6 +407,7 @@ describe('mart_scenario_status and mart_scenario_coverage', () => {
       },
       {
         devices: [deviceOf({ device_id: 'dev-1', device_type: 'drain_level', region_code: '330102' })],
+        data_resources: [resource({ resource_code: 'res-1', name: '排水管网运行数据', share_type: 'not_shared' })],
         scenarios: [
           scenarioOf({ scenario_code: 's_sensor', required_device_types: ['gas_methane', 'drain_level'] }),
           scenarioOf({ scenario_code: 's_video', region_prefix: '330102', required_video_event_types: ['0101'] }),
@@ -431,6 +432,11 @@ describe('mart_scenario_status and mart_scenario_coverage', () => {
             min_online_rate: 0.5,
           }),
           scenarioOf({ scenario_code: 's_loop', region_prefix: '330102', closed_loop: true, event_classes: ['0101'] }),
+          scenarioOf({
+            scenario_code: 's_vendor',
+            region_prefix: '330102',
+            required_video_event_types: ['0502', '0999'],
+          }),
           // Ningbo is outside the hub's scope: no pair.
           scenarioOf({ scenario_code: 's_ningbo', region_prefix: '3302' }),
         ],
@@ -464,7 +470,38 @@ describe('mart_scenario_status and mart_scenario_coverage', () => {
       // Device-days and the online rate are reported for required device types even without min_online_rate.
       row('s_sensor', '330102', ['no_sensor_data:gas_methane'], [1 / 31, 1, 31]),
       row('s_sensor', '330106', ['no_sensor_data:drain_level', 'no_sensor_data:gas_methane']),
+      row('s_vendor', '330102', ['no_video_alerts:0502', 'no_video_alerts:0999']),
       row('s_video', '330102', []),
+    ]);
+    // The same reasons in words, with the names of what they concern (an unknown event class keeps its code).
+    expect(
+      await query(
+        `select scenario_code, region_name, failed_reasons from mart_scenario_status
+         where grain = 'month' and scenario_code in ('s_vendor', 's_resource', 's_nodev') order by scenario_code, region_code`,
+      ),
+    ).toEqual([
+      {
+        scenario_code: 's_nodev',
+        region_name: '西湖区',
+        failed_reasons: [
+          'no registered devices of the required types',
+          'no sensor readings of device type drain_level',
+        ],
+      },
+      {
+        scenario_code: 's_resource',
+        region_name: '上城区',
+        failed_reasons: ['no valid delivery of resource res-1 排水管网运行数据'],
+      },
+      { scenario_code: 's_resource', region_name: '西湖区', failed_reasons: [] },
+      {
+        scenario_code: 's_vendor',
+        region_name: '上城区',
+        failed_reasons: [
+          'no video alerts of event class 0502 无照经营游商 (unlicensed street vending)',
+          'no video alerts of event class 0999',
+        ],
+      },
     ]);
     expect(
       await query(`select * from mart_scenario_status where scenario_code = 's_video' order by grain, period`),
@@ -481,8 +518,10 @@ describe('mart_scenario_status and mart_scenario_coverage', () => {
         scenario_name: 's_video',
         dimension: 'operation',
         region_code: '330102',
+        region_name: '上城区',
         is_covered: true,
         failed_conditions: [],
+        failed_reasons: [],
         online_rate: null,
         online_device_days: 0,
         registered_device_days: 0,
@@ -512,8 +551,9 @@ describe('mart_scenario_status and mart_scenario_coverage', () => {
     };
     // The hub is 杭州市: 浙江省 and 宁波市 are outside its scope.
     expect(await query(`select * from mart_scenario_coverage where grain = 'month' order by region_code`)).toEqual([
-      coverage('month', '2026-08', '330100', 'city', 9, 2),
-      coverage('month', '2026-08', '330102', 'district', 5, 1),
+      // s_vendor adds an uncovered pair in 上城区.
+      coverage('month', '2026-08', '330100', 'city', 10, 2),
+      coverage('month', '2026-08', '330102', 'district', 6, 1),
       coverage('month', '2026-08', '330106', 'district', 3, 1),
     ]);
   });
@@ -682,8 +722,10 @@ describe('an empty lake', () => {
       'scenario_name VARCHAR',
       'dimension VARCHAR',
       'region_code VARCHAR',
+      'region_name VARCHAR',
       'is_covered BOOLEAN',
       'failed_conditions VARCHAR[]',
+      'failed_reasons VARCHAR[]',
       'online_rate DOUBLE',
       'online_device_days BIGINT',
       'registered_device_days BIGINT',

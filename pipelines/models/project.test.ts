@@ -159,6 +159,15 @@ describe('loadProject', () => {
     expect(err.message).toMatch(/reads only staging models and seeds; "int_a" is neither/);
   });
 
+  it('rejects a mart that reads another mart: shared logic belongs in an intermediate model', async () => {
+    const err = await definitionError({
+      'marts/mart_a.sql': model('mart_a'),
+      'marts/mart_b.sql': model('mart_b', { depends_on: 'mart_a' }, 'select * from mart_a'),
+    });
+    expect(err.field).toBe('depends_on');
+    expect(err.message).toMatch(/a mart reads intermediate models, not other marts \("mart_a"\)/);
+  });
+
   it('rejects an unknown lake dataset and lake reads outside staging', async () => {
     expect(
       (await definitionError({ 'staging/stg_a.sql': model('stg_a', {}, "select * from {{ source('lake', 'nope') }}") }))

@@ -4,6 +4,7 @@ import { type DatasetName, datasetNames } from '../../schemas/index.js';
 import { ModelCycleError, ModelDefinitionError } from './errors.js';
 import { type ModelHeader, parseModelFile } from './header.js';
 import { type Indicator, loadIndicatorCatalog } from './indicator-catalog.js';
+import { type EventClassEntry, loadEventClasses } from './seed-files.js';
 import { seedNames } from './seeds.js';
 
 export const layers = ['staging', 'intermediate', 'marts'] as const;
@@ -25,6 +26,8 @@ export interface ModelProject {
   sqlDir: string;
   /** The indicator catalog (seeds/indicators.json), loaded as seed_indicators. */
   indicators: Indicator[];
+  /** The event classes with their names (seeds/event_classes.json), loaded as seed_event_classes. */
+  eventClasses: EventClassEntry[];
   /** In build order: every model after everything it depends on. */
   models: ModelDefinition[];
 }
@@ -51,7 +54,12 @@ export async function loadProject(sqlDir: string): Promise<ModelProject> {
   });
   const files = all.filter((f) => !relative(sqlDir, f).startsWith(`seeds${sep}`));
   const models = await Promise.all(files.map(async (file) => defineModel(sqlDir, file, await readFile(file, 'utf8'))));
-  return { sqlDir, models: orderModels(models), indicators: await loadIndicatorCatalog(sqlDir) };
+  return {
+    sqlDir,
+    models: orderModels(models),
+    indicators: await loadIndicatorCatalog(sqlDir),
+    eventClasses: await loadEventClasses(sqlDir),
+  };
 }
 
 export function defineModel(sqlDir: string, file: string, text: string): ModelDefinition {
@@ -112,6 +120,15 @@ export function orderModels(models: ModelDefinition[]): ModelDefinition[] {
       if (!byName.has(dep) && !(seedNames as readonly string[]).includes(dep)) {
         throw new ModelDefinitionError(m.file, 'depends_on', `unknown model "${dep}"`);
       }
+    }
+    const mart = m.layer === 'marts' ? m.header.dependsOn.find((d) => byName.get(d)?.layer === 'marts') : undefined;
+    if (mart !== undefined) {
+      // A mart is a published snapshot of its own: what two marts share is an intermediate model they both read.
+      throw new ModelDefinitionError(
+        m.file,
+        'depends_on',
+        `a mart reads intermediate models, not other marts ("${mart}"): move the shared logic into an int_ model`,
+      );
     }
     if (m.header.materialization === 'incremental') {
       // Its rows of a day may only depend on that day's lake files and on the seeds (whose changes its fingerprint

@@ -31,9 +31,11 @@ export const seedNames = [
   'seed_devices',
   'seed_alarm_thresholds',
   'hub_settings',
-  // Made by the runner (build.ts): (dataset, day) for every lake day folder with files; the indicator catalog.
+  // Made by the runner (build.ts): (dataset, day) for every lake day folder with files; the models folder's own
+  // reference data (seeds/*.json): the indicator catalog and the event classes.
   'hub_lake_days',
   'seed_indicators',
+  'seed_event_classes',
 ] as const;
 export type SeedName = (typeof seedNames)[number];
 
@@ -59,6 +61,31 @@ async function loadTable(
   return createHash('sha256')
     .update(JSON.stringify([columns, rows]))
     .digest('hex');
+}
+
+/**
+ * Creates a seed table from catalog entries, parsed again with their schema (so defaults apply even to hand-built
+ * objects): lists of strings → VARCHAR[], dates → DATE, absent optional fields → NULL, other objects → JSON text.
+ * Returns its fingerprint.
+ */
+export async function loadCatalogTable(
+  connection: DuckDBConnection,
+  table: SeedName,
+  schema: z.ZodObject,
+  entries: readonly unknown[],
+): Promise<string> {
+  const { columns, json } = catalogColumnSpecs(schema);
+  let rows: Record<string, unknown>[];
+  try {
+    rows = entries.map((entry) => {
+      const row = schema.parse(entry) as Record<string, unknown>;
+      for (const name of json) if (row[name] !== undefined) row[name] = JSON.stringify(row[name]);
+      return row;
+    });
+  } catch (err) {
+    throw new ModelBuildError(table, undefined, `-- the entries of ${table} do not match their schema`, err);
+  }
+  return loadTable(connection, table, columns, rows);
 }
 
 const shanghaiOffsetMs = 8 * 3600 * 1000;
@@ -96,18 +123,10 @@ export async function loadSeeds(
     throw new ModelBuildError('hub_settings', undefined, '-- indicator settings do not match their schema', err);
   }
   for (const seed of catalogSeeds) {
-    const { columns, json } = catalogColumnSpecs(seed.schema);
-    let rows: Record<string, unknown>[];
-    try {
-      rows = (catalogs[seed.catalog] ?? []).map((entry) => {
-        const row = seed.schema.parse(entry) as Record<string, unknown>;
-        for (const name of json) if (row[name] !== undefined) row[name] = JSON.stringify(row[name]);
-        return row;
-      });
-    } catch (err) {
-      throw new ModelBuildError(seed.table, undefined, `-- catalog ${seed.catalog} does not match its schema`, err);
-    }
-    fingerprints.set(seed.table, await loadTable(connection, seed.table, columns, rows));
+    fingerprints.set(
+      seed.table,
+      await loadCatalogTable(connection, seed.table, seed.schema, catalogs[seed.catalog] ?? []),
+    );
   }
   const { cutoffDate, dataCutoff: cutoff } = dataCutoff(now);
   const settingsFingerprint = await loadTable(

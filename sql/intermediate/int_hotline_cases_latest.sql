@@ -5,7 +5,9 @@
 --   _offset). Every column comes from that version, so a follow-up visit recorded on a later closed version is what
 --   counts. category_l1 / category_l2 are the category's first segment and its first two segments joined by '/'
 --   (a one-segment category is its own level 2); received_date and deadline_date are Asia/Shanghai days.
--- materialization: table
+--   Incremental by received day: every version of a case carries its received_at, so all land in one lake day.
+-- materialization: incremental
+-- incremental_by: received_date
 -- grain: (case_id)
 -- depends_on: stg_lake__hotline_case
 -- tests: unique(case_id);

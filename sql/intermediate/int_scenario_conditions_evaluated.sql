@@ -6,7 +6,7 @@
 -- materialization: table
 -- grain: (grain, period, scenario_code, region_code, condition_kind, requirement_index)
 -- depends_on: int_periods, int_scenario_pairs, int_scenario_online_rates, int_city_events_latest,
---   stg_lake__sensor_reading, stg_lake__video_alert, stg_lake__hotline_case, stg_lake__dept_delivery
+--   int_sensor_presence_days, int_video_presence_days, int_hotline_presence_days, stg_lake__dept_delivery
 -- tests: unique(grain, period, scenario_code, region_code, condition_kind, requirement_index);
 --   not_null(reason_code, is_met);
 --   accepted_values(condition_kind: sensor|video|hotline|resource|registered_devices|online_rate|closed_loop)
@@ -31,16 +31,16 @@ latest_events as (
     select * from int_city_events_latest
 ),
 
-readings as (
-    select * from stg_lake__sensor_reading
+sensor_days as (
+    select * from int_sensor_presence_days
 ),
 
-alerts as (
-    select * from stg_lake__video_alert
+video_days as (
+    select * from int_video_presence_days
 ),
 
-cases as (
-    select * from stg_lake__hotline_case
+hotline_days as (
+    select * from int_hotline_presence_days
 ),
 
 deliveries as (
@@ -63,7 +63,7 @@ sensor_presence as (
         device_type,
         region_code,
         cast(date_trunc('month', observed_date) as date) as observed_month
-    from readings
+    from sensor_days
 ),
 
 video_presence as (
@@ -71,7 +71,7 @@ video_presence as (
         event_type,
         region_code,
         cast(date_trunc('month', occurred_date) as date) as occurred_month
-    from alerts
+    from video_days
 ),
 
 category_prefixes as (
@@ -81,7 +81,7 @@ category_prefixes as (
 
 categories as (
     select distinct category
-    from cases
+    from hotline_days
 ),
 
 category_matches as (
@@ -95,10 +95,10 @@ category_matches as (
 hotline_presence as (
     select distinct
         category_matches.category_prefix,
-        cases.region_code,
-        cast(date_trunc('month', cases.received_date) as date) as received_month
-    from cases
-    inner join category_matches on category_matches.category = cases.category
+        hotline_days.region_code,
+        cast(date_trunc('month', hotline_days.received_date) as date) as received_month
+    from hotline_days
+    inner join category_matches on category_matches.category = hotline_days.category
 ),
 
 delivery_presence as (

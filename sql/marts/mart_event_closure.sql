@@ -6,10 +6,11 @@
 --   counts only events reported on its days before the cut-off. Cancelled (作废) events count in reported_count and
 --   cancelled_count only. Every (grain, period, region in scope) has its breakdown 'all' row; event_class and
 --   source_kind rows exist where the region and period have at least one reported event (cancelled included) of
---   that value.
+--   that value. breakdown_name: the event class's name (seed_event_classes) on event_class rows, NULL otherwise or
+--   for a class the catalog does not name.
 -- materialization: table
 -- grain: (grain, period, region_code, breakdown, breakdown_value)
--- depends_on: int_periods, int_region_scope, int_city_event_lifecycle
+-- depends_on: int_periods, int_region_scope, int_city_event_lifecycle, seed_event_classes
 -- tests: unique(grain, period, region_code, breakdown, breakdown_value);
 --   not_null(grain, period, period_start, period_end, is_complete, data_cutoff, region_code, region_level, breakdown,
 --     breakdown_value, reported_count, cancelled_count, registered_count, to_handle_count, handled_count,
@@ -36,9 +37,14 @@
 --   expression((on_time_closure_rate is null) = (to_close_count = 0));
 --   expression((handling_hours_avg is null) = (handling_timed_count = 0));
 --   expression((closure_hours_avg is null) = (closure_timed_count = 0));
+--   expression(breakdown = 'event_class' or breakdown_name is null);
 --   warn: expression(handling_hours_sum >= 0 and closure_hours_sum >= 0)
 
 with
+
+event_classes as (
+    select * from seed_event_classes
+),
 
 periods as (
     select * from int_periods
@@ -237,6 +243,16 @@ rates as (
     from joined
 ),
 
+named as (
+    select
+        rates.*,
+        event_classes.name_zh as breakdown_name
+    from rates
+    left join event_classes
+        on rates.breakdown = 'event_class'
+        and event_classes.code = rates.breakdown_value
+),
+
 final as (
     select
         cast(grain as varchar) as grain,
@@ -249,6 +265,7 @@ final as (
         cast(region_level as varchar) as region_level,
         cast(breakdown as varchar) as breakdown,
         cast(breakdown_value as varchar) as breakdown_value,
+        cast(breakdown_name as varchar) as breakdown_name,
         cast(reported_count as bigint) as reported_count,
         cast(cancelled_count as bigint) as cancelled_count,
         cast(registered_count as bigint) as registered_count,
@@ -269,7 +286,7 @@ final as (
         cast(closure_timed_count as bigint) as closure_timed_count,
         cast(closure_hours_sum as double) as closure_hours_sum,
         cast(closure_hours_avg as double) as closure_hours_avg
-    from rates
+    from named
 )
 
 select * from final

@@ -4,7 +4,7 @@
 --   Every (grain, period, region in the hub's scope) has a row; is_complete and data_cutoff as in int_periods.
 -- materialization: table
 -- grain: (grain, period, region_code)
--- depends_on: int_periods, int_region_scope, mart_scenario_status
+-- depends_on: int_periods, int_region_scope, int_scenario_status
 -- tests: unique(grain, period, region_code);
 --   not_null(grain, period, is_complete, data_cutoff, region_code, region_level, applicable_count, covered_count, target_rate);
 --   accepted_values(grain: month|quarter|year); accepted_values(region_level: province|city|district);
@@ -27,7 +27,7 @@ regions as (
 ),
 
 statuses as (
-    select * from mart_scenario_status
+    select * from int_scenario_status
 ),
 
 period_regions as (
