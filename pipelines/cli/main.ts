@@ -57,7 +57,7 @@ Runs the hub. Without --config it runs the embedded demo city (province 330000, 
                   in one process. The api role arrives in a later release.
   --for DURATION  run that long (e.g. 60s, 5m), then stop sources, drain the bus into the lake, build the
                   marts, print a per-feed summary and exit 0. Without it, runs until SIGINT/SIGTERM and does the same.`,
-  query: `Usage: cityhub query "SQL" [--format table|csv|json] [--config FILE] [--marts FILE]
+  query: `Usage: cityhub query "SQL" [--param NAME=VALUE]… [--format table|csv|json] [--config FILE] [--marts FILE]
 
 Runs a read-only SQL query against the marts (default <data_dir>/marts.duckdb) and streams the result out.
 The query may also read the lake's Parquet files (read-only), e.g.
@@ -65,6 +65,8 @@ The query may also read the lake's Parquet files (read-only), e.g.
 Writes (COPY … TO, ATTACH, INSTALL, CREATE, …) and files outside the lake are refused.
 With lake.type s3, <lake_dir> is the local mirror of the bucket as the last models build synced it (the copy the
 marts were built from; docs/lake.md "S3"): \`cityhub models run\` brings it up to date.
+  --param NAME=VALUE  the value of the query's parameter $NAME (repeatable), bound, never spliced into the SQL:
+                  cityhub query "select * from mart_hotline where region_code = $region" --param region=330106
   --format table  aligned for a terminal; shows the first 10,000 rows and counts the rest
   --format csv    RFC 4180 with a header row
   --format json   an array of row objects`,
@@ -149,10 +151,22 @@ async function commandRun(args: string[], io: CliIo): Promise<number> {
 async function commandQuery(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { format: { type: 'string', default: 'table' }, config: { type: 'string' }, marts: { type: 'string' } },
+    options: {
+      format: { type: 'string', default: 'table' },
+      config: { type: 'string' },
+      marts: { type: 'string' },
+      param: { type: 'string', multiple: true },
+    },
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new UsageError('expected exactly one SQL string: cityhub query "select …"');
+  const params: Record<string, string> = {};
+  for (const given of values.param ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*|\d+)=(.*)$/s.exec(given);
+    if (!m) throw new UsageError(`--param expects NAME=VALUE (got ${JSON.stringify(given)})`);
+    if (Object.hasOwn(params, m[1]!)) throw new UsageError(`--param ${m[1]} is given twice`);
+    params[m[1]!] = m[2]!;
+  }
   const format = values.format as RowFormat;
   if (!['table', 'csv', 'json'].includes(format))
     throw new UsageError(`--format must be table, csv or json (got ${format})`);
@@ -166,7 +180,7 @@ async function commandQuery(args: string[], io: CliIo): Promise<number> {
       : new Promise((resolveDrain) => io.stdout.once('drain', resolveDrain));
   const writer = createRowWriter(format);
   await streamQuery(
-    { martsPath, sql: positionals[0]!, lakeDir: paths.lakeDir },
+    { martsPath, sql: positionals[0]!, lakeDir: paths.lakeDir, params },
     { columns: (names) => write(writer.begin(names)), rows: (rows) => write(writer.rows(rows)) },
   );
   await write(writer.end());

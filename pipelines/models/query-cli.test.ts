@@ -102,3 +102,35 @@ describe('cityhub query on the lake', () => {
     expect(stderr).toContain(`"${outside}" is refused`);
   });
 });
+
+describe('cityhub query --param', () => {
+  it('binds named parameters (cast to the type the query gives them), never splicing them into the SQL', async () => {
+    const { code, stdout, stderr } = await query(
+      'select count(*) as n, max(id) as top, any_value($name) as name from mart_x where id >= $min',
+      '--param',
+      'min=1',
+      '--param',
+      "name=x' or '1'='1",
+      '--format',
+      'csv',
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    // The value comes back as the text it is: it was a value, not SQL.
+    expect(stdout).toMatch(/^n,top,name\r?\n1,1,x' or '1'='1\r?\n$/);
+    const none = await query('select count(*) as n from mart_x where id > $min', '--param', 'min=1', '--format', 'csv');
+    expect(none.stdout).toMatch(/^n\r?\n0\r?\n$/);
+  });
+
+  it('names a parameter without a value, a value without a parameter, and a malformed --param', async () => {
+    const missing = await query('select * from mart_x where id = $id');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('the query uses $id: give its value with --param id=VALUE');
+    const unused = await query('select * from mart_x where id = $id', '--param', 'id=1', '--param', 'idd=2');
+    expect(unused.code).toBe(1);
+    expect(unused.stderr).toContain('--param idd: the query has no such parameter (it uses $id)');
+    const malformed = await query('select 1', '--param', 'id');
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('--param expects NAME=VALUE (got "id")');
+  });
+});

@@ -147,6 +147,37 @@ export interface QueryOptions {
   sql: string;
   /** The lake root: the query may read files under it (read_parquet('<lake>/sensor_reading/**\/*.parquet')). */
   lakeDir?: string;
+  /**
+   * Values of the query's named parameters (`$region` → params.region), bound as VARCHAR and cast by DuckDB to the
+   * type the query gives them: never spliced into the SQL text.
+   */
+  params?: Readonly<Record<string, string>>;
+}
+
+/** Binds every parameter of the statement; a parameter without a value, or a value no parameter takes, is an error. */
+function bindParams(o: QueryOptions, prepared: DuckDBPreparedStatement): void {
+  const params = o.params ?? {};
+  const used = new Set<string>();
+  for (let index = 1; index <= prepared.parameterCount; index++) {
+    const name = prepared.parameterName(index);
+    if (!Object.hasOwn(params, name)) {
+      throw new MartsQueryError(
+        o.martsPath,
+        o.sql,
+        `the query uses $${name}: give its value with --param ${name}=VALUE`,
+      );
+    }
+    prepared.bindVarchar(index, params[name]!);
+    used.add(name);
+  }
+  const unused = Object.keys(params).filter((name) => !used.has(name));
+  if (unused.length > 0) {
+    throw new MartsQueryError(
+      o.martsPath,
+      o.sql,
+      `--param ${unused.join(', ')}: the query has no such parameter (it uses ${used.size === 0 ? 'none' : [...used].map((n) => `$${n}`).join(', ')})`,
+    );
+  }
 }
 
 /** Receives a query result as it streams: the column names once, then the rows chunk by chunk (about 2,048 each). */
@@ -176,6 +207,7 @@ export async function streamQuery(o: QueryOptions, consumer: QueryConsumer): Pro
         StatementType[prepared.statementType] ?? String(prepared.statementType),
       );
     }
+    bindParams(o, prepared);
     const result = await prepared.stream();
     const types = result.columnTypes();
     await consumer.columns(result.columnNames());
