@@ -73,6 +73,31 @@ function sharing(
   };
 }
 
+/** A mart_resource_sharing row: flags [required, shared, due, on time, hooked], [deliveries, received, valid]. */
+function drill(
+  resource_code: string,
+  region_code: string,
+  share_type: string,
+  [is_required, is_shared, is_due, is_on_time, is_hooked]: (boolean | null)[],
+  [deliveries, received_records, valid_records]: number[],
+  last_delivered_at: string | null,
+): Row {
+  return {
+    resource_code,
+    region_code,
+    share_type,
+    is_required,
+    is_shared,
+    is_due,
+    is_on_time,
+    is_hooked,
+    deliveries,
+    received_records,
+    valid_records,
+    last_delivered_at,
+  };
+}
+
 const sharingSql = `select * from mart_data_sharing order by grain, period, region_code`;
 const zero = { required: 0, shared: 0, due: 0, onTime: 0, received: 0, valid: 0, hooked: 0 };
 
@@ -166,6 +191,36 @@ describe('mart_data_sharing', () => {
       }
     }
     expect(await query(sharingSql)).toEqual(expected);
+
+    // The drill-down: which resources, shared or not. The 不予共享 resource is listed but never required.
+    expect(
+      await query(
+        `select resource_code, region_code, share_type, is_required, is_shared, is_due, is_on_time, is_hooked,
+                deliveries, received_records, valid_records, last_delivered_at
+         from mart_resource_sharing where grain = 'month' order by resource_code`,
+      ),
+    ).toEqual([
+      drill('r_a', '330102', 'unconditional', [true, true, true, true, true], [1, 10, 8], '2026-08-05T02:00:00.000Z'),
+      drill('r_b', '330106', 'conditional', [true, false, true, false, true], [1, 5, 0], '2026-08-10T02:00:00.000Z'),
+      drill('r_c', '330100', 'unconditional', [true, true, true, true, true], [1, 6, 6], '2026-08-20T03:00:00.000Z'),
+      drill('r_ns', '330102', 'not_shared', [false, null, null, null, null], [1, 4, 4], '2026-08-11T02:00:00.000Z'),
+    ]);
+    // Summed by region prefix, the drill-down gives mart_data_sharing's counts for every grain, period and region.
+    expect(
+      await query(
+        `select s.grain, s.period, s.region_code
+         from mart_data_sharing s
+         left join mart_resource_sharing r
+             on r.grain = s.grain and r.period = s.period and starts_with(r.region_code, left(s.region_code,
+                 case s.region_level when 'province' then 2 when 'city' then 4 else 6 end))
+         group by all
+         having count(*) filter (where r.is_required) <> any_value(s.required_count)
+             or count(*) filter (where r.is_shared) <> any_value(s.shared_count)
+             or count(*) filter (where r.is_due) <> any_value(s.due_count)
+             or count(*) filter (where r.is_on_time) <> any_value(s.on_time_count)
+             or count(*) filter (where r.is_hooked) <> any_value(s.hooked_count)`,
+      ),
+    ).toEqual([]);
   });
 
   it('scopes a hub missing from the regions catalog by the shape of its code', async () => {
