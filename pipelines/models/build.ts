@@ -25,10 +25,10 @@ import {
   readPreviousBuild,
   selectedModels,
 } from './incremental.js';
-import { indicatorCatalogFile, indicatorColumns, indicatorSchema } from './indicator-catalog.js';
-import type { IndicatorSettingsInput } from './indicator-settings.js';
+import { indicatorCatalogFile, indicatorColumns, indicatorSchema, indicatorValuesSql } from './indicator-catalog.js';
+import { type IndicatorSettingsInput, indicatorSettingsSchema } from './indicator-settings.js';
 import { type LakeDay, lakeDays, lakeSourceSql } from './lake.js';
-import { type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
+import { indicatorValuesPattern, type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
 import { eventClassFields } from './seed-files.js';
 import { loadCatalogTable, loadSeeds, type ModelCatalogs, seedNames } from './seeds.js';
 
@@ -93,6 +93,7 @@ export async function buildModels(
     'seed_indicators',
     await loadCatalogTable(connection, 'seed_indicators', indicatorSchema, project.indicators),
   );
+  seedFingerprints.set('seed_evaluation', await loadEvaluation(connection, project, o.indicators));
   seedFingerprints.set(
     'seed_event_classes',
     await loadCatalogTable(connection, 'seed_event_classes', eventClassFields, project.eventClasses),
@@ -107,10 +108,14 @@ export async function buildModels(
 
   /** Staging view → its twin over only the changed lake days (incremental builds). */
   const deltaViews = new Map<string, string>();
+  /** The body with its template expressions expanded (the lake's files, the indicators' rows). */
   const sourceSql = (model: ModelDefinition, onlyChanged: boolean) =>
-    model.body.replace(sourcePattern, (_all, _source, dataset: DatasetName) =>
-      lakeSourceSql(o.lakeDir, dataset, lake.get(dataset)!, onlyChanged ? changed?.get(dataset) : undefined),
-    );
+    model.body
+      .replace(sourcePattern, (_all, _source, dataset: DatasetName) =>
+        lakeSourceSql(o.lakeDir, dataset, lake.get(dataset)!, onlyChanged ? changed?.get(dataset) : undefined),
+      )
+      .replace(indicatorValuesPattern, () => indicatorValuesSql(project.indicators));
+  let indicatorsChecked = false;
   const run = async (model: ModelDefinition, sql: string) => {
     try {
       await connection.run(sql);
@@ -159,7 +164,11 @@ export async function buildModels(
       );
     } else {
       mode = 'full';
-      await run(model, `create table ${table} as\n${model.body}`);
+      if (model.readsIndicators && !indicatorsChecked) {
+        await checkIndicatorColumns(connection, project);
+        indicatorsChecked = true;
+      }
+      await run(model, `create table ${table} as\n${sourceSql(model, false)}`);
     }
     const kind = mode === 'view' ? 'view' : 'table';
     await run(model, `comment on ${kind} ${table} is ${literal(model.header.description)}`);
@@ -179,7 +188,7 @@ export async function buildModels(
     });
   }
 
-  await checkIndicatorColumns(connection, project);
+  if (!indicatorsChecked) await checkIndicatorColumns(connection, project);
   // In an incremental build the staging tests look at the changed days only: the other days passed them before,
   // and duplicates never cross days.
   const tests = await runDataTests(
@@ -224,6 +233,59 @@ async function loadLakeDays(
     );
   } catch (err) {
     throw new ModelBuildError('hub_lake_days', undefined, `-- listing ${rows.length} lake days`, err);
+  }
+  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+}
+
+/**
+ * `seed_evaluation(indicator_code, dimension, weight, full_score_at, dimension_weight)`: the scored indicators of the
+ * evaluation scheme (config models.indicators.evaluation; by default every ratio indicator where higher is better).
+ */
+async function loadEvaluation(
+  connection: DuckDBConnection,
+  project: ModelProject,
+  settings: IndicatorSettingsInput | undefined,
+): Promise<string> {
+  const scheme = indicatorSettingsSchema.parse(settings ?? {}).evaluation;
+  const byCode = new Map(project.indicators.map((i) => [i.code, i]));
+  const scored =
+    scheme.indicators ??
+    project.indicators
+      .filter((i) => i.unit === 'ratio' && i.higher_is_better)
+      .map((i) => ({ code: i.code, weight: 1, full_score_at: 1 }));
+  const rows = scored.map((entry, index) => {
+    const indicator = byCode.get(entry.code);
+    if (indicator === undefined) {
+      throw new ModelBuildError(
+        'seed_evaluation',
+        undefined,
+        `-- models.indicators.evaluation.indicators[${index}].code: "${entry.code}" is not in the indicator catalog (${indicatorCatalogFile(project.sqlDir)})`,
+        new Error(`unknown indicator ${entry.code}`),
+      );
+    }
+    return {
+      indicator_code: entry.code,
+      dimension: indicator.dimension,
+      weight: entry.weight,
+      full_score_at: entry.full_score_at,
+      dimension_weight: scheme.dimension_weights[indicator.dimension],
+    };
+  });
+  try {
+    await createTableWithRows(
+      connection,
+      'seed_evaluation',
+      [
+        { name: 'indicator_code', type: 'VARCHAR' },
+        { name: 'dimension', type: 'VARCHAR' },
+        { name: 'weight', type: 'DOUBLE' },
+        { name: 'full_score_at', type: 'DOUBLE' },
+        { name: 'dimension_weight', type: 'DOUBLE' },
+      ],
+      rows,
+    );
+  } catch (err) {
+    throw new ModelBuildError('seed_evaluation', undefined, `-- loading ${rows.length} scored indicators`, err);
   }
   return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
 }

@@ -57,3 +57,28 @@ export function indicatorColumns(indicator: Indicator): { key: string; column: s
     { key: 'grains', column: 'region_code' },
   ];
 }
+
+/**
+ * The relation `{{ indicator_values() }}` stands for: one row per indicator and mart row, `(indicator_code, grain,
+ * period, region_code, value, numerator, denominator)`, values as DOUBLE; typed and empty without indicators.
+ */
+export function indicatorValuesSql(indicators: readonly Indicator[]): string {
+  const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
+  const id = (v: string) => `"${v.replaceAll('"', '""')}"`;
+  const empty =
+    'select cast(null as varchar) as indicator_code, cast(null as varchar) as grain, cast(null as varchar) as period, ' +
+    'cast(null as varchar) as region_code, cast(null as double) as value, cast(null as double) as numerator, ' +
+    'cast(null as double) as denominator where false';
+  const parts = indicators.map((i) => {
+    const filters = [
+      `grain in (${i.grains.map(q).join(', ')})`,
+      ...Object.entries(i.row_filter).map(([column, value]) => `${id(column)} = ${q(value)}`),
+    ];
+    const numerator = i.numerator_column === null ? 'null' : id(i.numerator_column);
+    return (
+      `select ${q(i.code)}, grain, period, region_code, cast(${id(i.value_column)} as double), ` +
+      `cast(${numerator} as double), cast(${id(i.denominator_column)} as double) from ${id(i.mart)} where ${filters.join(' and ')}`
+    );
+  });
+  return `(${[empty, ...parts].join('\nunion all\n')})`;
+}

@@ -32,6 +32,42 @@ export const alarmThresholdSchema = z
     message: 'give at_or_above, at_or_below or both',
   });
 
+const dimensionWeight = z.number().min(0).default(1);
+
+export const evaluationSchema = z
+  .object({
+    dimension_weights: z
+      .object({
+        operation: dimensionWeight.describe('城市运行 (city operation)'),
+        management: dimensionWeight.describe('城市管理 (city management)'),
+        service: dimensionWeight.describe('公众服务 (public service)'),
+        effectiveness: dimensionWeight.describe('工作效能 (work effectiveness)'),
+      })
+      .strict()
+      .prefault({})
+      .describe('weights of the four dimensions in the composite score (default 1 each)'),
+    indicators: z
+      .array(
+        z
+          .object({
+            code: z.string().min(1).describe('an indicator code of the catalog (mart_indicators.code)'),
+            weight: z.number().positive().default(1).describe('its weight within its dimension'),
+            full_score_at: z
+              .number()
+              .gt(0)
+              .max(1)
+              .default(1)
+              .describe('the rate that scores 100: score = 100 × min(1, rate / full_score_at)'),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe(
+        'the indicators scored (default: every ratio indicator of the catalog where higher is better, weight 1, full score at 100%)',
+      ),
+  })
+  .strict();
+
 export const indicatorSettingsSchema = z
   .object({
     hotline_weights: hotlineWeightsSchema
@@ -40,6 +76,9 @@ export const indicatorSettingsSchema = z
     basically_satisfied_weight: weight
       .default(0.9)
       .describe('a 基本满意 (basically satisfied) follow-up counts this much of a 满意 one in the satisfaction rate'),
+    evaluation: evaluationSchema
+      .prefault({})
+      .describe('the four-dimension evaluation scheme (mart_evaluation): which indicators, their weights and scoring'),
     sensor_alarms: z
       .array(alarmThresholdSchema)
       .default([])
@@ -65,4 +104,5 @@ export const indicatorSettingsSchema = z
 
 export type IndicatorSettings = z.infer<typeof indicatorSettingsSchema>;
 export type IndicatorSettingsInput = z.input<typeof indicatorSettingsSchema>;
+export type EvaluationScheme = z.infer<typeof evaluationSchema>;
 export type AlarmThreshold = z.infer<typeof alarmThresholdSchema>;

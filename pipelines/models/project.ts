@@ -20,6 +20,8 @@ export interface ModelDefinition {
   body: string;
   /** Lake datasets the body reads through source(). */
   sources: DatasetName[];
+  /** The body reads `{{ indicator_values() }}`: every catalog indicator's rows, from the marts the catalog names. */
+  readsIndicators: boolean;
 }
 
 export interface ModelProject {
@@ -34,6 +36,8 @@ export interface ModelProject {
 
 /** `{{ source('lake', '<dataset>') }}` — the only template expression models may use. */
 export const sourcePattern = /\{\{\s*source\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)\s*\}\}/g;
+/** `{{ indicator_values() }}`: the rows of every indicator of the catalog (indicator-catalog.ts), as one relation. */
+export const indicatorValuesPattern = /\{\{\s*indicator_values\(\s*\)\s*\}\}/g;
 
 async function listSqlFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -54,12 +58,15 @@ export async function loadProject(sqlDir: string): Promise<ModelProject> {
   });
   const files = all.filter((f) => !relative(sqlDir, f).startsWith(`seeds${sep}`));
   const models = await Promise.all(files.map(async (file) => defineModel(sqlDir, file, await readFile(file, 'utf8'))));
-  return {
-    sqlDir,
-    models: orderModels(models),
-    indicators: await loadIndicatorCatalog(sqlDir),
-    eventClasses: await loadEventClasses(sqlDir),
-  };
+  const indicators = await loadIndicatorCatalog(sqlDir);
+  // A model reading the indicators' values depends on every mart the catalog names.
+  for (const m of models) {
+    if (m.readsIndicators) {
+      const marts = indicators.map((i) => i.mart).filter((mart) => models.some((d) => d.name === mart));
+      m.header.dependsOn = [...new Set([...m.header.dependsOn, ...marts])];
+    }
+  }
+  return { sqlDir, models: orderModels(models), indicators, eventClasses: await loadEventClasses(sqlDir) };
 }
 
 export function defineModel(sqlDir: string, file: string, text: string): ModelDefinition {
@@ -96,11 +103,20 @@ export function defineModel(sqlDir: string, file: string, text: string): ModelDe
     if (layer !== 'staging') throw new ModelDefinitionError(file, 'sql', 'only staging models read the lake');
     if (!sources.includes(dataset as DatasetName)) sources.push(dataset as DatasetName);
   }
-  const leftover = body.replace(sourcePattern, '');
-  if (/\{\{|\}\}/.test(leftover)) {
-    throw new ModelDefinitionError(file, 'sql', "unknown template expression (only {{ source('lake', '<dataset>') }})");
+  const readsIndicators = indicatorValuesPattern.test(body);
+  indicatorValuesPattern.lastIndex = 0;
+  if (readsIndicators && layer !== 'intermediate') {
+    throw new ModelDefinitionError(file, 'sql', 'only intermediate models read {{ indicator_values() }}');
   }
-  return { name: header.name, file, layer, header, body, sources };
+  const leftover = body.replace(sourcePattern, '').replace(indicatorValuesPattern, '');
+  if (/\{\{|\}\}/.test(leftover)) {
+    throw new ModelDefinitionError(
+      file,
+      'sql',
+      "unknown template expression (only {{ source('lake', '<dataset>') }} and {{ indicator_values() }})",
+    );
+  }
+  return { name: header.name, file, layer, header, body, sources, readsIndicators };
 }
 
 /** Validates names and dependencies, then orders topologically (stable: layer, then name). */

@@ -36,6 +36,8 @@ export const seedNames = [
   'hub_lake_days',
   'seed_indicators',
   'seed_event_classes',
+  // The evaluation scheme (config models.indicators.evaluation over the indicator catalog).
+  'seed_evaluation',
 ] as const;
 export type SeedName = (typeof seedNames)[number];
 
