@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { catalogs, datasets } from '../../schemas/index.js';
 import { jsonSchemaOf } from '../../schemas/json-schema.js';
@@ -24,6 +24,7 @@ import {
   syncModelsLake,
   testModels,
   withBuildLock,
+  writeModelsDocs,
 } from '../models/index.js';
 import { busHelp, commandBus } from './bus.js';
 import { catalogsHelp, commandCatalogs } from './catalogs.js';
@@ -72,6 +73,7 @@ marts were built from; docs/lake.md "S3"): \`cityhub models run\` brings it up t
   --format json   an array of row objects`,
   models: `Usage: cityhub models run [--select MODEL[+]]… [--full-refresh] [--config FILE]
        cityhub models test [--config FILE]
+       cityhub models docs [--out FILE] [--config FILE]
 
   run   (with lake.type s3: first sync the local mirror of the bucket the models read, docs/lake.md "S3")
         build every model in sql/ into a new marts file and run the data tests; swap it in atomically unless a
@@ -82,7 +84,10 @@ marts were built from; docs/lake.md "S3"): \`cityhub models run\` brings it up t
     --select MODEL    rebuild only MODEL (repeatable); MODEL+ also everything downstream of it; the other tables
                       are copied from the previous marts file
     --full-refresh    ignore the previous marts file: every model from the whole lake
-  test  run the data tests against the current marts file (exit 1 when a test of error severity fails)`,
+  test  run the data tests against the current marts file (exit 1 when a test of error severity fails)
+  docs  write one HTML page documenting every model (description, grain, columns from the marts file, tests,
+        lineage) and every indicator (definition, formula, where it lives); default models.html beside the marts
+        file (<data_dir>/models.html by default)`,
   config: `Usage: cityhub config check [--config FILE]
 
 Validates the config (without FILE: the built-in demo config) and explains every key with its effective value.
@@ -198,12 +203,14 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
       config: { type: 'string' },
       select: { type: 'string', multiple: true },
       'full-refresh': { type: 'boolean', default: false },
+      out: { type: 'string' },
     },
     allowPositionals: true,
   });
   const action = positionals[0];
   if (action !== 'run' && (values.select !== undefined || values['full-refresh']))
     throw new UsageError('--select and --full-refresh go with `cityhub models run`');
+  if (action !== 'docs' && values.out !== undefined) throw new UsageError('--out goes with `cityhub models docs`');
   const loaded = loadConfig(values.config);
   if (action === 'run') {
     const catalogs = resolveCatalogs(loaded);
@@ -260,7 +267,13 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
   }
   if (action === 'test')
     return reportTests(await testModels({ martsPath: loaded.paths.martsPath, sqlDir: loaded.paths.sqlDir }), print);
-  throw new UsageError('expected `cityhub models run` or `cityhub models test`');
+  if (action === 'docs') {
+    const outPath = values.out ? resolve(values.out) : join(dirname(loaded.paths.martsPath), 'models.html');
+    const written = await writeModelsDocs({ sqlDir: loaded.paths.sqlDir, martsPath: loaded.paths.martsPath, outPath });
+    print(`${outPath}: ${written.models} models (${written.withColumns} with columns from the marts file)`);
+    return 0;
+  }
+  throw new UsageError('expected `cityhub models run`, `cityhub models test` or `cityhub models docs`');
 }
 
 function describeBuildMode(event: { mode: BuildMode; days?: number }): string {

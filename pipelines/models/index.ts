@@ -5,6 +5,7 @@
 
 export { describeLockHolder, type LockHolder, withBuildLock } from './build-lock.js';
 export type { DataTestResult } from './data-tests.js';
+export { writeModelsDocs } from './docs.js';
 export {
   type DataTestFailure,
   DataTestsFailedError,

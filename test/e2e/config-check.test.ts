@@ -244,6 +244,9 @@ describe('`cityhub models run` takes catalogs by the same rule, without the demo
     const selected = await runCliInProcess(['models', 'run', '--select', 'mart_hotline', '--config', file]);
     expect(selected.stdout).toMatch(/mart_hotline +\d+ ms {2}full/);
     expect(selected.stdout).toMatch(/mart_data_sharing +\d+ ms {2}copied/);
+    const docs = await runCliInProcess(['models', 'docs', '--config', file]);
+    expect(docs.stdout).toMatch(/models\.html: \d+ models \(\d+ with columns from the marts file\)/);
+    expect(await readFile(join(dir.path, 'data/models.html'), 'utf8')).toContain('<h1>cityhub models</h1>');
     const query = await runCliInProcess([
       'query',
       '--config',
