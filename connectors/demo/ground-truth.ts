@@ -11,16 +11,11 @@ import {
   scenarioCoversRegion,
 } from '../../schemas/index.js';
 import { registrationDays } from './catalogs.js';
-import {
-  dayOf,
-  dayOfDate,
-  dayStartMs,
-  type Grain,
-  type Period,
-  periodContaining,
-  periodsIntersecting,
-  weekdayOf,
-} from './time.js';
+import { type EventClosureRow, eventClosureTruth } from './ground-truth-events.js';
+import { DEFAULT_HUB_REGION, regionPrefix, type TruthFrame, truthFrame } from './ground-truth-frame.js';
+import { type HotlineRow, hotlineTruth } from './ground-truth-hotline.js';
+import { type SensorHealthRow, sensorHealthTruth } from './ground-truth-sensors.js';
+import { dayOf, dayOfDate, type Grain, type Period, periodContaining, periodsIntersecting, weekdayOf } from './time.js';
 import {
   type DataSharingRow,
   type DemoCity,
@@ -32,8 +27,10 @@ import {
   type ScenarioStatusRow,
 } from './types.js';
 
+export type { EventClosureRow, HotlineRow, SensorHealthRow };
+export { DEFAULT_HUB_REGION, regionPrefix };
+
 export const TARGET_RATE = 0.9;
-export const DEFAULT_HUB_REGION = '330000';
 const grains: Grain[] = ['month', 'quarter', 'year'];
 const statusRank: Record<string, number> = {
   reported: 0,
@@ -98,16 +95,6 @@ function buildIndex<T>(rows: readonly T[], key: (r: T) => string, region: (r: T)
 function anyWithin(index: DayIndex, key: string, prefix: string, start: number, end: number): boolean {
   for (const [reg, days] of index.get(key) ?? []) if (reg.startsWith(prefix) && anyIn(days, start, end)) return true;
   return false;
-}
-
-export function regionPrefix(region: Pick<Region, 'code' | 'level'>): string {
-  return region.code.slice(0, region.level === 'province' ? 2 : region.level === 'city' ? 4 : 6);
-}
-
-function hubPrefix(regions: Region[], code: string): string {
-  const hub = regions.find((r) => r.code === code);
-  if (hub) return regionPrefix(hub);
-  return code.endsWith('0000') ? code.slice(0, 2) : code.endsWith('00') ? code.slice(0, 4) : code;
 }
 
 export interface GroundTruthOptions {
@@ -193,17 +180,31 @@ export function expectedCounts(city: DemoCity): Record<Feed, FeedCounts> {
   return out;
 }
 
-export function groundTruth(city: DemoCity, { now = new Date() }: GroundTruthOptions = {}): GroundTruth {
-  const { catalogs, plan, options } = city;
-  const cutoffDay = dayOf(now.getTime());
-  const data_cutoff = new Date(dayStartMs(cutoffDay)).toISOString();
+/** The ground truth of every mart the demo checks: the marts with a day grain have their own modules. */
+export interface DemoGroundTruth extends GroundTruth {
+  /** `mart_hotline`, breakdown 'all' (ground-truth-hotline.ts). */
+  hotline: HotlineRow[];
+  /** `mart_event_closure`, breakdown 'all' (ground-truth-events.ts). */
+  event_closure: EventClosureRow[];
+  /** `mart_sensor_health`, device_type 'all' (ground-truth-sensors.ts). */
+  sensor_health: SensorHealthRow[];
+}
+
+export function groundTruth(city: DemoCity, options: GroundTruthOptions = {}): DemoGroundTruth {
+  const frame = truthFrame(city, options.now ?? new Date());
+  return {
+    ...sharingAndCoverageTruth(city, frame),
+    hotline: hotlineTruth(city, frame),
+    event_closure: eventClosureTruth(city, frame),
+    sensor_health: sensorHealthTruth(city, frame),
+  };
+}
+
+function sharingAndCoverageTruth(city: DemoCity, frame: TruthFrame): GroundTruth {
+  const { catalogs, plan } = city;
+  const { cutoffDay, data_cutoff, scope } = frame;
   const facts = plan.facts;
   const expected = expectedCounts(city);
-
-  const prefix = hubPrefix(catalogs.regions, options.hubRegionCode ?? DEFAULT_HUB_REGION);
-  const scope = catalogs.regions
-    .filter((r) => r.code.startsWith(prefix))
-    .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
 
   // Data span: earliest to latest event date over every landed row.
   const eventDays = [

@@ -1,0 +1,223 @@
+/**
+ * Ground truth of `mart_hotline` (breakdown 'all'), from the 12345 work-order versions the simulator plans as valid
+ * messages — read from the plan, never from the lake or SQL — implementing docs/indicators.md "12345 hotline".
+ */
+import {
+  type CountedPeriod,
+  DayFacts,
+  type MartGrain,
+  rate,
+  shanghaiMs,
+  type TruthFrame,
+} from './ground-truth-frame.js';
+import { dayOf } from './time.js';
+import type { DemoCity } from './types.js';
+
+/** Defaults of config `models.indicators` (the demo sets none). */
+export const HOTLINE_WEIGHTS = { response: 0.1, resolution: 0.5, satisfaction: 0.4 } as const;
+export const BASICALLY_SATISFIED_WEIGHT = 0.9;
+
+const statusOf: Record<string, HotlineStatus> = {
+  受理: 'received',
+  派单: 'dispatched',
+  办理中: 'handling',
+  办结: 'closed',
+};
+const statusRank: Record<HotlineStatus, number> = { received: 1, dispatched: 2, handling: 3, closed: 4 };
+const satisfactionOf: Record<string, HotlineSatisfaction> = {
+  满意: 'satisfied',
+  基本满意: 'basically_satisfied',
+  不满意: 'unsatisfied',
+};
+
+type HotlineStatus = 'received' | 'dispatched' | 'handling' | 'closed';
+type HotlineSatisfaction = 'satisfied' | 'basically_satisfied' | 'unsatisfied';
+
+/** One planned version of a work order in canonical terms (times as epoch ms). */
+export interface HotlineVersion {
+  case_id: string;
+  status: HotlineStatus;
+  updated_at_ms: number | null;
+  received_at_ms: number;
+  category: string;
+  region_code: string;
+  department_code: string | null;
+  responded_at_ms: number | null;
+  closed_at_ms: number | null;
+  deadline_at_ms: number | null;
+  contacted: boolean | null;
+  resolved: boolean | null;
+  satisfaction: HotlineSatisfaction | null;
+}
+
+const timeOrNull = (v: unknown): number | null => (typeof v === 'string' ? shanghaiMs(v) : null);
+
+/**
+ * The valid 12345 versions of the history, in emission order: what lands (an exact re-send is the same version, an
+ * invalid message never lands), in the canonical vocabulary of schemas/hotline-case.ts.
+ */
+export function plannedHotlineVersions(city: DemoCity): HotlineVersion[] {
+  const out: HotlineVersion[] = [];
+  for (const m of city.plan.messages) {
+    if (m.feed !== 'hotline' || m.kind !== 'valid') continue;
+    const o = JSON.parse(m.value) as Record<string, unknown>;
+    const visit = (o.visit ?? {}) as { contacted?: boolean; resolved?: boolean; satisfaction?: string };
+    const status = statusOf[String(o.state)];
+    if (!status) throw new Error(`unplanned hotline state ${String(o.state)}`);
+    out.push({
+      case_id: String(o.orderNo),
+      status,
+      updated_at_ms: timeOrNull(o.updateTime),
+      received_at_ms: shanghaiMs(String(o.acceptTime)),
+      category: String(o.category),
+      region_code: String(o.street),
+      department_code: typeof o.dept === 'string' ? o.dept : null,
+      responded_at_ms: timeOrNull(o.replyTime),
+      closed_at_ms: timeOrNull(o.finishTime),
+      deadline_at_ms: timeOrNull(o.deadline),
+      contacted: visit.contacted ?? null,
+      resolved: visit.resolved ?? null,
+      satisfaction: visit.satisfaction === undefined ? null : (satisfactionOf[visit.satisfaction] ?? null),
+    });
+  }
+  return out;
+}
+
+/**
+ * Each case in its latest state: one version per (case_id, status), the newest updated_at; of those the greatest
+ * status rank, then the newest updated_at (a missing one is the oldest), then the last planned.
+ */
+export function latestHotlineCases(versions: readonly HotlineVersion[]): HotlineVersion[] {
+  const latest = new Map<string, HotlineVersion>();
+  for (const v of versions) {
+    const seen = latest.get(v.case_id);
+    const newer =
+      !seen ||
+      statusRank[v.status] > statusRank[seen.status] ||
+      (statusRank[v.status] === statusRank[seen.status] &&
+        (v.updated_at_ms ?? -Infinity) >= (seen.updated_at_ms ?? -Infinity));
+    if (newer) latest.set(v.case_id, v);
+  }
+  return [...latest.values()];
+}
+
+export interface HotlineRow {
+  grain: MartGrain;
+  period: string;
+  is_complete: boolean;
+  data_cutoff: string;
+  region_code: string;
+  region_level: string;
+  breakdown: 'all';
+  breakdown_value: 'all';
+  received_count: number;
+  responded_within_2h_count: number;
+  response_2h_rate: number | null;
+  followup_count: number;
+  contacted_count: number;
+  response_rate: number | null;
+  resolved_count: number;
+  resolution_rate: number | null;
+  satisfied_count: number;
+  basically_satisfied_count: number;
+  unsatisfied_count: number;
+  satisfaction_score: number;
+  satisfaction_rate: number | null;
+  composite_score: number | null;
+  due_count: number;
+  closed_on_time_count: number;
+  on_time_rate: number | null;
+}
+
+// Day-fact columns.
+const RECEIVED = 0;
+const WITHIN_2H = 1;
+const FOLLOWUP = 2;
+const CONTACTED = 3;
+const RESOLVED = 4;
+const SATISFIED = 5;
+const BASICALLY = 6;
+const UNSATISFIED = 7;
+const DUE = 8;
+const ON_TIME = 9;
+
+const TWO_HOURS_MS = 2 * 3_600_000;
+
+export function hotlineTruth(city: DemoCity, frame: TruthFrame): HotlineRow[] {
+  const { cutoffMs } = frame;
+  const facts = new DayFacts(10);
+  for (const c of latestHotlineCases(plannedHotlineVersions(city))) {
+    // Received, response and follow-up figures: by the received day.
+    const received = dayOf(c.received_at_ms);
+    facts.add(received, c.region_code, RECEIVED);
+    if (
+      c.responded_at_ms !== null &&
+      c.responded_at_ms <= c.received_at_ms + TWO_HOURS_MS &&
+      c.responded_at_ms < cutoffMs
+    ) {
+      facts.add(received, c.region_code, WITHIN_2H);
+    }
+    if (c.contacted !== null || c.resolved !== null || c.satisfaction !== null) {
+      facts.add(received, c.region_code, FOLLOWUP);
+      if (c.contacted === true) facts.add(received, c.region_code, CONTACTED);
+      if (c.resolved === true) facts.add(received, c.region_code, RESOLVED);
+      if (c.satisfaction === 'satisfied') facts.add(received, c.region_code, SATISFIED);
+      if (c.satisfaction === 'basically_satisfied') facts.add(received, c.region_code, BASICALLY);
+      if (c.satisfaction === 'unsatisfied') facts.add(received, c.region_code, UNSATISFIED);
+    }
+    // Due and on-time figures: by the deadline day.
+    if (c.deadline_at_ms !== null) {
+      const deadline = dayOf(c.deadline_at_ms);
+      facts.add(deadline, c.region_code, DUE);
+      if (c.closed_at_ms !== null && c.closed_at_ms <= c.deadline_at_ms && c.closed_at_ms < cutoffMs) {
+        facts.add(deadline, c.region_code, ON_TIME);
+      }
+    }
+  }
+  return facts.rows(frame, (p, region, n) => hotlineRow(p, frame, region, n));
+}
+
+function hotlineRow(
+  p: CountedPeriod,
+  frame: TruthFrame,
+  region: { code: string; level: string },
+  n: number[],
+): HotlineRow {
+  const followup = n[FOLLOWUP]!;
+  const score = n[SATISFIED]! + BASICALLY_SATISFIED_WEIGHT * n[BASICALLY]!;
+  const responseRate = rate(n[CONTACTED]!, followup);
+  const resolutionRate = rate(n[RESOLVED]!, followup);
+  const satisfactionRate = followup === 0 ? null : score / followup;
+  return {
+    grain: p.grain,
+    period: p.period,
+    is_complete: p.isComplete,
+    data_cutoff: frame.data_cutoff,
+    region_code: region.code,
+    region_level: region.level,
+    breakdown: 'all',
+    breakdown_value: 'all',
+    received_count: n[RECEIVED]!,
+    responded_within_2h_count: n[WITHIN_2H]!,
+    response_2h_rate: rate(n[WITHIN_2H]!, n[RECEIVED]!),
+    followup_count: followup,
+    contacted_count: n[CONTACTED]!,
+    response_rate: responseRate,
+    resolved_count: n[RESOLVED]!,
+    resolution_rate: resolutionRate,
+    satisfied_count: n[SATISFIED]!,
+    basically_satisfied_count: n[BASICALLY]!,
+    unsatisfied_count: n[UNSATISFIED]!,
+    satisfaction_score: score,
+    satisfaction_rate: satisfactionRate,
+    composite_score:
+      followup === 0
+        ? null
+        : HOTLINE_WEIGHTS.response * responseRate! +
+          HOTLINE_WEIGHTS.resolution * resolutionRate! +
+          HOTLINE_WEIGHTS.satisfaction * satisfactionRate!,
+    due_count: n[DUE]!,
+    closed_on_time_count: n[ON_TIME]!,
+    on_time_rate: rate(n[ON_TIME]!, n[DUE]!),
+  };
+}
