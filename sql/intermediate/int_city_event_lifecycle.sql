@@ -9,7 +9,7 @@
 --   without a deadline). handling_hours: dispatched_at → handled_at; closure_hours: reported_at → closed_at.
 -- materialization: table
 -- grain: (event_id)
--- depends_on: int_city_events_latest, stg_lake__city_event, hub_settings
+-- depends_on: int_city_events_latest, hub_settings
 -- tests: unique(event_id); not_null(event_id, source_kind, event_class, region_code, reported_date, status,
 --     is_cancelled, is_registered, is_dispatched, is_handled, is_closed, is_handled_on_time, is_closed_on_time,
 --     has_deadline);
@@ -30,23 +30,6 @@ latest as (
     select * from int_city_events_latest
 ),
 
-snapshots as (
-    select * from stg_lake__city_event
-),
-
-event_timestamps as (
-    select
-        event_id,
-        max(registered_at) as registered_at,
-        max(dispatched_at) as dispatched_at,
-        max(handled_at) as handled_at,
-        max(verified_at) as verified_at,
-        max(closed_at) as closed_at,
-        max(deadline_at) as deadline_at
-    from snapshots
-    group by event_id
-),
-
 joined as (
     select
         latest.event_id,
@@ -56,15 +39,14 @@ joined as (
         latest.status,
         latest.status_rank,
         latest.reported_at,
-        event_timestamps.registered_at,
-        event_timestamps.dispatched_at,
-        event_timestamps.handled_at,
-        event_timestamps.verified_at,
-        event_timestamps.closed_at,
-        event_timestamps.deadline_at,
+        latest.max_registered_at as registered_at,
+        latest.max_dispatched_at as dispatched_at,
+        latest.max_handled_at as handled_at,
+        latest.max_verified_at as verified_at,
+        latest.max_closed_at as closed_at,
+        latest.max_deadline_at as deadline_at,
         settings.data_cutoff
     from latest
-    inner join event_timestamps on event_timestamps.event_id = latest.event_id
     cross join settings
 ),
 
