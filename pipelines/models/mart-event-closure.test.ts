@@ -3,7 +3,15 @@
  * mart rows out, every figure computed by hand from the events listed beside each test.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildTestMarts, cityEvent, type TestLake as Lake, type LandedRow, type MartRow, tempDirs } from './testing.js';
+import {
+  buildTestMarts,
+  cityEvent,
+  type TestLake as Lake,
+  type LandedRow,
+  type MartRow,
+  tempDirs,
+  testRegionLevels,
+} from './testing.js';
 
 type Row = MartRow;
 type Event = LandedRow<'city_event'>;
@@ -65,14 +73,7 @@ const zero: Counts = {
   closureHours: 0,
 };
 
-const levels: Record<string, string> = {
-  '330000': 'province',
-  '330100': 'city',
-  '330102': 'district',
-  '330106': 'district',
-  '330200': 'city',
-  '330203': 'district',
-};
+const levels = testRegionLevels;
 
 type Period = { period_start: string; period_end: string; is_complete: boolean; data_cutoff: string };
 

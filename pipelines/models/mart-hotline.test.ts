@@ -4,7 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IndicatorSettingsInput } from './indicator-settings.js';
-import { buildTestMarts, hotline, type TestLake as Lake, type MartRow as Row, tempDirs } from './testing.js';
+import {
+  buildTestMarts,
+  hotline,
+  type TestLake as Lake,
+  type MartRow as Row,
+  tempDirs,
+  testRegionLevels,
+} from './testing.js';
 
 type Query = (sql: string) => Promise<Row[]>;
 
@@ -31,14 +38,7 @@ function fixture(o: { regionCode: string; lake: Lake; now: Date; indicators?: In
 const afterEveryPeriod = new Date('2030-01-01T00:00:00+08:00');
 const finalCutoff = '2029-12-31T16:00:00.000Z';
 
-const levels: Record<string, string> = {
-  '330000': 'province',
-  '330100': 'city',
-  '330102': 'district',
-  '330106': 'district',
-  '330200': 'city',
-  '330203': 'district',
-};
+const levels = testRegionLevels;
 
 type Counts = {
   received: number;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from '../../schemas/index.js';
 import type { AlarmThreshold } from './indicator-settings.js';
-import { buildTestMarts, deviceOf, type MartRow, reading, tempDirs } from './testing.js';
+import { buildTestMarts, deviceOf, type MartRow, reading, tempDirs, testRegionLevels } from './testing.js';
 
 type Row = MartRow;
 type Query = (sql: string) => Promise<Row[]>;
@@ -46,14 +46,7 @@ const thresholds: AlarmThreshold[] = [
   { device_type: 'water_pressure', metric: 'pressure', level: 2, at_or_below: 0.05 },
 ];
 
-const levels: Record<string, string> = {
-  '330000': 'province',
-  '330100': 'city',
-  '330102': 'district',
-  '330106': 'district',
-  '330200': 'city',
-  '330203': 'district',
-};
+const levels = testRegionLevels;
 
 const bounds: Record<string, [string, string]> = {
   '2026-07': ['2026-07-01', '2026-07-31'],

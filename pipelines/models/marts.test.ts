@@ -17,6 +17,7 @@ import {
   resource,
   scenarioOf,
   tempDirs,
+  testRegionLevels,
   testRegions,
 } from './testing.js';
 
@@ -170,14 +171,7 @@ describe('mart_data_sharing', () => {
       '330200': { required: 1, shared: 0, due: 1, onTime: 0, received: 0, valid: 0, hooked: 0 },
       '330203': { required: 1, shared: 0, due: 1, onTime: 0, received: 0, valid: 0, hooked: 0 },
     };
-    const levels: Record<string, string> = {
-      '330000': 'province',
-      '330100': 'city',
-      '330102': 'district',
-      '330106': 'district',
-      '330200': 'city',
-      '330203': 'district',
-    };
+    const levels = testRegionLevels;
     const expected: Row[] = [];
     for (const [grain, period, counts] of [
       ['month', '2026-08', month],

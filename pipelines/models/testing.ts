@@ -105,6 +105,9 @@ export const testRegions: Region[] = [
   { code: '330203', name: '海曙区', level: 'district', parent_code: '330200' },
 ];
 
+/** The level of each region of testRegions, as the marts' region_level column says it. */
+export const testRegionLevels: Record<string, string> = Object.fromEntries(testRegions.map((r) => [r.code, r.level]));
+
 export function resource(over: Partial<DataResource> & Pick<DataResource, 'resource_code'>): DataResource {
   return {
     name: over.resource_code,
