@@ -141,8 +141,8 @@ async function placeFiles(w: Writer, dataset: GeneratedDataset, table: string, t
   );
   for (const [dt, part, flush, first, last, count] of rows) {
     const from = join(out, `dt_key=${dt}`, `part_key=${part}`, `flush_key=${flush}`);
-    const files = await readdir(from);
-    if (files.length !== 1) throw new Error(`expected one file in ${from}, found ${files.length}`);
+    const files = (await readdir(from)).sort();
+    if (files.length === 0) throw new Error(`no file in ${from}`);
     const dir = join(w.lakeDir, dataset, `dt=${dt}`);
     await mkdir(dir, { recursive: true });
     const name = dataFileName({
@@ -152,7 +152,15 @@ async function placeFiles(w: Writer, dataset: GeneratedDataset, table: string, t
       lastOffset: Number(last),
       generation: w.plan.generation,
     });
-    await rename(join(from, files[0]!), join(dir, name));
+    if (files.length === 1) {
+      await rename(join(from, files[0]!), join(dir, name));
+    } else {
+      // DuckDB's partitioned writer starts another file when it flushes a partition early: one flush, one file.
+      const sources = files.map((f) => literal(join(from, f))).join(', ');
+      await w.connection.run(
+        `copy (select * from read_parquet([${sources}], hive_partitioning = false) order by _offset) to ${literal(join(dir, name))} (format parquet, compression zstd)`,
+      );
+    }
     w.stats[dataset].rows += Number(count);
     w.stats[dataset].files += 1;
   }
