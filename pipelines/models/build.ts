@@ -4,7 +4,6 @@
  * then the data tests, the state of this build (lake days, model fingerprints, the run log), and drops what reads
  * the lake by path so the file is self-contained.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -16,7 +15,6 @@ import { ModelBuildError, ModelDefinitionError } from './errors.js';
 import {
   changedDays,
   LAKE_DAYS_TABLE,
-  type LakeState,
   lakeDatasetsOf,
   MODEL_STATE_TABLE,
   modelFingerprints,
@@ -30,7 +28,7 @@ import { type IndicatorSettingsInput, indicatorSettingsSchema } from './indicato
 import { type LakeDay, lakeDays, lakeSourceSql } from './lake.js';
 import { indicatorValuesPattern, type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
 import { eventClassFields } from './seed-files.js';
-import { loadCatalogTable, loadSeeds, type ModelCatalogs, seedNames } from './seeds.js';
+import { loadCatalogTable, loadSeeds, loadSeedTable, type ModelCatalogs, seedNames } from './seeds.js';
 
 /** How a model's relation was made in this build. */
 export type BuildMode = 'view' | 'full' | 'incremental' | 'copied';
@@ -87,7 +85,7 @@ export async function buildModels(
   for (const dataset of new Set(project.models.flatMap((m) => m.sources))) {
     lake.set(dataset, await lakeDays(o.lakeDir, dataset));
   }
-  seedFingerprints.set('hub_lake_days', await loadLakeDays(connection, lake));
+  seedFingerprints.set(LAKE_DAYS_TABLE, await loadLakeDays(connection, lake));
   // The models folder's own reference data, validated (refinements included) when the project loaded.
   seedFingerprints.set(
     'seed_indicators',
@@ -202,7 +200,6 @@ export async function buildModels(
   for (const stat of stats) if (stat.mode === 'copied') stored.set(stat.name, previous!.models.get(stat.name)!);
   await writeBuildState(connection, {
     buildId,
-    lake,
     fingerprints: stored,
     project,
     stats,
@@ -215,26 +212,25 @@ export async function buildModels(
   return { models: stats, tests, ...(reason === undefined ? {} : { fullBuildReason: reason }) };
 }
 
-/** `hub_lake_days(dataset, day)`: the lake's day folders, for models that need the data span without reading it. */
-async function loadLakeDays(
+/**
+ * `hub_lake_days(dataset, day, fingerprint)`: the lake's day folders this build reads, with a fingerprint of each
+ * folder's files. Models read it for the data span without reading the data; the next build compares the fingerprints
+ * to find the changed days (incremental.ts).
+ */
+function loadLakeDays(
   connection: DuckDBConnection,
   lake: ReadonlyMap<DatasetName, ReadonlyMap<string, LakeDay>>,
 ): Promise<string> {
-  const rows = [...lake].flatMap(([dataset, days]) => [...days.keys()].map((day) => ({ dataset, day })));
-  try {
-    await createTableWithRows(
-      connection,
-      'hub_lake_days',
-      [
-        { name: 'dataset', type: 'VARCHAR' },
-        { name: 'day', type: 'DATE' },
-      ],
-      rows,
-    );
-  } catch (err) {
-    throw new ModelBuildError('hub_lake_days', undefined, `-- listing ${rows.length} lake days`, err);
-  }
-  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+  return loadSeedTable(
+    connection,
+    LAKE_DAYS_TABLE,
+    [
+      { name: 'dataset', type: 'VARCHAR' },
+      { name: 'day', type: 'DATE' },
+      { name: 'fingerprint', type: 'VARCHAR' },
+    ],
+    [...lake].flatMap(([dataset, days]) => [...days].map(([day, { fingerprint }]) => ({ dataset, day, fingerprint }))),
+  );
 }
 
 /**
@@ -271,23 +267,18 @@ async function loadEvaluation(
       dimension_weight: scheme.dimension_weights[indicator.dimension],
     };
   });
-  try {
-    await createTableWithRows(
-      connection,
-      'seed_evaluation',
-      [
-        { name: 'indicator_code', type: 'VARCHAR' },
-        { name: 'dimension', type: 'VARCHAR' },
-        { name: 'weight', type: 'DOUBLE' },
-        { name: 'full_score_at', type: 'DOUBLE' },
-        { name: 'dimension_weight', type: 'DOUBLE' },
-      ],
-      rows,
-    );
-  } catch (err) {
-    throw new ModelBuildError('seed_evaluation', undefined, `-- loading ${rows.length} scored indicators`, err);
-  }
-  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+  return loadSeedTable(
+    connection,
+    'seed_evaluation',
+    [
+      { name: 'indicator_code', type: 'VARCHAR' },
+      { name: 'dimension', type: 'VARCHAR' },
+      { name: 'weight', type: 'DOUBLE' },
+      { name: 'full_score_at', type: 'DOUBLE' },
+      { name: 'dimension_weight', type: 'DOUBLE' },
+    ],
+    rows,
+  );
 }
 
 /** Every indicator names a mart of the project and columns it has (a locality's typo fails the build, named). */
@@ -344,7 +335,6 @@ async function writeBuildState(
   connection: DuckDBConnection,
   s: {
     buildId: string;
-    lake: LakeState;
     fingerprints: ReadonlyMap<string, string>;
     project: ModelProject;
     stats: ModelRunStat[];
@@ -352,19 +342,6 @@ async function writeBuildState(
     previous: boolean;
   },
 ): Promise<void> {
-  const lakeRows = [...s.lake].flatMap(([dataset, days]) =>
-    [...days].map(([day, { fingerprint }]) => ({ dataset, day, fingerprint })),
-  );
-  await createTableWithRows(
-    connection,
-    LAKE_DAYS_TABLE,
-    [
-      { name: 'dataset', type: 'VARCHAR' },
-      { name: 'day', type: 'DATE' },
-      { name: 'fingerprint', type: 'VARCHAR' },
-    ],
-    lakeRows,
-  );
   const tables = s.project.models.filter((m) => m.header.materialization !== 'view');
   await createTableWithRows(
     connection,
@@ -414,9 +391,6 @@ async function writeBuildState(
       // A previous file without a run log (or with other columns) starts the log afresh.
     }
   }
-  await connection.run(
-    `comment on table ${LAKE_DAYS_TABLE} is 'The lake days (dt folders) this build read, by dataset, with a fingerprint of their files'`,
-  );
   await connection.run(
     `comment on table ${MODEL_STATE_TABLE} is 'A fingerprint of each stored model''s definition and upstream, to tell what an incremental build may take over'`,
   );

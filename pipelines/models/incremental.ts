@@ -1,6 +1,6 @@
 /**
  * What a build can take over from the previous marts file. The marts file records, beside the models, the lake days
- * it was built from (`cityhub_lake_days`: dataset, day, fingerprint of the day's files) and a fingerprint of every
+ * it was built from (`hub_lake_days`: dataset, day, fingerprint of the day's files) and a fingerprint of every
  * model's definition (`cityhub_model_state`: its SQL and header, and those of everything upstream, seeds by content).
  * The next build compares: an `incremental` model whose fingerprint is unchanged keeps its rows of the unchanged lake
  * days and recomputes only the changed ones, reading only those days' folders (SQLMesh's incremental-by-time-range,
@@ -14,11 +14,10 @@ import { UnknownModelSelectedError } from './errors.js';
 import type { LakeDay } from './lake.js';
 import type { ModelDefinition, ModelProject } from './project.js';
 
-export const LAKE_DAYS_TABLE = 'cityhub_lake_days';
+/** The seed listing the lake days a build read, with their fingerprints (build.ts). */
+export const LAKE_DAYS_TABLE = 'hub_lake_days';
 export const MODEL_STATE_TABLE = 'cityhub_model_state';
 export const RUN_LOG_TABLE = 'cityhub_run_log';
-/** Tables the runner writes into the marts file beside the models. */
-export const stateTables = [LAKE_DAYS_TABLE, MODEL_STATE_TABLE, RUN_LOG_TABLE] as const;
 
 export type LakeState = Map<DatasetName, ReadonlyMap<string, Pick<LakeDay, 'fingerprint'>>>;
 
@@ -38,6 +37,11 @@ export async function readPreviousBuild(
   );
   const present = new Set(tables.getRows().map((r) => String(r[0])));
   if (!present.has(LAKE_DAYS_TABLE) || !present.has(MODEL_STATE_TABLE)) return undefined;
+  // A file of a release whose lake-day listing had no fingerprints cannot tell which days changed.
+  const fingerprinted = await connection.runAndReadAll(
+    `select 1 from information_schema.columns where table_catalog = '${alias}' and table_name = '${LAKE_DAYS_TABLE}' and column_name = 'fingerprint'`,
+  );
+  if (fingerprinted.getRows().length === 0) return undefined;
   const lake: LakeState = new Map();
   const days = await connection.runAndReadAll(`select dataset, day, fingerprint from ${alias}.${LAKE_DAYS_TABLE}`);
   for (const [dataset, day, fingerprint] of days.getRows()) {

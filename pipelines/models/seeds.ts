@@ -49,9 +49,9 @@ const catalogSeeds: { table: SeedName; catalog: keyof ModelCatalogs; schema: z.Z
 ];
 
 /** Creates a seed table; returns a fingerprint of its columns and rows (incremental.ts compares builds by it). */
-async function loadTable(
+export async function loadSeedTable(
   connection: DuckDBConnection,
-  table: string,
+  table: SeedName,
   columns: ColumnSpec[],
   rows: Record<string, unknown>[],
 ): Promise<string> {
@@ -87,7 +87,7 @@ export async function loadCatalogTable(
   } catch (err) {
     throw new ModelBuildError(table, undefined, `-- the entries of ${table} do not match their schema`, err);
   }
-  return loadTable(connection, table, columns, rows);
+  return loadSeedTable(connection, table, columns, rows);
 }
 
 const shanghaiOffsetMs = 8 * 3600 * 1000;
@@ -131,7 +131,7 @@ export async function loadSeeds(
     );
   }
   const { cutoffDate, dataCutoff: cutoff } = dataCutoff(now);
-  const settingsFingerprint = await loadTable(
+  const settingsFingerprint = await loadSeedTable(
     connection,
     'hub_settings',
     [
@@ -156,7 +156,7 @@ export async function loadSeeds(
     ],
   );
   fingerprints.set('hub_settings', settingsFingerprint);
-  const thresholdsFingerprint = await loadTable(
+  const thresholdsFingerprint = await loadSeedTable(
     connection,
     'seed_alarm_thresholds',
     [
