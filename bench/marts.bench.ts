@@ -7,6 +7,7 @@
  * Each measured run is its own process (its peak RSS is its own: process.resourceUsage().maxRSS); medians over --runs.
  * Usage: npm run bench:marts -- [--scale 0.01] [--days 365] [--runs 3] [--seed 1] [--partitions 4]
  *          [--dir DIR (default: a cache folder per options under the OS temp dir)] [--regenerate] [--keep-going]
+ *          [--memory-limit 4GiB (DuckDB's memory_limit for the builds, as config models.memory_limit)]
  *   --scale 1 is a megacity year: 24.2M 12345 cases, ~100M sensor readings, 1M video alerts, 1M city events,
  *           ~5,100 departmental deliveries with their records (bench/megacity/plan.ts)
  */
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '4' },
     dir: { type: 'string' },
     regenerate: { type: 'boolean', default: false },
+    'memory-limit': { type: 'string' },
     // Set by the parent for a measured run's process.
     child: { type: 'string' },
     marts: { type: 'string' },
@@ -55,6 +57,9 @@ interface ModelTiming {
   rows?: number;
   /** Incremental models: the lake days recomputed. */
   days?: number;
+  /** Models incremental by (grain, period): the periods recomputed. */
+  periods?: number;
+  mode: string;
 }
 
 interface BuildResult {
@@ -93,12 +98,15 @@ async function buildChild(dir: string, keepMarts?: string): Promise<BuildResult>
       catalogs: c.catalogs,
       indicators: c.indicators,
       now: new Date(c.now),
+      ...(values['memory-limit'] ? { memoryLimit: values['memory-limit'] } : {}),
       onProgress: (e) =>
         models.push({
           name: e.model,
           ms: e.ms,
+          mode: e.mode,
           ...(e.rows === undefined ? {} : { rows: e.rows }),
           ...(e.days === undefined ? {} : { days: e.days }),
+          ...(e.periods === undefined ? {} : { periods: e.periods }),
         }),
     });
     tests = result.tests.length;
@@ -130,7 +138,15 @@ async function referenceChild(dir: string): Promise<ReferenceResult> {
 }
 
 function runChild<T>(kind: string, dir: string, marts?: string): Promise<T> {
-  const args = [fileURLToPath(import.meta.url), '--child', kind, '--dir', dir, ...(marts ? ['--marts', marts] : [])];
+  const args = [
+    fileURLToPath(import.meta.url),
+    '--child',
+    kind,
+    '--dir',
+    dir,
+    ...(marts ? ['--marts', marts] : []),
+    ...(values['memory-limit'] ? ['--memory-limit', values['memory-limit']] : []),
+  ];
   const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -269,7 +285,7 @@ async function main(): Promise<void> {
         ],
         ['ratio build / reference', fmt(buildSeconds / referenceSeconds, 1), ''],
         [
-          `one new day (incremental: ${newDay.models.filter((m) => m.days !== undefined).length} models, ${Math.max(0, ...newDay.models.map((m) => m.days ?? 0))} lake day)`,
+          `one new day (incremental: ${newDay.models.filter((m) => m.mode === 'incremental').length} models, ${Math.max(0, ...newDay.models.map((m) => m.days ?? 0))} lake day)`,
           `${fmt(newDay.seconds)} s (peak RSS ${fmt(newDay.peakRssMiB, 0)} MiB)`,
           `+${int(appended.sensor_reading.rows + appended.hotline_case.rows + appended.video_alert.rows + appended.city_event.rows + appended.dept_delivery.rows + appended.dept_record.rows)} rows`,
         ],
@@ -287,17 +303,27 @@ async function main(): Promise<void> {
       ]),
     ),
   );
-  console.log('\nper model (median ms, share of the build):');
+  console.log('\nper model (median ms, share of the build; the one-new-day build: ms, how it was built):');
   const names = builds[0]!.models.map((m) => m.name);
   const modelRows = names.map((name) => {
     const ms = median(builds.map((b) => b.models.find((m) => m.name === name)?.ms ?? 0));
     const rows = builds[0]!.models.find((m) => m.name === name)?.rows;
-    return { name, ms, rows };
+    const day = newDay.models.find((m) => m.name === name);
+    const how =
+      day === undefined
+        ? ''
+        : day.days !== undefined
+          ? `${day.mode} (${day.days} day)`
+          : day.periods !== undefined
+            ? `${day.mode} (${day.periods} periods)`
+            : day.mode;
+    return { name, ms, rows, dayMs: day?.ms ?? 0, how };
   });
+  const dayModelsMs = modelRows.reduce((sum, m) => sum + m.dayMs, 0);
   const modelsMs = modelRows.reduce((sum, m) => sum + m.ms, 0);
   console.log(
     table(
-      ['model', 'ms', 'share', 'rows'],
+      ['model', 'ms', 'share', 'rows', 'new day ms', 'new day'],
       [
         ...[...modelRows]
           .sort((a, b) => b.ms - a.ms)
@@ -306,11 +332,15 @@ async function main(): Promise<void> {
             int(m.ms),
             `${fmt((100 * m.ms) / (buildSeconds * 1000), 0)}%`,
             m.rows === undefined ? 'view' : int(m.rows),
+            int(m.dayMs),
+            m.how,
           ]),
         [
           '(seeds, data tests, checkpoint, publish)',
           int(buildSeconds * 1000 - modelsMs),
           `${fmt((100 * (buildSeconds * 1000 - modelsMs)) / (buildSeconds * 1000), 0)}%`,
+          '',
+          int(newDay.seconds * 1000 - dayModelsMs),
           '',
         ],
       ],

@@ -17,6 +17,7 @@ import { describeCatalogSource } from './catalogs/sources.js';
 import { type LoadedConfig, lakeLocation } from './config/load.js';
 import { preflight, undeclaredResourceFields } from './config/preflight.js';
 import { CityhubError, NotAvailableError } from './errors.js';
+import { describeCompaction, runCompactionJob } from './land/compact-job.js';
 import { Lander, type LandingStats, type MessageNormalizer } from './land/lander.js';
 import { LocalLakeStore } from './land/local-store.js';
 import { ParquetWriter } from './land/parquet-writer.js';
@@ -60,6 +61,9 @@ export interface RunSummary {
   /** Why the run did not end cleanly (a connector failed, the bus could not be drained, the marts failed): exit 1. */
   problems: string[];
 }
+
+/** How long a scheduled compaction waits for a models build (of this process or another) to end. */
+const COMPACTION_LOCK_WAIT_MS = 10 * 60_000;
 
 /** The hub was asked to stop before it had started (waiting for what another process provides). */
 export class HubStoppedError extends CityhubError {}
@@ -285,12 +289,14 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       if (synced) log.info({ ...synced, ms: Date.now() - t0 }, describeLakeSync(synced));
       return runModels({
         lakeDir: paths.lakeDir,
+        lakeStore,
         martsPath: paths.martsPath,
         sqlDir: paths.sqlDir,
         regionCode: config.region_code,
         catalogs,
         indicators: config.models.indicators,
         lookbackDays: config.models.lookback_days,
+        ...(config.models.memory_limit === undefined ? {} : { memoryLimit: config.models.memory_limit }),
         signal,
       });
     });
@@ -337,8 +343,60 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     return building;
   };
 
+  // Lake compaction on its own schedule, in the process that builds the marts: it runs holding the same build lock,
+  // so a build never reads a day folder mid-swap (a scheduled build meanwhile skips its turn).
+  let compacting: Promise<void> | undefined;
+  const stopCompaction = new AbortController();
+  const compactOnSchedule = async (): Promise<void> => {
+    const t0 = Date.now();
+    try {
+      const outcome = await runCompactionJob(loaded, {
+        store: lakeStore,
+        lockWaitMs: COMPACTION_LOCK_WAIT_MS,
+        log,
+        signal: stopCompaction.signal,
+      });
+      if (!outcome.ran) {
+        log.info({ holder: outcome.holder }, 'lake compaction skipped: the models build lock stayed busy');
+        return;
+      }
+      const { report } = outcome;
+      log.info(
+        {
+          days_compacted: report.compacted.length,
+          files_before: report.compacted.reduce((sum, d) => sum + d.filesBefore, 0),
+          files_after: report.compacted.length,
+          bytes_before: report.compacted.reduce((sum, d) => sum + d.bytesBefore, 0),
+          bytes_after: report.compacted.reduce((sum, d) => sum + d.bytes, 0),
+          days_removed: report.expired.length,
+          files_removed: report.expired.reduce((sum, d) => sum + d.files, 0),
+          ...report.recovered,
+          ms: Date.now() - t0,
+        },
+        `lake compaction: ${describeCompaction(report)}`,
+      );
+    } catch (error) {
+      if (stopCompaction.signal.aborted) log.info('lake compaction stopped by the shutdown; the next run resumes');
+      else log.error({ err: error }, 'lake compaction failed; will retry on schedule');
+    }
+  };
+
   const tasks: { stop: () => unknown }[] = [];
   const timers: NodeJS.Timeout[] = [];
+  const compactionSchedule = config.lake.compaction.schedule;
+  if (runs('models') && compactionSchedule !== undefined) {
+    tasks.push(
+      cron.schedule(
+        compactionSchedule,
+        () => {
+          compacting ??= compactOnSchedule().finally(() => {
+            compacting = undefined;
+          });
+        },
+        { timezone: 'Asia/Shanghai' },
+      ),
+    );
+  }
   if (runs('models')) {
     tasks.push(
       cron.schedule(config.models.schedule, () => void scheduleBuild().catch(() => {}), { timezone: 'Asia/Shanghai' }),
@@ -423,6 +481,8 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   out('stopping: sources first, then draining the bus into the lake…');
   for (const timer of timers) clearTimeout(timer);
   for (const task of tasks) task.stop();
+  // A compaction stops before its next day (each day is whole or recoverable): the final build must not wait long.
+  stopCompaction.abort();
   // In their listed order, each after the one before: a connector that feeds another (the demo publishing to the
   // MQTT broker a sensor-mqtt connector reads) is listed first and has delivered everything before that one stops.
   // A connector waiting on the bus (backpressure while landing fails) must not hold the shutdown past its limit.
@@ -448,6 +508,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   writer?.close();
   await bus?.close();
   await building?.catch(() => {});
+  await compacting;
   let marts: RunSummary['marts'] = null;
   if (runs('models')) {
     try {

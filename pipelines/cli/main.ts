@@ -10,6 +10,8 @@ import { lakeLocation, loadConfig } from '../config/load.js';
 import { preflight } from '../config/preflight.js';
 import { CityhubError, UsageError } from '../errors.js';
 import { type Role, runHub } from '../hub.js';
+import { lakeStoreOf } from '../land/compact-job.js';
+import { S3LakeStore } from '../land/s3-store.js';
 import { createLogger } from '../log.js';
 import {
   type BuildMode,
@@ -28,6 +30,7 @@ import {
 } from '../models/index.js';
 import { busHelp, commandBus } from './bus.js';
 import { catalogsHelp, commandCatalogs } from './catalogs.js';
+import { commandCompact, compactHelp } from './compact.js';
 import { parseDuration } from './duration.js';
 import { commandMappings, mappingsHelp } from './mappings.js';
 
@@ -41,6 +44,7 @@ Commands:
   models run|test    build / test the SQL models
   config check       validate and explain a config file (everything run would reject)
   schemas export     write the JSON Schema of every canonical dataset and catalog
+  compact            merge each past lake day's small files into one; apply lake.retention (docs/lake.md)
   bus verify|repair  check the embedded bus for damage / move damage aside (docs/bus.md)
   catalogs check     load every configured catalog and show what it holds and what is wrong (docs/catalogs.md)
   mappings test      show what a source mapping makes of sample payloads, record by record (docs/mappings.md)
@@ -92,6 +96,7 @@ marts were built from; docs/lake.md "S3"): \`cityhub models run\` brings it up t
 
 Validates the config (without FILE: the built-in demo config) and explains every key with its effective value.
 Exits 1 and names each bad key when it is invalid.`,
+  compact: compactHelp,
   bus: busHelp,
   catalogs: catalogsHelp,
   mappings: mappingsHelp,
@@ -214,6 +219,8 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
   const loaded = loadConfig(values.config);
   if (action === 'run') {
     const catalogs = resolveCatalogs(loaded);
+    // The lake's store: the build finishes or undoes an interrupted compaction through it (an S3 lake's is in the bucket).
+    const lakeStore = lakeStoreOf(loaded);
     // A models process building on schedule holds the marts' build lock: wait for its build to end, then build.
     const log = {
       info: (_: object, message: string) => print(message),
@@ -225,6 +232,7 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
         { waitMs: MODELS_LOCK_WAIT_MS, log },
         async (signal) => {
           const synced = await syncModelsLake(loaded, {
+            ...(lakeStore instanceof S3LakeStore ? { store: lakeStore } : {}),
             onProgress: (progress, done) => {
               if (!done) print(`  ${describeLakeSync(progress)} so far`);
             },
@@ -232,12 +240,16 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
           if (synced) print(describeLakeSync(synced));
           return runModels({
             lakeDir: loaded.paths.lakeDir,
+            lakeStore,
             martsPath: loaded.paths.martsPath,
             sqlDir: loaded.paths.sqlDir,
             regionCode: loaded.config.region_code,
             catalogs,
             indicators: loaded.config.models.indicators,
             lookbackDays: loaded.config.models.lookback_days,
+            ...(loaded.config.models.memory_limit === undefined
+              ? {}
+              : { memoryLimit: loaded.config.models.memory_limit }),
             fullRefresh: values['full-refresh'],
             ...(values.select === undefined ? {} : { select: values.select }),
             signal,
@@ -263,6 +275,8 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
       reportTests(error.tests, print);
       io.stderr.write(`cityhub models: ${error.message}\n`);
       return 1;
+    } finally {
+      if (lakeStore instanceof S3LakeStore) lakeStore.client.destroy();
     }
   }
   if (action === 'test')
@@ -276,7 +290,10 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
   throw new UsageError('expected `cityhub models run`, `cityhub models test` or `cityhub models docs`');
 }
 
-function describeBuildMode(event: { mode: BuildMode; days?: number }): string {
+function describeBuildMode(event: { mode: BuildMode; days?: number; periods?: number }): string {
+  if (event.mode === 'incremental' && event.periods !== undefined) {
+    return `incremental (${event.periods} period${event.periods === 1 ? '' : 's'})`;
+  }
   if (event.mode === 'incremental') return `incremental (${event.days} lake day${event.days === 1 ? '' : 's'})`;
   return event.mode;
 }
@@ -333,6 +350,7 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   models: commandModels,
   config: commandConfig,
   schemas: commandSchemas,
+  compact: (args, io) => commandCompact(args, lineWriter(io.stdout), lineWriter(io.stderr)),
   bus: (args, io) => commandBus(args, lineWriter(io.stdout)),
   catalogs: (args, io) => commandCatalogs(args, lineWriter(io.stdout), lineWriter(io.stderr)),
   mappings: (args, io) => commandMappings(args, lineWriter(io.stdout), lineWriter(io.stderr)),

@@ -142,6 +142,8 @@ lake:
       secret_access_key: 'minio-Secret-7q',
       force_path_style: true,
       multipart_threshold_bytes: 64 * 1024 * 1024,
+      retention: {},
+      compaction: { min_files: 8 },
     });
   });
 

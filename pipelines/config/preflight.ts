@@ -136,16 +136,21 @@ function duplicateConnectorIds({ config }: LoadedConfig): ConfigIssue[] {
 }
 
 function scheduleIssues({ config }: LoadedConfig): ConfigIssue[] {
-  const schedule = config.models.schedule;
-  if (cron.validate(schedule)) return [];
-  const detail = cron.validateDetailed(schedule).errors.map((e) => e.message);
-  return [
-    {
-      path: 'models.schedule',
+  const schedules: { key: string; schedule: string | undefined }[] = [
+    { key: 'models.schedule', schedule: config.models.schedule },
+    { key: 'lake.compaction.schedule', schedule: config.lake.compaction.schedule },
+  ];
+  const issues: ConfigIssue[] = [];
+  for (const { key, schedule } of schedules) {
+    if (schedule === undefined || cron.validate(schedule)) continue;
+    const detail = cron.validateDetailed(schedule).errors.map((e) => e.message);
+    issues.push({
+      path: key,
       value: schedule,
       expected: `a cron expression node-cron accepts ([second] minute hour day-of-month month day-of-week)${detail.length > 0 ? `: ${detail.join('; ')}` : ''}`,
-    },
-  ];
+    });
+  }
+  return issues;
 }
 
 /** Every folder `run` creates or writes must be a folder this user can write, or creatable where it is. */

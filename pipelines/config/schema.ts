@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { connectorConfig } from '../../connectors/index.js';
 import { regionCode } from '../../schemas/common.js';
+import { datasetNames } from '../../schemas/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_LIMIT } from '../bus/embedded/frame.js';
 import { kafkaBusOptionsSchema } from '../bus/kafka/options.js';
 import { indicatorSettingsSchema } from '../models/indicator-settings.js';
@@ -51,6 +52,55 @@ const kafkaBus = z
   .extend(kafkaBusOptionsSchema.shape)
   .strict()
   .describe('Kafka (or a Kafka-compatible cluster) through kafkajs: roles can run as separate processes');
+
+/** The lake folders retention applies to: each dataset, and `_dlq` for the dead letters of every feed. */
+export const retentionFolders: readonly string[] = [...datasetNames, '_dlq'];
+
+/** `400d` or `400`: a number of days. */
+const retentionDays = z
+  .union([z.number().int().min(1, 'at least 1 day'), z.string().regex(/^[1-9]\d*d$/, 'a number of days: 400 or 400d')])
+  .transform((days) => (typeof days === 'number' ? days : Number(days.slice(0, -1))));
+
+const lakeRetention = z
+  .record(z.string(), retentionDays)
+  .superRefine((retention, ctx) => {
+    // Checked here rather than by an enum of keys: the issue then names the key itself (lake.retention.<name>).
+    for (const name of Object.keys(retention))
+      if (!retentionFolders.includes(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `a dataset folder of the lake (${retentionFolders.join(', ')}; _dlq = the dead letters of every feed)`,
+        });
+  })
+  .default({})
+  .describe(
+    'days of lake data kept, a map by dataset folder (`sensor_reading: 400d`, or `400`; `_dlq` for the dead letters of every feed): `cityhub compact` removes the day folders (dt, Asia/Shanghai) older than that many days before today, with their manifests; datasets not named are kept forever',
+  );
+
+const lakeCompaction = z
+  .object({
+    schedule: z
+      .string()
+      .optional()
+      .describe(
+        'cron expression (node-cron, Asia/Shanghai) for compaction and retention in the process running the models role, e.g. "17 3 * * *"; omitted = only when `cityhub compact` runs',
+      ),
+    min_files: z
+      .number()
+      .int()
+      .min(2)
+      .default(8)
+      .describe(
+        'a day folder (before today) is compacted into one file once it holds at least this many Parquet files',
+      ),
+  })
+  .strict()
+  .prefault({})
+  .describe('merging each past day\'s small files into one (`cityhub compact`, docs/lake.md "Compaction")');
+
+/** Keys every kind of lake has: how it is kept tidy (not part of S3LakeConfig, the store's connection settings). */
+const lakeUpkeep = { retention: lakeRetention, compaction: lakeCompaction };
 
 const localLake = z
   .object({
@@ -266,6 +316,16 @@ export const modelsConfig = z
       .describe(
         'lake days incremental models recompute at every build even when their files did not change (a changed day is always recomputed)',
       ),
+    memory_limit: z
+      .string()
+      .regex(
+        /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/,
+        'a size such as "4GiB" or "512MB" (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
+      )
+      .optional()
+      .describe(
+        'DuckDB memory limit for a marts build, e.g. "4GiB": beyond it DuckDB spills to a temp folder beside the marts file (default: DuckDB\'s, 80% of the RAM)',
+      ),
     indicators: indicatorSettingsSchema
       .prefault({})
       .describe('indicator settings a locality tunes: hotline composite weights, sensor alarm thresholds'),
@@ -321,7 +381,9 @@ export const hubConfig = z
     data_dir: z.string().default('data').describe('where the bus, lake and marts live unless set one by one'),
     bus: z.discriminatedUnion('type', [embeddedBus, kafkaBus]).prefault({ type: 'embedded' }),
     topics: topicDefaults.prefault({}),
-    lake: z.discriminatedUnion('type', [localLake, s3Lake]).prefault({ type: 'local' }),
+    lake: z
+      .discriminatedUnion('type', [localLake.extend(lakeUpkeep), s3Lake.extend(lakeUpkeep)])
+      .prefault({ type: 'local' }),
     landing: landingConfig.prefault({}),
     privacy: privacyConfig,
     connectors: z.array(connectorConfig).min(1),

@@ -168,6 +168,8 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
       this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(relPath) })),
     );
     await rm(join(this.mirrorDir, relPath), { force: true });
+    // And its ETag record (lake-mirror.ts): a sync never visits records of files gone, and compaction removes many.
+    await rm(join(this.mirrorDir, '.etags', relPath), { force: true });
   }
 
   async writeSmall(relPath: string, text: string): Promise<void> {

@@ -26,7 +26,21 @@ import {
 import { indicatorCatalogFile, indicatorColumns, indicatorSchema, indicatorValuesSql } from './indicator-catalog.js';
 import { type IndicatorSettingsInput, indicatorSettingsSchema } from './indicator-settings.js';
 import { type LakeDay, lakeDays, lakeSourceSql } from './lake.js';
-import { indicatorValuesPattern, type ModelDefinition, type ModelProject, sourcePattern } from './project.js';
+import {
+  copyUnchangedPeriodsSql,
+  preparePeriodRecompute,
+  recomputedPeriodsTable,
+  recomputedPeriodsView,
+  sameAsPrevious,
+  upstreamDatasets,
+} from './period-incremental.js';
+import {
+  indicatorValuesPattern,
+  type ModelDefinition,
+  type ModelProject,
+  PERIODS_MODEL,
+  sourcePattern,
+} from './project.js';
 import { eventClassFields } from './seed-files.js';
 import { loadCatalogTable, loadSeeds, loadSeedTable, type ModelCatalogs, seedNames } from './seeds.js';
 
@@ -41,6 +55,8 @@ export interface ModelRunStat {
   mode: BuildMode;
   /** Incremental models: the lake days recomputed (the others were taken over from the previous build). */
   days?: number;
+  /** Models incremental by (grain, period): the periods recomputed. */
+  periods?: number;
 }
 
 export interface BuildOptions {
@@ -57,7 +73,14 @@ export interface BuildOptions {
   select?: readonly string[];
   /** Lake days recomputed by incremental models even when their files did not change (default 0). */
   lookbackDays?: number;
-  onProgress?: (event: { model: string; ms: number; rows?: number; mode: BuildMode; days?: number }) => void;
+  onProgress?: (event: {
+    model: string;
+    ms: number;
+    rows?: number;
+    mode: BuildMode;
+    days?: number;
+    periods?: number;
+  }) => void;
 }
 
 export interface BuildOutcome {
@@ -85,7 +108,10 @@ export async function buildModels(
   for (const dataset of new Set(project.models.flatMap((m) => m.sources))) {
     lake.set(dataset, await lakeDays(o.lakeDir, dataset));
   }
-  seedFingerprints.set(LAKE_DAYS_TABLE, await loadLakeDays(connection, lake));
+  await loadLakeDays(connection, lake);
+  // Not its content, which changes with every landed file: the incremental builds compare it day by day (and a
+  // day-incremental model may not read it).
+  seedFingerprints.set(LAKE_DAYS_TABLE, LAKE_DAYS_TABLE);
   // The models folder's own reference data, validated (refinements included) when the project loaded.
   seedFingerprints.set(
     'seed_indicators',
@@ -122,15 +148,32 @@ export async function buildModels(
     }
   };
 
+  /**
+   * Whether a view is read over the whole lake in this build: by a table, a view that is, or an incremental model by
+   * lake day that is not taken over day by day (changed, or new).
+   */
+  const fullViewNeeded = (name: string): boolean =>
+    project.models.some((consumer) => {
+      if (!consumer.header.dependsOn.includes(name)) return false;
+      if (consumer.header.materialization === 'view') return fullViewNeeded(consumer.name);
+      if (consumer.header.incrementalBy?.kind !== 'day') return true;
+      return previous?.models.get(consumer.name) !== fingerprints.get(consumer.name);
+    });
   const stats: ModelRunStat[] = [];
+  /** Period-incremental models built incrementally in this build (their recomputed periods are temp tables). */
+  const periodModels = new Set<string>();
   for (const model of project.models) {
     const started = performance.now();
     const table = ident(model.name);
     let mode: BuildMode;
     let days: number | undefined;
+    let periods: number | undefined;
+    let created = true;
     if (model.header.materialization === 'view') {
       mode = 'view';
-      await run(model, `create view ${table} as\n${sourceSql(model, false)}`);
+      // Binding a view over the whole lake reads every file's schema: skipped when only changed days are read.
+      created = !(changed !== undefined && model.sources.length > 0 && !fullViewNeeded(model.name));
+      if (created) await run(model, `create view ${table} as\n${sourceSql(model, false)}`);
       if (changed !== undefined && model.sources.length > 0) {
         const delta = `${model.name}__changed_days`;
         await run(model, `create view ${ident(delta)} as\n${sourceSql(model, true)}`);
@@ -140,18 +183,18 @@ export async function buildModels(
       mode = 'copied';
       await run(model, `create table ${table} as select * from ${PREVIOUS}.${table}`);
     } else if (
-      model.header.materialization === 'incremental' &&
+      model.header.incrementalBy?.kind === 'day' &&
       changed !== undefined &&
       previous?.models.get(model.name) === fingerprints.get(model.name)
     ) {
       mode = 'incremental';
-      const dayColumn = ident(model.header.incrementalBy!);
+      const dayColumn = ident(model.header.incrementalBy.column);
       const recompute = new Set(lakeDatasetsOf(model, byName).flatMap((d) => [...(changed.get(d) ?? [])]));
       days = recompute.size;
       await connection.run(
         `create or replace temp table cityhub_recomputed_days as select cast(unnest(${dateList(recompute)}) as date) as day`,
       );
-      const body = model.body.replace(/\b[a-z_][a-z0-9_]*\b/g, (name) => deltaViews.get(name) ?? name);
+      const body = rename(model.body, deltaViews);
       await run(
         model,
         `create table ${table} as select * from ${PREVIOUS}.${table} where ${dayColumn} not in (select day from cityhub_recomputed_days)`,
@@ -160,6 +203,29 @@ export async function buildModels(
         model,
         `insert into ${table} by name select * from (\n${body}\n) where ${dayColumn} in (select day from cityhub_recomputed_days)`,
       );
+    } else if (
+      model.header.incrementalBy?.kind === 'period' &&
+      changed !== undefined &&
+      previous?.models.get(model.name) === fingerprints.get(model.name) &&
+      (await periodIncrementalApplies(connection, model, byName, periodModels))
+    ) {
+      mode = 'incremental';
+      const facts = model.header.incrementalBy.facts;
+      periods = await preparePeriodRecompute(connection, {
+        model: model.name,
+        facts,
+        changedDays: (fact) =>
+          new Set([...upstreamDatasets(fact.relation, byName)].flatMap((d) => [...(changed.get(d) ?? [])])),
+        upstream: model.header.dependsOn.filter((d) => periodModels.has(d)),
+        previous: PREVIOUS,
+      });
+      await run(model, await copyUnchangedPeriodsSql(connection, model.name, PREVIOUS));
+      const body = rename(model.body, new Map([[PERIODS_MODEL, recomputedPeriodsView(model.name)]]));
+      await run(
+        model,
+        `insert into ${table} by name select * from (\n${body}\n) m where exists (select 1 from ${ident(recomputedPeriodsTable(model.name))} r where r.grain = m.grain and r.period = m.period)`,
+      );
+      periodModels.add(model.name);
     } else {
       mode = 'full';
       if (model.readsIndicators && !indicatorsChecked) {
@@ -169,21 +235,16 @@ export async function buildModels(
       await run(model, `create table ${table} as\n${sourceSql(model, false)}`);
     }
     const kind = mode === 'view' ? 'view' : 'table';
-    await run(model, `comment on ${kind} ${table} is ${literal(model.header.description)}`);
+    if (created) await run(model, `comment on ${kind} ${table} is ${literal(model.header.description)}`);
     let rows: number | null = null;
     if (kind === 'table') {
       const reader = await connection.runAndReadAll(`select count(*) from ${table}`);
       rows = Number(reader.getRows()[0]?.[0] ?? 0);
     }
     const ms = Math.round(performance.now() - started);
-    stats.push({ name: model.name, rows, ms, mode, ...(days === undefined ? {} : { days }) });
-    o.onProgress?.({
-      model: model.name,
-      ms,
-      mode,
-      ...(rows === null ? {} : { rows }),
-      ...(days === undefined ? {} : { days }),
-    });
+    const recomputed = { ...(days === undefined ? {} : { days }), ...(periods === undefined ? {} : { periods }) };
+    stats.push({ name: model.name, rows, ms, mode, ...recomputed });
+    o.onProgress?.({ model: model.name, ms, mode, ...(rows === null ? {} : { rows }), ...recomputed });
   }
 
   if (!indicatorsChecked) await checkIndicatorColumns(connection, project);
@@ -207,7 +268,12 @@ export async function buildModels(
     previous: !!previous,
   });
   for (const delta of deltaViews.values()) await connection.run(`drop view ${ident(delta)}`);
-  for (const view of lakeBoundViews(project.models).reverse()) await run(view, `drop view ${ident(view.name)}`);
+  for (const name of periodModels) {
+    await connection.run(`drop view ${ident(recomputedPeriodsView(name))}`);
+    await connection.run(`drop table ${ident(recomputedPeriodsTable(name))}`);
+  }
+  for (const view of lakeBoundViews(project.models).reverse())
+    await run(view, `drop view if exists ${ident(view.name)}`);
   if (previous) await connection.run(`detach ${PREVIOUS}`);
   return { models: stats, tests, ...(reason === undefined ? {} : { fullBuildReason: reason }) };
 }
@@ -308,6 +374,48 @@ async function checkIndicatorColumns(connection: DuckDBConnection, project: Mode
   });
 }
 
+/** The SQL with each relation named in `names` read from its replacement instead. */
+function rename(sql: string, names: ReadonlyMap<string, string>): string {
+  return sql.replace(/\b[a-z_][a-z0-9_]*\b/g, (name) => names.get(name) ?? name);
+}
+
+/**
+ * Whether a period-incremental model can take rows over from the previous build: the cut-off did not move back, and
+ * every table it reads besides its facts, int_periods and other period-incremental models built incrementally holds
+ * the rows it held then (a table it reads that was rebuilt in full — a period-incremental one included — makes
+ * it rebuild in full too).
+ */
+async function periodIncrementalApplies(
+  connection: DuckDBConnection,
+  model: ModelDefinition,
+  byName: ReadonlyMap<string, ModelDefinition>,
+  periodModels: ReadonlySet<string>,
+): Promise<boolean> {
+  if (model.header.incrementalBy?.kind !== 'period') return false;
+  const facts = new Set(model.header.incrementalBy.facts.map((f) => f.relation));
+  for (const dep of model.header.dependsOn) {
+    const upstream = byName.get(dep);
+    if (upstream?.header.incrementalBy?.kind === 'period' && !periodModels.has(dep)) return false;
+  }
+  try {
+    const forward = await connection.runAndReadAll(
+      `select (select data_cutoff from ${PREVIOUS}.hub_settings) <= (select data_cutoff from hub_settings)`,
+    );
+    if (forward.getRows()[0]?.[0] !== true) return false;
+  } catch {
+    return false;
+  }
+  const others = model.header.dependsOn.filter(
+    (d) =>
+      d !== PERIODS_MODEL &&
+      !facts.has(d) &&
+      !periodModels.has(d) &&
+      !(seedNames as readonly string[]).includes(d) &&
+      byName.get(d)?.header.materialization !== 'view',
+  );
+  return sameAsPrevious(connection, others, PREVIOUS);
+}
+
 function dateList(days: ReadonlySet<string>): string {
   return `[${[...days].map(literal).join(', ')}]::varchar[]`;
 }
@@ -363,6 +471,7 @@ async function writeBuildState(
     { name: 'mode', type: 'VARCHAR' },
     { name: 'rows', type: 'BIGINT' },
     { name: 'days_recomputed', type: 'BIGINT' },
+    { name: 'periods_recomputed', type: 'BIGINT' },
     { name: 'ms', type: 'BIGINT' },
     { name: 'tests', type: 'VARCHAR' },
   ] as const;
@@ -377,6 +486,7 @@ async function writeBuildState(
       mode: stat.mode,
       rows: stat.rows,
       days_recomputed: stat.days ?? null,
+      periods_recomputed: stat.periods ?? null,
       ms: stat.ms,
       tests: outcome(stat.name),
     })),

@@ -23,19 +23,52 @@ export interface DataTestResult {
 /** A query returning one row, one column: the number of failing rows. */
 export function dataTestSql(model: string, test: DataTestSpec, relation = model): string {
   const from = ident(relation);
+  const rowCondition = failingRowCondition(test);
+  if (rowCondition !== undefined) return `select count(*) from ${from} where ${rowCondition}`;
   switch (test.kind) {
     case 'unique': {
       const cols = test.columns.map(ident).join(', ');
       return `select count(*) from (select ${cols} from ${from} group by ${cols} having count(*) > 1)`;
     }
-    case 'not_null':
-      return `select count(*) from ${from} where ${ident(test.column)} is null`;
-    case 'accepted_values':
-      return `select count(*) from ${from} where ${ident(test.column)} is not null and cast(${ident(test.column)} as varchar) not in (${test.values.map(literal).join(', ')})`;
     case 'relationships':
       return `select count(*) from ${from} as child where child.${ident(test.column)} is not null and not exists (select 1 from ${ident(test.toModel)} as parent where parent.${ident(test.toColumn)} = child.${ident(test.column)})`;
+    default:
+      throw new Error(`no query for test kind ${test.kind}`);
+  }
+}
+
+/** For the tests that judge each row on its own: the condition a failing row meets. */
+function failingRowCondition(test: DataTestSpec): string | undefined {
+  switch (test.kind) {
+    case 'not_null':
+      return `${ident(test.column)} is null`;
+    case 'accepted_values':
+      return `${ident(test.column)} is not null and cast(${ident(test.column)} as varchar) not in (${test.values.map(literal).join(', ')})`;
     case 'expression':
-      return `select count(*) from ${from} where not coalesce((${test.expression}), false)`;
+      return `not coalesce((${test.expression}), false)`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The failing-row counts of a model's row-by-row tests in one pass over its relation (a staging view reads the lake:
+ * once, not once per test); undefined when that query fails, so each test runs alone and names its own error.
+ */
+async function rowTestCounts(
+  connection: DuckDBConnection,
+  tests: readonly DataTestSpec[],
+  relation: string,
+): Promise<number[] | undefined> {
+  const conditions = tests.map((t) => failingRowCondition(t)!);
+  if (conditions.length < 2) return undefined;
+  try {
+    const reader = await connection.runAndReadAll(
+      `select ${conditions.map((c) => `count(*) filter (where ${c})`).join(', ')} from ${ident(relation)}`,
+    );
+    return reader.getRows()[0]!.map((v) => Number(v ?? 0));
+  } catch {
+    return undefined;
   }
 }
 
@@ -51,8 +84,11 @@ export async function runDataTests(
 ): Promise<DataTestResult[]> {
   const results: DataTestResult[] = [];
   for (const model of models) {
+    const relation = relationOf(model.name);
+    const rowTests = model.header.tests.filter((t) => failingRowCondition(t) !== undefined);
+    const batched = present(model.name) ? await rowTestCounts(connection, rowTests, relation) : undefined;
     for (const test of model.header.tests) {
-      const sql = dataTestSql(model.name, test, relationOf(model.name));
+      const sql = dataTestSql(model.name, test, relation);
       const base = { name: test.name, model: model.name, kind: test.kind, severity: test.severity, sql };
       const missing = [model.name, ...(test.kind === 'relationships' ? [test.toModel] : [])].filter((n) => !present(n));
       if (missing.length > 0) {
@@ -63,6 +99,11 @@ export async function runDataTests(
           skipped: true,
           error: `not stored in the marts file: ${missing.join(', ')}`,
         });
+        continue;
+      }
+      const counted = batched?.[rowTests.indexOf(test)];
+      if (counted !== undefined) {
+        results.push({ ...base, passed: counted === 0, failing_rows: counted });
         continue;
       }
       try {

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { IncrementalBy } from './header.js';
 import type { Indicator } from './indicator-catalog.js';
 import { loadProject, type ModelDefinition, type ModelProject } from './project.js';
 import { openMartsReadOnly } from './query.js';
@@ -27,6 +28,12 @@ const link = (name: string, models: ReadonlySet<string>) =>
     ? `<a href="#${anchor(name)}"><code>${escapeHtml(name)}</code></a>`
     : `<code>${escapeHtml(name)}</code>`;
 
+function incrementalSuffix(by: IncrementalBy | undefined): string {
+  if (by === undefined) return '';
+  if (by.kind === 'day') return ` by ${by.column}`;
+  return ` by (grain, period) of ${by.facts.map((f) => `${f.relation}.${f.dates.join('/')}`).join(', ')}`;
+}
+
 function modelSection(
   model: ModelDefinition,
   readers: string[],
@@ -36,10 +43,7 @@ function modelSection(
   const h = model.header;
   const rows = [
     ['layer', escapeHtml(model.layer)],
-    [
-      'materialization',
-      escapeHtml(h.materialization + (h.incrementalBy === undefined ? '' : ` by ${h.incrementalBy}`)),
-    ],
+    ['materialization', escapeHtml(h.materialization + incrementalSuffix(h.incrementalBy))],
     ['grain', h.grain.length === 0 ? '—' : `<code>(${escapeHtml(h.grain.join(', '))})</code>`],
     ['reads', h.dependsOn.length === 0 ? '—' : h.dependsOn.map((d) => link(d, names)).join(', ')],
     ['read by', readers.length === 0 ? '—' : readers.map((d) => link(d, names)).join(', ')],

@@ -4,7 +4,9 @@
  *   -- name: <identifier, equal to the file name without .sql>
  *   -- description: <text>
  *   -- materialization: table | view | incremental
- *   -- incremental_by: <the DATE column holding the lake day (dt) each row comes from>   incremental models only
+ *   -- incremental_by: <the DATE column holding the lake day (dt) each row comes from> | (grain, period)
+ *                                                            incremental models only
+ *   -- period_facts: <relation>(day: <col>; dates: <col>, …; cutoff: <col>, …), …   incremental_by (grain, period) only
  *   -- grain: (<column>, …)                                  optional
  *   -- depends_on: <model or seed>, …                         optional
  *   -- tests: <test>; <test>; …                               optional
@@ -19,9 +21,26 @@ import { ModelDefinitionError } from './errors.js';
 
 /**
  * `incremental`: a table rebuilt only for the lake days (dt folders) whose files changed since the previous build; the
- * rows of other days are carried over from the previous marts file (incremental.ts).
+ * rows of other days are carried over from the previous marts file (incremental.ts). Incremental by `(grain, period)`:
+ * a table of period rows rebuilt only for the periods its changed facts fall in (period-incremental.ts).
  */
 export type Materialization = 'table' | 'view' | 'incremental';
+
+/**
+ * A lake-derived relation a period-incremental model aggregates: its rows of a lake day (`day`) change only when that
+ * day's files change; each row counts in the periods containing its `dates`; and its counting depends on the data
+ * cut-off only through the `cutoff` timestamps (a row whose such timestamp the cut-off passed since the previous
+ * build counts differently now).
+ */
+export interface PeriodFact {
+  relation: string;
+  day: string;
+  dates: string[];
+  cutoff: string[];
+}
+
+/** How an incremental model splits its rows: by lake day (one DATE column) or by (grain, period). */
+export type IncrementalBy = { kind: 'day'; column: string } | { kind: 'period'; facts: PeriodFact[] };
 
 /** `error`: a failure fails the build and keeps the previous marts; `warn`: a failure is reported, the build publishes. */
 export type DataTestSeverity = 'error' | 'warn';
@@ -38,14 +57,23 @@ export interface ModelHeader {
   name: string;
   description: string;
   materialization: Materialization;
-  /** Incremental models: the DATE column that is the lake day each row was computed from. */
-  incrementalBy?: string;
+  /** Incremental models: the lake-day column each row was computed from, or (grain, period) with its facts. */
+  incrementalBy?: IncrementalBy;
   grain: string[];
   dependsOn: string[];
   tests: DataTestSpec[];
 }
 
-const fields = ['name', 'description', 'materialization', 'incremental_by', 'grain', 'depends_on', 'tests'] as const;
+const fields = [
+  'name',
+  'description',
+  'materialization',
+  'incremental_by',
+  'period_facts',
+  'grain',
+  'depends_on',
+  'tests',
+] as const;
 type Field = (typeof fields)[number];
 const identifier = /^[a-z_][a-z0-9_]*$/;
 
@@ -96,16 +124,7 @@ export function parseModelFile(file: string, text: string): { header: ModelHeade
         : 'missing (table, view or incremental)',
     );
   }
-  const incrementalBy = raw.get('incremental_by');
-  if (materialization === 'incremental' && !incrementalBy) {
-    throw new ModelDefinitionError(file, 'incremental_by', 'missing: an incremental model names its lake-day column');
-  }
-  if (materialization !== 'incremental' && incrementalBy !== undefined) {
-    throw new ModelDefinitionError(file, 'incremental_by', 'only incremental models have one');
-  }
-  if (incrementalBy !== undefined && !identifier.test(incrementalBy)) {
-    throw new ModelDefinitionError(file, 'incremental_by', `"${incrementalBy}" is not a column name`);
-  }
+  const incrementalBy = parseIncrementalBy(file, materialization, raw.get('incremental_by'), raw.get('period_facts'));
   if (body === '') throw new ModelDefinitionError(file, 'sql', 'the model has no SQL after its header');
   return {
     header: {
@@ -119,6 +138,69 @@ export function parseModelFile(file: string, text: string): { header: ModelHeade
     },
     body,
   };
+}
+
+const PERIOD_KEY = /^\(\s*grain\s*,\s*period\s*\)$/;
+
+function parseIncrementalBy(
+  file: string,
+  materialization: Materialization,
+  by: string | undefined,
+  facts: string | undefined,
+): IncrementalBy | undefined {
+  if (materialization === 'incremental' && !by) {
+    throw new ModelDefinitionError(
+      file,
+      'incremental_by',
+      'missing: an incremental model names its lake-day column, or (grain, period)',
+    );
+  }
+  if (materialization !== 'incremental' && by !== undefined) {
+    throw new ModelDefinitionError(file, 'incremental_by', 'only incremental models have one');
+  }
+  const byPeriod = by !== undefined && PERIOD_KEY.test(by);
+  if (facts !== undefined && !byPeriod) {
+    throw new ModelDefinitionError(file, 'period_facts', 'only models incremental by (grain, period) have them');
+  }
+  if (by === undefined) return undefined;
+  if (byPeriod) {
+    // No facts: its rows of a period depend on int_periods' row and on unchanging tables only.
+    return { kind: 'period', facts: facts ? splitTopLevel(facts, ',').map((f) => parsePeriodFact(file, f)) : [] };
+  }
+  if (!identifier.test(by)) {
+    throw new ModelDefinitionError(file, 'incremental_by', `"${by}" is not a column name (nor "(grain, period)")`);
+  }
+  return { kind: 'day', column: by };
+}
+
+/** `relation(day: col; dates: col, …; cutoff: col, …)`; `cutoff` may be left out. */
+function parsePeriodFact(file: string, text: string): PeriodFact {
+  const m = /^([a-z_][a-z0-9_]*)\s*\(([\s\S]*)\)$/.exec(text);
+  if (!m) {
+    throw new ModelDefinitionError(
+      file,
+      'period_facts',
+      `cannot parse "${text}" (expected relation(day: col; dates: col, …; cutoff: col, …))`,
+    );
+  }
+  const parts = new Map<string, string[]>();
+  for (const part of m[2]!.split(';')) {
+    const kv = /^\s*(day|dates|cutoff)\s*:(.*)$/s.exec(part);
+    if (!kv)
+      throw new ModelDefinitionError(
+        file,
+        'period_facts',
+        `"${part.trim()}" in "${text}": expected day:, dates: or cutoff:`,
+      );
+    if (parts.has(kv[1]!)) throw new ModelDefinitionError(file, 'period_facts', `${kv[1]}: appears twice in "${text}"`);
+    parts.set(kv[1]!, parseList(file, 'period_facts', kv[2]!.trim()));
+  }
+  const day = parts.get('day') ?? [];
+  const dates = parts.get('dates') ?? [];
+  if (day.length !== 1) throw new ModelDefinitionError(file, 'period_facts', `"${text}": day: names one column`);
+  if (dates.length === 0)
+    throw new ModelDefinitionError(file, 'period_facts', `"${text}": dates: names at least one column`);
+  return { relation: m[1]!, day: day[0]!, dates, cutoff: parts.get('cutoff') ?? [] };
 }
 
 function parseList(file: string, field: string, value: string | undefined): string[] {

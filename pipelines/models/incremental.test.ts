@@ -8,7 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { literal } from './columns.js';
 import { type ModelsRunOptions, queryMarts, runModels } from './index.js';
-import { deviceOf, reading, tempDirs, testRegions, writeLake } from './testing.js';
+import { cityEvent, deviceOf, hotline, reading, tempDirs, testRegions, writeLake } from './testing.js';
 
 const sqlDir = join(import.meta.dirname, '..', '..', 'sql');
 const now = new Date('2026-10-01T00:00:00+08:00');
@@ -106,11 +106,14 @@ describe('incremental builds', () => {
     const second = await runModels(options());
     expect(second.fullBuildReason).toBeUndefined();
     expect(statOf(second, 'int_sensor_device_days')).toMatchObject({ mode: 'incremental', days: 1, rows: 4 });
+    // The periods containing the new day: the day itself, its month, quarter and year.
+    expect(statOf(second, 'mart_sensor_health')).toMatchObject({ mode: 'incremental', periods: 4 });
 
     // A late record of an old day lands beside that day's first file.
     await writeLake(lakeDir, 'sensor_reading', readingsOn('2026-09-01', 'dev-2', 1, 100));
     const third = await runModels(options());
     expect(statOf(third, 'int_sensor_device_days')).toMatchObject({ mode: 'incremental', days: 1, rows: 5 });
+    expect(statOf(third, 'mart_sensor_health')).toMatchObject({ mode: 'incremental', periods: 4 });
     const health = await queryMarts({
       martsPath: third.martsPath,
       sql: `select period, online_device_days, readings_received from mart_sensor_health
@@ -133,6 +136,78 @@ describe('incremental builds', () => {
       ['incremental', 1],
       ['incremental', 1],
     ]);
+  });
+
+  it('recomputes the periods of a new day and of a late update, and those whose facts the moving cut-off passed', async () => {
+    const { dir, lakeDir, options } = await setup();
+    const at = (local: string) => new Date(`${local}+08:00`).toISOString();
+    await writeLake(lakeDir, 'hotline_case', [
+      hotline({ case_id: 'c1', received_at: at('2026-09-10T10:00:00'), deadline_at: at('2026-09-20T10:00:00') }),
+      hotline({
+        case_id: 'c2',
+        received_at: at('2026-09-12T09:00:00'),
+        status: 'closed',
+        closed_at: at('2026-09-30T20:00:00'),
+        deadline_at: at('2026-10-05T09:00:00'),
+      }),
+      // Answered and closed after the first build's cut-off (2026-10-01 00:00), before the second's.
+      hotline({
+        case_id: 'c3',
+        received_at: at('2026-09-30T23:00:00'),
+        status: 'closed',
+        responded_at: at('2026-10-01T00:30:00'),
+        closed_at: at('2026-10-01T09:00:00'),
+        deadline_at: at('2026-10-01T23:00:00'),
+      }),
+    ]);
+    await writeLake(lakeDir, 'city_event', [
+      cityEvent({
+        event_id: 'e1',
+        reported_at: at('2026-09-30T22:00:00'),
+        status: 'closed',
+        registered_at: at('2026-09-30T22:10:00'),
+        dispatched_at: at('2026-09-30T22:20:00'),
+        handled_at: at('2026-09-30T23:30:00'),
+        closed_at: at('2026-10-01T01:00:00'),
+        deadline_at: at('2026-10-02T22:00:00'),
+      }),
+    ]);
+    const first = await runModels(options({ now: new Date(at('2026-10-01T10:00:00')) }));
+    expect(statOf(first, 'mart_hotline')).toMatchObject({ mode: 'full' });
+
+    // A day later: a new day's case, and case c1 closed (its new version lands in its received day's folder).
+    await writeLake(lakeDir, 'hotline_case', [
+      hotline({ case_id: 'c4', received_at: at('2026-10-01T11:00:00'), _offset: 100 }),
+      hotline({
+        case_id: 'c1',
+        received_at: at('2026-09-10T10:00:00'),
+        status: 'closed',
+        closed_at: at('2026-09-18T10:00:00'),
+        deadline_at: at('2026-09-25T10:00:00'),
+        _offset: 101,
+      }),
+    ]);
+    const later = new Date(at('2026-10-02T10:00:00'));
+    const second = await runModels(options({ now: later }));
+    for (const mart of ['mart_hotline', 'mart_event_closure', 'mart_sensor_health']) {
+      expect(statOf(second, mart), mart).toMatchObject({ mode: 'incremental' });
+      expect(statOf(second, mart)!.periods, mart).toBeLessThan(statOf(second, 'int_periods')!.rows!);
+    }
+    const sept = await queryMarts({
+      martsPath: second.martsPath,
+      sql: `select responded_within_2h_count, due_count, closed_on_time_count from mart_hotline
+            where grain = 'month' and period = '2026-09' and region_code = '330100' and breakdown = 'all'`,
+    });
+    expect(sept.rows).toEqual([[1, 1, 1]]);
+    const closed = await queryMarts({
+      martsPath: second.martsPath,
+      sql: `select closed_count from mart_event_closure
+            where grain = 'day' and period = '2026-09-30' and region_code = '330100' and breakdown = 'all'`,
+    });
+    expect(closed.rows).toEqual([[1]]);
+
+    const full = await runModels(options({ now: later, martsPath: join(dir, 'full.duckdb'), fullRefresh: true }));
+    await expectSameMarts(second.martsPath, full.martsPath);
   });
 
   it('drops the rows of a day whose files are gone, and recomputes in full when the registry changes', async () => {
@@ -165,8 +240,8 @@ describe('incremental builds', () => {
     const selected = await runModels(options({ select: ['int_sensor_device_periods+'] }));
     const modes = Object.fromEntries(selected.models.map((m) => [m.name, m.mode]));
     expect(modes).toMatchObject({
-      int_sensor_device_periods: 'full',
-      mart_sensor_health: 'full',
+      int_sensor_device_periods: 'incremental',
+      mart_sensor_health: 'incremental',
       int_sensor_device_days: 'copied',
       mart_hotline: 'copied',
       stg_lake__sensor_reading: 'view',

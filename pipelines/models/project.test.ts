@@ -159,6 +159,74 @@ describe('loadProject', () => {
     expect(err.message).toMatch(/reads only staging models and seeds; "int_a" is neither/);
   });
 
+  it('reads a model incremental by (grain, period) with its facts', () => {
+    const { header } = parseModelFile(
+      '/sql/marts/mart_x.sql',
+      [
+        '-- name: mart_x',
+        '-- description: d',
+        '-- materialization: incremental',
+        '-- incremental_by: (grain, period)',
+        '-- period_facts: int_a(day: received_date; dates: received_date, deadline_date;',
+        '--     cutoff: closed_at), int_b(day: d; dates: d)',
+        'select 1',
+      ].join('\n'),
+    );
+    expect(header.incrementalBy).toEqual({
+      kind: 'period',
+      facts: [
+        { relation: 'int_a', day: 'received_date', dates: ['received_date', 'deadline_date'], cutoff: ['closed_at'] },
+        { relation: 'int_b', day: 'd', dates: ['d'], cutoff: [] },
+      ],
+    });
+  });
+
+  it.each([
+    ['day: d; dates: d', '-- incremental_by: day'],
+    ['int_a(day: d)', '-- incremental_by: (grain, period)'],
+    ['int_a(day: d, e; dates: d)', '-- incremental_by: (grain, period)'],
+    ['int_a(when: d; dates: d)', '-- incremental_by: (grain, period)'],
+  ])('rejects bad period_facts "%s", naming the field', (facts, by) => {
+    const text = `-- name: m\n-- description: d\n-- materialization: incremental\n${by}\n-- period_facts: ${facts}\nselect 1`;
+    expect(() => parseModelFile('/sql/marts/m.sql', text)).toThrow(
+      expect.objectContaining({ name: 'ModelDefinitionError', field: 'period_facts' }),
+    );
+  });
+
+  it('rejects a period-incremental model that reads a lake-derived table its period_facts do not list', async () => {
+    const staging = model(
+      'stg_lake__sensor_reading',
+      { materialization: 'view' },
+      "select * from {{ source('lake', 'sensor_reading') }}",
+    );
+    const err = await definitionError({
+      'staging/stg_lake__sensor_reading.sql': staging,
+      'intermediate/int_periods.sql': model('int_periods'),
+      'intermediate/int_a.sql': model('int_a', { depends_on: 'stg_lake__sensor_reading' }),
+      'intermediate/int_b.sql': model('int_b', { depends_on: 'stg_lake__sensor_reading' }),
+      'marts/mart_a.sql': model('mart_a', {
+        materialization: 'incremental',
+        incremental_by: '(grain, period)',
+        period_facts: 'int_a(day: d; dates: d)',
+        depends_on: 'int_periods, int_a, int_b',
+      }),
+    });
+    expect(err.field).toBe('period_facts');
+    expect(err.message).toMatch(/reads "int_b", which depends on the lake, but period_facts does not list it/);
+  });
+
+  it('rejects a day-incremental model that reads hub_settings: its cut-off moves every day', async () => {
+    const err = await definitionError({
+      'intermediate/int_b.sql': model('int_b', {
+        materialization: 'incremental',
+        incremental_by: 'day',
+        depends_on: 'hub_settings',
+      }),
+    });
+    expect(err.field).toBe('depends_on');
+    expect(err.message).toMatch(/cannot read hub_settings/);
+  });
+
   it('rejects a mart that reads another mart: shared logic belongs in an intermediate model', async () => {
     const err = await definitionError({
       'marts/mart_a.sql': model('mart_a'),

@@ -87,7 +87,7 @@ export function defineModel(sqlDir: string, file: string, text: string): ModelDe
   if (!header.name.startsWith(layerPrefix[layer])) {
     throw new ModelDefinitionError(file, 'name', `${layer} models are named ${layerPrefix[layer]}…`);
   }
-  if (layer === 'marts' && header.materialization !== 'table') {
+  if (layer === 'marts' && header.materialization === 'view') {
     throw new ModelDefinitionError(file, 'materialization', 'marts are read on other machines: they must be tables');
   }
   const sources: DatasetName[] = [];
@@ -119,6 +119,66 @@ export function defineModel(sqlDir: string, file: string, text: string): ModelDe
   return { name: header.name, file, layer, header, body, sources, readsIndicators };
 }
 
+/** The table of periods every model incremental by (grain, period) reads its periods from. */
+export const PERIODS_MODEL = 'int_periods';
+
+/**
+ * Whether a relation's rows depend on the lake's data: it reads the lake, or the lake's day listing (hub_lake_days),
+ * or a model that does (int_periods aside).
+ */
+export function isLakeBound(
+  name: string,
+  byName: ReadonlyMap<string, ModelDefinition>,
+  seen = new Set<string>(),
+): boolean {
+  if (name === 'hub_lake_days') return true;
+  // Its rows change with the lake's span: a period-incremental build compares them; a table reading it is compared
+  // with its previous rows before the build takes any row over.
+  if (name === PERIODS_MODEL) return false;
+  const model = byName.get(name);
+  if (model === undefined || seen.has(name)) return false;
+  seen.add(name);
+  return model.sources.length > 0 || model.header.dependsOn.some((d) => isLakeBound(d, byName, seen));
+}
+
+/**
+ * A model incremental by (grain, period) recomputes the periods its facts' changed rows fall in: so everything it
+ * reads from the lake must come through a declared fact (a stored table), another period-incremental model or
+ * int_periods.
+ */
+function checkPeriodIncremental(m: ModelDefinition, byName: ReadonlyMap<string, ModelDefinition>): void {
+  const by = m.header.incrementalBy;
+  if (by?.kind !== 'period') return;
+  if (!m.header.dependsOn.includes(PERIODS_MODEL)) {
+    throw new ModelDefinitionError(
+      m.file,
+      'depends_on',
+      `a model incremental by (grain, period) reads ${PERIODS_MODEL}`,
+    );
+  }
+  const facts = new Set(by.facts.map((f) => f.relation));
+  for (const fact of by.facts) {
+    const model = byName.get(fact.relation);
+    if (!m.header.dependsOn.includes(fact.relation) || model === undefined || model.header.materialization === 'view') {
+      throw new ModelDefinitionError(
+        m.file,
+        'period_facts',
+        `"${fact.relation}" must be a table or incremental model the model depends on (the previous build's rows are compared)`,
+      );
+    }
+  }
+  for (const dep of m.header.dependsOn) {
+    if (dep === PERIODS_MODEL || facts.has(dep) || byName.get(dep)?.header.incrementalBy?.kind === 'period') continue;
+    if (isLakeBound(dep, byName)) {
+      throw new ModelDefinitionError(
+        m.file,
+        'period_facts',
+        `the model reads "${dep}", which depends on the lake, but period_facts does not list it: its changes would go unseen`,
+      );
+    }
+  }
+}
+
 /** Validates names and dependencies, then orders topologically (stable: layer, then name). */
 export function orderModels(models: ModelDefinition[]): ModelDefinition[] {
   const byName = new Map<string, ModelDefinition>();
@@ -146,20 +206,26 @@ export function orderModels(models: ModelDefinition[]): ModelDefinition[] {
         `a mart reads intermediate models, not other marts ("${mart}"): move the shared logic into an int_ model`,
       );
     }
-    if (m.header.materialization === 'incremental') {
+    if (m.header.incrementalBy?.kind === 'day') {
       // Its rows of a day may only depend on that day's lake files and on the seeds (whose changes its fingerprint
-      // sees): a table upstream can change on any day without the lake day changing.
+      // sees): a table upstream can change on any day without the lake day changing, and so does the cut-off.
       const other = m.header.dependsOn.find(
-        (d) => !(seedNames as readonly string[]).includes(d) && byName.get(d)?.layer !== 'staging',
+        (d) =>
+          d === 'hub_settings' ||
+          d === 'hub_lake_days' ||
+          (!(seedNames as readonly string[]).includes(d) && byName.get(d)?.layer !== 'staging'),
       );
       if (other !== undefined) {
         throw new ModelDefinitionError(
           m.file,
           'depends_on',
-          `an incremental model reads only staging models and seeds; "${other}" is neither (make the model a table)`,
+          other === 'hub_settings' || other === 'hub_lake_days'
+            ? `an incremental model by lake day cannot read ${other}: it changes every day (make the model a table)`
+            : `an incremental model reads only staging models and seeds; "${other}" is neither (make the model a table)`,
         );
       }
     }
+    if (m.header.incrementalBy?.kind === 'period') checkPeriodIncremental(m, byName);
     for (const t of m.header.tests) {
       if (
         t.kind === 'relationships' &&

@@ -1,6 +1,9 @@
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { recoverCompactions } from '../land/compact-recover.js';
+import { LocalLakeStore } from '../land/local-store.js';
+import type { LakeStore } from '../land/store.js';
 import { type BuildOptions, type BuildOutcome, buildModels, type ModelRunStat } from './build.js';
 import { type DataTestResult, failedTests, runDataTests } from './data-tests.js';
 import { DataTestsFailedError, MartsFileError } from './errors.js';
@@ -35,6 +38,17 @@ export interface ModelsRunOptions {
   select?: readonly string[];
   /** Lake days incremental models recompute even when their files did not change (config models.lookback_days). */
   lookbackDays?: number;
+  /**
+   * DuckDB's memory limit for the build (`memory_limit`, e.g. "4GiB"; config models.memory_limit): beyond it DuckDB
+   * spills to a temp folder beside the marts file instead of growing. Default: DuckDB's own (80% of the RAM).
+   */
+  memoryLimit?: string;
+  /**
+   * The lake's store: a compaction a crash interrupted is finished or undone through it before the build reads the
+   * lake (land/compact-recover.ts). Default: a local lake at lakeDir. An S3 lake passes its S3LakeStore (its pending
+   * compactions are in the bucket; its mirror at lakeDir holds none).
+   */
+  lakeStore?: LakeStore;
   /** Aborts when the build lost its right to publish (the models build lock, build-lock.ts): checked before it does. */
   signal?: AbortSignal;
 }
@@ -120,6 +134,8 @@ export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
   const martsPath = resolve(o.martsPath);
   return serialized(martsPath, async () => {
     const buildingPath = `${martsPath}.building-${process.pid}`;
+    // Under the caller's build lock, which compactions hold too: every lake day is read with one copy of its rows.
+    await recoverCompactions(o.lakeStore ?? new LocalLakeStore(o.lakeDir));
     try {
       await mkdir(dirname(martsPath), { recursive: true });
       await removeDatabase(buildingPath);
@@ -129,7 +145,8 @@ export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
     }
     let result: BuildOutcome;
     try {
-      const instance = await DuckDBInstance.create(buildingPath).catch((err: unknown) => {
+      const settings = o.memoryLimit === undefined ? undefined : { memory_limit: o.memoryLimit };
+      const instance = await DuckDBInstance.create(buildingPath, settings).catch((err: unknown) => {
         throw new MartsFileError(buildingPath, 'prepare', err);
       });
       const connection = await instance.connect().catch((err: unknown) => {

@@ -5,7 +5,8 @@
 --   counted_end: an open period counts no day from the data cut-off on; registered = installed_on <= day <= removed_on,
 --   open ends unbounded) and the readings those days are expected to bring: greatest(1, floor(86400 /
 --   reporting_interval_s)) per registered device-day. 'all' is not a device type: mart_sensor_health's total row.
--- materialization: table
+-- materialization: incremental
+-- incremental_by: (grain, period)
 -- grain: (grain, period, device_type, region_code)
 -- depends_on: int_periods, seed_devices
 -- tests: unique(grain, period, device_type, region_code);

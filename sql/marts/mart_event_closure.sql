@@ -8,7 +8,10 @@
 --   source_kind rows exist where the region and period have at least one reported event (cancelled included) of
 --   that value. breakdown_name: the event class's name (seed_event_classes) on event_class rows, NULL otherwise or
 --   for a class the catalog does not name.
--- materialization: table
+-- materialization: incremental
+-- incremental_by: (grain, period)
+-- period_facts: int_city_event_lifecycle(day: reported_date; dates: reported_date;
+--     cutoff: registered_at, dispatched_at, handled_at, verified_at, closed_at)
 -- grain: (grain, period, region_code, breakdown, breakdown_value)
 -- depends_on: int_periods, int_region_scope, int_city_event_lifecycle, seed_event_classes
 -- tests: unique(grain, period, region_code, breakdown, breakdown_value);

@@ -8,7 +8,10 @@
 --   its `all` row (breakdown_value 'all'), even with nothing to count; another breakdown has a row for a value only
 --   where the region and period have at least one case received or due with that value. Rates are NULL when their
 --   denominator is 0; composite_score is NULL when there is no follow-up. The weights used are on every row.
--- materialization: table
+-- materialization: incremental
+-- incremental_by: (grain, period)
+-- period_facts: int_hotline_cases_latest(day: received_date; dates: received_date, deadline_date;
+--     cutoff: responded_at, closed_at)
 -- grain: (grain, period, region_code, breakdown, breakdown_value)
 -- depends_on: int_periods, int_region_scope, int_hotline_cases_latest, hub_settings
 -- tests: unique(grain, period, region_code, breakdown, breakdown_value);

@@ -7,7 +7,9 @@
 --   least one day of the period. Only registered device-days count (readings of devices not in the registry, or
 --   outside their registration, are unregistered_readings, by the readings' own region and type); an open period
 --   (is_complete false) counts only its days before the data cut-off (data_cutoff).
--- materialization: table
+-- materialization: incremental
+-- incremental_by: (grain, period)
+-- period_facts: int_sensor_device_days(day: observed_date; dates: observed_date)
 -- grain: (grain, period, region_code, device_type)
 -- depends_on: int_periods, int_region_scope, int_sensor_device_periods, int_sensor_device_days
 -- tests: unique(grain, period, region_code, device_type);
