@@ -58,22 +58,6 @@ pair_periods as (
     cross join periods
 ),
 
-sensor_presence as (
-    select distinct
-        device_type,
-        region_code,
-        cast(date_trunc('month', observed_date) as date) as observed_month
-    from sensor_days
-),
-
-video_presence as (
-    select distinct
-        event_type,
-        region_code,
-        cast(date_trunc('month', occurred_date) as date) as occurred_month
-    from video_days
-),
-
 category_prefixes as (
     select distinct unnest(required_hotline_categories) as category_prefix
     from pairs
@@ -92,20 +76,36 @@ category_matches as (
     inner join categories on starts_with(categories.category, category_prefixes.category_prefix)
 ),
 
-hotline_presence as (
+presence as (
+    -- Which requirement keys had data, by kind, region and month: a device type's readings, an event type's video
+    -- alerts, a category prefix's hotline cases, a resource's valid deliveries.
     select distinct
-        category_matches.category_prefix,
+        'sensor' as condition_kind,
+        device_type as requirement_key,
+        region_code,
+        cast(date_trunc('month', observed_date) as date) as presence_month
+    from sensor_days
+    union all
+    select distinct
+        'video' as condition_kind,
+        event_type as requirement_key,
+        region_code,
+        cast(date_trunc('month', occurred_date) as date) as presence_month
+    from video_days
+    union all
+    select distinct
+        'hotline' as condition_kind,
+        category_matches.category_prefix as requirement_key,
         hotline_days.region_code,
-        cast(date_trunc('month', hotline_days.received_date) as date) as received_month
+        cast(date_trunc('month', hotline_days.received_date) as date) as presence_month
     from hotline_days
     inner join category_matches on category_matches.category = hotline_days.category
-),
-
-delivery_presence as (
+    union all
     select distinct
-        resource_code,
+        'resource' as condition_kind,
+        resource_code as requirement_key,
         region_code,
-        cast(date_trunc('month', delivered_date) as date) as delivered_month
+        cast(date_trunc('month', delivered_date) as date) as presence_month
     from deliveries
     where valid_count >= 1
 ),
@@ -120,7 +120,20 @@ closed_loop_presence as (
         and closed_at is not null
 ),
 
-sensor_requirements as (
+requirement_lists as (
+    -- Each kind's required keys, in catalog order (a key listed twice is two conditions).
+    select
+        pair_periods.*,
+        unnest([
+            {'kind': 'sensor', 'reason': 'no_sensor_data:', 'keys': required_device_types},
+            {'kind': 'video', 'reason': 'no_video_alerts:', 'keys': required_video_event_types},
+            {'kind': 'hotline', 'reason': 'no_hotline_cases:', 'keys': required_hotline_categories},
+            {'kind': 'resource', 'reason': 'no_resource_delivery:', 'keys': required_resources}
+        ]) as requirement_list
+    from pair_periods
+),
+
+requirements as (
     select
         grain,
         period,
@@ -129,122 +142,30 @@ sensor_requirements as (
         scenario_code,
         region_code,
         region_prefix,
-        unnest(required_device_types) as device_type,
-        generate_subscripts(required_device_types, 1) as requirement_index
-    from pair_periods
+        requirement_list.kind as condition_kind,
+        requirement_list.reason as reason_prefix,
+        unnest(requirement_list.keys) as requirement_key,
+        generate_subscripts(requirement_list.keys, 1) as requirement_index
+    from requirement_lists
 ),
 
-sensor_conditions as (
+presence_conditions as (
+    -- Met when the key had data in the pair's region (by code prefix) in a month of the period.
     select
-        sensor_requirements.grain,
-        sensor_requirements.period,
-        sensor_requirements.scenario_code,
-        sensor_requirements.region_code,
-        'sensor' as condition_kind,
-        sensor_requirements.requirement_index,
-        'no_sensor_data:' || sensor_requirements.device_type as reason_code,
-        count(sensor_presence.observed_month) > 0 as is_met
-    from sensor_requirements
-    left join sensor_presence
-        on sensor_presence.device_type = sensor_requirements.device_type
-        and starts_with(sensor_presence.region_code, sensor_requirements.region_prefix)
-        and sensor_presence.observed_month between sensor_requirements.period_start and sensor_requirements.period_end
-    group by all
-),
-
-video_requirements as (
-    select
-        grain,
-        period,
-        period_start,
-        period_end,
-        scenario_code,
-        region_code,
-        region_prefix,
-        unnest(required_video_event_types) as event_type,
-        generate_subscripts(required_video_event_types, 1) as requirement_index
-    from pair_periods
-),
-
-video_conditions as (
-    select
-        video_requirements.grain,
-        video_requirements.period,
-        video_requirements.scenario_code,
-        video_requirements.region_code,
-        'video' as condition_kind,
-        video_requirements.requirement_index,
-        'no_video_alerts:' || video_requirements.event_type as reason_code,
-        count(video_presence.occurred_month) > 0 as is_met
-    from video_requirements
-    left join video_presence
-        on video_presence.event_type = video_requirements.event_type
-        and starts_with(video_presence.region_code, video_requirements.region_prefix)
-        and video_presence.occurred_month between video_requirements.period_start and video_requirements.period_end
-    group by all
-),
-
-hotline_requirements as (
-    select
-        grain,
-        period,
-        period_start,
-        period_end,
-        scenario_code,
-        region_code,
-        region_prefix,
-        unnest(required_hotline_categories) as category_prefix,
-        generate_subscripts(required_hotline_categories, 1) as requirement_index
-    from pair_periods
-),
-
-hotline_conditions as (
-    select
-        hotline_requirements.grain,
-        hotline_requirements.period,
-        hotline_requirements.scenario_code,
-        hotline_requirements.region_code,
-        'hotline' as condition_kind,
-        hotline_requirements.requirement_index,
-        'no_hotline_cases:' || hotline_requirements.category_prefix as reason_code,
-        count(hotline_presence.received_month) > 0 as is_met
-    from hotline_requirements
-    left join hotline_presence
-        on hotline_presence.category_prefix = hotline_requirements.category_prefix
-        and starts_with(hotline_presence.region_code, hotline_requirements.region_prefix)
-        and hotline_presence.received_month between hotline_requirements.period_start and hotline_requirements.period_end
-    group by all
-),
-
-resource_requirements as (
-    select
-        grain,
-        period,
-        period_start,
-        period_end,
-        scenario_code,
-        region_code,
-        region_prefix,
-        unnest(required_resources) as resource_code,
-        generate_subscripts(required_resources, 1) as requirement_index
-    from pair_periods
-),
-
-resource_conditions as (
-    select
-        resource_requirements.grain,
-        resource_requirements.period,
-        resource_requirements.scenario_code,
-        resource_requirements.region_code,
-        'resource' as condition_kind,
-        resource_requirements.requirement_index,
-        'no_resource_delivery:' || resource_requirements.resource_code as reason_code,
-        count(delivery_presence.delivered_month) > 0 as is_met
-    from resource_requirements
-    left join delivery_presence
-        on delivery_presence.resource_code = resource_requirements.resource_code
-        and starts_with(delivery_presence.region_code, resource_requirements.region_prefix)
-        and delivery_presence.delivered_month between resource_requirements.period_start and resource_requirements.period_end
+        requirements.grain,
+        requirements.period,
+        requirements.scenario_code,
+        requirements.region_code,
+        requirements.condition_kind,
+        requirements.requirement_index,
+        requirements.reason_prefix || requirements.requirement_key as reason_code,
+        count(presence.presence_month) > 0 as is_met
+    from requirements
+    left join presence
+        on presence.condition_kind = requirements.condition_kind
+        and presence.requirement_key = requirements.requirement_key
+        and starts_with(presence.region_code, requirements.region_prefix)
+        and presence.presence_month between requirements.period_start and requirements.period_end
     group by all
 ),
 
@@ -325,13 +246,7 @@ closed_loop_conditions as (
 ),
 
 all_conditions as (
-    select * from sensor_conditions
-    union all
-    select * from video_conditions
-    union all
-    select * from hotline_conditions
-    union all
-    select * from resource_conditions
+    select * from presence_conditions
     union all
     select * from registered_device_conditions
     union all
