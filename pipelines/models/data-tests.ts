@@ -52,20 +52,28 @@ function failingRowCondition(test: DataTestSpec): string | undefined {
 }
 
 /**
- * The failing-row counts of a model's row-by-row tests in one pass over its relation (a staging view reads the lake:
- * once, not once per test); undefined when that query fails, so each test runs alone and names its own error.
+ * A test as one aggregate over its model's relation, so that a model's tests share one pass (a staging view reads the
+ * lake: once, not once per test). Row-by-row tests count their failing rows exactly; unique counts the rows beyond
+ * the first of each key, 0 exactly when it passes (a failure is counted again by its own query).
  */
-async function rowTestCounts(
+function batchAggregate(test: DataTestSpec): { sql: string; exact: boolean } | undefined {
+  const condition = failingRowCondition(test);
+  if (condition !== undefined) return { sql: `count(*) filter (where ${condition})`, exact: true };
+  if (test.kind === 'unique') {
+    return { sql: `count(*) - count(distinct row(${test.columns.map(ident).join(', ')}))`, exact: false };
+  }
+  return undefined;
+}
+
+/** The tests' aggregates in one query; undefined when it fails, so each test runs alone and names its own error. */
+async function batchedCounts(
   connection: DuckDBConnection,
-  tests: readonly DataTestSpec[],
+  aggregates: readonly string[],
   relation: string,
 ): Promise<number[] | undefined> {
-  const conditions = tests.map((t) => failingRowCondition(t)!);
-  if (conditions.length < 2) return undefined;
+  if (aggregates.length < 2) return undefined;
   try {
-    const reader = await connection.runAndReadAll(
-      `select ${conditions.map((c) => `count(*) filter (where ${c})`).join(', ')} from ${ident(relation)}`,
-    );
+    const reader = await connection.runAndReadAll(`select ${aggregates.join(', ')} from ${ident(relation)}`);
     return reader.getRows()[0]!.map((v) => Number(v ?? 0));
   } catch {
     return undefined;
@@ -85,8 +93,17 @@ export async function runDataTests(
   const results: DataTestResult[] = [];
   for (const model of models) {
     const relation = relationOf(model.name);
-    const rowTests = model.header.tests.filter((t) => failingRowCondition(t) !== undefined);
-    const batched = present(model.name) ? await rowTestCounts(connection, rowTests, relation) : undefined;
+    const batchable = model.header.tests.flatMap((test) => {
+      const aggregate = batchAggregate(test);
+      return aggregate === undefined ? [] : [{ test, ...aggregate }];
+    });
+    const counts = present(model.name)
+      ? await batchedCounts(
+          connection,
+          batchable.map((b) => b.sql),
+          relation,
+        )
+      : undefined;
     for (const test of model.header.tests) {
       const sql = dataTestSql(model.name, test, relation);
       const base = { name: test.name, model: model.name, kind: test.kind, severity: test.severity, sql };
@@ -101,8 +118,9 @@ export async function runDataTests(
         });
         continue;
       }
-      const counted = batched?.[rowTests.indexOf(test)];
-      if (counted !== undefined) {
+      const index = batchable.findIndex((b) => b.test === test);
+      const counted = index < 0 ? undefined : counts?.[index];
+      if (counted !== undefined && (counted === 0 || batchable[index]!.exact)) {
         results.push({ ...base, passed: counted === 0, failing_rows: counted });
         continue;
       }
