@@ -8,6 +8,7 @@
  * Usage: npm run bench:marts -- [--scale 0.01] [--days 365] [--runs 3] [--seed 1] [--partitions 4]
  *          [--dir DIR (default: a cache folder per options under the OS temp dir)] [--regenerate] [--keep-going]
  *          [--memory-limit 4GiB (DuckDB's memory_limit for the builds, as config models.memory_limit)]
+ *          [--compact (measure on a hard-linked copy of the lake compacted by `cityhub compact`: one file per day)]
  *   --scale 1 is a megacity year: 24.2M 12345 cases, ~100M sensor readings, 1M video alerts, 1M city events,
  *           ~5,100 departmental deliveries with their records (bench/megacity/plan.ts)
  */
@@ -19,6 +20,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { compactLake } from '../pipelines/land/compact.js';
+import { LocalLakeStore } from '../pipelines/land/local-store.js';
 import { DataTestsFailedError } from '../pipelines/models/errors.js';
 import { runModels } from '../pipelines/models/run.js';
 import { packageRoot } from '../pipelines/package-root.js';
@@ -45,6 +48,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     regenerate: { type: 'boolean', default: false },
     'memory-limit': { type: 'string' },
+    compact: { type: 'boolean', default: false },
     // Set by the parent for a measured run's process.
     child: { type: 'string' },
     marts: { type: 'string' },
@@ -169,6 +173,12 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/** The Parquet files under a folder (a dataset of the lake: its day folders' files). */
+async function parquetCount(dir: string): Promise<number> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries.filter((e) => e.isFile() && e.name.endsWith('.parquet')).length;
+}
+
 async function folderBytes(dir: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
@@ -218,14 +228,40 @@ async function ensureLake(): Promise<string> {
   return dir;
 }
 
+/** A hard-linked copy of the lake with every day compacted into one file (compactLake, as `cityhub compact`). */
+async function compactedCopy(dir: string): Promise<string> {
+  const copy = await mkdtemp(join(tmpdir(), 'cityhub-marts-bench-compacted-'));
+  await promisify(execFile)('cp', ['-al', `${dir}/.`, copy]);
+  const lake = paths(copy).lake;
+  const t0 = performance.now();
+  const report = await compactLake({
+    store: new LocalLakeStore(lake),
+    readDir: lake,
+    spillDir: join(copy, 'spill'),
+    minFiles: 2,
+  });
+  const before = report.compacted.reduce((n, d) => n + d.filesBefore, 0);
+  console.log(
+    `lake: compacted ${int(report.compacted.length)} days (${int(before)} files → ${int(report.compacted.length)}) into ${copy} in ${fmt((performance.now() - t0) / 1000, 1)} s`,
+  );
+  return copy;
+}
+
 async function main(): Promise<void> {
   const runs = Number(values.runs);
-  const dir = await ensureLake();
+  const original = await ensureLake();
+  const dir = values.compact ? await compactedCopy(original) : original;
   const manifest = (await readManifest(dir))!;
   console.log(
     table(
       ['dataset', 'rows', 'files'],
-      generatedDatasets.map((d) => [d, int(manifest.datasets[d].rows), int(manifest.datasets[d].files)]),
+      await Promise.all(
+        generatedDatasets.map(async (d) => [
+          d,
+          int(manifest.datasets[d].rows),
+          int(await parquetCount(join(paths(dir).lake, d))),
+        ]),
+      ),
     ),
   );
   console.log(
@@ -346,6 +382,7 @@ async function main(): Promise<void> {
       ],
     ),
   );
+  if (dir !== original) await rm(dir, { recursive: true, force: true });
 }
 
 if (values.child) {
