@@ -29,6 +29,7 @@ import { type LakeDay, lakeDays, lakeSourceSql } from './lake.js';
 import {
   copyUnchangedPeriodsSql,
   preparePeriodRecompute,
+  recomputedFactsView,
   recomputedPeriodsTable,
   recomputedPeriodsView,
   sameAsPrevious,
@@ -220,7 +221,13 @@ export async function buildModels(
         previous: PREVIOUS,
       });
       await run(model, await copyUnchangedPeriodsSql(connection, model.name, PREVIOUS));
-      const body = rename(model.body, new Map([[PERIODS_MODEL, recomputedPeriodsView(model.name)]]));
+      const body = rename(
+        model.body,
+        new Map([
+          [PERIODS_MODEL, recomputedPeriodsView(model.name)],
+          ...facts.map((f) => [f.relation, recomputedFactsView(model.name, f.relation)] as const),
+        ]),
+      );
       await run(
         model,
         `insert into ${table} by name select * from (\n${body}\n) m where exists (select 1 from ${ident(recomputedPeriodsTable(model.name))} r where r.grain = m.grain and r.period = m.period)`,
@@ -269,6 +276,10 @@ export async function buildModels(
   });
   for (const delta of deltaViews.values()) await connection.run(`drop view ${ident(delta)}`);
   for (const name of periodModels) {
+    const by = project.models.find((m) => m.name === name)!.header.incrementalBy;
+    for (const fact of by?.kind === 'period' ? by.facts : []) {
+      await connection.run(`drop view ${ident(recomputedFactsView(name, fact.relation))}`);
+    }
     await connection.run(`drop view ${ident(recomputedPeriodsView(name))}`);
     await connection.run(`drop table ${ident(recomputedPeriodsTable(name))}`);
   }

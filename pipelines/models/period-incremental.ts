@@ -8,7 +8,9 @@
  *     value that moved away leaves its old period recomputed as well);
  *   - periods containing a `dates` value of a fact row whose `cutoff` timestamp the data cut-off passed since the
  *     previous build (a closure at 10:00 today counts from tomorrow's build on, though no file changed);
- *   - the periods recomputed by the period-incremental models it reads.
+ *   - the periods containing one recomputed by a period-incremental model it reads (a recomputed day: its month, …).
+ * Its SQL then reads int_periods and its facts restricted to those periods (a fact row counts only in the periods
+ * containing its `dates`: the model's contract).
  * Anything else the model reads must be the same as in the previous build (seeds by fingerprint, other tables by
  * content: compared here), or the model is rebuilt in full.
  */
@@ -71,14 +73,33 @@ export async function preparePeriodRecompute(connection: DuckDBConnection, o: Pe
        or exists (select 1 from fact_days f where f.day between p.period_start and p.period_end)
        ${o.upstream
          .map(
+           // Every period containing one the upstream model recomputed (a day it recomputed: the day, its month, …).
            (u) =>
-             `or exists (select 1 from ${ident(recomputedPeriodsTable(u))} u where u.grain = p.grain and u.period = p.period)`,
+             `or exists (select 1 from ${ident(recomputedPeriodsTable(u))} u inner join ${periods} q
+                 on q.grain = u.grain and q.period = u.period
+                 where p.period_start <= q.period_start and q.period_end <= p.period_end)`,
          )
          .join('\n       ')}`);
   await connection.run(`create or replace temp view ${ident(recomputedPeriodsView(o.model))} as
     select p.* from ${periods} p where exists (select 1 from ${table} r where r.grain = p.grain and r.period = p.period)`);
+  // Each fact restricted to the rows that count in a recomputed period: the others only count in periods taken over.
+  for (const fact of o.facts) {
+    const inRecomputed = fact.dates
+      .map(
+        (d) =>
+          `exists (select 1 from ${ident(recomputedPeriodsView(o.model))} r where f.${ident(d)} between r.period_start and r.period_end)`,
+      )
+      .join(' or ');
+    await connection.run(`create or replace temp view ${ident(recomputedFactsView(o.model, fact.relation))} as
+      select f.* from ${ident(fact.relation)} f where ${inRecomputed}`);
+  }
   const count = await connection.runAndReadAll(`select count(*) from ${table}`);
   return Number(count.getRows()[0]![0]);
+}
+
+/** The temp view of a fact restricted to the rows that count in a model's recomputed periods. */
+export function recomputedFactsView(model: string, fact: string): string {
+  return `cityhub_facts__${model}__${fact}`;
 }
 
 /**
