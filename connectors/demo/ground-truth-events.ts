@@ -1,11 +1,16 @@
 /**
- * Ground truth of `mart_event_closure` (breakdown 'all'), from the city-event snapshots the simulator plans as valid
- * messages — read from the plan, never from the lake or SQL — implementing docs/indicators.md "City event closure".
+ * Ground truth of `mart_event_closure` — the total rows (breakdown 'all') and the breakdowns by event class and source
+ * kind — from the city-event snapshots the simulator plans as valid messages (read from the plan, never from the lake
+ * or SQL), implementing docs/indicators.md "City event closure".
  */
+import { eventClassNames } from './codes.js';
 import {
+  ALL,
   type CountedPeriod,
   DayFacts,
+  type Group,
   type MartGrain,
+  periodDates,
   rate,
   shanghaiMs,
   type TruthFrame,
@@ -78,6 +83,8 @@ export function plannedEventSnapshots(city: DemoCity): EventSnapshot[] {
 /** One event as of the cut-off (docs/indicators.md "One event, once" and "Stages"). */
 export interface EventAtCutoff {
   region_code: string;
+  event_class: string;
+  source_kind: string;
   reported_day: number;
   cancelled: boolean;
   registered: boolean;
@@ -122,6 +129,8 @@ export function eventsAtCutoff(snapshots: readonly EventSnapshot[], cutoffMs: nu
     const before = (t: number | null | undefined): t is number => t !== null && t !== undefined && t < cutoffMs;
     out.push({
       region_code: latest.region_code,
+      event_class: latest.event_class,
+      source_kind: latest.source_kind,
       reported_day: dayOf(latest.times[0]!),
       cancelled,
       registered,
@@ -144,12 +153,16 @@ export function eventsAtCutoff(snapshots: readonly EventSnapshot[], cutoffMs: nu
 export interface EventClosureRow {
   grain: MartGrain;
   period: string;
+  period_start: string;
+  period_end: string;
   is_complete: boolean;
   data_cutoff: string;
   region_code: string;
   region_level: string;
-  breakdown: 'all';
-  breakdown_value: 'all';
+  breakdown: string;
+  breakdown_value: string;
+  /** The event class's name on event_class rows (the demo's class names), null otherwise. */
+  breakdown_name: string | null;
   reported_count: number;
   cancelled_count: number;
   registered_count: number;
@@ -165,10 +178,12 @@ export interface EventClosureRow {
   on_time_closure_rate: number | null;
   no_deadline_count: number;
   handling_timed_count: number;
-  closure_timed_count: number;
-  /** Sums of DOUBLE hours: compare with a tolerance (summation order differs). */
+  /** Sums (and averages) of DOUBLE hours: compare with a tolerance (summation order differs). */
   handling_hours_sum: number;
+  handling_hours_avg: number | null;
+  closure_timed_count: number;
   closure_hours_sum: number;
+  closure_hours_avg: number | null;
 }
 
 const REPORTED = 0;
@@ -185,46 +200,62 @@ const HANDLING_HOURS = 10;
 const CLOSURE_TIMED = 11;
 const CLOSURE_HOURS = 12;
 
+const classNames = new Map(Object.entries(eventClassNames));
+
+/** The groups an event counts in: the total, its event class and its source kind (of its latest snapshot). */
+function eventGroups(e: EventAtCutoff): Group[] {
+  return [ALL, { breakdown: 'event_class', value: e.event_class }, { breakdown: 'source_kind', value: e.source_kind }];
+}
+
 export function eventClosureTruth(city: DemoCity, frame: TruthFrame): EventClosureRow[] {
   const facts = new DayFacts(13);
+  const add = DayFacts.add;
   for (const e of eventsAtCutoff(plannedEventSnapshots(city), frame.cutoffMs)) {
-    const add = (column: number, n = 1) => facts.add(e.reported_day, e.region_code, column, n);
-    add(REPORTED);
-    if (e.cancelled) add(CANCELLED);
-    if (e.registered) add(REGISTERED);
-    if (e.dispatched) add(TO_HANDLE);
-    if (e.handled) add(HANDLED);
-    if (e.handled_on_time) add(HANDLED_ON_TIME);
-    if (e.closed) add(CLOSED);
-    if (e.closed_on_time) add(CLOSED_ON_TIME);
-    if (e.registered && !e.has_deadline) add(NO_DEADLINE);
+    const cells = facts.cells(e.reported_day, e.region_code, eventGroups(e));
+    add(cells, REPORTED);
+    if (e.cancelled) add(cells, CANCELLED);
+    if (e.registered) add(cells, REGISTERED);
+    if (e.dispatched) add(cells, TO_HANDLE);
+    if (e.handled) add(cells, HANDLED);
+    if (e.handled_on_time) add(cells, HANDLED_ON_TIME);
+    if (e.closed) add(cells, CLOSED);
+    if (e.closed_on_time) add(cells, CLOSED_ON_TIME);
+    if (e.registered && !e.has_deadline) add(cells, NO_DEADLINE);
     if (e.handling_hours !== null) {
-      add(HANDLING_TIMED);
-      add(HANDLING_HOURS, e.handling_hours);
+      add(cells, HANDLING_TIMED);
+      add(cells, HANDLING_HOURS, e.handling_hours);
     }
     if (e.closure_hours !== null) {
-      add(CLOSURE_TIMED);
-      add(CLOSURE_HOURS, e.closure_hours);
+      add(cells, CLOSURE_TIMED);
+      add(cells, CLOSURE_HOURS, e.closure_hours);
     }
   }
-  return facts.rows(frame, (p, region, n) => eventRow(p, frame, region, n));
+  // A breakdown value has a row where at least one event of it, cancelled ones included, was reported.
+  return facts.rows(
+    frame,
+    (n) => n[REPORTED]! > 0,
+    (p, region, group, n) => eventRow(p, frame, region, group, n),
+  );
 }
 
 function eventRow(
   p: CountedPeriod,
   frame: TruthFrame,
   region: { code: string; level: string },
+  group: Group,
   n: number[],
 ): EventClosureRow {
   return {
     grain: p.grain,
     period: p.period,
+    ...periodDates(p),
     is_complete: p.isComplete,
     data_cutoff: frame.data_cutoff,
     region_code: region.code,
     region_level: region.level,
-    breakdown: 'all',
-    breakdown_value: 'all',
+    breakdown: group.breakdown,
+    breakdown_value: group.value,
+    breakdown_name: group.breakdown === 'event_class' ? (classNames.get(group.value) ?? null) : null,
     reported_count: n[REPORTED]!,
     cancelled_count: n[CANCELLED]!,
     registered_count: n[REGISTERED]!,
@@ -240,8 +271,10 @@ function eventRow(
     on_time_closure_rate: rate(n[CLOSED_ON_TIME]!, n[REGISTERED]!),
     no_deadline_count: n[NO_DEADLINE]!,
     handling_timed_count: n[HANDLING_TIMED]!,
-    closure_timed_count: n[CLOSURE_TIMED]!,
     handling_hours_sum: n[HANDLING_HOURS]!,
+    handling_hours_avg: rate(n[HANDLING_HOURS]!, n[HANDLING_TIMED]!),
+    closure_timed_count: n[CLOSURE_TIMED]!,
     closure_hours_sum: n[CLOSURE_HOURS]!,
+    closure_hours_avg: rate(n[CLOSURE_HOURS]!, n[CLOSURE_TIMED]!),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * What every mart's ground truth shares (docs/indicators.md "Common rules"): the data cut-off, the regions in the hub's
  * scope with their roll-up prefixes, the data span and its periods as counted at the cut-off, and day facts summed
- * into (period, region) cells by inclusive code-prefix roll-up.
+ * into (period, region, group) cells by inclusive code-prefix roll-up.
  */
 import type { Region } from '../../schemas/index.js';
 import { dateOfDay, dayOf, dayStartMs, type Grain, periodsIntersecting } from './time.js';
@@ -121,52 +121,114 @@ export class RollUp {
   }
 }
 
-/** Additive facts by day and record region: `width` counters each (the columns of one mart). */
+/**
+ * A group of a mart's rows: the total (`ALL`) or one value of one breakdown (mart_hotline's category_l1, channel …,
+ * mart_event_closure's event_class, source_kind, mart_sensor_health's device_type). Every record counts in the total
+ * and in one value of each breakdown, so the total and every breakdown come from the same counting code.
+ */
+export interface Group {
+  breakdown: string;
+  value: string;
+}
+
+export const ALL: Group = { breakdown: 'all', value: 'all' };
+
+const groupKey = (g: Group) => `${g.breakdown}\u0000${g.value}`;
+
+/** Counters of one (period, region, group) cell, as `DayFacts.rows` hands them to a mart's row builder. */
+export interface GroupCounts {
+  group: Group;
+  n: number[];
+}
+
+/** Additive facts by day, record region and group: `width` counters each (the columns of one mart). */
 export class DayFacts {
-  private readonly days = new Map<number, Map<string, number[]>>();
+  /** day → record region → group key → counters. */
+  private readonly days = new Map<number, Map<string, Map<string, number[]>>>();
+  private readonly groups = new Map<string, Group>([[groupKey(ALL), ALL]]);
   constructor(readonly width: number) {}
 
-  add(day: number, region: string, column: number, n = 1): void {
+  /** The counters a record of `day` and `region` adds to, one array per group it counts in. */
+  cells(day: number, region: string, groups: readonly Group[]): number[][] {
     let byRegion = this.days.get(day);
     if (!byRegion) {
       byRegion = new Map();
       this.days.set(day, byRegion);
     }
-    let counts = byRegion.get(region);
-    if (!counts) {
-      counts = new Array<number>(this.width).fill(0);
-      byRegion.set(region, counts);
+    let byGroup = byRegion.get(region);
+    if (!byGroup) {
+      byGroup = new Map();
+      byRegion.set(region, byGroup);
     }
-    counts[column]! += n;
+    return groups.map((g) => {
+      const key = groupKey(g);
+      if (!this.groups.has(key)) this.groups.set(key, g);
+      let counts = byGroup.get(key);
+      if (!counts) {
+        counts = new Array<number>(this.width).fill(0);
+        byGroup.set(key, counts);
+      }
+      return counts;
+    });
+  }
+
+  /** Adds `n` to one column of a record's cells (`cells`). */
+  static add(cells: readonly number[][], column: number, n = 1): void {
+    for (const counts of cells) counts[column]! += n;
   }
 
   /**
-   * The counters of P's counted days summed per region of the scope (inclusive roll-up); every region of the scope
-   * has its entry, zeros when nothing counts.
+   * The counters of P's counted days summed per region of the scope (inclusive roll-up) and group; every region of
+   * the scope has its `ALL` entry, zeros when nothing counts.
    */
-  sum(p: CountedPeriod, scope: readonly Region[], rollUp: RollUp): Map<string, number[]> {
-    const out = new Map(scope.map((r) => [r.code, new Array<number>(this.width).fill(0)]));
+  sum(p: CountedPeriod, scope: readonly Region[], rollUp: RollUp): Map<string, Map<string, GroupCounts>> {
+    const out = new Map(
+      scope.map((r) => [r.code, new Map([[groupKey(ALL), { group: ALL, n: new Array<number>(this.width).fill(0) }]])]),
+    );
     for (let d = p.start; d <= p.countedEnd; d++) {
-      for (const [code, counts] of this.days.get(d) ?? []) {
+      for (const [code, byGroup] of this.days.get(d) ?? []) {
         for (const region of rollUp.of(code)) {
           const into = out.get(region.code)!;
-          for (let i = 0; i < this.width; i++) into[i]! += counts[i]!;
+          for (const [key, counts] of byGroup) {
+            let cell = into.get(key);
+            if (!cell) {
+              cell = { group: this.groups.get(key)!, n: new Array<number>(this.width).fill(0) };
+              into.set(key, cell);
+            }
+            for (let i = 0; i < this.width; i++) cell.n[i]! += counts[i]!;
+          }
         }
       }
     }
     return out;
   }
 
-  /** One row per period of every mart grain and region of the scope, made from that period's summed counters. */
-  rows<R>(frame: TruthFrame, make: (p: CountedPeriod, region: Region, n: number[]) => R): R[] {
+  /**
+   * One row per period of every mart grain, region of the scope and group: the `ALL` row always, another group's row
+   * where `has` says the summed counters show it (e.g. at least one case received or due with that value).
+   */
+  rows<R>(
+    frame: TruthFrame,
+    has: (n: number[]) => boolean,
+    make: (p: CountedPeriod, region: Region, group: Group, n: number[]) => R,
+  ): R[] {
     const rollUp = new RollUp(frame.scope);
     const rows: R[] = [];
     for (const p of spanPeriods(frame, ['day', 'month', 'quarter', 'year'])) {
       const sums = this.sum(p, frame.scope, rollUp);
-      for (const region of frame.scope) rows.push(make(p, region, sums.get(region.code)!));
+      for (const region of frame.scope) {
+        for (const { group, n } of sums.get(region.code)!.values()) {
+          if (group === ALL || has(n)) rows.push(make(p, region, group, n));
+        }
+      }
     }
     return rows;
   }
+}
+
+/** The period's own days as the marts return DATE columns. */
+export function periodDates(p: CountedPeriod): { period_start: string; period_end: string } {
+  return { period_start: dateOfDay(p.start), period_end: dateOfDay(p.end) };
 }
 
 export const rate = (num: number, den: number): number | null => (den === 0 ? null : num / den);

@@ -1,21 +1,72 @@
 /**
- * Ground truth of `mart_hotline` (breakdown 'all'), from the 12345 work-order versions the simulator plans as valid
- * messages — read from the plan, never from the lake or SQL — implementing docs/indicators.md "12345 hotline".
+ * Ground truth of `mart_hotline` — the total rows (breakdown 'all') and the breakdowns by category level 1 and 2,
+ * channel and request type — from the 12345 work-order versions the simulator plans as valid messages (read from the
+ * plan, never from the lake or SQL), implementing docs/indicators.md "12345 hotline".
  */
 import {
+  ALL,
   type CountedPeriod,
   DayFacts,
+  type Group,
   type MartGrain,
+  periodDates,
   rate,
   shanghaiMs,
   type TruthFrame,
 } from './ground-truth-frame.js';
-import { dayOf } from './time.js';
+import { dateOfDay, dayOf } from './time.js';
 import type { DemoCity } from './types.js';
 
 /** Defaults of config `models.indicators` (the demo sets none). */
 export const HOTLINE_WEIGHTS = { response: 0.1, resolution: 0.5, satisfaction: 0.4 } as const;
 export const BASICALLY_SATISFIED_WEIGHT = 0.9;
+
+/** The hotline part of config `models.indicators`, in its own keys: what a build was given, defaults when absent. */
+export interface HotlineSettings {
+  hotline_weights?: { response?: number; resolution?: number; satisfaction?: number };
+  basically_satisfied_weight?: number;
+}
+
+interface HotlineScoring {
+  response: number;
+  resolution: number;
+  satisfaction: number;
+  basicallySatisfied: number;
+}
+
+function scoring(settings: HotlineSettings): HotlineScoring {
+  const w = settings.hotline_weights ?? {};
+  return {
+    response: w.response ?? HOTLINE_WEIGHTS.response,
+    resolution: w.resolution ?? HOTLINE_WEIGHTS.resolution,
+    satisfaction: w.satisfaction ?? HOTLINE_WEIGHTS.satisfaction,
+    basicallySatisfied: settings.basically_satisfied_weight ?? BASICALLY_SATISFIED_WEIGHT,
+  };
+}
+
+/** docs/feeds.md: the source's channel and request type codes in the canonical vocabulary. */
+const channelOf = new Map([
+  ['电话', 'phone'],
+  ['网站', 'web'],
+  ['APP', 'app'],
+  ['微信', 'wechat'],
+  ['其他', 'other'],
+]);
+const requestTypeOf = new Map([
+  ['咨询', 'consult'],
+  ['求助', 'help'],
+  ['投诉', 'complaint'],
+  ['举报', 'report'],
+  ['建议', 'suggestion'],
+  ['感谢', 'thanks'],
+  ['其他', 'other'],
+]);
+
+function mapped(table: Map<string, string>, value: unknown, field: string): string {
+  const canonical = table.get(String(value));
+  if (canonical === undefined) throw new Error(`unplanned hotline ${field} ${String(value)}`);
+  return canonical;
+}
 
 const statusOf: Record<string, HotlineStatus> = {
   受理: 'received',
@@ -39,6 +90,8 @@ export interface HotlineVersion {
   status: HotlineStatus;
   updated_at_ms: number | null;
   received_at_ms: number;
+  channel: string;
+  request_type: string;
   category: string;
   region_code: string;
   department_code: string | null;
@@ -69,6 +122,8 @@ export function plannedHotlineVersions(city: DemoCity): HotlineVersion[] {
       status,
       updated_at_ms: timeOrNull(o.updateTime),
       received_at_ms: shanghaiMs(String(o.acceptTime)),
+      channel: mapped(channelOf, o.channel, 'channel'),
+      request_type: mapped(requestTypeOf, o.type, 'type'),
       category: String(o.category),
       region_code: String(o.street),
       department_code: typeof o.dept === 'string' ? o.dept : null,
@@ -101,15 +156,31 @@ export function latestHotlineCases(versions: readonly HotlineVersion[]): Hotline
   return [...latest.values()];
 }
 
+/** The groups a case counts in: the total and its value of each breakdown (docs/indicators.md "Rows"). */
+function hotlineGroups(c: HotlineVersion): Group[] {
+  const segments = c.category.split('/');
+  return [
+    ALL,
+    { breakdown: 'category_l1', value: segments[0]! },
+    // A one-segment category is its own level 2.
+    { breakdown: 'category_l2', value: segments.slice(0, 2).join('/') },
+    { breakdown: 'channel', value: c.channel },
+    { breakdown: 'request_type', value: c.request_type },
+  ];
+}
+
 export interface HotlineRow {
   grain: MartGrain;
   period: string;
+  period_start: string;
+  period_end: string;
   is_complete: boolean;
+  counted_end: string;
   data_cutoff: string;
   region_code: string;
   region_level: string;
-  breakdown: 'all';
-  breakdown_value: 'all';
+  breakdown: string;
+  breakdown_value: string;
   received_count: number;
   responded_within_2h_count: number;
   response_2h_rate: number | null;
@@ -127,6 +198,10 @@ export interface HotlineRow {
   due_count: number;
   closed_on_time_count: number;
   on_time_rate: number | null;
+  weight_response: number;
+  weight_resolution: number;
+  weight_satisfaction: number;
+  basically_satisfied_weight: number;
 }
 
 // Day-fact columns.
@@ -143,60 +218,71 @@ const ON_TIME = 9;
 
 const TWO_HOURS_MS = 2 * 3_600_000;
 
-export function hotlineTruth(city: DemoCity, frame: TruthFrame): HotlineRow[] {
+export function hotlineTruth(city: DemoCity, frame: TruthFrame, settings: HotlineSettings = {}): HotlineRow[] {
   const { cutoffMs } = frame;
+  const weights = scoring(settings);
   const facts = new DayFacts(10);
+  const add = DayFacts.add;
   for (const c of latestHotlineCases(plannedHotlineVersions(city))) {
+    const groups = hotlineGroups(c);
     // Received, response and follow-up figures: by the received day.
-    const received = dayOf(c.received_at_ms);
-    facts.add(received, c.region_code, RECEIVED);
+    const received = facts.cells(dayOf(c.received_at_ms), c.region_code, groups);
+    add(received, RECEIVED);
     if (
       c.responded_at_ms !== null &&
       c.responded_at_ms <= c.received_at_ms + TWO_HOURS_MS &&
       c.responded_at_ms < cutoffMs
     ) {
-      facts.add(received, c.region_code, WITHIN_2H);
+      add(received, WITHIN_2H);
     }
     if (c.contacted !== null || c.resolved !== null || c.satisfaction !== null) {
-      facts.add(received, c.region_code, FOLLOWUP);
-      if (c.contacted === true) facts.add(received, c.region_code, CONTACTED);
-      if (c.resolved === true) facts.add(received, c.region_code, RESOLVED);
-      if (c.satisfaction === 'satisfied') facts.add(received, c.region_code, SATISFIED);
-      if (c.satisfaction === 'basically_satisfied') facts.add(received, c.region_code, BASICALLY);
-      if (c.satisfaction === 'unsatisfied') facts.add(received, c.region_code, UNSATISFIED);
+      add(received, FOLLOWUP);
+      if (c.contacted === true) add(received, CONTACTED);
+      if (c.resolved === true) add(received, RESOLVED);
+      if (c.satisfaction === 'satisfied') add(received, SATISFIED);
+      if (c.satisfaction === 'basically_satisfied') add(received, BASICALLY);
+      if (c.satisfaction === 'unsatisfied') add(received, UNSATISFIED);
     }
     // Due and on-time figures: by the deadline day.
     if (c.deadline_at_ms !== null) {
-      const deadline = dayOf(c.deadline_at_ms);
-      facts.add(deadline, c.region_code, DUE);
+      const due = facts.cells(dayOf(c.deadline_at_ms), c.region_code, groups);
+      add(due, DUE);
       if (c.closed_at_ms !== null && c.closed_at_ms <= c.deadline_at_ms && c.closed_at_ms < cutoffMs) {
-        facts.add(deadline, c.region_code, ON_TIME);
+        add(due, ON_TIME);
       }
     }
   }
-  return facts.rows(frame, (p, region, n) => hotlineRow(p, frame, region, n));
+  return facts.rows(
+    frame,
+    (n) => n[RECEIVED]! > 0 || n[DUE]! > 0,
+    (p, region, group, n) => hotlineRow(p, frame, region, group, n, weights),
+  );
 }
 
 function hotlineRow(
   p: CountedPeriod,
   frame: TruthFrame,
   region: { code: string; level: string },
+  group: Group,
   n: number[],
+  weights: HotlineScoring,
 ): HotlineRow {
   const followup = n[FOLLOWUP]!;
-  const score = n[SATISFIED]! + BASICALLY_SATISFIED_WEIGHT * n[BASICALLY]!;
+  const score = n[SATISFIED]! + weights.basicallySatisfied * n[BASICALLY]!;
   const responseRate = rate(n[CONTACTED]!, followup);
   const resolutionRate = rate(n[RESOLVED]!, followup);
   const satisfactionRate = followup === 0 ? null : score / followup;
   return {
     grain: p.grain,
     period: p.period,
+    ...periodDates(p),
     is_complete: p.isComplete,
+    counted_end: dateOfDay(p.countedEnd),
     data_cutoff: frame.data_cutoff,
     region_code: region.code,
     region_level: region.level,
-    breakdown: 'all',
-    breakdown_value: 'all',
+    breakdown: group.breakdown,
+    breakdown_value: group.value,
     received_count: n[RECEIVED]!,
     responded_within_2h_count: n[WITHIN_2H]!,
     response_2h_rate: rate(n[WITHIN_2H]!, n[RECEIVED]!),
@@ -213,11 +299,15 @@ function hotlineRow(
     composite_score:
       followup === 0
         ? null
-        : HOTLINE_WEIGHTS.response * responseRate! +
-          HOTLINE_WEIGHTS.resolution * resolutionRate! +
-          HOTLINE_WEIGHTS.satisfaction * satisfactionRate!,
+        : weights.response * responseRate! +
+          weights.resolution * resolutionRate! +
+          weights.satisfaction * satisfactionRate!,
     due_count: n[DUE]!,
     closed_on_time_count: n[ON_TIME]!,
     on_time_rate: rate(n[ON_TIME]!, n[DUE]!),
+    weight_response: weights.response,
+    weight_resolution: weights.resolution,
+    weight_satisfaction: weights.satisfaction,
+    basically_satisfied_weight: weights.basicallySatisfied,
   };
 }

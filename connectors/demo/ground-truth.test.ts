@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { scenarioCoversRegion } from '../../schemas/index.js';
-import { regionPrefix } from './ground-truth.js';
+import { hotlineChannel, hotlineRequestType, scenarioCoversRegion } from '../../schemas/index.js';
+import { type CatalogIndicator, evaluationTruth, regionPrefix } from './ground-truth.js';
+import { type MartTruth, martDifferences } from './ground-truth-compare.js';
+import { scoreEvaluation } from './ground-truth-evaluation.js';
+import { plannedHotlineVersions } from './ground-truth-hotline.js';
 import { groundTruth } from './index.js';
 import { city } from './testing/fixtures.js';
 import { dayOf, dayOfDate, dayStartMs } from './time.js';
@@ -91,6 +94,7 @@ describe('ground truth: shape', () => {
       'scenario_name',
       'dimension',
       'region_code',
+      'region_name',
       'is_covered',
       'failed_conditions',
       'online_rate',
@@ -385,5 +389,357 @@ describe('ground truth: open periods at the data cut-off', () => {
     const after = dayOf(Date.now());
     const cutoffs = [before, after].map((day) => new Date(dayStartMs(day)).toISOString());
     expect(cutoffs).toContain(today.data_sharing[0]!.data_cutoff);
+  });
+});
+
+/** Sums of the count columns over rows, per (grain, period, region): the cell a breakdown's rows add up to. */
+function sumsByCell(rows: readonly object[], columns: readonly string[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const row of rows as Record<string, unknown>[]) {
+    const key = `${row.grain}|${row.period}|${row.region_code}`;
+    const into = out.get(key) ?? columns.map(() => 0);
+    columns.forEach((c, i) => {
+      into[i]! += row[c] as number;
+    });
+    out.set(key, into);
+  }
+  return out;
+}
+
+describe('ground truth: breakdowns', () => {
+  const hotlineCounts = [
+    'received_count',
+    'responded_within_2h_count',
+    'followup_count',
+    'contacted_count',
+    'resolved_count',
+    'satisfied_count',
+    'basically_satisfied_count',
+    'unsatisfied_count',
+    'due_count',
+    'closed_on_time_count',
+  ];
+  const eventCounts = [
+    'reported_count',
+    'cancelled_count',
+    'registered_count',
+    'to_handle_count',
+    'handled_count',
+    'handled_on_time_count',
+    'closed_count',
+    'closed_on_time_count',
+    'handling_timed_count',
+    'closure_timed_count',
+  ];
+
+  it('the rows of each hotline and event breakdown add up to the all row, in every period and region', () => {
+    for (const [rows, counts, breakdowns] of [
+      [gt.hotline, hotlineCounts, ['category_l1', 'category_l2', 'channel', 'request_type']],
+      [gt.event_closure, eventCounts, ['event_class', 'source_kind']],
+    ] as const) {
+      const all = sumsByCell(
+        rows.filter((r) => r.breakdown === 'all'),
+        counts,
+      );
+      for (const breakdown of breakdowns) {
+        const parts = rows.filter((r) => r.breakdown === breakdown);
+        expect(parts.length, breakdown).toBeGreaterThan(0);
+        const sums = sumsByCell(parts, counts);
+        // A cell without any row of the breakdown has nothing to count.
+        for (const [cell, total] of all)
+          expect(sums.get(cell) ?? counts.map(() => 0), `${breakdown} ${cell}`).toEqual(total);
+      }
+    }
+  });
+
+  it('a breakdown value has a row only where something of it was received or due (reported, for events)', () => {
+    expect(gt.hotline.filter((r) => r.breakdown !== 'all' && r.received_count === 0 && r.due_count === 0)).toEqual([]);
+    expect(gt.event_closure.filter((r) => r.breakdown !== 'all' && r.reported_count === 0)).toEqual([]);
+    // A silent district has its all rows and nothing else.
+    expect(new Set(gt.hotline.filter((r) => r.region_code === '330127').map((r) => r.breakdown))).toEqual(
+      new Set(['all']),
+    );
+  });
+
+  it('hotline breakdown values are the canonical channel and request type, and the category levels', () => {
+    const values = (b: string) => new Set(gt.hotline.filter((r) => r.breakdown === b).map((r) => r.breakdown_value));
+    for (const v of values('channel')) expect(hotlineChannel.options).toContain(v);
+    for (const v of values('request_type')) expect(hotlineRequestType.options).toContain(v);
+    for (const v of values('category_l2')) expect(values('category_l1')).toContain(v.split('/')[0]);
+    for (const v of plannedHotlineVersions(c)) {
+      expect(hotlineChannel.options).toContain(v.channel);
+      expect(hotlineRequestType.options).toContain(v.request_type);
+    }
+  });
+
+  it('event class rows carry the class name; other rows none', () => {
+    for (const r of gt.event_closure) {
+      if (r.breakdown === 'event_class') expect(r.breakdown_name, r.breakdown_value).toMatch(/\p{Script=Han}/u);
+      else expect(r.breakdown_name).toBeNull();
+    }
+  });
+
+  it('device-type rows add up to the all row on the registry side; each type row has a device registered in P', () => {
+    const registryCounts = ['registered_devices', 'registered_device_days', 'readings_expected', 'online_device_days'];
+    const all = sumsByCell(
+      gt.sensor_health.filter((r) => r.device_type === 'all'),
+      registryCounts,
+    );
+    const types = gt.sensor_health.filter((r) => r.device_type !== 'all');
+    expect(new Set(types.map((r) => r.device_type)).size).toBeGreaterThan(3);
+    const sums = sumsByCell(types, registryCounts);
+    for (const [cell, total] of all) expect(sums.get(cell) ?? registryCounts.map(() => 0), cell).toEqual(total);
+    // 淳安县 registers no device: only its all row.
+    expect(new Set(gt.sensor_health.filter((r) => r.region_code === '330127').map((r) => r.device_type))).toEqual(
+      new Set(['all']),
+    );
+  });
+});
+
+describe('ground truth: resource sharing drill-down', () => {
+  it("counting the resources' flags within a region gives the region's data-sharing counts", () => {
+    for (const row of gt.data_sharing) {
+      const pre = regionPrefix({ code: row.region_code, level: row.region_level as 'city' });
+      const mine = gt.resource_sharing.filter(
+        (r) => r.period === row.period && r.region_code.startsWith(pre) && r.is_required,
+      );
+      expect(
+        {
+          required: mine.length,
+          shared: mine.filter((r) => r.is_shared).length,
+          due: mine.filter((r) => r.is_due).length,
+          on_time: mine.filter((r) => r.is_on_time).length,
+          hooked: mine.filter((r) => r.is_hooked).length,
+        },
+        `${row.period} ${row.region_code}`,
+      ).toEqual({
+        required: row.required_count,
+        shared: row.shared_count,
+        due: row.due_count,
+        on_time: row.on_time_count,
+        hooked: row.hooked_count,
+      });
+    }
+  });
+
+  it('lists a not-shared resource as not required, with no flags, and counts its deliveries', () => {
+    const notShared = gt.resource_sharing.filter((r) => r.share_type === 'not_shared');
+    expect(notShared.length).toBeGreaterThan(0);
+    for (const r of notShared) {
+      expect(r).toMatchObject({ is_required: false, is_shared: null, is_due: null, is_on_time: null, is_hooked: null });
+    }
+    expect(notShared.some((r) => r.deliveries > 0)).toBe(true);
+  });
+
+  it('lists a resource only in the periods it is in force', () => {
+    // R330100007 is in force from 2026-02-15, R330100008 until 2026-02-18.
+    const months = (code: string) =>
+      gt.resource_sharing.filter((r) => r.resource_code === code && r.grain === 'month').map((r) => r.period);
+    expect(months('R330100007')).toEqual(['2026-02', '2026-03']);
+    expect(months('R330100008')).toEqual(['2026-01', '2026-02']);
+  });
+
+  it("a period's last delivery is the latest up to its end that has happened at the cut-off", () => {
+    const r = (period: string, code: string) =>
+      gt.resource_sharing.find((x) => x.period === period && x.resource_code === code)!;
+    // 温州's yearly R330300002 is delivered once, on 15 March.
+    expect(r('2026-02', 'R330300002').last_delivered_at).toBeNull();
+    expect(r('2026-03', 'R330300002').last_delivered_at).toMatch(/^2026-03-1[45]T/);
+    expect(r('2026-03', 'R330300002').deliveries).toBe(1);
+    const open = groundTruth(c, { now: new Date('2026-03-10T12:00:00+08:00') });
+    const openMarch = open.resource_sharing.find((x) => x.period === '2026-03' && x.resource_code === 'R330300002')!;
+    // Delivered after the cut-off: the lake has it, so it is shared (a yearly window), but it has not happened yet.
+    expect(openMarch).toMatchObject({ last_delivered_at: null, deliveries: 0, is_required: true, is_shared: true });
+  });
+});
+
+describe('ground truth: evaluation scheme arithmetic', () => {
+  const catalog: CatalogIndicator[] = [
+    {
+      code: 'a',
+      name_zh: '甲',
+      dimension: 'service',
+      unit: 'ratio',
+      mart: 'm',
+      value_column: 'a',
+      numerator_column: 'n',
+      denominator_column: 'd',
+      grains: ['month'],
+    },
+    {
+      code: 'b',
+      name_zh: '乙',
+      dimension: 'service',
+      unit: 'ratio',
+      mart: 'm',
+      value_column: 'b',
+      numerator_column: null,
+      denominator_column: 'd',
+      grains: ['month'],
+    },
+    {
+      code: 'c',
+      name_zh: '丙',
+      dimension: 'operation',
+      unit: 'ratio',
+      mart: 'k',
+      value_column: 'c',
+      numerator_column: null,
+      denominator_column: 'd',
+      grains: ['month'],
+      row_filter: { kind: 'all' },
+    },
+    {
+      code: 'h',
+      name_zh: '丁',
+      dimension: 'management',
+      unit: 'hours',
+      mart: 'm',
+      value_column: 'a',
+      numerator_column: null,
+      denominator_column: 'd',
+      grains: ['month'],
+      higher_is_better: false,
+    },
+  ];
+  const cell = {
+    grain: 'month' as const,
+    period: '2026-01',
+    is_complete: true,
+    data_cutoff: 'x',
+    region_code: '330100',
+    region_level: 'city',
+  };
+  const row = { grain: 'month', period: '2026-01', region_code: '330100' };
+  const marts = new Map([
+    ['m', [{ ...row, a: 0.6, b: null, n: 6, d: 10 }]],
+    // Indicator c reads only the rows its row_filter keeps.
+    [
+      'k',
+      [
+        { ...row, kind: 'all', c: 0.5, d: 10 },
+        { ...row, kind: 'part', c: 0, d: 0 },
+      ],
+    ],
+  ]);
+  const byKey = (rows: ReturnType<typeof scoreEvaluation>) =>
+    new Map(rows.map((r) => [`${r.level}|${r.dimension}|${r.indicator_code}`, r]));
+
+  it('scores 100 × min(1, value / full_score_at), weighted means of the scores that exist, a 0-weight dimension weighs nothing', () => {
+    const rows = byKey(
+      scoreEvaluation([cell], marts, catalog, {
+        dimension_weights: { service: 2, operation: 0 },
+        indicators: [{ code: 'a', weight: 3, full_score_at: 0.5 }, { code: 'b' }, { code: 'c', full_score_at: 0.8 }],
+      }),
+    );
+    expect(rows.get('indicator|service|a')).toMatchObject({
+      value: 0.6,
+      numerator: 6,
+      denominator: 10,
+      score: 100,
+      weight: 3,
+    });
+    // No value: no score, and not a zero either.
+    expect(rows.get('indicator|service|b')).toMatchObject({ value: null, score: null, scored_count: 0 });
+    expect(rows.get('indicator|operation|c')!.score).toBeCloseTo(62.5, 12);
+    expect(rows.get('dimension|service|all')).toMatchObject({
+      score: 100,
+      weight: 2,
+      scored_count: 1,
+      indicator_count: 2,
+    });
+    expect(rows.get('dimension|operation|all')).toMatchObject({ weight: 0, scored_count: 1 });
+    expect(rows.get('composite|all|all')).toMatchObject({ score: 100, weight: 1, scored_count: 2, indicator_count: 3 });
+  });
+
+  it('by default scores every ratio indicator where higher is better, weight 1, full score at 1', () => {
+    const rows = byKey(scoreEvaluation([cell], marts, catalog));
+    expect([...rows.keys()].filter((k) => k.startsWith('indicator')).sort()).toEqual([
+      'indicator|operation|c',
+      'indicator|service|a',
+      'indicator|service|b',
+    ]);
+    expect(rows.get('composite|all|all')!.score).toBeCloseTo((60 + 50) / 2, 12);
+  });
+
+  it('names an unknown indicator code by its place in the scheme', () => {
+    expect(() => scoreEvaluation([cell], marts, catalog, { indicators: [{ code: 'a' }, { code: 'zz' }] })).toThrow(
+      'models.indicators.evaluation.indicators[1].code',
+    );
+  });
+
+  it("scores the truth's own indicator rows: a region's hotline resolution rate is its value", () => {
+    const hotline = catalog[0]!;
+    const rows = evaluationTruth(gt, [
+      {
+        ...hotline,
+        code: 'res',
+        mart: 'mart_hotline',
+        value_column: 'resolution_rate',
+        numerator_column: 'resolved_count',
+        denominator_column: 'followup_count',
+        row_filter: { breakdown: 'all' },
+        grains: ['month', 'quarter', 'year'],
+      },
+    ]);
+    const jan = rows.find((r) => r.level === 'indicator' && r.period === '2026-01' && r.region_code === '330000')!;
+    const truth = gt.hotline.find(
+      (r) => r.breakdown === 'all' && r.period === '2026-01' && r.region_code === '330000',
+    )!;
+    expect(jan).toMatchObject({
+      value: truth.resolution_rate,
+      numerator: truth.resolved_count,
+      denominator: truth.followup_count,
+    });
+    expect(rows.filter((r) => r.level === 'composite')).toHaveLength(gt.data_sharing.length);
+  });
+});
+
+describe('comparing a mart with its truth', () => {
+  const truth: MartTruth = {
+    mart: 'mart_x',
+    rows: [
+      { period: '2026-01', n: 1, hours: 1 / 3, list: ['a'] },
+      { period: '2026-02', n: 2, hours: 2, list: [] },
+    ],
+    key: ['period'],
+    approx: ['hours'],
+  };
+  const columns = ['period', 'n', 'hours', 'list'];
+
+  it('finds nothing when the rows are equal, in any order, sums to a relative tolerance', () => {
+    expect(
+      martDifferences(truth, {
+        columns,
+        rows: [
+          ['2026-02', 2, 2 + 1e-13, []],
+          ['2026-01', 1, 0.1 + 0.2 / 0.9 + 1e-15 - 0.1 - 0.2 / 0.9 + 1 / 3, ['a']],
+        ],
+      }),
+    ).toEqual([]);
+  });
+
+  it('names each differing column, missing row and extra row', () => {
+    expect(
+      martDifferences(truth, {
+        columns,
+        rows: [
+          ['2026-01', 1, 0.34, ['b']],
+          ['2026-03', 3, 3, []],
+        ],
+      }),
+    ).toEqual([
+      'mart_x ["2026-01"] hours: mart 0.34, truth 0.3333333333333333',
+      'mart_x ["2026-01"] list: mart ["b"], truth ["a"]',
+      'mart_x ["2026-02"]: missing from the mart',
+      'mart_x ["2026-03"]: not in the truth',
+    ]);
+  });
+
+  it('caps the list and counts the rest', () => {
+    const many = Array.from({ length: 30 }, (_, i) => [`2027-${i}`, 0, 0, []]);
+    const out = martDifferences(truth, { columns, rows: many }, 5);
+    expect(out).toHaveLength(6);
+    expect(out[5]).toBe('mart_x: … and 27 more differences');
   });
 });

@@ -4,7 +4,7 @@
  */
 export { buildDemoCity, clearPhones, historyMessages } from './city.js';
 export { videoEventCodes } from './codes.js';
-export { expectedCounts, groundTruth, TARGET_RATE } from './ground-truth.js';
+export { evaluationTruth, expectedCounts, groundTruth, TARGET_RATE } from './ground-truth.js';
 export { liveMessages } from './live.js';
 export type {
   DataSharingRow,

@@ -28,6 +28,7 @@ import { type IndicatorSettingsInput, indicatorSettingsSchema } from './indicato
 import { type LakeDay, lakeDays, lakeSourceSql } from './lake.js';
 import {
   copyUnchangedPeriodsSql,
+  declaredGrains,
   preparePeriodRecompute,
   recomputedFactsView,
   recomputedPeriodsTable,
@@ -218,6 +219,7 @@ export async function buildModels(
         changedDays: (fact) =>
           new Set([...upstreamDatasets(fact.relation, byName)].flatMap((d) => [...(changed.get(d) ?? [])])),
         upstream: model.header.dependsOn.filter((d) => periodModels.has(d)),
+        grains: declaredGrains(model.header.tests),
         previous: PREVIOUS,
       });
       await run(model, await copyUnchangedPeriodsSql(connection, model.name, PREVIOUS));

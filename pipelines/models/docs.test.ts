@@ -34,14 +34,14 @@ describe('cityhub models docs', () => {
       expect(html).toContain(escapeHtml(model.header.description));
     }
     for (const indicator of project.indicators) expect(html).toContain(`<code>${indicator.code}</code>`);
-    // Columns with types, and lineage: mart_hotline reads int_hotline_days, which reads int_hotline_cases_latest.
+    // Columns with types, and lineage: mart_hotline reads int_hotline_cases_latest, which is read by mart_hotline.
     const hotlineSection = html.slice(html.indexOf('<section id="model-mart_hotline">'));
     expect(hotlineSection.slice(0, hotlineSection.indexOf('</section>'))).toMatch(
-      /<th>reads<\/th><td>.*<a href="#model-int_hotline_days">.*<td><code>composite_score<\/code><\/td><td>DOUBLE<\/td>/s,
+      /<th>reads<\/th><td>.*<a href="#model-int_hotline_cases_latest">.*<td><code>composite_score<\/code><\/td><td>DOUBLE<\/td>/s,
     );
     const latest = html.slice(html.indexOf('<section id="model-int_hotline_cases_latest">'));
     expect(latest.slice(0, latest.indexOf('</section>'))).toMatch(
-      /materialization<\/th><td>incremental by received_date<\/td>.*<th>read by<\/th><td>.*model-int_hotline_days/s,
+      /materialization<\/th><td>incremental by received_date<\/td>.*<th>read by<\/th><td>.*model-mart_hotline/s,
     );
     expect(html).not.toMatch(/<script/i);
   });

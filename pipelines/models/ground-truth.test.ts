@@ -1,11 +1,15 @@
 /**
  * The SQL models and the demo simulator's ground truth (connectors/demo/ground-truth.ts) implement
- * docs/indicators.md independently: fed the simulator's canonical facts as a landed lake, the marts must equal
- * the ground truth row for row. (test/e2e does the same through the whole pipeline.)
+ * docs/indicators.md independently: fed the simulator's canonical facts as a landed lake, every mart must equal
+ * the ground truth row for row — every grain, period, region, breakdown, resource and evaluation level — and
+ * mart_indicators must be the catalog file. (test/e2e does the same through the whole pipeline.)
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eventClassNames } from '../../connectors/demo/codes.js';
+import { type CatalogIndicator, evaluationTruth } from '../../connectors/demo/ground-truth.js';
+import { martDifferences, martTruths, truthColumns } from '../../connectors/demo/ground-truth-compare.js';
 import { plannedEventSnapshots } from '../../connectors/demo/ground-truth-events.js';
 import { plannedHotlineVersions } from '../../connectors/demo/ground-truth-hotline.js';
 import { buildDemoCity, type DemoCity, groundTruth } from '../../connectors/demo/index.js';
@@ -35,13 +39,6 @@ async function bundledRegions(): Promise<Region[]> {
 
 function sortedTuples(rows: unknown[][]): string[] {
   return rows.map((r) => JSON.stringify(r)).sort();
-}
-
-function sorted(rows: object[], keys: string[]): Record<string, unknown>[] {
-  const key = (r: Record<string, unknown>) => JSON.stringify(keys.map((k) => r[k]));
-  return (rows as Record<string, unknown>[])
-    .map((r) => Object.fromEntries(keys.map((k) => [k, r[k]])))
-    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /**
@@ -101,8 +98,8 @@ async function landCity(hub: string, months: number, scale: number): Promise<{ c
     versions.map((v) => ({
       case_id: v.case_id,
       status: v.status,
-      channel: 'phone' as const,
-      request_type: 'other' as const,
+      channel: v.channel as 'phone',
+      request_type: v.request_type as 'other',
       category: v.category,
       region_code: v.region_code,
       received_at: iso(v.received_at_ms),
@@ -155,18 +152,43 @@ async function landCity(hub: string, months: number, scale: number): Promise<{ c
   return { city, lakeDir };
 }
 
+/** The indicator catalog as its file lists it, read without the models' loader. */
+async function catalogFile(): Promise<(CatalogIndicator & Record<string, unknown>)[]> {
+  return JSON.parse(await readFile(join(sqlDir, 'seeds', 'indicators.json'), 'utf8'));
+}
+
+/** A locality's own settings: other hotline weights and an evaluation scheme with weights, full scores and a 0. */
+const tunedIndicators = {
+  hotline_weights: { response: 0.2, resolution: 0.5, satisfaction: 0.3 },
+  basically_satisfied_weight: 0.8,
+  evaluation: {
+    dimension_weights: { service: 2, operation: 0 },
+    indicators: [
+      { code: 'hotline_resolution_rate', weight: 2, full_score_at: 0.8 },
+      { code: 'hotline_composite_score' },
+      { code: 'event_closure_rate', full_score_at: 0.5 },
+      { code: 'event_handling_hours' },
+      { code: 'sensor_online_rate' },
+      { code: 'data_sharing_rate', weight: 3, full_score_at: 0.9 },
+      { code: 'scenario_coverage_rate' },
+    ],
+  },
+};
+
 // Builds as of a day when every period (the year included) is over, and as of days inside the data: open periods
 // count only the days before the cut-off, though the lake holds rows dated after it (Q3 open from mid-August; with
-// four months, September starts after the cut-off and counts no day at all).
+// four months, September starts after the cut-off and counts no day at all). The last one with a locality's own
+// indicator settings.
 it.each([
-  { hub: '330000', months: 3, scale: 0.2, now: '2027-01-01T00:00:00+08:00' },
-  { hub: '330000', months: 3, scale: 0.2, now: '2026-08-15T09:30:00+08:00' },
-  { hub: '330100', months: 4, scale: 0.3, now: '2026-08-20T23:59:59+08:00' },
+  { hub: '330000', months: 3, scale: 0.2, now: '2027-01-01T00:00:00+08:00', indicators: undefined },
+  { hub: '330000', months: 3, scale: 0.2, now: '2026-08-15T09:30:00+08:00', indicators: undefined },
+  { hub: '330100', months: 4, scale: 0.3, now: '2026-08-20T23:59:59+08:00', indicators: tunedIndicators },
 ])(
-  'equals the simulator ground truth (hub $hub, $months months, scale $scale, built $now)',
-  async ({ hub, months, scale, now }) => {
+  'every mart equals the simulator ground truth (hub $hub, $months months, scale $scale, built $now)',
+  async ({ hub, months, scale, now, indicators }) => {
     const { city, lakeDir } = await landedCity(hub, months, scale);
-    const truth = groundTruth(city, { now: new Date(now) });
+    const truth = groundTruth(city, { now: new Date(now), indicators });
+    const catalog = await catalogFile();
     const result = await runModels({
       lakeDir,
       martsPath: join(await dirs.make(), 'marts.duckdb'),
@@ -174,52 +196,99 @@ it.each([
       regionCode: hub,
       catalogs: city.catalogs,
       now: new Date(now),
+      indicators,
     });
     expect(result.tests.filter((t) => !t.passed)).toEqual([]);
-    for (const [mart, rows] of [
-      ['mart_data_sharing', truth.data_sharing],
-      ['mart_scenario_coverage', truth.scenario_coverage],
-      ['mart_scenario_status', truth.scenario_status],
-    ] as const) {
-      expect(rows.length).toBeGreaterThan(0);
-      const keys = Object.keys(rows[0]!);
-      const r = await queryMarts({ martsPath: result.martsPath, sql: `select ${keys.join(', ')} from ${mart}` });
-      const actual = r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])));
-      expect(sorted(actual, keys), mart).toEqual(sorted(rows, keys));
-    }
-    // The marts with a day grain: their total rows ('all'), every grain, period and region.
-    for (const [mart, rows, where] of [
-      ['mart_hotline', truth.hotline, "breakdown = 'all'"],
-      ['mart_event_closure', truth.event_closure, "breakdown = 'all'"],
-      ['mart_sensor_health', truth.sensor_health, "device_type = 'all'"],
-    ] as const) {
-      expect(rows.length).toBeGreaterThan(0);
-      const all = Object.keys(rows[0]!);
-      // Sums of DOUBLE hours add up in another order in SQL: compared to 1e-6 h, every other column exactly.
-      const approx = all.filter((k) => k.endsWith('_hours_sum'));
-      const keys = all.filter((k) => !approx.includes(k));
-      const r = await queryMarts({
+    for (const t of martTruths(truth, evaluationTruth(truth, catalog))) {
+      expect(t.rows.length, t.mart).toBeGreaterThan(0);
+      const actual = await queryMarts({
         martsPath: result.martsPath,
-        sql: `select ${all.join(', ')} from ${mart} where ${where}`,
+        sql: `select ${truthColumns(t).join(', ')} from ${t.mart}`,
       });
-      const actual = r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])));
-      expect(sorted(actual, keys), mart).toEqual(sorted(rows, keys));
-      if (approx.length > 0) {
-        const id = ['grain', 'period', 'region_code'];
-        const got = sorted(actual, [...id, ...approx]);
-        const want = sorted(rows, [...id, ...approx]);
-        for (const [i, row] of want.entries()) {
-          for (const k of approx)
-            expect(got[i]![k], `${mart} ${JSON.stringify(id.map((c) => row[c]))} ${k}`).toBeCloseTo(
-              row[k] as number,
-              6,
-            );
-        }
-      }
+      // Soft: one run reports the differences of every mart.
+      expect.soft(martDifferences(t, actual), t.mart).toEqual([]);
     }
+    await expectReasonsInWords(result.martsPath, truth, city);
+    expect(await martIndicators(result.martsPath)).toEqual(catalog.map(withCatalogDefaults).sort(byCode));
+    expectEveryBreakdown(truth);
     if (now.startsWith('2027')) expect(zeroColumns(truth)).toEqual(demoZeroColumns);
   },
 );
+
+/**
+ * failed_reasons are the failed conditions in words, in their order: each names its condition's subject, with the
+ * resource's catalog name or the event class's name beside its code. (The words themselves are the mart's.)
+ */
+async function expectReasonsInWords(martsPath: string, truth: ReturnType<typeof groundTruth>, city: DemoCity) {
+  const r = await queryMarts({
+    martsPath,
+    sql: 'select grain, period, scenario_code, region_code, failed_reasons from mart_scenario_status',
+  });
+  const reasons = new Map(r.rows.map((row) => [JSON.stringify(row.slice(0, 4)), row[4] as string[]]));
+  const resourceNames = new Map(city.catalogs.data_resources.map((d) => [d.resource_code, d.name]));
+  const classNames = new Map(Object.entries(eventClassNames));
+  let checked = 0;
+  for (const status of truth.scenario_status) {
+    const words = reasons.get(JSON.stringify([status.grain, status.period, status.scenario_code, status.region_code]));
+    expect(words?.length, status.scenario_code).toBe(status.failed_conditions.length);
+    status.failed_conditions.forEach((condition, i) => {
+      const [kind, subject] = condition.split(':') as [string, string | undefined];
+      const name =
+        kind === 'no_resource_delivery'
+          ? resourceNames.get(subject!)
+          : kind === 'no_video_alerts'
+            ? classNames.get(subject!)
+            : undefined;
+      const mentions = [subject, name].filter((x) => x !== undefined);
+      expect(words![i], condition).not.toBe(condition);
+      for (const m of mentions) expect(words![i], condition).toContain(m);
+      checked++;
+    });
+  }
+  expect(checked).toBeGreaterThan(0);
+}
+
+/** mart_indicators as plain entries: row_filter parsed, absent optional keys dropped. */
+async function martIndicators(martsPath: string): Promise<Record<string, unknown>[]> {
+  const r = await queryMarts({ martsPath, sql: 'select * from mart_indicators order by code' });
+  return r.rows.map((row) =>
+    Object.fromEntries(
+      r.columns.flatMap((c, i) => {
+        if (c === 'row_filter') return [[c, JSON.parse(String(row[i]))]];
+        return row[i] === null && c === 'target' ? [] : [[c, row[i]]];
+      }),
+    ),
+  );
+}
+
+const byCode = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+  String(a.code) < String(b.code) ? -1 : String(a.code) > String(b.code) ? 1 : 0;
+
+/** A catalog file entry with the defaults the catalog documents (row_filter {}, higher_is_better true), by code. */
+function withCatalogDefaults(entry: Record<string, unknown>): Record<string, unknown> {
+  return { row_filter: {}, higher_is_better: true, ...entry };
+}
+
+/** The comparison covers every breakdown: each has rows, with more than one value. */
+function expectEveryBreakdown(truth: ReturnType<typeof groundTruth>) {
+  const values = (rows: readonly object[], column: string) => {
+    const out = new Map<string, Set<string>>();
+    for (const r of rows as Record<string, string>[]) {
+      const b = r[column]!;
+      out.set(b, (out.get(b) ?? new Set()).add(r[column === 'device_type' ? 'device_type' : 'breakdown_value']!));
+    }
+    return out;
+  };
+  const hotline = values(truth.hotline, 'breakdown');
+  expect([...hotline.keys()].sort()).toEqual(['all', 'category_l1', 'category_l2', 'channel', 'request_type']);
+  for (const b of ['category_l1', 'category_l2', 'channel', 'request_type'])
+    expect(hotline.get(b)!.size).toBeGreaterThan(1);
+  const events = values(truth.event_closure, 'breakdown');
+  expect([...events.keys()].sort()).toEqual(['all', 'event_class', 'source_kind']);
+  for (const b of ['event_class', 'source_kind']) expect(events.get(b)!.size).toBeGreaterThan(1);
+  expect(values(truth.sensor_health, 'device_type').size).toBeGreaterThan(2);
+  expect(new Set(truth.resource_sharing.map((r) => r.is_required))).toEqual(new Set([true, false]));
+}
 
 /**
  * The numeric columns of the new marts' truth that are 0 in every row: what the comparison cannot check with the

@@ -17,7 +17,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DatasetName } from '../../schemas/index.js';
 import { ident, literal } from './columns.js';
-import type { PeriodFact } from './header.js';
+import type { DataTestSpec, PeriodFact } from './header.js';
 import { PERIODS_MODEL } from './project.js';
 
 /** The temp table holding the (grain, period) pairs a model recomputes in this build. */
@@ -37,6 +37,8 @@ export interface PeriodRecomputeInput {
   changedDays: (fact: PeriodFact) => ReadonlySet<string>;
   /** Period-incremental models the model reads (their recomputed periods are recomputed here too). */
   upstream: readonly string[];
+  /** The grains the model's rows can have (its accepted_values test on `grain`); undefined: every grain. */
+  grains?: readonly string[];
   previous: string;
 }
 
@@ -69,7 +71,8 @@ export async function preparePeriodRecompute(connection: DuckDBConnection, o: Pe
   await connection.run(`create or replace temp table ${table} as
     with fact_days as (select distinct day from (${factDates.length === 0 ? 'select cast(null as date) as day' : factDates.join('\nunion all\n')}) where day is not null)
     select p.grain, p.period from ${periods} p
-    where not ${sameAsBefore}
+    where ${o.grains === undefined ? 'true' : `p.grain in (${o.grains.map(literal).join(', ')})`}
+      and (not ${sameAsBefore}
        or exists (select 1 from fact_days f where f.day between p.period_start and p.period_end)
        ${o.upstream
          .map(
@@ -79,7 +82,7 @@ export async function preparePeriodRecompute(connection: DuckDBConnection, o: Pe
                  on q.grain = u.grain and q.period = u.period
                  where p.period_start <= q.period_start and q.period_end <= p.period_end)`,
          )
-         .join('\n       ')}`);
+         .join('\n       ')})`);
   await connection.run(`create or replace temp view ${ident(recomputedPeriodsView(o.model))} as
     select p.* from ${periods} p where exists (select 1 from ${table} r where r.grain = p.grain and r.period = p.period)`);
   // Each fact restricted to the rows that count in a recomputed period: the others only count in periods taken over.
@@ -95,6 +98,15 @@ export async function preparePeriodRecompute(connection: DuckDBConnection, o: Pe
   }
   const count = await connection.runAndReadAll(`select count(*) from ${table}`);
   return Number(count.getRows()[0]![0]);
+}
+
+/**
+ * The grains a model's rows can have, as its header promises them: an error-severity accepted_values test on `grain`.
+ * A model of day rows then recomputes only days, and reads only the fact rows of those days.
+ */
+export function declaredGrains(tests: readonly DataTestSpec[]): string[] | undefined {
+  const test = tests.find((t) => t.kind === 'accepted_values' && t.column === 'grain' && t.severity === 'error');
+  return test?.kind === 'accepted_values' ? test.values : undefined;
 }
 
 /** The temp view of a fact restricted to the rows that count in a model's recomputed periods. */

@@ -2,12 +2,16 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CatalogIndicator, evaluationTruth } from '../../connectors/demo/ground-truth.js';
+import { martDifferences, martTruths, truthColumns } from '../../connectors/demo/ground-truth-compare.js';
 import { buildDemoCity, clearPhones, type DemoCity, expectedCounts, groundTruth } from '../../connectors/demo/index.js';
 import { dayOf, dayStartMs } from '../../connectors/demo/time.js';
 import { bundledRegionsPath, loadCatalogFile } from '../../pipelines/catalogs/load.js';
 import { demoConnectors } from '../../pipelines/config/load.js';
 import { queryMarts } from '../../pipelines/models/index.js';
 import { freePorts, runCli, tempDir, writeConfig } from '../support/hub-process.js';
+
+const sqlDir = join(import.meta.dirname, '..', '..', 'sql');
 
 const demo = {
   seed: 4242,
@@ -17,20 +21,6 @@ const demo = {
   dept: 'files' as const,
   hotline: 'api' as const,
 };
-
-/** Mart rows as plain objects keyed by column, sorted, for exact comparison with the simulator's ground truth. */
-async function martRows(martsPath: string, table: string, keys: string[]): Promise<Record<string, unknown>[]> {
-  const { columns, rows } = await queryMarts({ martsPath, sql: `select ${keys.join(', ')} from ${table}` });
-  return rows
-    .map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]])))
-    .sort((a, b) => JSON.stringify(keys.map((k) => a[k])).localeCompare(JSON.stringify(keys.map((k) => b[k]))));
-}
-
-function sortRows(rows: object[], keys: string[]): Record<string, unknown>[] {
-  return (rows as Record<string, unknown>[])
-    .map((row) => Object.fromEntries(keys.map((k) => [k, row[k]])))
-    .sort((a, b) => JSON.stringify(keys.map((k) => a[k])).localeCompare(JSON.stringify(keys.map((k) => b[k]))));
-}
 
 /**
  * The ground truth as of the build's own data cut-off (the marts carry it): periods still running at it (the demo's
@@ -160,59 +150,32 @@ describe('the demo city end to end over the real protocols (fixed seed)', () => 
     });
   });
 
-  it('mart_data_sharing equals the simulator ground truth for every grain, period and region', async () => {
+  it('every mart equals the ground truth: every grain, period, region, breakdown, resource and evaluation level', async () => {
     const martsPath = join(dir.path, 'data/marts.duckdb');
     const truth = await truthAsBuilt(city, martsPath, runStartedMs);
-    const keys = Object.keys(truth.data_sharing[0]!);
-    const actual = await martRows(martsPath, 'mart_data_sharing', keys);
-    expect(actual.length).toBeGreaterThan(0);
-    expect(actual).toEqual(sortRows(truth.data_sharing, keys));
-  });
-
-  it('mart_scenario_coverage and mart_scenario_status equal the ground truth', async () => {
-    const martsPath = join(dir.path, 'data/marts.duckdb');
-    const truth = await truthAsBuilt(city, martsPath, runStartedMs);
-    const coverageKeys = Object.keys(truth.scenario_coverage[0]!);
-    expect(await martRows(martsPath, 'mart_scenario_coverage', coverageKeys)).toEqual(
-      sortRows(truth.scenario_coverage, coverageKeys),
-    );
-    const statusKeys = Object.keys(truth.scenario_status[0]!);
-    expect(await martRows(martsPath, 'mart_scenario_status', statusKeys)).toEqual(
-      sortRows(truth.scenario_status, statusKeys),
-    );
-  });
-
-  it('mart_hotline, mart_event_closure and mart_sensor_health (their total rows) equal the ground truth', async () => {
-    const martsPath = join(dir.path, 'data/marts.duckdb');
-    const truth = await truthAsBuilt(city, martsPath, runStartedMs);
-    for (const [mart, rows, where] of [
-      ['mart_hotline', truth.hotline, "breakdown = 'all'"],
-      ['mart_event_closure', truth.event_closure, "breakdown = 'all'"],
-      ['mart_sensor_health', truth.sensor_health, "device_type = 'all'"],
-    ] as const) {
-      expect(rows.length, mart).toBeGreaterThan(0);
-      const all = Object.keys(rows[0]!);
-      // Sums of DOUBLE hours add up in another order in SQL: compared to 1e-6 h, every other column exactly.
-      const approx = all.filter((k) => k.endsWith('_hours_sum'));
-      const keys = all.filter((k) => !approx.includes(k));
-      const actual = await martRows(martsPath, `${mart} where ${where}`, all);
-      expect(sortRows(actual, keys), mart).toEqual(sortRows(rows, keys));
-      const id = ['grain', 'period', 'region_code'];
-      const got = sortRows(actual, [...id, ...approx]);
-      for (const [i, row] of sortRows(rows, [...id, ...approx]).entries()) {
-        for (const k of approx) {
-          expect(got[i]![k], `${mart} ${JSON.stringify(id.map((c) => row[c]))} ${k}`).toBeCloseTo(row[k] as number, 6);
-        }
-      }
+    const catalog = JSON.parse(await readFile(join(sqlDir, 'seeds', 'indicators.json'), 'utf8')) as CatalogIndicator[];
+    for (const t of martTruths(truth, evaluationTruth(truth, catalog))) {
+      expect(t.rows.length, t.mart).toBeGreaterThan(0);
+      const actual = await queryMarts({ martsPath, sql: `select ${truthColumns(t).join(', ')} from ${t.mart}` });
+      // Soft: one run reports the differences of every mart.
+      expect.soft(martDifferences(t, actual), t.mart).toEqual([]);
     }
+    // mart_indicators is the catalog itself.
+    const indicators = await queryMarts({ martsPath, sql: 'select code, mart, value_column from mart_indicators' });
+    expect(indicators.rows.map((r) => r.join(' ')).sort()).toEqual(
+      catalog.map((i) => `${i.code} ${i.mart} ${i.value_column}`).sort(),
+    );
     // Non-trivial: the demo's year has cases, follow-ups, closed events and online devices (alarm counts are 0: the
-    // demo configures no thresholds, and the truth says so).
+    // demo configures no thresholds, and the truth says so), and rows of every breakdown.
     const year = <T extends { grain: string; region_code: string }>(rows: readonly T[]): T =>
       rows.find((r) => r.grain === 'year' && r.region_code === '330000')!;
     expect(year(truth.hotline).followup_count).toBeGreaterThan(0);
     expect(year(truth.event_closure).closed_count).toBeGreaterThan(0);
     expect(year(truth.sensor_health).online_device_days).toBeGreaterThan(0);
     expect(year(truth.sensor_health).alarm_readings).toBe(0);
+    expect(new Set(truth.hotline.map((r) => r.breakdown)).size).toBe(5);
+    expect(new Set(truth.event_closure.map((r) => r.breakdown)).size).toBe(3);
+    expect(new Set(truth.sensor_health.map((r) => r.device_type)).size).toBeGreaterThan(2);
   });
 
   it('no clear caller phone number is in any Parquet file, the marts or the log output', async () => {
