@@ -2,7 +2,7 @@
  * Which lake day folders a compaction looks at, from one listing of the lake: `<dataset>/dt=<day>/` and
  * `_dlq/<feed>/dt=<day>/`, each with the Parquet files it held when listed.
  */
-import { JOURNAL_DIR } from './flush-journal.js';
+import { JOURNAL_DIR, readFlushJournal } from './flush-journal.js';
 import { type DayRef, dayPath, isCompactedFileName } from './manifest.js';
 import type { LakeStore } from './store.js';
 
@@ -62,9 +62,8 @@ export async function journalListedFiles(store: LakeStore): Promise<Set<string>>
   const listed = new Set<string>();
   for (const path of await store.listWork(JOURNAL_DIR)) {
     if (!path.endsWith('.json')) continue;
-    const text = await store.readSmall(path);
-    if (text === undefined) continue; // committed and cleared since the listing
-    const journal = JSON.parse(text) as { files?: unknown };
+    const journal = await readFlushJournal(store, path);
+    if (journal === undefined) continue; // committed and cleared since the listing
     if (Array.isArray(journal.files)) for (const file of journal.files) listed.add(String(file));
   }
   return listed;

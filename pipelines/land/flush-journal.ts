@@ -190,8 +190,13 @@ export class FlushJournals {
     );
   }
 
-  private async read(path: string): Promise<FlushJournal | undefined> {
-    const text = await this.options.store.readSmall(path);
-    return text === undefined ? undefined : (JSON.parse(text) as FlushJournal);
+  private read(path: string): Promise<FlushJournal | undefined> {
+    return readFlushJournal(this.options.store, path);
   }
+}
+
+/** A flush journal (`_journal/…/*.json`), or undefined when it is gone (its flush committed and cleared it). */
+export async function readFlushJournal(store: LakeStore, path: string): Promise<FlushJournal | undefined> {
+  const text = await store.readSmall(path);
+  return text === undefined ? undefined : (JSON.parse(text) as FlushJournal);
 }

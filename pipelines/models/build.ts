@@ -34,7 +34,6 @@ import {
   recomputedPeriodsTable,
   recomputedPeriodsView,
   sameAsPrevious,
-  upstreamDatasets,
 } from './period-incremental.js';
 import {
   indicatorValuesPattern,
@@ -191,7 +190,9 @@ export async function buildModels(
     ) {
       mode = 'incremental';
       const dayColumn = ident(model.header.incrementalBy.column);
-      const recompute = new Set(lakeDatasetsOf(model, byName).flatMap((d) => [...(changed.get(d) ?? [])]));
+      const recompute = new Set(
+        lakeDatasetsOf(model.name, byName, 'views').flatMap((d) => [...(changed.get(d) ?? [])]),
+      );
       days = recompute.size;
       await connection.run(
         `create or replace temp table cityhub_recomputed_days as select cast(unnest(${dateList(recompute)}) as date) as day`,
@@ -217,7 +218,7 @@ export async function buildModels(
         model: model.name,
         facts,
         changedDays: (fact) =>
-          new Set([...upstreamDatasets(fact.relation, byName)].flatMap((d) => [...(changed.get(d) ?? [])])),
+          new Set(lakeDatasetsOf(fact.relation, byName, 'all').flatMap((d) => [...(changed.get(d) ?? [])])),
         upstream: model.header.dependsOn.filter((d) => periodModels.has(d)),
         grains: declaredGrains(model.header.tests),
         previous: PREVIOUS,
@@ -278,7 +279,7 @@ export async function buildModels(
   });
   for (const delta of deltaViews.values()) await connection.run(`drop view ${ident(delta)}`);
   for (const name of periodModels) {
-    const by = project.models.find((m) => m.name === name)!.header.incrementalBy;
+    const by = byName.get(name)!.header.incrementalBy;
     for (const fact of by?.kind === 'period' ? by.facts : []) {
       await connection.run(`drop view ${ident(recomputedFactsView(name, fact.relation))}`);
     }

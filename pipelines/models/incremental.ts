@@ -105,19 +105,27 @@ export function modelFingerprints(
   return fingerprints;
 }
 
-/** The lake datasets a model reads through the views it depends on (directly or through other views). */
-export function lakeDatasetsOf(model: ModelDefinition, byName: ReadonlyMap<string, ModelDefinition>): DatasetName[] {
-  const out = new Set<DatasetName>(model.sources);
+/**
+ * The lake datasets upstream of a model: those it reads and those read by what it depends on, following only views
+ * (`through: 'views'`: what an incremental model by lake day reads, which has no table upstream) or every model
+ * (`'all'`: the lake days a period-incremental model's fact can have changed by).
+ */
+export function lakeDatasetsOf(
+  name: string,
+  byName: ReadonlyMap<string, ModelDefinition>,
+  through: 'views' | 'all',
+): DatasetName[] {
+  const out = new Set<DatasetName>();
   const seen = new Set<string>();
-  const visit = (name: string): void => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    const dep = byName.get(name);
-    if (dep === undefined || dep.header.materialization !== 'view') return;
-    for (const d of dep.sources) out.add(d);
-    for (const next of dep.header.dependsOn) visit(next);
+  const visit = (n: string, start: boolean): void => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    const model = byName.get(n);
+    if (model === undefined || (!start && through === 'views' && model.header.materialization !== 'view')) return;
+    for (const d of model.sources) out.add(d);
+    for (const dep of model.header.dependsOn) visit(dep, false);
   };
-  for (const dep of model.header.dependsOn) visit(dep);
+  visit(name, true);
   return [...out];
 }
 

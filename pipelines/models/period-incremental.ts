@@ -15,7 +15,6 @@
  * content: compared here), or the model is rebuilt in full.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DatasetName } from '../../schemas/index.js';
 import { ident, literal } from './columns.js';
 import type { DataTestSpec, PeriodFact } from './header.js';
 import { PERIODS_MODEL } from './project.js';
@@ -153,23 +152,4 @@ export async function copyUnchangedPeriodsSql(
   return `create table ${t} as select *${replace} from ${previous}.${t} m
     where exists (select 1 from ${ident(PERIODS_MODEL)} p where p.grain = m.grain and p.period = m.period)
       and not exists (select 1 from ${ident(recomputedPeriodsTable(model))} r where r.grain = m.grain and r.period = m.period)`;
-}
-
-/** Every lake dataset upstream of a relation, through any model (tables included). */
-export function upstreamDatasets(
-  name: string,
-  byName: ReadonlyMap<string, { sources: readonly DatasetName[]; header: { dependsOn: readonly string[] } }>,
-): Set<DatasetName> {
-  const out = new Set<DatasetName>();
-  const seen = new Set<string>();
-  const visit = (n: string): void => {
-    if (seen.has(n)) return;
-    seen.add(n);
-    const model = byName.get(n);
-    if (model === undefined) return;
-    for (const d of model.sources) out.add(d);
-    for (const dep of model.header.dependsOn) visit(dep);
-  };
-  visit(name);
-  return out;
 }
