@@ -4,7 +4,7 @@
  * truths), so it is as independent of the SQL as they are. The indicator catalog (sql/seeds/indicators.json) says
  * which mart row and column holds each indicator; the scheme is config `models.indicators.evaluation`.
  */
-import type { MartGrain } from './ground-truth-frame.js';
+import type { PeriodRegionCell } from './ground-truth-frame.js';
 
 type Dimension = 'operation' | 'management' | 'service' | 'effectiveness';
 
@@ -29,13 +29,7 @@ export interface EvaluationSchemeInput {
   indicators?: readonly { code: string; weight?: number; full_score_at?: number }[];
 }
 
-export interface EvaluationRow {
-  grain: MartGrain;
-  period: string;
-  is_complete: boolean;
-  data_cutoff: string;
-  region_code: string;
-  region_level: string;
+export interface EvaluationRow extends EvaluationCell {
   level: 'indicator' | 'dimension' | 'composite';
   dimension: string;
   indicator_code: string;
@@ -52,14 +46,7 @@ export interface EvaluationRow {
 }
 
 /** The cells evaluation scores: one per (month, quarter or year period, region of the scope). */
-export interface EvaluationCell {
-  grain: MartGrain;
-  period: string;
-  is_complete: boolean;
-  data_cutoff: string;
-  region_code: string;
-  region_level: string;
-}
+export type EvaluationCell = PeriodRegionCell;
 
 /** Truth rows of a mart, by mart name: the rows an indicator's value, numerator and denominator are read from. */
 export type MartRows = ReadonlyMap<string, readonly object[]>;

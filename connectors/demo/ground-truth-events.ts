@@ -11,6 +11,7 @@ import {
   type Group,
   type MartGrain,
   periodDates,
+  periodRegionCell,
   rate,
   shanghaiMs,
   type TruthFrame,
@@ -246,13 +247,8 @@ function eventRow(
   n: number[],
 ): EventClosureRow {
   return {
-    grain: p.grain,
-    period: p.period,
+    ...periodRegionCell(frame, p, region),
     ...periodDates(p),
-    is_complete: p.isComplete,
-    data_cutoff: frame.data_cutoff,
-    region_code: region.code,
-    region_level: region.level,
     breakdown: group.breakdown,
     breakdown_value: group.value,
     breakdown_name: group.breakdown === 'event_class' ? (classNames.get(group.value) ?? null) : null,

@@ -226,6 +226,31 @@ export class DayFacts {
   }
 }
 
+/** The columns every mart row has for its period and region. */
+export interface PeriodRegionCell<G extends MartGrain = MartGrain> {
+  grain: G;
+  period: string;
+  is_complete: boolean;
+  data_cutoff: string;
+  region_code: string;
+  region_level: string;
+}
+
+export function periodRegionCell<G extends MartGrain>(
+  frame: Pick<TruthFrame, 'data_cutoff'>,
+  p: Pick<CountedPeriod, 'period' | 'isComplete'> & { grain: G },
+  region: { code: string; level: string },
+): PeriodRegionCell<G> {
+  return {
+    grain: p.grain,
+    period: p.period,
+    is_complete: p.isComplete,
+    data_cutoff: frame.data_cutoff,
+    region_code: region.code,
+    region_level: region.level,
+  };
+}
+
 /** The period's own days as the marts return DATE columns. */
 export function periodDates(p: CountedPeriod): { period_start: string; period_end: string } {
   return { period_start: dateOfDay(p.start), period_end: dateOfDay(p.end) };

@@ -10,6 +10,7 @@ import {
   type Group,
   type MartGrain,
   periodDates,
+  periodRegionCell,
   rate,
   shanghaiMs,
   type TruthFrame,
@@ -273,14 +274,9 @@ function hotlineRow(
   const resolutionRate = rate(n[RESOLVED]!, followup);
   const satisfactionRate = followup === 0 ? null : score / followup;
   return {
-    grain: p.grain,
-    period: p.period,
+    ...periodRegionCell(frame, p, region),
     ...periodDates(p),
-    is_complete: p.isComplete,
     counted_end: dateOfDay(p.countedEnd),
-    data_cutoff: frame.data_cutoff,
-    region_code: region.code,
-    region_level: region.level,
     breakdown: group.breakdown,
     breakdown_value: group.value,
     received_count: n[RECEIVED]!,

@@ -5,7 +5,7 @@
  */
 import { type Device, type Region, type Scenario, scenarioCoversRegion } from '../../schemas/index.js';
 import { registrationDays } from './catalogs.js';
-import { type CountedPeriod, rate, regionPrefix, type TruthFrame } from './ground-truth-frame.js';
+import { type CountedPeriod, periodRegionCell, rate, regionPrefix, type TruthFrame } from './ground-truth-frame.js';
 import { anyWithin, buildIndex, byCodePoint, type DayIndex } from './ground-truth-index.js';
 import { type SharingPeriod, sharingPeriods, TARGET_RATE } from './ground-truth-sharing.js';
 import { dayOf } from './time.js';
@@ -118,12 +118,7 @@ export function scenarioTruth(
       const covered = mine.filter((st) => st.is_covered).length;
       const coverageRate = rate(covered, mine.length);
       scenario_coverage.push({
-        grain: p.grain,
-        period: p.period,
-        is_complete: p.isComplete,
-        data_cutoff: frame.data_cutoff,
-        region_code: region.code,
-        region_level: region.level,
+        ...periodRegionCell(frame, p, region),
         applicable_count: mine.length,
         covered_count: covered,
         coverage_rate: coverageRate,

@@ -12,6 +12,7 @@ import {
   type Group,
   type MartGrain,
   periodDates,
+  periodRegionCell,
   RollUp,
   rate,
   spanPeriods,
@@ -193,13 +194,8 @@ function sensorRow(
   n: number[],
 ): SensorHealthRow {
   return {
-    grain: p.grain,
-    period: p.period,
+    ...periodRegionCell(frame, p, region),
     ...periodDates(p),
-    is_complete: p.isComplete,
-    data_cutoff: frame.data_cutoff,
-    region_code: region.code,
-    region_level: region.level,
     device_type: deviceType,
     registered_devices: registered.devices,
     registered_device_days: registered.days,

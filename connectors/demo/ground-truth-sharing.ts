@@ -8,6 +8,7 @@ import type { DataResource, Region } from '../../schemas/index.js';
 import {
   type CountedPeriod,
   periodDates,
+  periodRegionCell,
   rate,
   regionPrefix,
   spanPeriods,
@@ -178,12 +179,7 @@ function sharingRow(
   }
   const sharingRate = rate(shared, required);
   return {
-    grain: p.grain,
-    period: p.period,
-    is_complete: p.isComplete,
-    data_cutoff: frame.data_cutoff,
-    region_code: region.code,
-    region_level: region.level,
+    ...periodRegionCell(frame, p, region),
     required_count: required,
     shared_count: shared,
     sharing_rate: sharingRate,
