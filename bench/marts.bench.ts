@@ -6,7 +6,7 @@
  *     previous build: incremental models recompute that day only, the other tables are rebuilt from them.
  * Each measured run is its own process (its peak RSS is its own: process.resourceUsage().maxRSS); medians over --runs.
  * Usage: npm run bench:marts -- [--scale 0.01] [--days 365] [--runs 3] [--seed 1] [--partitions 4]
- *          [--dir DIR (default: a cache folder per options under the OS temp dir)] [--regenerate] [--keep-going]
+ *          [--dir DIR (default: a cache folder per options under the OS temp dir)] [--regenerate]
  *          [--memory-limit 4GiB (DuckDB's memory_limit for the builds, as config models.memory_limit)]
  *          [--compact (measure on a hard-linked copy of the lake compacted by `cityhub compact`: one file per day)]
  *   --scale 1 is a megacity year: 24.2M 12345 cases, ~100M sensor readings, 1M video alerts, 1M city events,

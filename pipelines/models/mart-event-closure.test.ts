@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   buildTestMarts,
+  countedEnd,
   cityEvent,
   type TestLake as Lake,
   type LandedRow,
@@ -91,6 +92,7 @@ function closure(key: string, p: Period, c: Partial<Counts>): Row {
     grain,
     period,
     ...p,
+    counted_end: countedEnd(p.period_end, p.data_cutoff),
     region_code,
     region_level: levels[region_code],
     breakdown,

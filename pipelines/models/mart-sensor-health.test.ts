@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from '../../schemas/index.js';
 import type { AlarmThreshold } from './indicator-settings.js';
-import { buildTestMarts, deviceOf, type MartRow, reading, tempDirs, testRegionLevels } from './testing.js';
+import { buildTestMarts, countedEnd, deviceOf, type MartRow, reading, tempDirs, testRegionLevels } from './testing.js';
 
 type Row = MartRow;
 type Query = (sql: string) => Promise<Row[]>;
@@ -91,6 +91,7 @@ function health(key: string, c: Counts, at: { is_complete: boolean; data_cutoff:
     period_start,
     period_end,
     ...at,
+    counted_end: countedEnd(period_end, at.data_cutoff),
     region_code,
     region_level: levels[region_code],
     device_type,

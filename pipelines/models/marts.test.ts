@@ -7,6 +7,7 @@ import {
   alert,
   buildTestMarts,
   cityEvent,
+  completePeriod,
   delivery,
   deviceOf,
   hotline,
@@ -33,8 +34,8 @@ afterEach(async () => {
 
 /** These tests pin complete-period semantics: every period of their data is over at this build's "now". */
 const afterEveryPeriod = new Date('2030-01-01T00:00:00+08:00');
-/** The columns every mart row of those builds carries: complete, as of the cut-off (00:00 Asia/Shanghai that day). */
-const complete = { is_complete: true, data_cutoff: '2029-12-31T16:00:00.000Z' };
+/** The period columns every mart row of those builds carries: complete, as of the cut-off (00:00 Asia/Shanghai that day). */
+const complete = (grain: string, period: string) => completePeriod(grain, period, '2029-12-31T16:00:00.000Z');
 
 async function build(regionCode: string, lake: Lake, catalogs: Partial<ModelCatalogs>, now = afterEveryPeriod) {
   const { result, query } = await buildTestMarts(dirs, { regionCode, lake, catalogs, now });
@@ -55,7 +56,7 @@ function sharing(
   return {
     grain,
     period,
-    ...complete,
+    ...complete(grain!, period!),
     region_code,
     region_level: level,
     required_count: c.required,
@@ -562,7 +563,7 @@ describe('mart_scenario_status and mart_scenario_coverage', () => {
       ].map(([grain, period]) => ({
         grain,
         period,
-        ...complete,
+        ...complete(grain!, period!),
         scenario_code: 's_video',
         scenario_name: 's_video',
         dimension: 'operation',
@@ -588,7 +589,7 @@ describe('mart_scenario_status and mart_scenario_coverage', () => {
       return {
         grain,
         period,
-        ...complete,
+        ...complete(grain, period),
         region_code,
         region_level: level,
         applicable_count: applicable,
@@ -765,7 +766,10 @@ describe('an empty lake', () => {
     expect(types.map((t) => `${t.column_name} ${t.data_type}`)).toEqual([
       'grain VARCHAR',
       'period VARCHAR',
+      'period_start DATE',
+      'period_end DATE',
       'is_complete BOOLEAN',
+      'counted_end DATE',
       'data_cutoff TIMESTAMP WITH TIME ZONE',
       'scenario_code VARCHAR',
       'scenario_name VARCHAR',

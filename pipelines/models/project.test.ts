@@ -1,5 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelCycleError, ModelDefinitionError } from './errors.js';
 import { parseModelFile } from './header.js';
@@ -14,14 +13,7 @@ afterEach(async () => {
   await dirs.cleanup();
 });
 
-async function sqlDirWith(files: Record<string, string>): Promise<string> {
-  const dir = await dirs.make();
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), text);
-  }
-  return dir;
-}
+const sqlDirWith = (files: Record<string, string>) => dirs.withFiles(files);
 
 const model = (name: string, fields: Record<string, string> = {}, body = 'select 1 as x') =>
   `${Object.entries({ name, description: `the ${name} model`, materialization: 'table', ...fields })

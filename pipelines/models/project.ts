@@ -4,6 +4,7 @@ import { type DatasetName, datasetNames } from '../../schemas/index.js';
 import { ModelCycleError, ModelDefinitionError } from './errors.js';
 import { type ModelHeader, parseModelFile } from './header.js';
 import { type Indicator, loadIndicatorCatalog } from './indicator-catalog.js';
+import { expandMacros, loadMacros, type Macros } from './macros.js';
 import { type EventClassEntry, loadEventClasses } from './seed-files.js';
 import { seedNames } from './seeds.js';
 
@@ -16,7 +17,7 @@ export interface ModelDefinition {
   file: string;
   layer: Layer;
   header: ModelHeader;
-  /** SQL body after the header, with `{{ source('lake', '<dataset>') }}` placeholders. */
+  /** SQL body after the header, macros expanded, with `{{ source('lake', '<dataset>') }}` placeholders. */
   body: string;
   /** Lake datasets the body reads through source(). */
   sources: DatasetName[];
@@ -56,8 +57,11 @@ export async function loadProject(sqlDir: string): Promise<ModelProject> {
       cause: err,
     });
   });
-  const files = all.filter((f) => !relative(sqlDir, f).startsWith(`seeds${sep}`));
-  const models = await Promise.all(files.map(async (file) => defineModel(sqlDir, file, await readFile(file, 'utf8'))));
+  const files = all.filter((f) => !/^(seeds|macros)$/.test(relative(sqlDir, f).split(sep)[0]!));
+  const macros = await loadMacros(sqlDir);
+  const models = await Promise.all(
+    files.map(async (file) => defineModel(sqlDir, file, await readFile(file, 'utf8'), macros)),
+  );
   const indicators = await loadIndicatorCatalog(sqlDir);
   // A model reading the indicators' values depends on every mart the catalog names.
   for (const m of models) {
@@ -69,8 +73,10 @@ export async function loadProject(sqlDir: string): Promise<ModelProject> {
   return { sqlDir, models: orderModels(models), indicators, eventClasses: await loadEventClasses(sqlDir) };
 }
 
-export function defineModel(sqlDir: string, file: string, text: string): ModelDefinition {
-  const { header, body } = parseModelFile(file, text);
+export function defineModel(sqlDir: string, file: string, text: string, macros: Macros = new Map()): ModelDefinition {
+  const parsed = parseModelFile(file, text);
+  const { header } = parsed;
+  const body = expandMacros(file, parsed.body, macros);
   const parts = relative(sqlDir, file).split(sep);
   const layer = parts[0] as Layer;
   if (parts.length < 2 || !(layers as readonly string[]).includes(layer)) {
@@ -113,7 +119,7 @@ export function defineModel(sqlDir: string, file: string, text: string): ModelDe
     throw new ModelDefinitionError(
       file,
       'sql',
-      "unknown template expression (only {{ source('lake', '<dataset>') }} and {{ indicator_values() }})",
+      "unknown template expression (built in: {{ source('lake', '<dataset>') }}, {{ indicator_values() }}; macros are called as {{ name('argument', …) }})",
     );
   }
   return { name: header.name, file, layer, header, body, sources, readsIndicators };

@@ -43,14 +43,7 @@ async function setup(): Promise<ModelsRunOptions & { dir: string }> {
   };
 }
 
-async function sqlDirWith(files: Record<string, string>): Promise<string> {
-  const dir = await dirs.make();
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), text);
-  }
-  return dir;
-}
+const sqlDirWith = (files: Record<string, string>) => dirs.withFiles(files);
 
 const receivedSql = `select received_records from mart_data_sharing where grain = 'month' and region_code = '330000'`;
 

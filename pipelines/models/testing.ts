@@ -2,9 +2,9 @@
  * Test helpers: a tiny Parquet lake written exactly as docs/lake.md lays it out, and catalog builders.
  * Used by the model tests only.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import {
   type CanonicalRecord,
@@ -81,12 +81,26 @@ export async function writeLake<D extends DatasetName>(
 }
 
 /** A temp folder per test, removed by cleanup() (call it in afterEach). */
-export async function tempDirs(): Promise<{ make: () => Promise<string>; cleanup: () => Promise<void> }> {
+export async function tempDirs(): Promise<{
+  make: () => Promise<string>;
+  /** A new folder holding these files (relative path → text), e.g. a models folder. */
+  withFiles: (files: Record<string, string>) => Promise<string>;
+  cleanup: () => Promise<void>;
+}> {
   const made: string[] = [];
+  const make = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cityhub-models-'));
+    made.push(dir);
+    return dir;
+  };
   return {
-    make: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'cityhub-models-'));
-      made.push(dir);
+    make,
+    withFiles: async (files) => {
+      const dir = await make();
+      for (const [path, text] of Object.entries(files)) {
+        await mkdir(dirname(join(dir, path)), { recursive: true });
+        await writeFile(join(dir, path), text);
+      }
       return dir;
     },
     cleanup: async () => {
@@ -208,6 +222,41 @@ export function cityEvent(
     region_code: '330102',
     ...over,
   };
+}
+
+/**
+ * The last day a period counts (mart column counted_end): its end, or for a period still open at the build's data
+ * cut-off (00:00 Asia/Shanghai of the build's day, an ISO instant) the day before that day.
+ */
+export function countedEnd(periodEnd: string, dataCutoff: string): string {
+  const dayBeforeCutoff = shanghaiDate(new Date(Date.parse(dataCutoff) - 86_400_000).toISOString());
+  return periodEnd < dayBeforeCutoff ? periodEnd : dayBeforeCutoff;
+}
+
+/** The first and last day of a period (`2026-08-16`, `2026-08`, `2026-Q3`, `2026`), as int_periods gives them. */
+export function periodBounds(grain: string, period: string): { period_start: string; period_end: string } {
+  const iso = (y: number, m: number, d: number) => new Date(Date.UTC(y, m, d)).toISOString().slice(0, 10);
+  const year = Number(period.slice(0, 4));
+  switch (grain) {
+    case 'day':
+      return { period_start: period, period_end: period };
+    case 'month': {
+      const month = Number(period.slice(5, 7)) - 1;
+      return { period_start: iso(year, month, 1), period_end: iso(year, month + 1, 0) };
+    }
+    case 'quarter': {
+      const first = (Number(period.slice(6)) - 1) * 3;
+      return { period_start: iso(year, first, 1), period_end: iso(year, first + 3, 0) };
+    }
+    default:
+      return { period_start: iso(year, 0, 1), period_end: iso(year, 12, 0) };
+  }
+}
+
+/** The period columns of a mart row of a period over before the build's data cut-off (an ISO instant). */
+export function completePeriod(grain: string, period: string, dataCutoff: string) {
+  const bounds = periodBounds(grain, period);
+  return { ...bounds, is_complete: true, counted_end: bounds.period_end, data_cutoff: dataCutoff };
 }
 
 export type TestLake = { [D in DatasetName]?: LandedRow<D>[] };

@@ -97,7 +97,7 @@ final as (
         cast(event_class as varchar) as event_class,
         cast(region_code as varchar) as region_code,
         cast(reported_at as timestamptz) as reported_at,
-        cast(timezone('UTC', reported_at) + interval 8 hour as date) as reported_date,
+        {{ shanghai_date('reported_at') }} as reported_date,
         cast(status as varchar) as status,
         cast(registered_at as timestamptz) as registered_at,
         cast(dispatched_at as timestamptz) as dispatched_at,

@@ -28,14 +28,7 @@ registered as (
         periods.period,
         devices.device_type,
         devices.region_code,
-        greatest(
-            date_diff(
-                'day',
-                greatest(periods.period_start, coalesce(devices.installed_on, periods.period_start)),
-                least(periods.counted_end, coalesce(devices.removed_on, periods.counted_end))
-            ) + 1,
-            0
-        ) as registered_days
+        {{ registered_days('periods', 'devices') }} as registered_days
     from periods
     cross join devices
 ),

@@ -57,7 +57,7 @@ categorized as (
         *,
         string_split(category, '/')[1] as category_l1,
         array_to_string(string_split(category, '/')[1:2], '/') as category_l2,
-        cast(timezone('UTC', deadline_at) + interval 8 hour as date) as deadline_date
+        {{ shanghai_date('deadline_at') }} as deadline_date
     from latest
 ),
 

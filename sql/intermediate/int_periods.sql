@@ -119,13 +119,7 @@ against_cutoff as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(period_start as date) as period_start,
-        cast(period_end as date) as period_end,
-        cast(is_complete as boolean) as is_complete,
-        cast(counted_end as date) as counted_end,
-        cast(data_cutoff as timestamptz) as data_cutoff
+        {{ typed_period_columns() }}
     from against_cutoff
 )
 

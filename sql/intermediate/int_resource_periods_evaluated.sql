@@ -69,11 +69,7 @@ timeliness as (
 
 evaluated as (
     select
-        windows.grain,
-        windows.period,
-        windows.period_start,
-        windows.period_end,
-        windows.is_complete,
+        {{ period_columns('windows') }},
         windows.resource_code,
         windows.resource_region_code,
         windows.update_frequency,
@@ -99,11 +95,7 @@ evaluated as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(period_start as date) as period_start,
-        cast(period_end as date) as period_end,
-        cast(is_complete as boolean) as is_complete,
+        {{ typed_period_columns() }},
         cast(resource_code as varchar) as resource_code,
         cast(resource_region_code as varchar) as resource_region_code,
         cast(update_frequency as varchar) as update_frequency,

@@ -29,11 +29,7 @@ required_resources as (
 
 in_force as (
     select
-        periods.grain,
-        periods.period,
-        periods.period_start,
-        periods.period_end,
-        periods.is_complete,
+        {{ period_columns('periods') }},
         required_resources.resource_code,
         required_resources.region_code as resource_region_code,
         required_resources.update_frequency,
@@ -61,11 +57,7 @@ calendars as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(period_start as date) as period_start,
-        cast(period_end as date) as period_end,
-        cast(is_complete as boolean) as is_complete,
+        {{ typed_period_columns() }},
         cast(resource_code as varchar) as resource_code,
         cast(resource_region_code as varchar) as resource_region_code,
         cast(update_frequency as varchar) as update_frequency,

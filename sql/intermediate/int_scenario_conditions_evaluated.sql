@@ -49,10 +49,7 @@ deliveries as (
 
 pair_periods as (
     select
-        periods.grain,
-        periods.period,
-        periods.period_start,
-        periods.period_end,
+        {{ period_columns('periods') }},
         pairs.*
     from pairs
     cross join periods

@@ -38,10 +38,7 @@ online_rates as (
 
 pair_periods as (
     select
-        periods.grain,
-        periods.period,
-        periods.is_complete,
-        periods.data_cutoff,
+        {{ period_columns('periods') }},
         pairs.scenario_code,
         pairs.scenario_name,
         pairs.dimension,
@@ -64,10 +61,7 @@ failures as (
 
 joined as (
     select
-        pair_periods.grain,
-        pair_periods.period,
-        pair_periods.is_complete,
-        pair_periods.data_cutoff,
+        {{ period_columns('pair_periods') }},
         pair_periods.scenario_code,
         pair_periods.scenario_name,
         pair_periods.dimension,
@@ -91,10 +85,7 @@ joined as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(is_complete as boolean) as is_complete,
-        cast(data_cutoff as timestamptz) as data_cutoff,
+        {{ typed_period_columns() }},
         cast(scenario_code as varchar) as scenario_code,
         cast(scenario_name as varchar) as scenario_name,
         cast(dimension as varchar) as dimension,

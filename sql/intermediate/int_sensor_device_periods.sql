@@ -34,14 +34,7 @@ device_periods as (
         periods.period,
         devices.device_type,
         devices.region_code,
-        greatest(
-            date_diff(
-                'day',
-                greatest(periods.period_start, coalesce(devices.installed_on, periods.period_start)),
-                least(periods.counted_end, coalesce(devices.removed_on, periods.counted_end))
-            ) + 1,
-            0
-        ) as registered_days,
+        {{ registered_days('periods', 'devices') }} as registered_days,
         greatest(1, floor(86400 / devices.reporting_interval_s)) as expected_per_day
     from periods
     inner join devices

@@ -43,12 +43,7 @@ deliveries as (
 
 period_regions as (
     select
-        periods.grain,
-        periods.period,
-        periods.period_start,
-        periods.period_end,
-        periods.is_complete,
-        periods.data_cutoff,
+        {{ period_columns('periods') }},
         regions.region_code,
         regions.region_level,
         regions.region_prefix
@@ -101,10 +96,7 @@ record_counts as (
 
 joined as (
     select
-        period_regions.grain,
-        period_regions.period,
-        period_regions.is_complete,
-        period_regions.data_cutoff,
+        {{ period_columns('period_regions') }},
         period_regions.region_code,
         period_regions.region_level,
         resource_counts.required_count,
@@ -138,10 +130,7 @@ rates as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(is_complete as boolean) as is_complete,
-        cast(data_cutoff as timestamptz) as data_cutoff,
+        {{ typed_period_columns() }},
         cast(region_code as varchar) as region_code,
         cast(region_level as varchar) as region_level,
         cast(required_count as bigint) as required_count,

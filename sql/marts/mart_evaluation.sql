@@ -47,10 +47,7 @@ indicators as (
 
 indicator_rows as (
     select
-        periods.grain,
-        periods.period,
-        periods.is_complete,
-        periods.data_cutoff,
+        {{ period_columns('periods') }},
         regions.region_code,
         regions.region_level,
         scheme.dimension,
@@ -83,8 +80,6 @@ dimension_rows as (
     select
         grain,
         period,
-        any_value(is_complete) as is_complete,
-        any_value(data_cutoff) as data_cutoff,
         region_code,
         any_value(region_level) as region_level,
         dimension,
@@ -100,8 +95,6 @@ composite_rows as (
     select
         grain,
         period,
-        any_value(is_complete) as is_complete,
-        any_value(data_cutoff) as data_cutoff,
         region_code,
         any_value(region_level) as region_level,
         sum(weight * score) filter (where weight > 0)
@@ -116,8 +109,6 @@ unioned as (
     select
         grain,
         period,
-        is_complete,
-        data_cutoff,
         region_code,
         region_level,
         'indicator' as level,
@@ -137,8 +128,6 @@ unioned as (
     select
         grain,
         period,
-        is_complete,
-        data_cutoff,
         region_code,
         region_level,
         'dimension' as level,
@@ -158,8 +147,6 @@ unioned as (
     select
         grain,
         period,
-        is_complete,
-        data_cutoff,
         region_code,
         region_level,
         'composite' as level,
@@ -179,10 +166,7 @@ unioned as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(is_complete as boolean) as is_complete,
-        cast(data_cutoff as timestamptz) as data_cutoff,
+        {{ typed_period_columns() }},
         cast(region_code as varchar) as region_code,
         cast(region_level as varchar) as region_level,
         cast(level as varchar) as level,
@@ -198,6 +182,7 @@ final as (
         cast(scored_count as bigint) as scored_count,
         cast(indicator_count as bigint) as indicator_count
     from unioned
+    inner join periods using (grain, period)
 )
 
 select * from final

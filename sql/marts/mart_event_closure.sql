@@ -106,12 +106,7 @@ event_days as (
 
 period_regions as (
     select
-        periods.grain,
-        periods.period,
-        periods.period_start,
-        periods.period_end,
-        periods.is_complete,
-        periods.data_cutoff,
+        {{ period_columns('periods') }},
         regions.region_code,
         regions.region_level
     from periods
@@ -197,12 +192,7 @@ slots as (
 
 joined as (
     select
-        period_regions.grain,
-        period_regions.period,
-        period_regions.period_start,
-        period_regions.period_end,
-        period_regions.is_complete,
-        period_regions.data_cutoff,
+        {{ period_columns('period_regions') }},
         period_regions.region_code,
         period_regions.region_level,
         slots.breakdown,
@@ -258,12 +248,7 @@ named as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(period_start as date) as period_start,
-        cast(period_end as date) as period_end,
-        cast(is_complete as boolean) as is_complete,
-        cast(data_cutoff as timestamptz) as data_cutoff,
+        {{ typed_period_columns() }},
         cast(region_code as varchar) as region_code,
         cast(region_level as varchar) as region_level,
         cast(breakdown as varchar) as breakdown,

@@ -229,13 +229,7 @@ row_keys as (
 
 joined as (
     select
-        periods.grain,
-        periods.period,
-        periods.period_start,
-        periods.period_end,
-        periods.is_complete,
-        periods.counted_end,
-        periods.data_cutoff,
+        {{ period_columns('periods') }},
         regions.region_code,
         regions.region_level,
         row_keys.breakdown,
@@ -288,13 +282,7 @@ rates as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(period_start as date) as period_start,
-        cast(period_end as date) as period_end,
-        cast(is_complete as boolean) as is_complete,
-        cast(counted_end as date) as counted_end,
-        cast(data_cutoff as timestamptz) as data_cutoff,
+        {{ typed_period_columns() }},
         cast(region_code as varchar) as region_code,
         cast(region_level as varchar) as region_level,
         cast(breakdown as varchar) as breakdown,

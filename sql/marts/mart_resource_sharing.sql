@@ -45,13 +45,7 @@ deliveries as (
 in_force as (
     -- Resources within the hub's scope (their region's code starts with a prefix in scope) in force in the period.
     select
-        periods.grain,
-        periods.period,
-        periods.period_start,
-        periods.period_end,
-        periods.counted_end,
-        periods.is_complete,
-        periods.data_cutoff,
+        {{ period_columns('periods') }},
         resources.*
     from periods
     inner join resources
@@ -94,12 +88,7 @@ last_delivered as (
 
 joined as (
     select
-        in_force.grain,
-        in_force.period,
-        in_force.period_start,
-        in_force.period_end,
-        in_force.is_complete,
-        in_force.data_cutoff,
+        {{ period_columns('in_force') }},
         in_force.resource_code,
         in_force.name as resource_name,
         in_force.department_code,
@@ -132,12 +121,7 @@ joined as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(period_start as date) as period_start,
-        cast(period_end as date) as period_end,
-        cast(is_complete as boolean) as is_complete,
-        cast(data_cutoff as timestamptz) as data_cutoff,
+        {{ typed_period_columns() }},
         cast(resource_code as varchar) as resource_code,
         cast(resource_name as varchar) as resource_name,
         cast(department_code as varchar) as department_code,

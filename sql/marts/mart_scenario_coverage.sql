@@ -32,10 +32,7 @@ statuses as (
 
 period_regions as (
     select
-        periods.grain,
-        periods.period,
-        periods.is_complete,
-        periods.data_cutoff,
+        {{ period_columns('periods') }},
         regions.region_code,
         regions.region_level,
         regions.region_prefix
@@ -45,10 +42,7 @@ period_regions as (
 
 counts as (
     select
-        period_regions.grain,
-        period_regions.period,
-        period_regions.is_complete,
-        period_regions.data_cutoff,
+        {{ period_columns('period_regions') }},
         period_regions.region_code,
         period_regions.region_level,
         count(statuses.scenario_code) as applicable_count,
@@ -59,10 +53,7 @@ counts as (
         and statuses.period = period_regions.period
         and starts_with(statuses.region_code, period_regions.region_prefix)
     group by
-        period_regions.grain,
-        period_regions.period,
-        period_regions.is_complete,
-        period_regions.data_cutoff,
+        {{ period_columns('period_regions') }},
         period_regions.region_code,
         period_regions.region_level
 ),
@@ -77,10 +68,7 @@ rates as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(is_complete as boolean) as is_complete,
-        cast(data_cutoff as timestamptz) as data_cutoff,
+        {{ typed_period_columns() }},
         cast(region_code as varchar) as region_code,
         cast(region_level as varchar) as region_level,
         cast(applicable_count as bigint) as applicable_count,

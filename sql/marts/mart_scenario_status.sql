@@ -103,23 +103,11 @@ reasons as (
     group by grain, period, scenario_code, region_code
 ),
 
-final as (
+described as (
     select
-        cast(statuses.grain as varchar) as grain,
-        cast(statuses.period as varchar) as period,
-        cast(statuses.is_complete as boolean) as is_complete,
-        cast(statuses.data_cutoff as timestamptz) as data_cutoff,
-        cast(statuses.scenario_code as varchar) as scenario_code,
-        cast(statuses.scenario_name as varchar) as scenario_name,
-        cast(statuses.dimension as varchar) as dimension,
-        cast(statuses.region_code as varchar) as region_code,
-        cast(coalesce(regions.name, statuses.region_code) as varchar) as region_name,
-        cast(statuses.is_covered as boolean) as is_covered,
-        cast(statuses.failed_conditions as varchar[]) as failed_conditions,
-        cast(coalesce(reasons.failed_reasons, []) as varchar[]) as failed_reasons,
-        cast(statuses.online_rate as double) as online_rate,
-        cast(statuses.online_device_days as bigint) as online_device_days,
-        cast(statuses.registered_device_days as bigint) as registered_device_days
+        statuses.*,
+        coalesce(regions.name, statuses.region_code) as region_name,
+        coalesce(reasons.failed_reasons, []) as failed_reasons
     from statuses
     left join reasons
         on reasons.grain = statuses.grain
@@ -127,6 +115,23 @@ final as (
         and reasons.scenario_code = statuses.scenario_code
         and reasons.region_code = statuses.region_code
     left join regions on regions.code = statuses.region_code
+),
+
+final as (
+    select
+        {{ typed_period_columns() }},
+        cast(scenario_code as varchar) as scenario_code,
+        cast(scenario_name as varchar) as scenario_name,
+        cast(dimension as varchar) as dimension,
+        cast(region_code as varchar) as region_code,
+        cast(region_name as varchar) as region_name,
+        cast(is_covered as boolean) as is_covered,
+        cast(failed_conditions as varchar[]) as failed_conditions,
+        cast(failed_reasons as varchar[]) as failed_reasons,
+        cast(online_rate as double) as online_rate,
+        cast(online_device_days as bigint) as online_device_days,
+        cast(registered_device_days as bigint) as registered_device_days
+    from described
 )
 
 select * from final

@@ -49,13 +49,7 @@ device_days as (
 
 period_regions as (
     select
-        periods.grain,
-        periods.period,
-        periods.period_start,
-        periods.period_end,
-        periods.counted_end,
-        periods.is_complete,
-        periods.data_cutoff,
+        {{ period_columns('periods') }},
         regions.region_code,
         regions.region_level,
         regions.region_prefix
@@ -211,12 +205,7 @@ counts as (
 
 joined as (
     select
-        period_regions.grain,
-        period_regions.period,
-        period_regions.period_start,
-        period_regions.period_end,
-        period_regions.is_complete,
-        period_regions.data_cutoff,
+        {{ period_columns('period_regions') }},
         period_regions.region_code,
         period_regions.region_level,
         counts.* exclude (grain, period, region_code)
@@ -237,12 +226,7 @@ rates as (
 
 final as (
     select
-        cast(grain as varchar) as grain,
-        cast(period as varchar) as period,
-        cast(period_start as date) as period_start,
-        cast(period_end as date) as period_end,
-        cast(is_complete as boolean) as is_complete,
-        cast(data_cutoff as timestamptz) as data_cutoff,
+        {{ typed_period_columns() }},
         cast(region_code as varchar) as region_code,
         cast(region_level as varchar) as region_level,
         cast(device_type as varchar) as device_type,

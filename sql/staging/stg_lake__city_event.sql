@@ -12,12 +12,7 @@ landed as (
 ),
 
 deduplicated as (
-    select *
-    from landed
-    qualify row_number() over (
-        partition by event_id, status
-        order by _ingested_at, _topic, _partition, _offset
-    ) = 1
+    {{ first_landed('landed', 'event_id, status') }}
 ),
 
 final as (
@@ -29,20 +24,16 @@ final as (
         cast(region_code as varchar) as region_code,
         cast(grid_code as varchar) as grid_code,
         cast(reported_at as timestamptz) as reported_at,
-        cast(timezone('UTC', cast(reported_at as timestamptz)) + interval 8 hour as date) as reported_date,
+        {{ shanghai_date('reported_at') }} as reported_date,
         cast(registered_at as timestamptz) as registered_at,
         cast(dispatched_at as timestamptz) as dispatched_at,
         cast(handled_at as timestamptz) as handled_at,
         cast(verified_at as timestamptz) as verified_at,
         cast(closed_at as timestamptz) as closed_at,
-        cast(timezone('UTC', cast(closed_at as timestamptz)) + interval 8 hour as date) as closed_date,
+        {{ shanghai_date('closed_at') }} as closed_date,
         cast(deadline_at as timestamptz) as deadline_at,
         cast(status as varchar) as status,
-        cast(_source as varchar) as _source,
-        cast(_ingested_at as timestamptz) as _ingested_at,
-        cast(_topic as varchar) as _topic,
-        cast(_partition as integer) as _partition,
-        cast(_offset as bigint) as _offset
+        {{ lineage_columns() }}
     from deduplicated
 )
 

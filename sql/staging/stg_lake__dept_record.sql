@@ -12,12 +12,7 @@ landed as (
 ),
 
 deduplicated as (
-    select *
-    from landed
-    qualify row_number() over (
-        partition by delivery_id, line
-        order by _ingested_at, _topic, _partition, _offset
-    ) = 1
+    {{ first_landed('landed', 'delivery_id, line') }}
 ),
 
 final as (
@@ -26,14 +21,10 @@ final as (
         cast(resource_code as varchar) as resource_code,
         cast(region_code as varchar) as region_code,
         cast(delivered_at as timestamptz) as delivered_at,
-        cast(timezone('UTC', cast(delivered_at as timestamptz)) + interval 8 hour as date) as delivered_date,
+        {{ shanghai_date('delivered_at') }} as delivered_date,
         cast(line as bigint) as line,
         cast(record as varchar) as record,
-        cast(_source as varchar) as _source,
-        cast(_ingested_at as timestamptz) as _ingested_at,
-        cast(_topic as varchar) as _topic,
-        cast(_partition as integer) as _partition,
-        cast(_offset as bigint) as _offset
+        {{ lineage_columns() }}
     from deduplicated
 )
 

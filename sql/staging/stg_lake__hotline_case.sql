@@ -25,7 +25,7 @@ final as (
     select
         cast(case_id as varchar) as case_id,
         cast(received_at as timestamptz) as received_at,
-        cast(timezone('UTC', cast(received_at as timestamptz)) + interval 8 hour as date) as received_date,
+        {{ shanghai_date('received_at') }} as received_date,
         cast(channel as varchar) as channel,
         cast(request_type as varchar) as request_type,
         cast(category as varchar) as category,
@@ -40,11 +40,7 @@ final as (
         cast(resolved as boolean) as is_resolved,
         cast(satisfaction as varchar) as satisfaction,
         cast(caller_hash as varchar) as caller_hash,
-        cast(_source as varchar) as _source,
-        cast(_ingested_at as timestamptz) as _ingested_at,
-        cast(_topic as varchar) as _topic,
-        cast(_partition as integer) as _partition,
-        cast(_offset as bigint) as _offset
+        {{ lineage_columns() }}
     from deduplicated
 )
 

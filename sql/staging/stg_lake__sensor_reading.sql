@@ -12,12 +12,7 @@ landed as (
 ),
 
 deduplicated as (
-    select *
-    from landed
-    qualify row_number() over (
-        partition by device_id, metric, observed_at
-        order by _ingested_at, _topic, _partition, _offset
-    ) = 1
+    {{ first_landed('landed', 'device_id, metric, observed_at') }}
 ),
 
 final as (
@@ -28,16 +23,12 @@ final as (
         cast(value as double) as value,
         cast(unit as varchar) as unit,
         cast(observed_at as timestamptz) as observed_at,
-        cast(timezone('UTC', cast(observed_at as timestamptz)) + interval 8 hour as date) as observed_date,
+        {{ shanghai_date('observed_at') }} as observed_date,
         cast(region_code as varchar) as region_code,
         cast(grid_code as varchar) as grid_code,
         cast(lon as double) as lon,
         cast(lat as double) as lat,
-        cast(_source as varchar) as _source,
-        cast(_ingested_at as timestamptz) as _ingested_at,
-        cast(_topic as varchar) as _topic,
-        cast(_partition as integer) as _partition,
-        cast(_offset as bigint) as _offset
+        {{ lineage_columns() }}
     from deduplicated
 )
 

@@ -12,12 +12,7 @@ landed as (
 ),
 
 deduplicated as (
-    select *
-    from landed
-    qualify row_number() over (
-        partition by alert_id, status
-        order by _ingested_at, _topic, _partition, _offset
-    ) = 1
+    {{ first_landed('landed', 'alert_id, status') }}
 ),
 
 final as (
@@ -28,18 +23,14 @@ final as (
         cast(vendor_code as varchar) as vendor_code,
         cast(confidence as double) as confidence,
         cast(occurred_at as timestamptz) as occurred_at,
-        cast(timezone('UTC', cast(occurred_at as timestamptz)) + interval 8 hour as date) as occurred_date,
+        {{ shanghai_date('occurred_at') }} as occurred_date,
         cast(region_code as varchar) as region_code,
         cast(lon as double) as lon,
         cast(lat as double) as lat,
         cast(image_url as varchar) as image_url,
         cast(status as varchar) as status,
         cast(status_at as timestamptz) as status_at,
-        cast(_source as varchar) as _source,
-        cast(_ingested_at as timestamptz) as _ingested_at,
-        cast(_topic as varchar) as _topic,
-        cast(_partition as integer) as _partition,
-        cast(_offset as bigint) as _offset
+        {{ lineage_columns() }}
     from deduplicated
 )
 
