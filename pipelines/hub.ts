@@ -7,6 +7,7 @@ import { createConnector } from '../connectors/index.js';
 import { SourceCheckpoint } from '../connectors/source-checkpoint.js';
 import { type ConnectorHealth, type Feed, feeds, rawTopic } from '../connectors/types.js';
 import type { CatalogName } from '../schemas/index.js';
+import { type ServingApi, serveApi } from './api/serve.js';
 import { EmbeddedBusLockedError } from './bus/embedded/errors.js';
 import { DirLock, EmbeddedBusLockedElsewhereError } from './bus/embedded/lock.js';
 import { type Bus, openBus, type TopicPartition } from './bus/index.js';
@@ -16,7 +17,8 @@ import { fetchSharedCatalogs, shareProvidedCatalogs } from './catalogs/shared.js
 import { describeCatalogSource } from './catalogs/sources.js';
 import { type LoadedConfig, lakeLocation } from './config/load.js';
 import { preflight, undeclaredResourceFields } from './config/preflight.js';
-import { CityhubError, NotAvailableError } from './errors.js';
+import { CityhubError } from './errors.js';
+import { memberSeedsOf, pullMembers } from './federation/members.js';
 import { describeCompaction, runCompactionJob } from './land/compact-job.js';
 import { Lander, type LandingStats, type MessageNormalizer } from './land/lander.js';
 import { LocalLakeStore } from './land/local-store.js';
@@ -26,7 +28,14 @@ import type { LakeStore } from './land/store.js';
 import { compileMapping } from './mapping/compile.js';
 import { builtinMapping } from './mapping/index.js';
 import { DataTestsFailedError } from './models/errors.js';
-import { describeLakeSync, describeLockHolder, runModels, syncModelsLake, withBuildLock } from './models/index.js';
+import {
+  describeLakeSync,
+  describeLockHolder,
+  loadProject,
+  runModels,
+  syncModelsLake,
+  withBuildLock,
+} from './models/index.js';
 import { ConnectorDeadLetterReader, deadLetterTopic } from './normalize/connector-dead-letter.js';
 import type { SourceMapping } from './normalize/mappings/index.js';
 import { Normalizer, type NormalizerOptions } from './normalize/normalizer.js';
@@ -124,15 +133,41 @@ function personalFeedsOf(
   return new Set(feeds.filter((feed) => personal(feed) || configured.includes(feed)));
 }
 
+/** The api role in a process of its own: serves the published marts until stopped, then finishes what is in flight. */
+async function runApiRole(loaded: LoadedConfig, options: RunOptions, started: number): Promise<RunSummary> {
+  const { log, out } = options;
+  const dataDir = resolve(loaded.paths.baseDir, loaded.config.data_dir);
+  const api = await serveApi(loaded, dataDir, log.child({ role: 'api' }));
+  out(`api listening on ${api.url} (${loaded.config.api.tokens.length} token(s))`);
+  const timers: NodeJS.Timeout[] = [];
+  await (options.forMs === undefined
+    ? options.stopSignal
+    : Promise.race([options.stopSignal, new Promise((r) => timers.push(setTimeout(r, options.forMs)))]));
+  for (const timer of timers) clearTimeout(timer);
+  out('stopping: the api finishes the requests in flight…');
+  await api.close();
+  return {
+    durationMs: Date.now() - started,
+    stats: { feeds: {}, rows: {}, files: 0, flushes: 0 },
+    sent: {},
+    connectors: [],
+    marts: null,
+    problems: [],
+  };
+}
+
 /** Runs the hub's roles until stopped (or for `forMs`), then shuts down in order: sources, pipeline, marts. */
 export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise<RunSummary> {
   const { config, paths } = loaded;
   const { log, out } = options;
-  if (options.role === 'api') throw new NotAvailableError('the api role arrives in a later release');
   // Everything `config check` rejects fails here, before anything is written (preflight only reads).
   const checked = preflight(loaded);
   const started = Date.now();
   const runs = (role: Role) => options.role === 'all' || options.role === role;
+  // The api role alone reads the published marts and nothing else: no bus, no catalogs, no lake.
+  if (options.role === 'api') return runApiRole(loaded, options, started);
+  // As `config check`: a broken model file or macro stops the hub now, not at its first marts build.
+  if (runs('models')) await loadProject(paths.sqlDir);
 
   const { regions } = checked.catalogs;
   const dataDir = resolve(paths.baseDir, config.data_dir);
@@ -278,6 +313,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   };
 
   let building: Promise<RunSummary['marts']> | undefined;
+  const federation = memberSeedsOf(loaded);
   const buildMarts = async (): Promise<RunSummary['marts']> => {
     const t0 = Date.now();
     // Several models processes may share the marts location: one builds, the others skip this turn.
@@ -297,6 +333,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
         indicators: config.models.indicators,
         lookbackDays: config.models.lookback_days,
         ...(config.models.memory_limit === undefined ? {} : { memoryLimit: config.models.memory_limit }),
+        ...(federation === undefined ? {} : { federation }),
         signal,
       });
     });
@@ -397,6 +434,23 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       ),
     );
   }
+  // A province or national hub pulls its members on its schedule (and once at start), then builds: new values and a
+  // member gone stale both show in the next marts.
+  let pulling: Promise<void> | undefined;
+  const pullThenBuild = () => {
+    pulling ??= pullMembers(loaded, { log: log.child({ role: 'federation' }) })
+      .then((outcomes) => {
+        if (outcomes.some((o) => o.status === 'pulled' || o.status === 'failed')) void scheduleBuild().catch(() => {});
+      })
+      .catch((error: unknown) => log.error({ err: error }, 'federation pull failed'))
+      .finally(() => {
+        pulling = undefined;
+      });
+  };
+  if (runs('models') && federation !== undefined) {
+    tasks.push(cron.schedule(config.federation.schedule, pullThenBuild, { timezone: 'Asia/Shanghai' }));
+    pullThenBuild();
+  }
   if (runs('models')) {
     tasks.push(
       cron.schedule(config.models.schedule, () => void scheduleBuild().catch(() => {}), { timezone: 'Asia/Shanghai' }),
@@ -468,6 +522,20 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       break;
     }
   }
+  // The upstream API beside the other roles (`all`) only when a token is configured: a demo without upper tiers
+  // listens on no port.
+  let api: ServingApi | undefined;
+  if (problems.length === 0 && runs('api') && config.api.tokens.length > 0) {
+    try {
+      api = await serveApi(loaded, dataDir, log.child({ role: 'api' }));
+      out(`api listening on ${api.url} (${config.api.tokens.length} token(s))`);
+    } catch (error) {
+      problems.push(
+        `the api could not listen on ${config.api.listen}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      log.error({ err: error }, 'api could not start; stopping');
+    }
+  }
   if (problems.length === 0) {
     log.info(
       { role: options.role, connectors: connectors.map((c) => c.id), lake: lakeLocation(loaded) },
@@ -507,6 +575,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   }
   writer?.close();
   await bus?.close();
+  await pulling;
   await building?.catch(() => {});
   await compacting;
   let marts: RunSummary['marts'] = null;
@@ -518,6 +587,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       log.error({ err: error }, 'building the marts failed');
     }
   }
+  await api?.close();
   s3Store?.client.destroy();
   dataDirLock?.release();
   const summary: RunSummary = {

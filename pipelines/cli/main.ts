@@ -9,6 +9,7 @@ import { describeConfig } from '../config/explain.js';
 import { lakeLocation, loadConfig } from '../config/load.js';
 import { preflight } from '../config/preflight.js';
 import { CityhubError, UsageError } from '../errors.js';
+import { memberSeedsOf } from '../federation/members.js';
 import { type Role, runHub } from '../hub.js';
 import { lakeStoreOf } from '../land/compact-job.js';
 import { S3LakeStore } from '../land/s3-store.js';
@@ -20,6 +21,7 @@ import {
   DataTestsFailedError,
   describeLakeSync,
   describeLockHolder,
+  loadProject,
   type RowFormat,
   runModels,
   streamQuery,
@@ -28,11 +30,13 @@ import {
   withBuildLock,
   writeModelsDocs,
 } from '../models/index.js';
+import { apiHelp, commandApi } from './api.js';
 import { busHelp, commandBus } from './bus.js';
 import { catalogsHelp, commandCatalogs } from './catalogs.js';
 import { commandCompact, compactHelp } from './compact.js';
 import { parseDuration } from './duration.js';
 import { commandMappings, mappingsHelp } from './mappings.js';
+import { commandPull, pullHelp } from './pull.js';
 
 const usage = `cityhub — the data hub of a city's 一网统管 platform
 
@@ -48,6 +52,8 @@ Commands:
   bus verify|repair  check the embedded bus for damage / move damage aside (docs/bus.md)
   catalogs check     load every configured catalog and show what it holds and what is wrong (docs/catalogs.md)
   mappings test      show what a source mapping makes of sample payloads, record by record (docs/mappings.md)
+  api token          make a bearer token for an upper tier and the config entry granting it (docs/api.md)
+  pull               pull the member hubs' aggregates now (a province or national hub; docs/api.md)
 
 Every command takes --help.`;
 
@@ -59,7 +65,8 @@ Runs the hub. Without --config it runs the embedded demo city (province 330000, 
   --role ROLE     which roles to run in this process (default all). With bus.type kafka each role can run
                   in its own process (several pipeline processes share the partitions; each process running
                   connectors or the pipeline needs a data_dir of its own); with the embedded bus, run them all
-                  in one process. The api role arrives in a later release.
+                  in one process. The api role serves the marts to upper tiers over HTTP (api.listen; role all
+                  runs it too when api.tokens is not empty; see docs/api.md).
   --for DURATION  run that long (e.g. 60s, 5m), then stop sources, drain the bus into the lake, build the
                   marts, print a per-feed summary and exit 0. Without it, runs until SIGINT/SIGTERM and does the same.`,
   query: `Usage: cityhub query "SQL" [--param NAME=VALUE]… [--format table|csv|json] [--config FILE] [--marts FILE]
@@ -98,6 +105,8 @@ Validates the config (without FILE: the built-in demo config) and explains every
 Exits 1 and names each bad key when it is invalid.`,
   compact: compactHelp,
   bus: busHelp,
+  api: apiHelp,
+  pull: pullHelp,
   catalogs: catalogsHelp,
   mappings: mappingsHelp,
   schemas: `Usage: cityhub schemas export [--out DIR]
@@ -221,6 +230,7 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
     const catalogs = resolveCatalogs(loaded);
     // The lake's store: the build finishes or undoes an interrupted compaction through it (an S3 lake's is in the bucket).
     const lakeStore = lakeStoreOf(loaded);
+    const federation = memberSeedsOf(loaded);
     // A models process building on schedule holds the marts' build lock: wait for its build to end, then build.
     const log = {
       info: (_: object, message: string) => print(message),
@@ -250,6 +260,7 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
             ...(loaded.config.models.memory_limit === undefined
               ? {}
               : { memoryLimit: loaded.config.models.memory_limit }),
+            ...(federation === undefined ? {} : { federation }),
             fullRefresh: values['full-refresh'],
             ...(values.select === undefined ? {} : { select: values.select }),
             signal,
@@ -321,6 +332,9 @@ async function commandConfig(args: string[], io: CliIo): Promise<number> {
   print(describeConfig(loaded));
   for (const [name, source] of Object.entries(checked.catalogSources))
     print(`  (catalog) ${name} = ${describeCatalogSource(source)}`);
+  // The models folder too (headers, macros, dependencies): a broken model file fails here, not at the first build.
+  const project = await loadProject(loaded.paths.sqlDir);
+  print(`  (models) ${project.models.length} models in ${loaded.paths.sqlDir}`);
   for (const warning of checked.warnings) io.stderr.write(`warning: ${warning}\n`);
   return 0;
 }
@@ -352,6 +366,8 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   schemas: commandSchemas,
   compact: (args, io) => commandCompact(args, lineWriter(io.stdout), lineWriter(io.stderr)),
   bus: (args, io) => commandBus(args, lineWriter(io.stdout)),
+  api: (args, io) => commandApi(args, lineWriter(io.stdout)),
+  pull: (args, io) => commandPull(args, lineWriter(io.stdout)),
   catalogs: (args, io) => commandCatalogs(args, lineWriter(io.stdout), lineWriter(io.stderr)),
   mappings: (args, io) => commandMappings(args, lineWriter(io.stdout), lineWriter(io.stderr)),
 };

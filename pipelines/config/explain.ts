@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { LoadedConfig } from './load.js';
-import { hubConfig } from './schema.js';
+import { hubConfig, secretKeyPattern } from './schema.js';
 
 interface JsonSchema {
   type?: string | string[];
@@ -121,15 +121,13 @@ function flatten(value: unknown, path: string, out: [string, unknown][]): void {
   } else out.push([path, value]);
 }
 
-const secretKeys = /salt|hmac_key|secret|token|password|access_key/;
-
 /** The effective config, one key per line with what it means; secrets are masked. */
 export function describeConfig(loaded: LoadedConfig): string {
   const docs = new Map(configKeys().map((k) => [k.path.replace(/ \(.*?\)/g, ''), k.description]));
   const entries: [string, unknown][] = [];
   flatten(loaded.config, '', entries);
   const lines = entries.map(([path, value]) => {
-    const shown = secretKeys.test(path) ? '••••••' : JSON.stringify(value);
+    const shown = secretKeyPattern.test(path) ? '••••••' : JSON.stringify(value);
     const doc = docs.get(path.replace(/\[\d+\]/g, '[]'));
     return `  ${path} = ${shown}${doc ? `   # ${doc}` : ''}`;
   });

@@ -92,6 +92,7 @@ describe('the built-in demo config', () => {
       lakeCacheDir: resolve('data', 'lake-cache'),
       martsPath: resolve('data', 'marts.duckdb'),
       sqlDir: join(packageRoot(), 'sql'),
+      federationDir: resolve('data', 'federation'),
     });
   });
 
@@ -161,7 +162,8 @@ lake:
   it('names the key path of every variable that is missing', async () => {
     const path = await configFile(`${minimal}api:
   tokens:
-    - token: \${API_TOKEN_XIHU}
+    - id: xihu
+      sha256: \${API_TOKEN_XIHU_SHA256}
       regions: ["330106"]
 `);
     const error = configError(() => loadConfig(path, {}));
@@ -169,14 +171,14 @@ lake:
     expect(error.issues).toEqual([
       { path: 'privacy.salt', value: '${CITYHUB_SALT}', expected: 'environment variable CITYHUB_SALT to be set' },
       {
-        path: 'api.tokens[0].token',
-        value: '${API_TOKEN_XIHU}',
-        expected: 'environment variable API_TOKEN_XIHU to be set',
+        path: 'api.tokens[0].sha256',
+        value: '${API_TOKEN_XIHU_SHA256}',
+        expected: 'environment variable API_TOKEN_XIHU_SHA256 to be set',
       },
     ]);
     expect(error.message).toContain(path);
     expect(error.message).toContain('privacy.salt');
-    expect(error.message).toContain('api.tokens[0].token');
+    expect(error.message).toContain('api.tokens[0].sha256');
   });
 });
 
@@ -236,7 +238,7 @@ describe('validation errors name the key and the value as written', () => {
     const secrets = {
       CITYHUB_SALT: 'abc12',
       MINIO_PASSWORD: '湖仓-Secret-Zx9!q',
-      API_TOKEN: 'tok-西湖-0123456789abcdef',
+      API_TOKEN_SHA256: 'tok-西湖-0123456789abcdef',
     };
     const path = await configFile(`${minimal}lake:
   type: s3
@@ -246,12 +248,14 @@ landing:
   max_rows: many
 api:
   tokens:
-    - token: \${API_TOKEN}
+    - id: zhejiang
+      sha256: \${API_TOKEN_SHA256}
       regions: ["33x"]
 `);
     const error = configError(() => loadConfig(path, secrets));
     expect(error.issues.map((i) => i.path).sort()).toEqual([
       'api.tokens[0].regions[0]',
+      'api.tokens[0].sha256',
       'lake.bucket',
       'landing.max_rows',
       'privacy.salt',
@@ -263,6 +267,73 @@ api:
     });
     const everything = `${error.message}\n${JSON.stringify(error.issues)}\n${error.stack}`;
     for (const secret of Object.values(secrets)) expect(everything).not.toContain(secret);
+  });
+});
+
+describe('secrets written in clear', () => {
+  it('are refused for API tokens and never echoed, nor is a clear salt that is invalid', async () => {
+    const path = await configFile(`region_code: "330100"
+connectors:
+  - id: demo
+    kind: demo
+privacy:
+  salt: short-sa1t
+api:
+  tokens:
+    - id: xihu
+      token: clear-西湖-token-0123456789abcdef
+      sha256: not-a-hash-but-a-secret-guess
+      regions: ["330106"]
+`);
+    const error = configError(() => loadConfig(path, env));
+    expect(error.issues.map((i) => i.path).sort()).toEqual([
+      'api.tokens[0].sha256',
+      'api.tokens[0].token',
+      'privacy.salt',
+    ]);
+    expect(error.issues.find((i) => i.path === 'api.tokens[0].token')?.expected).toContain('cityhub api token');
+    const everything = `${error.message}\n${JSON.stringify(error.issues)}\n${error.stack}`;
+    for (const secret of ['short-sa1t', 'clear-西湖-token-0123456789abcdef', 'not-a-hash-but-a-secret-guess'])
+      expect(everything).not.toContain(secret);
+  });
+});
+
+describe('federation members', () => {
+  const province = (members: string, extra = '') =>
+    configFile(`region_code: "330000"
+tier: province
+privacy:
+  salt: \${CITYHUB_SALT}
+${extra}federation:
+  members:
+${members}`);
+  const member = (id: string, region: string) =>
+    `    - { id: ${id}, url: "http://${id}.example/", token: "${id}-token-0123456789", region_code: "${region}" }\n`;
+
+  it('accept a province of cities without connectors of its own', async () => {
+    const path = await province(member('hz', '330100') + member('nb', '330200'));
+    expect(loadConfig(path, env).config.federation.members.map((m) => m.id)).toEqual(['hz', 'nb']);
+  });
+
+  it('refuse a member outside the hub, the hub itself, one within another, and members of a city hub', async () => {
+    const path = await province(member('js', '320100') + member('hz', '330100') + member('xh', '330106'));
+    expect(configError(() => loadConfig(path, env)).issues.map((i) => `${i.path}: ${i.expected}`)).toEqual([
+      "federation.members[0].region_code: a region within 330000 and not it (the roll-up's)",
+      'federation.members[2].region_code: a region member hz (330100) does not cover',
+    ]);
+    const self = await province(member('self', '330000'));
+    expect(configError(() => loadConfig(self, env)).issues.map((i) => i.path)).toEqual([
+      'federation.members[0].region_code',
+    ]);
+    const city = await configFile(`${minimal}federation:\n  members:\n${member('xh', '330106')}`);
+    expect(configError(() => loadConfig(city, env)).issues.map((i) => i.path)).toEqual(['federation.members']);
+  });
+
+  it('refuse a hub with neither connectors nor members', async () => {
+    const path = await configFile(`region_code: "330100"\nprivacy:\n  salt: \${CITYHUB_SALT}\n`);
+    expect(configError(() => loadConfig(path, env)).issues).toEqual([
+      expect.objectContaining({ path: 'connectors', expected: expect.stringContaining('at least one connector') }),
+    ]);
   });
 });
 
@@ -321,6 +392,7 @@ models:
       lakeCacheDir: join(base, '数据', 'lake-cache'),
       martsPath: join(base, 'marts', '城市.duckdb'),
       sqlDir: join(base, 'sql'),
+      federationDir: join(base, '数据', 'federation'),
     });
   });
 
@@ -354,14 +426,15 @@ describe('describeConfig', () => {
   secret_access_key: \${MINIO_PASSWORD}
 api:
   tokens:
-    - token: \${API_TOKEN}
+    - id: xihu
+      sha256: \${API_TOKEN_SHA256}
       regions: ["330106"]
 `);
-    const secrets = { ...env, MINIO_PASSWORD: 'minio-Secret-7q', API_TOKEN: 'tok-xihu-0123456789abcdef' };
+    const secrets = { ...env, MINIO_PASSWORD: 'minio-Secret-7q', API_TOKEN_SHA256: 'ab'.repeat(32) };
     const text = describeConfig(loadConfig(path, secrets));
     expect(text).toContain('privacy.salt = ••••••');
     expect(text).toContain('lake.secret_access_key = ••••••');
-    expect(text).toContain('api.tokens[0].token = ••••••');
+    expect(text).toContain('api.tokens[0].sha256 = ••••••');
     expect(text).toMatch(/region_code = "330100"\s+# the hub’s own region/);
     for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
   });

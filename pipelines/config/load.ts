@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { packageRoot } from '../package-root.js';
-import { type HubConfig, hubConfig } from './schema.js';
+import { type HubConfig, hubConfig, secretKeyPattern } from './schema.js';
 
 /** Loopback ports of the built-in demo: its MQTT broker, the hub's http-ingest listener, its 12345 API. */
 export const DEMO_PORTS = { mqtt: 18830, ingest: 18080, hotlineApi: 18345 } as const;
@@ -108,6 +108,8 @@ export interface LoadedConfig {
     martsPath: string;
     sqlDir: string;
     baseDir: string;
+    /** `<data_dir>/federation`: what a province or national hub pulled from its members (pipelines/federation). */
+    federationDir: string;
   };
 }
 
@@ -151,6 +153,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       lakeCacheDir,
       martsPath: config.models.marts_path ? at(config.models.marts_path) : resolve(dataDir, 'marts.duckdb'),
       sqlDir: config.models.sql_dir ? at(config.models.sql_dir) : resolve(packageRoot(), 'sql'),
+      federationDir: resolve(dataDir, 'federation'),
     },
   };
 }
@@ -202,13 +205,19 @@ function valueAt(root: unknown, segments: readonly PropertyKey[]): unknown {
   return node;
 }
 
-/** zod issues → config issues, showing the value as written in the file (so secrets stay `${VAR}` references). */
+/**
+ * zod issues → config issues, showing the value as written in the file (so secrets stay `${VAR}` references); a
+ * secret written in clear is not echoed.
+ */
 function zodIssues(error: z.ZodError, raw: unknown): ConfigIssue[] {
   return error.issues.map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? ` (unknown keys: ${issue.keys.join(', ')})` : '';
-    const value = valueAt(raw, issue.path);
+    const path = formatPath(issue.path);
+    const written = valueAt(raw, issue.path);
+    const value =
+      typeof written === 'string' && secretKeyPattern.test(path) && !/^\$\{[^}]*\}$/.test(written) ? '••••••' : written;
     return {
-      path: formatPath(issue.path),
+      path,
       ...(value !== undefined && typeof value !== 'object' ? { value } : {}),
       expected: issue.message + keys,
     };

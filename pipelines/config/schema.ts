@@ -334,20 +334,67 @@ export const modelsConfig = z
 
 export const apiConfig = z
   .object({
-    listen: z.string().default('127.0.0.1:8080').describe('host:port of the upstream API (served by a later release)'),
+    listen: z
+      .string()
+      .regex(/^[^\s:]*:\d{1,5}$/, 'host:port')
+      .default('127.0.0.1:8080')
+      .describe(
+        'host:port the upstream API listens on (role api, and role all); plain HTTP: terminate TLS in a reverse proxy in front of it',
+      ),
+    trusted_proxies: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'addresses or CIDRs of the reverse proxies in front of the API: their X-Forwarded-For names the client in the audit log (none: the peer address)',
+      ),
+    requests_per_minute: z
+      .number()
+      .int()
+      .positive()
+      .default(600)
+      .describe('rate limit per token, requests a minute (bursts up to as many), in each API process'),
     tokens: z
       .array(
         z
           .object({
-            token: z.string().min(16).describe('bearer token; use ${ENV_VAR}'),
+            id: z
+              .string()
+              .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (up to 64)')
+              .describe('who holds the token, named in the audit log (the token itself is never logged)'),
+            sha256: z
+              .string()
+              .regex(/^[0-9a-fA-F]{64}$/, 'the hex SHA-256 of the token')
+              .describe(
+                'SHA-256 of the bearer token, hex: `cityhub api token` makes a token and its hash; the token itself is not stored',
+              ),
             regions: z
-              .array(z.string().regex(/^\d{2,6}$/))
+              .array(z.string().regex(/^\d{2,6}$/, 'a region-code prefix of 2 to 6 digits'))
               .min(1)
-              .describe('region-code prefixes this token may read'),
+              .describe('region-code prefixes this token may read (a province token: its 2 digits)'),
+            indicators: z
+              .array(z.string().regex(/^(\*|[A-Za-z0-9_.-]{1,64})$/, 'an indicator code or *'))
+              .min(1)
+              .default(['*'])
+              .describe('indicator codes this token may read; * for all'),
+            requests_per_minute: z
+              .number()
+              .int()
+              .positive()
+              .optional()
+              .describe("this token's own rate limit (default: api.requests_per_minute)"),
+            token: z
+              .never({
+                error:
+                  'a token is not stored in clear: give its sha256 instead (`cityhub api token` makes a token and its hash)',
+              })
+              .optional()
+              .describe("not accepted: config holds the token's sha256, never the token"),
           })
           .strict(),
       )
-      .default([]),
+      .default([])
+      .refine((tokens) => new Set(tokens.map((t) => t.id)).size === tokens.length, 'token ids are unique')
+      .describe('the bearer tokens of the upper tiers that pull from this hub'),
   })
   .strict();
 
@@ -371,6 +418,57 @@ export const mappingPaths = z
   .strict()
   .describe('a source mapping per feed; `cityhub mappings test` shows what a mapping makes of sample payloads');
 
+export const federationConfig = z
+  .object({
+    schedule: z
+      .string()
+      .default('*/5 * * * *')
+      .describe('cron schedule (Asia/Shanghai) of the pulls from the member hubs; the marts build after each pull'),
+    timeout_ms: z.number().int().positive().default(30_000).describe('time limit of one HTTP request to a member'),
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .default(3)
+      .describe('retries of a failed request (network error, 5xx, 429), after exponential backoff with jitter'),
+    breaker_failures: z
+      .number()
+      .int()
+      .positive()
+      .default(3)
+      .describe('consecutive failed pulls after which a member is skipped for breaker_cooldown_ms (its data stays)'),
+    breaker_cooldown_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(300_000)
+      .describe('how long a member whose pulls keep failing is skipped before it is tried again'),
+    stale_after_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(3_600_000)
+      .describe('a member not reached for longer is stale (as is one whose last pull failed)'),
+    members: z
+      .array(
+        z
+          .object({
+            id: z
+              .string()
+              .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (up to 64)')
+              .describe("the member hub, named in its rows' provenance and in the status"),
+            url: z.url({ protocol: /^https?$/ }).describe("base URL of the member hub's API, e.g. https://hz.example/"),
+            token: z.string().min(16).describe('the bearer token the member granted this hub; use ${ENV_VAR}'),
+            region_code: regionCode.describe("the member hub's own region: its rows there are summed into this hub's"),
+          })
+          .strict(),
+      )
+      .default([])
+      .refine((members) => new Set(members.map((m) => m.id)).size === members.length, 'member ids are unique')
+      .describe('the hubs of the tier below whose aggregates this hub pulls and rolls up (province: its cities)'),
+  })
+  .strict();
+
 export const hubConfig = z
   .object({
     region_code: regionCode.describe('the hub’s own region (GB/T 2260): its marts cover the regions under it'),
@@ -386,11 +484,15 @@ export const hubConfig = z
       .prefault({ type: 'local' }),
     landing: landingConfig.prefault({}),
     privacy: privacyConfig,
-    connectors: z.array(connectorConfig).min(1),
+    connectors: z
+      .array(connectorConfig)
+      .default([])
+      .describe('the sources this hub lands (at least one, unless it only rolls up federation.members)'),
     catalogs: catalogPaths.prefault({}),
     mappings: mappingPaths.prefault({}),
     models: modelsConfig.prefault({}),
     api: apiConfig.prefault({}),
+    federation: federationConfig.prefault({}),
     log: z
       .object({
         level: z
@@ -401,6 +503,45 @@ export const hubConfig = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.connectors.length === 0 && c.federation.members.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connectors'],
+        message: 'at least one connector (a province or national hub may instead roll up federation.members)',
+      });
+    if (c.tier === 'city' && c.federation.members.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['federation', 'members'],
+        message: 'a city hub has no members: set tier: province or national to roll up other hubs',
+      });
+    // Each member reports its own region, within this hub's and apart from the others': a region has one source.
+    c.federation.members.forEach((member, i) => {
+      const path = ['federation', 'members', i, 'region_code'];
+      if (member.region_code === c.region_code || !member.region_code.startsWith(regionPrefix(c.region_code)))
+        ctx.addIssue({ code: 'custom', path, message: `a region within ${c.region_code} and not it (the roll-up's)` });
+      const other = c.federation.members.find(
+        (m, j) => j !== i && member.region_code.startsWith(regionPrefix(m.region_code)),
+      );
+      if (other !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `a region member ${other.id} (${other.region_code}) does not cover`,
+        });
+    });
+  });
+
+/** The code prefix a region rolls up by, from its code's shape: XX0000 → 2 digits, XXXX00 → 4, else all 6. */
+export function regionPrefix(code: string): string {
+  if (code.endsWith('0000')) return code.slice(0, 2);
+  if (code.endsWith('00')) return code.slice(0, 4);
+  return code;
+}
 
 export type HubConfig = z.infer<typeof hubConfig>;
+
+/** Keys whose values are secrets (salts, keys, passwords, tokens and their hashes): never shown, in errors or docs. */
+export const secretKeyPattern = /salt|hmac_key|secret|token|password|access_key/;

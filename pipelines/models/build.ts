@@ -26,6 +26,7 @@ import {
 import { indicatorCatalogFile, indicatorColumns, indicatorSchema, indicatorValuesSql } from './indicator-catalog.js';
 import { type IndicatorSettingsInput, indicatorSettingsSchema } from './indicator-settings.js';
 import { type LakeDay, lakeDays, lakeSourceSql } from './lake.js';
+import { loadMemberSeeds, type MemberSeedsOptions } from './member-seeds.js';
 import {
   copyUnchangedPeriodsSql,
   declaredGrains,
@@ -74,6 +75,8 @@ export interface BuildOptions {
   select?: readonly string[];
   /** Lake days recomputed by incremental models even when their files did not change (default 0). */
   lookbackDays?: number;
+  /** A hub rolling up member hubs: where their pulled values are (hub_members, hub_member_values). */
+  federation?: MemberSeedsOptions;
   onProgress?: (event: {
     model: string;
     ms: number;
@@ -119,6 +122,9 @@ export async function buildModels(
     await loadCatalogTable(connection, 'seed_indicators', indicatorSchema, project.indicators),
   );
   seedFingerprints.set('seed_evaluation', await loadEvaluation(connection, project, o.indicators));
+  const memberSeeds = await loadMemberSeeds(connection, o.federation);
+  seedFingerprints.set('hub_members', memberSeeds.hub_members);
+  seedFingerprints.set('hub_member_values', memberSeeds.hub_member_values);
   seedFingerprints.set(
     'seed_event_classes',
     await loadCatalogTable(connection, 'seed_event_classes', eventClassFields, project.eventClasses),

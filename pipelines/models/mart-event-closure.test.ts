@@ -5,8 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   buildTestMarts,
-  countedEnd,
   cityEvent,
+  countedEnd,
   type TestLake as Lake,
   type LandedRow,
   type MartRow,

@@ -8,6 +8,7 @@ import { type BuildOptions, type BuildOutcome, buildModels, type ModelRunStat } 
 import { type DataTestResult, failedTests, runDataTests } from './data-tests.js';
 import { DataTestsFailedError, MartsFileError } from './errors.js';
 import type { IndicatorSettingsInput } from './indicator-settings.js';
+import type { MemberSeedsOptions } from './member-seeds.js';
 import { loadProject } from './project.js';
 import { openMartsReadOnly } from './query.js';
 import type { ModelCatalogs } from './seeds.js';
@@ -49,6 +50,8 @@ export interface ModelsRunOptions {
    * compactions are in the bucket; its mirror at lakeDir holds none).
    */
   lakeStore?: LakeStore;
+  /** A hub rolling up member hubs (config federation): their pulled values under `dir`, loaded as seeds. */
+  federation?: MemberSeedsOptions;
   /** Aborts when the build lost its right to publish (the models build lock, build-lock.ts): checked before it does. */
   signal?: AbortSignal;
 }

@@ -38,6 +38,9 @@ export const seedNames = [
   'seed_event_classes',
   // The evaluation scheme (config models.indicators.evaluation over the indicator catalog).
   'seed_evaluation',
+  // A hub rolling up member hubs (member-seeds.ts): the members and the values pulled from them.
+  'hub_members',
+  'hub_member_values',
 ] as const;
 export type SeedName = (typeof seedNames)[number];
 

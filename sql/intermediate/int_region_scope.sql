@@ -37,11 +37,7 @@ hub_prefix as (
     select
         coalesce(
             region_prefixes.region_prefix,
-            case
-                when hub.region_code like '%0000' then left(hub.region_code, 2)
-                when hub.region_code like '%00' then left(hub.region_code, 4)
-                else hub.region_code
-            end
+            {{ region_prefix('hub.region_code') }}
         ) as hub_prefix
     from hub
     left join region_prefixes on region_prefixes.region_code = hub.region_code

@@ -184,6 +184,31 @@ describe('config check and run reject the same configs, before anything is writt
     expect(stdout).toContain('(catalog) devices = explicitly empty (none)');
   });
 
+  it('`config check` and `run` refuse a models folder whose model calls an unknown macro, naming the file, before writing', async () => {
+    dir = await tempDir('models');
+    const model = join(dir.path, 'models', 'marts', 'mart_x.sql');
+    await mkdir(dirname(model), { recursive: true });
+    await writeFile(
+      model,
+      "-- name: mart_x\n-- description: x\n-- materialization: table\n\nselect {{ shanghai_dat('t') }} as d\n",
+    );
+    const file = await writeConfig(dir.path, hubConfig({ models: { sql_dir: 'models' } }));
+    const before = await listing(dir.path);
+    const check = await runCliInProcess(['config', 'check', '--config', file]);
+    const run = await runCliInProcess(['run', '--config', file, '--for', '1s']);
+    for (const { code, stderr } of [check, run]) {
+      expect(code, stderr).toBe(1);
+      expect(stderr).toContain(`${model}: header field "sql": unknown macro shanghai_dat() (macros: `);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(await listing(dir.path)).toEqual(before);
+
+    await writeFile(model, (await readFile(model, 'utf8')).replace('shanghai_dat(', 'shanghai_date('));
+    const fixed = await runCliInProcess(['config', 'check', '--config', file]);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(fixed.stdout).toContain(`(models) 1 models in ${join(dir.path, 'models')}`);
+  });
+
   it('`cityhub` with no arguments prints the usage and exits 2 (usage error)', async () => {
     // A child process on purpose: this is the test of bin/cityhub.js itself (its exit code and stderr).
     const { code, stderr } = await runCli([]);
