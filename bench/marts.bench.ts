@@ -27,11 +27,9 @@ import { runModels } from '../pipelines/models/run.js';
 import { packageRoot } from '../pipelines/package-root.js';
 import {
   appendDay,
-  cacheDir,
+  ensureMegacityLake,
   fullOptions,
   generatedDatasets,
-  generateMegacity,
-  generatorVersion,
   paths,
   readCatalogs,
   readManifest,
@@ -204,28 +202,7 @@ async function ensureLake(): Promise<string> {
     seed: Number(values.seed),
     partitions: Number(values.partitions),
   });
-  const dir = values.dir ?? cacheDir(options);
-  const manifest = await readManifest(dir);
-  const reusable =
-    !values.regenerate &&
-    manifest?.generatorVersion === generatorVersion &&
-    JSON.stringify(manifest.options) === JSON.stringify(options) &&
-    manifest.daysLanded === options.days;
-  if (reusable) {
-    console.log(`lake: reusing ${dir} (generated in ${fmt(manifest.seconds, 1)} s)`);
-    return dir;
-  }
-  await rm(dir, { recursive: true, force: true });
-  console.log(`lake: generating scale ${options.scale}, ${options.days} days into ${dir} …`);
-  let last = 0;
-  const { manifest: made } = await generateMegacity(dir, options, (line) => {
-    if (performance.now() - last > 5000) {
-      last = performance.now();
-      console.log(`  ${line}`);
-    }
-  });
-  console.log(`lake: generated in ${fmt(made.seconds, 1)} s`);
-  return dir;
+  return ensureMegacityLake(options, { dir: values.dir, regenerate: values.regenerate, log: console.log });
 }
 
 /** A hard-linked copy of the lake with every day compacted into one file (compactLake, as `cityhub compact`). */

@@ -394,6 +394,38 @@ export async function appendDay(outDir: string): Promise<Record<GeneratedDataset
 }
 
 /** Default cache folder of a generated lake. */
+/**
+ * The megacity lake of these options: the cached one (`dir`, default cacheDir) when it was generated with the same
+ * generator and options, else generated anew (progress every 5 s through `log`).
+ */
+export async function ensureMegacityLake(
+  options: Required<MegacityOptions>,
+  o: { dir?: string | undefined; regenerate?: boolean; log: (line: string) => void },
+): Promise<string> {
+  const dir = o.dir ?? cacheDir(options);
+  const manifest = await readManifest(dir);
+  const reusable =
+    !o.regenerate &&
+    manifest?.generatorVersion === generatorVersion &&
+    JSON.stringify(manifest.options) === JSON.stringify(options) &&
+    manifest.daysLanded === options.days;
+  if (reusable) {
+    o.log(`lake: reusing ${dir} (generated in ${manifest.seconds.toFixed(1)} s)`);
+    return dir;
+  }
+  await rm(dir, { recursive: true, force: true });
+  o.log(`lake: generating scale ${options.scale}, ${options.days} days into ${dir} …`);
+  let last = 0;
+  const { manifest: made } = await generateMegacity(dir, options, (line) => {
+    if (performance.now() - last > 5000) {
+      last = performance.now();
+      o.log(`  ${line}`);
+    }
+  });
+  o.log(`lake: generated in ${made.seconds.toFixed(1)} s`);
+  return dir;
+}
+
 export function cacheDir(o: Required<MegacityOptions>): string {
   return join(
     tmpdir(),

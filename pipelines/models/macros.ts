@@ -30,8 +30,11 @@ export type Macros = ReadonlyMap<string, Macro>;
 /** Template expressions the loader itself understands; a macro may not take their names. */
 const builtIns = ['source', 'indicator_values'];
 const identifier = /^[a-z_][a-z0-9_]*$/;
-/** `{{ name(args) }}`, args being single-quoted texts; the caller checks the names. */
-const callPattern = /\{\{\s*([a-z_][a-z0-9_]*)\(((?:\s*'(?:[^']|'')*'\s*,?)*)\s*\)\s*\}\}/g;
+/**
+ * `{{ name(args) }}`, args being single-quoted texts separated by commas (the commas keep a run of quotes from
+ * splitting many ways: no catastrophic backtracking); the caller checks the names.
+ */
+const callPattern = /\{\{\s*([a-z_][a-z0-9_]*)\(\s*((?:'(?:[^']|'')*'(?:\s*,\s*'(?:[^']|'')*')*)?)\s*\)\s*\}\}/g;
 const argumentPattern = /'((?:[^']|'')*)'/g;
 const parameterPattern = /\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}/g;
 

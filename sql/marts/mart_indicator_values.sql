@@ -107,6 +107,8 @@ final as (
         cast(pulled_at as timestamptz) as pulled_at,
         cast(member_count as bigint) as member_count
     from joined
+    -- Stored in the API's order: a query for one indicator, grain and period reads only the row groups holding it.
+    order by indicator_code, grain, period, region_code
 )
 
 select * from final
