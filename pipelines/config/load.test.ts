@@ -329,6 +329,14 @@ ${members}`);
     expect(configError(() => loadConfig(city, env)).issues.map((i) => i.path)).toEqual(['federation.members']);
   });
 
+  it('refuse a member id that is not a plain folder name (.., .hidden)', async () => {
+    const path = await province(member('..', '330100') + member('.x', '330200'));
+    expect(configError(() => loadConfig(path, env)).issues.map((i) => i.path)).toEqual([
+      'federation.members[0].id',
+      'federation.members[1].id',
+    ]);
+  });
+
   it('refuse a hub with neither connectors nor members', async () => {
     const path = await configFile(`region_code: "330100"\nprivacy:\n  salt: \${CITYHUB_SALT}\n`);
     expect(configError(() => loadConfig(path, env)).issues).toEqual([

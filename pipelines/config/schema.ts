@@ -455,7 +455,10 @@ export const federationConfig = z
           .object({
             id: z
               .string()
-              .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (up to 64)')
+              .regex(
+                /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+                'a letter or digit, then letters, digits, . _ - (up to 64): it names a folder',
+              )
               .describe("the member hub, named in its rows' provenance and in the status"),
             url: z.url({ protocol: /^https?$/ }).describe("base URL of the member hub's API, e.g. https://hz.example/"),
             token: z.string().min(16).describe('the bearer token the member granted this hub; use ${ENV_VAR}'),
