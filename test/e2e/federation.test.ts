@@ -55,6 +55,8 @@ function cases(city: string, district: string, n: number, k: number) {
 let dirs: Awaited<ReturnType<typeof tempDirs>>;
 let provinceDir: Awaited<ReturnType<typeof tempDir>>;
 let provinceConfig: string;
+let provinceApiPort: number;
+const nationalToken = 'national-platform-token-0123456789';
 const cities: City[] = [];
 
 const now = new Date('2026-08-20T10:00:00+08:00');
@@ -81,7 +83,7 @@ async function buildProvince(): Promise<void> {
 
 beforeAll(async () => {
   dirs = await tempDirs();
-  const ports = await freePorts(3);
+  const ports = await freePorts(4);
   const specs = [
     { id: 'hangzhou', region: '330100', district: '330102', n: 40, k: 2 },
     { id: 'ningbo', region: '330200', district: '330203', n: 30, k: 3 },
@@ -109,6 +111,8 @@ beforeAll(async () => {
   }
   await Promise.all(cities.map(startCity));
   provinceDir = await tempDir('province');
+  provinceApiPort = ports[3]!;
+  // One config for the province: pulls, builds, and (in the second test) serves its tier's API.
   provinceConfig = await writeConfig(provinceDir.path, {
     region_code: '330000',
     tier: 'province',
@@ -125,6 +129,10 @@ beforeAll(async () => {
         token: c.token,
         region_code: c.region,
       })),
+    },
+    api: {
+      listen: `127.0.0.1:${provinceApiPort}`,
+      tokens: [{ id: 'national', sha256: tokenHash(nationalToken), regions: ['33'] }],
     },
   });
 }, 180_000);
@@ -227,25 +235,9 @@ describe('a provincial hub over three city hubs', () => {
     expect(after).toEqual(before);
 
     // The province's own API says which member is stale, and since when.
-    const [port] = await freePorts(1);
-    const token = 'national-platform-token-0123456789';
-    const apiConfig = await writeConfig(join(provinceDir.path), {
-      region_code: '330000',
-      tier: 'province',
-      data_dir: 'data',
-      privacy: { salt: 'federation-test-salt-02' },
-      catalogs: { data_resources: 'none', scenarios: 'none', devices: 'none' },
-      federation: {
-        members: cities.map((c) => ({
-          id: c.id,
-          url: `http://127.0.0.1:${c.port}/`,
-          token: c.token,
-          region_code: c.region,
-        })),
-      },
-      api: { listen: `127.0.0.1:${port}`, tokens: [{ id: 'national', sha256: tokenHash(token), regions: ['33'] }] },
-    });
-    const api = startCli(['run', '--config', apiConfig, '--role', 'api']);
+    const port = provinceApiPort;
+    const token = nationalToken;
+    const api = startCli(['run', '--config', provinceConfig, '--role', 'api']);
     try {
       await api.waitFor(/api listening on/);
       const status = async () =>
