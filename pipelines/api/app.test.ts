@@ -5,6 +5,7 @@
  */
 import { readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { tableFromIPC } from 'apache-arrow';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -304,6 +305,47 @@ describe('the upstream API', () => {
       expect.objectContaining({ status: 403, rows: null }),
     ]);
     expect(entries.at(-1)).toEqual(expect.objectContaining({ token_id: null, status: 401, client: '127.0.0.1' }));
+  });
+});
+
+describe('a snapshot the API cannot answer from', () => {
+  it('answers 500 without the cause (it goes to the log), and 503 before any snapshot exists', async () => {
+    const local = await tempDirs();
+    const dir = await local.make();
+    const path = join(dir, 'marts.duckdb');
+    const errors: unknown[] = [];
+    const log = { error: (o: unknown) => errors.push(o) } as unknown as Parameters<typeof buildApiApp>[0]['log'];
+    const reader = new MartsSnapshots(path);
+    const api = buildApiApp({ snapshots: reader, tokens: new TokenRegistry(grants, 600), regionCode: '330000', log });
+    try {
+      const none = await api.inject({
+        url: '/api/v1/aggregates',
+        headers: { authorization: `Bearer ${tokens.province}` },
+      });
+      expect(none.statusCode).toBe(503);
+      expect((await api.inject({ url: '/readyz' })).statusCode).toBe(503);
+      // A marts file of some other tool: no mart_indicator_values.
+      const instance = await DuckDBInstance.create(path);
+      const connection = await instance.connect();
+      await connection.run(
+        "create table cityhub_run_log (build_id varchar); insert into cityhub_run_log values ('b1')",
+      );
+      connection.closeSync();
+      instance.closeSync();
+      await new Promise((resolve) => setTimeout(resolve, 250)); // past the re-check interval
+      const failed = await api.inject({
+        url: '/api/v1/aggregates',
+        headers: { authorization: `Bearer ${tokens.province}` },
+      });
+      expect(failed.statusCode).toBe(500);
+      expect(failed.json()).toEqual({ error: 'internal', reason: 'the hub could not answer; its log says why' });
+      expect(failed.body).not.toContain(dir);
+      expect((errors[0] as { err: Error }).err.message).toContain('mart_indicator_values');
+    } finally {
+      await api.close();
+      reader.close();
+      await local.cleanup();
+    }
   });
 });
 

@@ -115,8 +115,13 @@ export function buildApiApp(o: ApiAppOptions): FastifyInstance {
       return;
     }
     const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status === 500) o.log?.error({ err: error, route: request.routeOptions.url }, 'api request failed');
-    void reply.code(status).send({ error: status === 500 ? 'internal' : 'bad_request', reason: error.message });
+    if (status === 500) {
+      // The cause (a DuckDB message, a path) goes to the hub's log, not to the caller.
+      o.log?.error({ err: error, route: request.routeOptions.url }, 'api request failed');
+      void reply.code(500).send({ error: 'internal', reason: 'the hub could not answer; its log says why' });
+      return;
+    }
+    void reply.code(status).send({ error: 'bad_request', reason: error.message });
   });
 
   app.addHook('onResponse', async (request, reply) => {
