@@ -34,6 +34,7 @@ import { apiHelp, commandApi } from './api.js';
 import { busHelp, commandBus } from './bus.js';
 import { catalogsHelp, commandCatalogs } from './catalogs.js';
 import { commandCompact, compactHelp } from './compact.js';
+import { commandDlq, dlqHelp } from './dlq.js';
 import { parseDuration } from './duration.js';
 import { commandMappings, mappingsHelp } from './mappings.js';
 import { commandPull, pullHelp } from './pull.js';
@@ -54,6 +55,7 @@ Commands:
   mappings test      show what a source mapping makes of sample payloads, record by record (docs/mappings.md)
   api token          make a bearer token for an upper tier and the config entry granting it (docs/api.md)
   pull               pull the member hubs' aggregates now (a province or national hub; docs/api.md)
+  dlq ls|show        the lake's dead letters by feed, reason and time; one message's dead letters in full
 
 Every command takes --help.`;
 
@@ -107,6 +109,7 @@ Exits 1 and names each bad key when it is invalid.`,
   bus: busHelp,
   api: apiHelp,
   pull: pullHelp,
+  dlq: dlqHelp,
   catalogs: catalogsHelp,
   mappings: mappingsHelp,
   schemas: `Usage: cityhub schemas export [--out DIR]
@@ -368,6 +371,7 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   bus: (args, io) => commandBus(args, lineWriter(io.stdout)),
   api: (args, io) => commandApi(args, lineWriter(io.stdout)),
   pull: (args, io) => commandPull(args, lineWriter(io.stdout)),
+  dlq: (args, io) => commandDlq(args, (text) => io.stdout.write(text)),
   catalogs: (args, io) => commandCatalogs(args, lineWriter(io.stdout), lineWriter(io.stderr)),
   mappings: (args, io) => commandMappings(args, lineWriter(io.stdout), lineWriter(io.stderr)),
 };
