@@ -78,6 +78,8 @@ export class ParquetWriter {
       threads: String(threads),
       memory_limit: '512MB',
       temp_directory: join(scratchDir, 'duckdb-spill'),
+      // Fewer partitions split over several files (merged after, see oneFileIn), well under a 1024 descriptor limit.
+      partitioned_write_max_open_files: '500',
     });
     const connection = await instance.connect();
     return new ParquetWriter(instance, connection, scratchDir);
@@ -106,16 +108,31 @@ export class ParquetWriter {
     const folders = (await readdir(dir)).filter((folder) => folder.startsWith(`${PART_KEY}=`));
     return Promise.all(
       folders.map(async (folder) => {
-        const files = await readdir(join(dir, folder));
-        // The lake names one file per (range, day); DuckDB splits a partition only past a file size we never set.
-        if (files.length !== 1)
-          throw new Error(`expected one Parquet file in ${join(dir, folder)}, found ${files.length}`);
         const key = decodeURIComponent(folder.slice(PART_KEY.length + 1));
         const match = /^(.+)~(\d+)~(\d{4}-\d{2}-\d{2})$/.exec(key);
         if (!match) throw new Error(`unexpected partition folder ${join(dir, folder)}`);
-        return { topic: match[1]!, partition: Number(match[2]), dt: match[3]!, path: join(dir, folder, files[0]!) };
+        const path = await this.oneFileIn(join(dir, folder));
+        return { topic: match[1]!, partition: Number(match[2]), dt: match[3]!, path };
       }),
     );
+  }
+
+  /**
+   * The one Parquet file of a partition folder. The lake names one file per (range, day), but DuckDB splits a
+   * partition's rows over several files when a write keeps more partitions open than partitioned_write_max_open_files
+   * (a flush of a long backfill spans hundreds of days): those are merged into one, in their order.
+   */
+  private async oneFileIn(folder: string): Promise<string> {
+    const files = (await readdir(folder)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    if (files.length === 1) return join(folder, files[0]!);
+    if (files.length === 0) throw new Error(`no Parquet file in ${folder}`);
+    const merged = join(folder, 'merged.parquet');
+    const sources = files.map((f) => literal(join(folder, f))).join(', ');
+    await this.connection.run(
+      `copy (select * from read_parquet([${sources}])) to ${literal(merged)} (format parquet, compression zstd)`,
+    );
+    await Promise.all(files.map((f) => rm(join(folder, f))));
+    return merged;
   }
 
   /** The first column of a query's rows as text (reads of the lake: the natural keys to remember on start). */

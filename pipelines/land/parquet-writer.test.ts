@@ -1,0 +1,63 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Column } from './columns.js';
+import { ParquetWriter } from './parquet-writer.js';
+
+const columns: Column[] = [
+  { name: 'v', type: 'BIGINT' },
+  { name: '_topic', type: 'VARCHAR' },
+  { name: '_partition', type: 'INTEGER' },
+];
+
+let dir: string;
+let writer: ParquetWriter;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cityhub-pw-'));
+  writer = await ParquetWriter.open(dir);
+});
+
+afterEach(async () => {
+  writer.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('writePartitioned gives each (partition, day) of a flush exactly one file', () => {
+  it('holds every row once even when the flush is large and spans more days than DuckDB keeps files open', async () => {
+    // 600,000 rows (past partitioned_write_flush_threshold) over 4 partitions × 150 days (past
+    // partitioned_write_max_open_files): DuckDB alone writes several files to some folders.
+    const days = Array.from({ length: 150 }, (_, i) => new Date(Date.UTC(2025, 0, 1) + i * 86_400_000));
+    const dts = days.map((d) => d.toISOString().slice(0, 10));
+    const lines: string[] = [];
+    let v = 0;
+    for (let round = 0; round < 1_000; round++)
+      for (const dt of dts)
+        for (let partition = 0; partition < 4; partition++)
+          lines.push(`{"v":${v++},"_topic":"raw.sensor","_partition":${partition},"dt":"${dt}"}`);
+
+    const files = await writer.writePartitioned(join(dir, 'out'), columns, lines);
+
+    expect(files).toHaveLength(600);
+    for (const file of files) {
+      const folder = join(file.path, '..');
+      expect(await readdir(folder)).toEqual([file.path.slice(folder.length + 1)]);
+    }
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const list = files.map((f) => `'${f.path}'`).join(', ');
+    const reader = await connection.runAndReadAll(
+      `select count(*)::int as n, count(distinct v)::int as d, min(v)::int as lo, max(v)::int as hi from read_parquet([${list}])`,
+    );
+    expect(reader.getRowObjects()[0]).toEqual({ n: v, d: v, lo: 0, hi: v - 1 });
+    // Each file holds only its own partition and day's rows, all of them.
+    const perFile = await connection.runAndReadAll(
+      `select count(*)::int as n, count(distinct _partition)::int as p from read_parquet([${list}], filename = true) group by filename`,
+    );
+    for (const row of perFile.getRowObjects()) expect(row).toEqual({ n: 1_000, p: 1 });
+    connection.closeSync();
+    instance.closeSync();
+  });
+});
