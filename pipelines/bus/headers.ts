@@ -20,6 +20,10 @@ export const HEADER_BLOCK_OVERHEAD_BYTES = 4;
 
 /** The id of the connector that sent the message (stamped by connectors/send.ts); the lake's `_source`. */
 export const SOURCE_HEADER = 'cityhub-source';
+/** On a copy `cityhub dlq replay` appended: the message whose dead letters it re-submits, `<topic>:<partition>:<offset>`. */
+export const REPLAY_OF_HEADER = 'cityhub-replay-of';
+/** On a copy `cityhub dlq replay` appended: the replay's id (how an interrupted replay finds what it appended). */
+export const REPLAY_ID_HEADER = 'cityhub-replay-id';
 
 /**
  * Checks a message's headers against the limits and returns the bytes of their block on the wire (0 when there are

@@ -1,32 +1,43 @@
 /**
- * `cityhub dlq ls|show`: the dead letters of the lake (`<lake>/_dlq/<feed>/dt=…/*.parquet`, docs/lake.md) as an
- * operator looks for them — which feeds, which reasons, since when — and one message's dead letters in full.
- * Read-only, through an in-memory DuckDB allowed to read the lake folder only; filters are bound, never spliced.
+ * `cityhub dlq ls|show|replay`: the dead letters of the lake (`<lake>/_dlq/<feed>/dt=…/*.parquet`, docs/lake.md) as
+ * an operator looks for them — which feeds, which reasons, since when — one message's dead letters in full, and
+ * their replay after a fix (pipelines/dlq/replay.ts).
  */
-import { readdir } from 'node:fs/promises';
-import { join, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type DuckDBConnection, DuckDBInstance, VARCHAR } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { EmbeddedBusLockedError } from '../bus/embedded/errors.js';
+import { openBus } from '../bus/index.js';
 import { loadConfig } from '../config/load.js';
-import { UsageError } from '../errors.js';
-import { literal } from '../models/columns.js';
+import { deadLetterFeeds, filterClause, filterParams, openDeadLetters, selectRows, sinceInstant } from '../dlq/read.js';
+import { replayDeadLetters } from '../dlq/replay.js';
+import { CityhubError, UsageError } from '../errors.js';
+import { LocalLakeStore } from '../land/local-store.js';
+import { S3LakeStore } from '../land/s3-store.js';
 import { createRowWriter, type RowFormat } from '../models/format.js';
-import { type JsValue, toJsValue } from '../models/query.js';
 import { parseDuration } from './duration.js';
 
 export const dlqHelp = `Usage: cityhub dlq ls [--feed FEED] [--reason CODE] [--since DURATION|YYYY-MM-DD] [--limit N]
                       [--format table|csv|json] [--config FILE]
        cityhub dlq show ID [--format table|json] [--config FILE]
+       cityhub dlq replay [--feed FEED] [--reason CODE] [--since DURATION|YYYY-MM-DD] [--id ID]… [--dry-run]
+                          [--format table|json] [--config FILE]
 
-  ls    the lake's dead letters, newest first: id (<topic>:<partition>:<offset>, the bus message they came from),
-        feed, reason_code, records (how many source records it stands for), dead_lettered_at, source, reason;
-        then, in table format, the count per feed and reason. --since 1h (a duration back from now) or a day.
-  show  every dead letter of one message (its id from ls): reason, coordinates (which record, line or file), and
-        the payload as it was on the bus (personal data masked, docs/privacy.md).
-Reads <lake>/_dlq (for an S3 lake, the local mirror the models role syncs). Replaying dead letters after a mapping
-fix is not available yet.`;
-
-const feeds = ['sensor', 'video', 'hotline', 'event', 'dept'];
+  ls      the lake's dead letters, newest first: id (<topic>:<partition>:<offset>, the bus message they came from),
+          feed, reason_code, records (how many source records it stands for), dead_lettered_at, source, reason;
+          then, in table format, the count per feed and reason. --since 1h (a duration back from now) or a day.
+  show    every dead letter of one message (its id from ls): reason, coordinates (which record, line or file), and
+          the payload as it was on the bus (personal data masked, docs/privacy.md).
+  replay  after a mapping or catalog fix: appends the chosen dead letters' messages to their raw topic again, read
+          back from the bus as they were (headers cityhub-replay-of and cityhub-replay-id added); the pipeline lands
+          them with the config it runs now. Exactly once: a replayed message is never chosen again, and a replay
+          interrupted mid-way is finished from the bus by the next one. Each replay is recorded in
+          <lake>/_replays/<replay id>.json (what was appended where, what was skipped and why). Skipped: duplicates,
+          connector dead letters, messages the bus no longer holds (topics.retention_ms), messages of an earlier
+          bus, and messages part of which landed unless their records can go apart (departmental record chunks).
+          With the embedded bus, stop the hub first (it holds the bus); over Kafka, replay while it runs.
+    --id ID       only this message (repeatable; ids from ls)
+    --dry-run     say what would be replayed and skipped; append and record nothing
+Reads <lake>/_dlq (for an S3 lake, the local mirror the models role syncs).`;
 
 export async function commandDlq(args: string[], out: (text: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -38,58 +49,53 @@ export async function commandDlq(args: string[], out: (text: string) => void): P
       since: { type: 'string' },
       limit: { type: 'string', default: '100' },
       format: { type: 'string', default: 'table' },
+      id: { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean', default: false },
     },
     allowPositionals: true,
     strict: true,
   });
   const action = positionals[0];
-  if (action !== 'ls' && action !== 'show') throw new UsageError('expected `cityhub dlq ls` or `cityhub dlq show ID`');
+  if (action !== 'ls' && action !== 'show' && action !== 'replay')
+    throw new UsageError('expected `cityhub dlq ls`, `cityhub dlq show ID` or `cityhub dlq replay`');
   const format = values.format as RowFormat;
   if (!['table', 'csv', 'json'].includes(format))
     throw new UsageError(`--format must be table, csv or json (got ${format})`);
-  if (values.feed !== undefined && !feeds.includes(values.feed))
-    throw new UsageError(`--feed must be one of ${feeds.join(', ')} (got ${values.feed})`);
+  if (values.feed !== undefined && !(deadLetterFeeds as readonly string[]).includes(values.feed))
+    throw new UsageError(`--feed must be one of ${deadLetterFeeds.join(', ')} (got ${values.feed})`);
   if (!/^\d{1,7}$/.test(values.limit!) || Number(values.limit) < 1)
     throw new UsageError('--limit is a whole number ≥ 1');
-  const { paths } = loadConfig(values.config);
-  const dlqDir = join(paths.lakeDir, '_dlq');
-  const files = await parquetFiles(dlqDir);
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
+  if (action !== 'replay' && (values.id !== undefined || values['dry-run']))
+    throw new UsageError('--id and --dry-run go with `cityhub dlq replay`');
+  for (const id of values.id ?? [])
+    if (!/^.+:\d+:\d+$/.test(id))
+      throw new UsageError(`--id ${id}: expected <topic>:<partition>:<offset> (from dlq ls)`);
+  const loaded = loadConfig(values.config);
+  const filter = {
+    feed: values.feed,
+    reason: values.reason,
+    since: values.since === undefined ? undefined : sinceInstant(values.since, parseDuration),
+  };
+  if (action === 'replay') return replay(loaded, filter, values.id ?? [], values['dry-run']!, format, out);
+  const reader = await openDeadLetters(loaded.paths.lakeDir);
   try {
-    await connection.run(`set allowed_directories = [${literal(`${paths.lakeDir}${sep}`)}]`);
-    await connection.run('set enable_external_access = false');
-    const source =
-      files.length === 0
-        ? `(select cast(null as varchar) as feed, cast(null as varchar) as source, cast(null as varchar) as reason_code,
-             cast(null as varchar) as reason, cast(null as varchar) as raw, cast(null as boolean) as raw_truncated,
-             cast(null as bigint) as records, cast(null as varchar) as coordinates, cast(null as varchar) as _topic,
-             cast(null as integer) as _partition, cast(null as bigint) as _offset,
-             cast(null as timestamptz) as dead_lettered_at where false)`
-        : `read_parquet([${files.map(literal).join(', ')}], union_by_name = true)`;
-    if (action === 'show') return await show(connection, source, positionals[1], format, out);
-    const params = {
-      feed: values.feed ?? null,
-      reason: values.reason ?? null,
-      since: values.since === undefined ? null : sinceInstant(values.since),
-    };
-    const where = `where ($feed is null or feed = $feed) and ($reason is null or reason_code = $reason)
-      and ($since is null or dead_lettered_at >= cast($since as timestamptz))`;
-    const listed = await select(
-      connection,
+    if (action === 'show') return await show(reader.connection, reader.source, positionals[1], format, out);
+    const params = filterParams(filter);
+    const listed = await selectRows(
+      reader.connection,
       `select _topic || ':' || _partition || ':' || _offset as id, feed, reason_code, records, dead_lettered_at, source,
               reason
-       from ${source} ${where}
+       from ${reader.source} where ${filterClause}
        order by dead_lettered_at desc, _topic, _partition, _offset limit ${Number(values.limit)}`,
       params,
     );
     const writer = createRowWriter(format);
     out(writer.begin(listed.columns) + writer.rows(listed.rows) + writer.end());
     if (format === 'table') {
-      const counts = await select(
-        connection,
-        `select feed, reason_code, count(*) as dead_letters, sum(records) as records from ${source} ${where}
-         group by feed, reason_code order by feed, reason_code`,
+      const counts = await selectRows(
+        reader.connection,
+        `select feed, reason_code, count(*) as dead_letters, sum(records) as records from ${reader.source}
+         where ${filterClause} group by feed, reason_code order by feed, reason_code`,
         params,
       );
       const summary = createRowWriter('table');
@@ -97,8 +103,86 @@ export async function commandDlq(args: string[], out: (text: string) => void): P
     }
     return 0;
   } finally {
-    connection.closeSync();
-    instance.closeSync();
+    reader.close();
+  }
+}
+
+async function replay(
+  loaded: ReturnType<typeof loadConfig>,
+  filter: Parameters<typeof replayDeadLetters>[0]['filter'],
+  ids: string[],
+  dryRun: boolean,
+  format: RowFormat,
+  out: (text: string) => void,
+): Promise<number> {
+  const { config, paths } = loaded;
+  const s3Store =
+    config.lake.type === 's3' ? new S3LakeStore({ config: config.lake, cacheDir: paths.lakeCacheDir }) : undefined;
+  const store = s3Store ?? new LocalLakeStore(paths.lakeDir);
+  try {
+    const bus = await openReplayBus(loaded);
+    try {
+      const outcome = await replayDeadLetters({ bus, store, lakeDir: paths.lakeDir, filter, ids, dryRun });
+      // Notes only beside a table: JSON and CSV stay parseable.
+      if (format === 'table') {
+        for (const id of outcome.pending)
+          out(
+            `the interrupted ${id} is pending: the next replay records what it appended first, and does not append it again\n`,
+          );
+        for (const record of outcome.recovered) {
+          const appended = record.messages.filter((m) => m.as !== null).length;
+          out(`finished the interrupted ${record.replay_id}: ${appended} message(s) it had appended are recorded\n`);
+        }
+      }
+      const rows = outcome.messages.map((m) => [
+        m.of,
+        m.feed,
+        m.reason_codes.join(','),
+        m.records,
+        m.lines?.join(',') ?? '',
+        m.skipped !== undefined ? 'skipped' : dryRun ? 'would replay' : 'replayed',
+        m.as ?? '',
+        m.skipped ?? '',
+      ]);
+      const writer = createRowWriter(format);
+      out(
+        writer.begin(['id', 'feed', 'reason_codes', 'records', 'lines', 'action', 'replayed_as', 'why']) +
+          writer.rows(rows) +
+          writer.end(),
+      );
+      if (format === 'table') {
+        const replayed = outcome.messages.filter((m) => m.skipped === undefined);
+        const records = replayed.reduce((n, m) => n + m.records, 0);
+        const skipped = outcome.messages.length - replayed.length;
+        out(
+          `${dryRun ? 'would replay' : 'replayed'} ${replayed.length} message(s), ${records} record(s); skipped ${skipped}; ` +
+            `${outcome.alreadyReplayed} dead letter(s) chosen were replayed before` +
+            `${outcome.replayId === undefined ? '' : `; recorded as ${outcome.replayId}`}\n`,
+        );
+        if (!dryRun && replayed.length > 0 && config.bus.type === 'embedded')
+          out('start the hub (cityhub run) to land them\n');
+      }
+      return 0;
+    } finally {
+      await bus.close();
+    }
+  } finally {
+    s3Store?.client.destroy();
+  }
+}
+/** The embedded bus is open by a running hub: a replay must wait for it to stop. */
+export class ReplayBusBusyError extends CityhubError {}
+
+async function openReplayBus(loaded: ReturnType<typeof loadConfig>) {
+  try {
+    return await openBus(loaded.config.bus, loaded.paths);
+  } catch (error) {
+    if (!(error instanceof EmbeddedBusLockedError)) throw error;
+    const holder = error.pid === null ? 'another process' : `process ${error.pid}`;
+    throw new ReplayBusBusyError(
+      `the embedded bus (${error.dir}) is held by the running hub (${holder}): stop it (it drains and lands what it holds), run \`cityhub dlq replay\`, then start it again; over Kafka (bus.type kafka) a replay runs beside the hub`,
+      { cause: error },
+    );
   }
 }
 
@@ -112,7 +196,7 @@ async function show(
   const m = /^(.+):(\d+):(\d+)$/.exec(id ?? '');
   if (m === null)
     throw new UsageError('expected `cityhub dlq show <topic>:<partition>:<offset>` (an id from `dlq ls`)');
-  const rows = await select(
+  const rows = await selectRows(
     connection,
     `select feed, source, reason_code, reason, records, coordinates, dead_lettered_at, raw_truncated, raw
      from ${source} where _topic = $topic and _partition = cast($partition as integer) and _offset = cast($offset as bigint)
@@ -133,40 +217,4 @@ async function show(
     out(writer.begin(rows.columns) + writer.rows(rows.rows) + writer.end());
   }
   return 0;
-}
-
-/** `1h`-style durations count back from now; a day (YYYY-MM-DD) starts at 00:00 Asia/Shanghai. */
-function sinceInstant(text: string): string {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
-    const day = new Date(`${text}T00:00:00+08:00`);
-    if (Number.isNaN(day.getTime())) throw new UsageError(`--since ${text}: not a day`);
-    return day.toISOString();
-  }
-  return new Date(Date.now() - parseDuration(text)).toISOString();
-}
-
-async function parquetFiles(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir, { recursive: true }))
-      .filter((f) => f.endsWith('.parquet') && !f.split(sep).some((part) => part.endsWith('.tmp')))
-      .map((f) => join(dir, f))
-      .sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
-
-async function select(
-  connection: DuckDBConnection,
-  sql: string,
-  params: Record<string, string | null>,
-): Promise<{ columns: string[]; rows: JsValue[][] }> {
-  const types = Object.fromEntries(Object.keys(params).map((k) => [k, VARCHAR]));
-  const reader = await connection.runAndReadAll(sql, params, types);
-  const columnTypes = reader.columnTypes();
-  return {
-    columns: reader.columnNames(),
-    rows: reader.getRows().map((row) => row.map((v, c) => toJsValue(v, columnTypes[c]!))),
-  };
 }

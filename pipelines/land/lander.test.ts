@@ -264,13 +264,23 @@ describe('Lander.flush writes the lake layout of docs/lake.md', () => {
     expect(JSON.parse(invalid.reason as string)).toEqual([
       { path: 'value', message: expect.stringContaining('source field "val"') },
     ]);
-    expect(JSON.parse(invalid.coordinates as string)).toEqual({ topic: 'raw.sensor', partition: 0, offset: 102 });
+    expect(JSON.parse(invalid.coordinates as string)).toEqual({
+      topic: 'raw.sensor',
+      partition: 0,
+      offset: 102,
+      message_rows: 0,
+    });
     expect(broken).toMatchObject({
       reason_code: 'malformed_json',
       raw: '{"dev":"GAS-330106-0002","val":',
       _offset: 104n,
     });
-    expect(JSON.parse(broken.coordinates as string)).toEqual({ topic: 'raw.sensor', partition: 0, offset: 104 });
+    expect(JSON.parse(broken.coordinates as string)).toEqual({
+      topic: 'raw.sensor',
+      partition: 0,
+      offset: 104,
+      message_rows: 0,
+    });
   });
 
   it('counts received = landed + dead-lettered per feed, and only once the flush is committed', async () => {
@@ -281,8 +291,16 @@ describe('Lander.flush writes the lake layout of docs/lake.md', () => {
     await l.flush();
     // Durable but not committed: a failed commit re-reads and re-lands these, so they are not counted yet.
     expect(l.stats).toMatchObject({ files: 0, flushes: 0 });
+    expect(l.deadLettersByReason.size).toBe(0);
     await l.committed();
     expect(l.stats.feeds.sensor).toEqual({ received: 5, landed: 3, dead_lettered: 2 });
+    // Per reason, counted at the same moment: they sum to dead_lettered.
+    expect(l.deadLettersByReason.get('sensor')).toEqual(
+      new Map([
+        ['invalid', 1],
+        ['malformed_json', 1],
+      ]),
+    );
     expect(l.stats).toMatchObject({ rows: { sensor_reading: 3 }, files: 3, flushes: 1 });
   });
 
@@ -549,6 +567,7 @@ describe('a row the Parquet writer refuses is found and dead-lettered; the rest 
     await l.flush();
     await l.committed();
     expect(l.stats.feeds.sensor).toEqual({ received: 40, landed: 38, dead_lettered: 2 });
+    expect(l.deadLettersByReason.get('sensor')).toEqual(new Map([['writer_rejected', 2]]));
     const landed = await query(
       `select count(*)::int as n from read_parquet('${join(dir, 'lake')}/sensor_reading/*/*.parquet')`,
     );

@@ -1,7 +1,7 @@
 import { rename } from 'node:fs/promises';
 import type { Feed } from '../../connectors/types.js';
 import type { DatasetName } from '../../schemas/index.js';
-import { SOURCE_HEADER } from '../bus/headers.js';
+import { REPLAY_OF_HEADER, SOURCE_HEADER } from '../bus/headers.js';
 import type { MessageHeaders, PartitionBatch, TopicOffset, TopicPartition } from '../bus/types.js';
 import { CityhubError } from '../errors.js';
 import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
@@ -48,6 +48,8 @@ interface PartitionBuffer {
   datasets: Map<DatasetName, string[]>;
   deadLetters: string[];
   counts: FeedCounts;
+  /** Of counts.dead_lettered, the records per reason_code. */
+  reasons: Map<string, number>;
   datasetRows: Partial<Record<DatasetName, number>>;
 }
 
@@ -113,6 +115,11 @@ export class FlushRevokedError extends CityhubError {
  */
 export class Lander {
   readonly stats: LandingStats = { feeds: {}, rows: {}, files: 0, flushes: 0 };
+  /**
+   * Dead-lettered records per feed and reason_code, counted with stats (once a flush is committed): for each feed the
+   * reasons sum to stats.feeds[feed].dead_lettered.
+   */
+  readonly deadLettersByReason = new Map<Feed, Map<string, number>>();
   private readonly buffers = new Map<string, PartitionBuffer>();
   private readonly now: () => number;
 
@@ -185,6 +192,7 @@ export class Lander {
         datasets: new Map(),
         deadLetters: [],
         counts: { received: 0, landed: 0, dead_lettered: 0 },
+        reasons: new Map(),
         datasetRows: {},
       };
       this.buffers.set(id, buffer);
@@ -226,9 +234,13 @@ export class Lander {
             source,
             { topic: batch.topic, partition: batch.partition, offset: message.offset },
             ingestedAt,
+            result.rows.length,
+            message.headers[REPLAY_OF_HEADER],
           ),
         );
-        deadLettered += deadLetter.records ?? 1;
+        const records = deadLetter.records ?? 1;
+        deadLettered += records;
+        buffer.reasons.set(deadLetter.reason_code, (buffer.reasons.get(deadLetter.reason_code) ?? 0) + records);
       }
       counts.received += result.received;
       counts.landed += result.landed;
@@ -392,6 +404,7 @@ export class Lander {
       if (dataset !== 'dept_delivery') {
         buffer.counts.landed--;
         buffer.counts.dead_lettered++;
+        buffer.reasons.set('writer_rejected', (buffer.reasons.get('writer_rejected') ?? 0) + 1);
       }
       buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 1) - 1;
     }
@@ -454,6 +467,12 @@ export class Lander {
       total.landed += buffer.counts.landed;
       total.dead_lettered += buffer.counts.dead_lettered;
       this.stats.feeds[buffer.feed] = total;
+      let reasons = this.deadLettersByReason.get(buffer.feed);
+      if (!reasons) {
+        reasons = new Map();
+        this.deadLettersByReason.set(buffer.feed, reasons);
+      }
+      for (const [reason, records] of buffer.reasons) reasons.set(reason, (reasons.get(reason) ?? 0) + records);
       for (const [dataset, rows] of Object.entries(buffer.datasetRows) as [DatasetName, number][]) {
         this.stats.rows[dataset] = (this.stats.rows[dataset] ?? 0) + rows;
       }
@@ -490,6 +509,10 @@ function deadLetterLine(
   source: string,
   at: { topic: string; partition: number; offset: number },
   deadLetteredAt: string,
+  /** Rows of the same message that landed: `dlq replay` re-submits a message whole only when none did. */
+  messageRows?: number,
+  /** The message this one is a replayed copy of (`cityhub dlq replay`). */
+  replayOf?: string,
 ): string {
   return JSON.stringify({
     feed: deadLetter.feed,
@@ -506,6 +529,8 @@ function deadLetterLine(
       ...(deadLetter.source_ref !== undefined
         ? { source_ref: scrubPersonalText(deadLetter.source_ref).toWellFormed() }
         : {}),
+      ...(messageRows !== undefined ? { message_rows: messageRows } : {}),
+      ...(replayOf !== undefined ? { replay_of: replayOf } : {}),
     }),
     _topic: at.topic,
     _partition: at.partition,
