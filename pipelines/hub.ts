@@ -16,7 +16,7 @@ import type { Catalogs } from './catalogs/load.js';
 import { fetchSharedCatalogs, shareProvidedCatalogs } from './catalogs/shared.js';
 import { describeCatalogSource } from './catalogs/sources.js';
 import { type LoadedConfig, lakeLocation } from './config/load.js';
-import { preflight, undeclaredResourceFields } from './config/preflight.js';
+import { type PreflightResult, preflight, undeclaredResourceFields } from './config/preflight.js';
 import { CityhubError } from './errors.js';
 import { memberSeedsOf, pullMembers } from './federation/members.js';
 import { describeCompaction, runCompactionJob } from './land/compact-job.js';
@@ -39,6 +39,7 @@ import {
 import { ConnectorDeadLetterReader, deadLetterTopic } from './normalize/connector-dead-letter.js';
 import type { SourceMapping } from './normalize/mappings/index.js';
 import { Normalizer, type NormalizerOptions } from './normalize/normalizer.js';
+import { type RunningOps, startOps } from './ops/ops-runtime.js';
 import { pipelineMember } from './pipeline/member.js';
 import { PipelineWorker } from './pipeline/worker.js';
 import { PersonalDataMasker } from './privacy/masker.js';
@@ -134,16 +135,27 @@ function personalFeedsOf(
 }
 
 /** The api role in a process of its own: serves the published marts until stopped, then finishes what is in flight. */
-async function runApiRole(loaded: LoadedConfig, options: RunOptions, started: number): Promise<RunSummary> {
+async function runApiRole(
+  loaded: LoadedConfig,
+  options: RunOptions,
+  started: number,
+  { ops, startStatusFile }: RunningOps,
+): Promise<RunSummary> {
   const { log, out } = options;
   const dataDir = resolve(loaded.paths.baseDir, loaded.config.data_dir);
-  const api = await serveApi(loaded, dataDir, log.child({ role: 'api' }));
+  const api = await serveApi(loaded, dataDir, log.child({ role: 'api' }), {
+    status: () => ops.status(),
+    requests: ops.countApiRequests(),
+  });
   out(`api listening on ${api.url} (${loaded.config.api.tokens.length} token(s))`);
+  await startStatusFile();
+  ops.setState('running');
   const timers: NodeJS.Timeout[] = [];
   await (options.forMs === undefined
     ? options.stopSignal
     : Promise.race([options.stopSignal, new Promise((r) => timers.push(setTimeout(r, options.forMs)))]));
   for (const timer of timers) clearTimeout(timer);
+  ops.setState('stopping');
   out('stopping: the api finishes the requests in flight…');
   await api.close();
   return {
@@ -156,16 +168,37 @@ async function runApiRole(loaded: LoadedConfig, options: RunOptions, started: nu
   };
 }
 
-/** Runs the hub's roles until stopped (or for `forMs`), then shuts down in order: sources, pipeline, marts. */
+/**
+ * Runs the hub's roles until stopped (or for `forMs`), then shuts down in order: sources, pipeline, marts; the
+ * metrics listener and the status file (pipelines/ops) start first and end last, after the summary.
+ */
 export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise<RunSummary> {
-  const { config, paths } = loaded;
-  const { log, out } = options;
   // Everything `config check` rejects fails here, before anything is written (preflight only reads).
   const checked = preflight(loaded);
+  const buildsMarts = options.role === 'all' || options.role === 'models';
+  // A metrics port in use stops the run here, before the bus is opened (OpsListenError).
+  const ops = await startOps(loaded, { role: options.role, buildsMarts, log: options.log });
+  if (ops.url !== undefined) options.out(`metrics on ${ops.url}/metrics, status on ${ops.url}/api/v1/status`);
+  try {
+    return await runRoles(loaded, checked, options, ops);
+  } finally {
+    await ops.close();
+  }
+}
+
+async function runRoles(
+  loaded: LoadedConfig,
+  checked: PreflightResult,
+  options: RunOptions,
+  operations: RunningOps,
+): Promise<RunSummary> {
+  const { config, paths } = loaded;
+  const { log, out } = options;
+  const { ops } = operations;
   const started = Date.now();
   const runs = (role: Role) => options.role === 'all' || options.role === role;
   // The api role alone reads the published marts and nothing else: no bus, no catalogs, no lake.
-  if (options.role === 'api') return runApiRole(loaded, options, started);
+  if (options.role === 'api') return runApiRole(loaded, options, started, operations);
   // As `config check`: a broken model file or macro stops the hub now, not at its first marts build.
   if (runs('models')) await loadProject(paths.sqlDir);
 
@@ -175,6 +208,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   const connectors = runs('connectors')
     ? config.connectors.map((c) => createConnector(c, { regions, checkpointDir, baseDir: paths.baseDir }))
     : [];
+  ops.watchConnectors(connectors);
 
   const kafka = config.bus.type === 'kafka';
   // One S3 client for landing, the models' mirror syncs and the catalogs roles share; destroyed at the end.
@@ -191,6 +225,8 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     if (kafka && (runs('connectors') || runs('pipeline'))) dataDirLock = lockDataDir(dataDir);
     // A hub refused by the bus's lock must not touch the catalogs of the hub that holds it.
     bus = runs('connectors') || runs('pipeline') ? await openBus(config.bus, paths) : undefined;
+    // Only now is the data dir this process's (the bus's or the data dir's lock): its status file may be written.
+    await operations.startStatusFile();
     // Roles running apart get the catalogs a connector of another process provides through the lake.
     if (
       kafka &&
@@ -299,7 +335,15 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
         maxAgeMs: config.landing.max_age_ms,
       },
     });
-    worker = new PipelineWorker({ bus, lander, topics, groupId: 'cityhub-pipeline', log });
+    worker = new PipelineWorker({
+      bus,
+      lander,
+      topics,
+      groupId: 'cityhub-pipeline',
+      log,
+      onFlush: (_committed, ms) => ops.flushDurations.observe(ms / 1000),
+    });
+    ops.watchPipeline(lander, worker);
     await worker.start();
   }
 
@@ -314,7 +358,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
 
   let building: Promise<RunSummary['marts']> | undefined;
   const federation = memberSeedsOf(loaded);
-  const buildMarts = async (): Promise<RunSummary['marts']> => {
+  const buildMartsOnce = async (): Promise<RunSummary['marts']> => {
     const t0 = Date.now();
     // Several models processes may share the marts location: one builds, the others skip this turn.
     const outcome = await withBuildLock(paths.martsPath, { log }, async (signal) => {
@@ -364,6 +408,8 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     await printIndicators(paths.martsPath, config.region_code, regions, out);
     return { models: result.models.length, testsFailed, martsPath: result.martsPath };
   };
+  // Every build, scheduled or final, is timed and its outcome kept for /metrics and the status.
+  const buildMarts = () => ops.trackMartsBuild(buildMartsOnce);
   const scheduleBuild = () => {
     if (building) return building;
     building = buildMarts().finally(() => {
@@ -527,7 +573,10 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
   let api: ServingApi | undefined;
   if (problems.length === 0 && runs('api') && config.api.tokens.length > 0) {
     try {
-      api = await serveApi(loaded, dataDir, log.child({ role: 'api' }));
+      api = await serveApi(loaded, dataDir, log.child({ role: 'api' }), {
+        status: () => ops.status(),
+        requests: ops.countApiRequests(),
+      });
       out(`api listening on ${api.url} (${config.api.tokens.length} token(s))`);
     } catch (error) {
       problems.push(
@@ -537,6 +586,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
     }
   }
   if (problems.length === 0) {
+    ops.setState('running');
     log.info(
       { role: options.role, connectors: connectors.map((c) => c.id), lake: lakeLocation(loaded) },
       'hub running',
@@ -546,6 +596,7 @@ export async function runHub(loaded: LoadedConfig, options: RunOptions): Promise
       : Promise.race([options.stopSignal, new Promise((r) => timers.push(setTimeout(r, options.forMs)))]));
   }
 
+  ops.setState('stopping');
   out('stopping: sources first, then draining the bus into the lake…');
   for (const timer of timers) clearTimeout(timer);
   for (const task of tasks) task.stop();

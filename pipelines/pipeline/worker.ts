@@ -12,8 +12,8 @@ export interface WorkerOptions {
   log: Logger;
   pollMaxMessages?: number;
   pollMaxWaitMs?: number;
-  /** Called after each durable flush + commit. */
-  onFlush?: (committed: TopicOffset[]) => void;
+  /** Called after each durable flush + commit, with how long the flush and its commit took. */
+  onFlush?: (committed: TopicOffset[], ms: number) => void;
   /** Backoff after a failed flush (default: pipelines/retry.ts defaultRetryPolicy; never gives up). */
   retryPolicy?: RetryPolicy;
 }
@@ -28,6 +28,14 @@ export interface WorkerHealth {
   last_error_retriable?: boolean;
   last_error_at?: string;
   last_flush_at?: string;
+}
+
+/** How far the group's commits are behind the end of an owned partition, as this member last committed them. */
+export interface PartitionLag extends TopicPartition {
+  highWatermark: number;
+  committed: number;
+  /** Messages on the bus not yet landed and committed. */
+  lag: number;
 }
 
 /** drain() gave up: the bus could not be landed within the time given (flushes kept failing). */
@@ -68,6 +76,8 @@ export class PipelineWorker {
   private readonly stopped = new AbortController();
   /** The partitions this member last took over (takeOver()), as a key to notice a rebalance. */
   private assignment = '';
+  /** The group's committed offset of each owned partition, as read at takeOver() and committed since. */
+  private readonly commits = new Map<string, number>();
 
   constructor(private readonly options: WorkerOptions) {}
 
@@ -135,11 +145,32 @@ export class PipelineWorker {
     if (key !== this.assignment) log.info({ partitions: owned.length }, 'landing the partitions this member owns');
     this.assignment = key;
     const committed = await Promise.all(owned.map(async (tp) => ({ ...tp, offset: await consumer.committed(tp) })));
+    this.commits.clear();
+    for (const c of committed) this.commits.set(`${c.topic}~${c.partition}`, c.offset);
     const removed = await lander.discardUncommitted({ owned, committedOf: (tp) => consumer.committed(tp) });
     if (removed > 0) log.warn({ removed }, 'removed lake files of an interrupted flush; landing them again');
     const recalled = await lander.recallLanded();
     if (recalled > 0) log.debug({ recalled }, 'dedupe memory recalled from the newest landed rows');
     return committed;
+  }
+
+  /**
+   * The lag of each partition this member owns: the bus's end offset minus the group's committed offset (what this
+   * member committed). Empty once stopped (the bus may be closed). One describe() per topic: for /metrics and status.
+   */
+  async lag(): Promise<PartitionLag[]> {
+    if (this.stopping || this.consumer === undefined) return [];
+    const owned = new Set(this.consumer.assignment().map((tp) => `${tp.topic}~${tp.partition}`));
+    const lags: PartitionLag[] = [];
+    for (const topic of this.options.topics) {
+      for (const { partition, highWatermark } of await this.options.bus.describe(topic)) {
+        const key = `${topic}~${partition}`;
+        if (!owned.has(key)) continue;
+        const committed = this.commits.get(key) ?? 0;
+        lags.push({ topic, partition, highWatermark, committed, lag: Math.max(0, highWatermark - committed) });
+      }
+    }
+    return lags;
   }
 
   /** Whether this member owns the partition now (none while its group rebalances): the lander asks before a flush. */
@@ -171,14 +202,16 @@ export class PipelineWorker {
 
   /** Writes what the lander buffered and commits its offsets; the lander takes its buffers before the first await. */
   private async flushAndCommit(): Promise<void> {
+    const started = performance.now();
     const offsets = await this.options.lander.flush();
     await this.consumer!.commit(offsets);
+    for (const o of offsets) this.commits.set(`${o.topic}~${o.partition}`, o.offset);
     await this.options.lander.committed();
     this.failures = 0;
     this.status.state = 'running';
     this.status.last_flush_at = new Date().toISOString();
     this.options.log.debug({ committed: offsets }, 'flush committed');
-    this.options.onFlush?.(offsets);
+    this.options.onFlush?.(offsets, performance.now() - started);
   }
 
   private async run(): Promise<void> {
