@@ -129,6 +129,14 @@ describe('the upstream API', () => {
     ]);
   });
 
+  it('narrows to periods ending on or after `since`: what a pull of recent periods asks for', async () => {
+    const whole = await rows('/api/v1/aggregates?limit=10000', tokens.province);
+    const recent = await rows('/api/v1/aggregates?since=2026-07-15&limit=10000', tokens.province);
+    expect(recent.length).toBeGreaterThan(0);
+    expect(recent.length).toBeLessThan(whole.length);
+    expect(recent).toEqual(whole.filter((r) => String(r.period_end) >= '2026-07-15'));
+  });
+
   it('pages with limit and offset: the pages together are the whole answer', async () => {
     const whole = await rows('/api/v1/aggregates?grain=month&limit=10000', tokens.province);
     const first = (await (await get('/api/v1/aggregates?grain=month&limit=7', tokens.province)).json()) as {
@@ -188,6 +196,9 @@ describe('the upstream API', () => {
     ['offset=-1', 'offset', 'whole number'],
     ['region=330102&region=330106', 'region', 'expected string'],
     ['sort=region_code', 'sort', 'unknown parameter sort'],
+    ['since=2026-7-1', 'since', 'a day, YYYY-MM-DD'],
+    ['since=2026-02-30', 'since', 'a day that exists'],
+    [`since=${encodeURIComponent("2026-07-01' or 1=1 --")}`, 'since', 'a day, YYYY-MM-DD'],
   ])('refuses %s with 400 naming the parameter', async (params, parameter, reason) => {
     const response = await get(`/api/v1/aggregates?${params}`, tokens.province);
     expect(response.status).toBe(400);

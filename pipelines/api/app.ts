@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { type JsValue, toJsValue } from '../models/query.js';
+import type { HubStatus } from '../ops/hub-status.js';
 import type { AuditLog } from './audit.js';
 import {
   arrowBody,
@@ -33,7 +34,16 @@ export interface ApiAppOptions {
   trustedProxies?: readonly string[];
   /** The hub's own region code (the OpenAPI description names it). */
   regionCode: string;
+  /** The status of the hub process serving the API (`GET /api/v1/status`); without it that route answers 503. */
+  status?: () => Promise<HubStatus>;
+  /** Counts every answered request by route pattern and status (`cityhub_api_requests_total`). */
+  requests?: ApiRequestCounter;
   now?: () => number;
+}
+
+/** Where the API counts its requests: by route pattern (`unmatched` for none) and HTTP status. */
+export interface ApiRequestCounter {
+  inc(labels: readonly [route: string, status: string]): void;
 }
 
 /** What a data route hands back to be encoded, audited and cached. */
@@ -125,6 +135,8 @@ export function buildApiApp(o: ApiAppOptions): FastifyInstance {
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL: the label's values stay as few as the routes.
+    o.requests?.inc([request.routeOptions.url ?? 'unmatched', String(reply.statusCode)]);
     o.audit?.record({
       at: new Date().toISOString(),
       token_id: request.grant?.id ?? null,
@@ -220,6 +232,15 @@ export function buildApiApp(o: ApiAppOptions): FastifyInstance {
       }
     };
 
+  // The hub's own status (docs/operations.md) to any valid token: upper tiers see whether a feed has stalled.
+  app.get('/api/v1/status', async (request, reply) => {
+    authenticate(request);
+    if (o.status === undefined)
+      throw new HttpProblem(503, { error: 'not_available', reason: 'this API process reports no status' });
+    const status = await o.status();
+    return reply.header('cache-control', 'no-store').send(status);
+  });
+
   const forbidden = (reason: string) => new HttpProblem(403, { error: 'forbidden', reason });
 
   app.get(
@@ -242,6 +263,7 @@ export function buildApiApp(o: ApiAppOptions): FastifyInstance {
           grain: q.grain ?? null,
           period: q.period ?? null,
           region: q.region ?? null,
+          since: q.since ?? null,
         };
         const scope = grant.regions.map((prefix, i) => {
           params[`scope${i}`] = prefix;
@@ -259,6 +281,8 @@ export function buildApiApp(o: ApiAppOptions): FastifyInstance {
           'and ($grain is null or grain = $grain)',
           'and ($period is null or period = $period)',
           'and ($region is null or region_code = $region)',
+          // Periods still open, or closed on or after that day: what a pull of recent periods asks for.
+          'and ($since is null or period_end >= cast($since as date))',
           `and (${scope.join(' or ')})`,
           indicators.length > 0 ? `and indicator_code in (${indicators.join(', ')})` : '',
           'order by indicator_code, grain, period, region_code',

@@ -1,4 +1,6 @@
 /** The OpenAPI 3.1 description of the upstream API, served at /api/v1/openapi.json. */
+import { jsonSchemaOf } from '../../schemas/json-schema.js';
+import { hubStatusSchema } from '../ops/hub-status.js';
 import { grains, MAX_PAGE } from './params.js';
 
 const problem = {
@@ -80,6 +82,12 @@ export function openApiDocument(regionCode: string): Record<string, unknown> {
               description: 'a 6-digit region code',
               schema: { type: 'string', pattern: '^\\d{6}$' },
             },
+            {
+              name: 'since',
+              in: 'query',
+              description: 'only periods ending on or after this day (YYYY-MM-DD): open periods and recent ones',
+              schema: { type: 'string', format: 'date' },
+            },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 1000 } },
             { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
             bom,
@@ -95,6 +103,27 @@ export function openApiDocument(regionCode: string): Record<string, unknown> {
             'The published snapshot: id, built at, data cut-off, marts, latest day per dataset, latest period per grain',
           parameters: [bom],
           responses: responses('the snapshot and its latest periods'),
+        },
+      },
+      '/api/v1/status': {
+        get: {
+          summary:
+            "The hub process's own status (docs/operations.md): connectors with state and last error, pipeline, records per feed, bus lag, last marts build, federation members, dead letters of the last hour, problems",
+          responses: {
+            200: {
+              description: 'the status, taken at the request',
+              content: { 'application/json': { schema: jsonSchemaOf(hubStatusSchema) } },
+            },
+            401: { description: 'no valid bearer token', content: { 'application/json': { schema: problem } } },
+            429: {
+              description: 'over the token rate limit (Retry-After)',
+              content: { 'application/json': { schema: problem } },
+            },
+            503: {
+              description: 'this API process reports no status',
+              content: { 'application/json': { schema: problem } },
+            },
+          },
         },
       },
       '/healthz': { get: { summary: 'the process is up', security: [], responses: { 200: { description: 'up' } } } },

@@ -42,6 +42,11 @@ export const aggregatesQuery = z
       .string()
       .regex(/^\d{6}$/, 'a 6-digit region code (GB/T 2260)')
       .optional(),
+    since: z
+      .string()
+      .regex(periodPatterns.day.pattern, 'a day, YYYY-MM-DD')
+      .refine(realDay, 'a day that exists')
+      .optional(),
     limit: whole('limit', 1, MAX_PAGE, 1000),
     offset: whole('offset', 0, 1_000_000_000, 0),
     bom: z.enum(['true', 'false'], 'true or false').default('false'),

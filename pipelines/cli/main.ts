@@ -34,10 +34,12 @@ import { apiHelp, commandApi } from './api.js';
 import { busHelp, commandBus } from './bus.js';
 import { catalogsHelp, commandCatalogs } from './catalogs.js';
 import { commandCompact, compactHelp } from './compact.js';
+import { runDemo } from './demo-province.js';
 import { commandDlq, dlqHelp } from './dlq.js';
 import { parseDuration } from './duration.js';
 import { commandMappings, mappingsHelp } from './mappings.js';
 import { commandPull, pullHelp } from './pull.js';
+import { commandStatus, statusHelp } from './status.js';
 
 const usage = `cityhub — the data hub of a city's 一网统管 platform
 
@@ -45,6 +47,7 @@ Usage: cityhub <command> [options]
 
 Commands:
   run                run the hub (with no --config: the embedded demo city)
+  status             is the hub running, and how: connectors, feeds, lag, marts, dead letters (docs/operations.md)
   query "SQL"        read the marts and the lake's Parquet files (read-only, streamed)
   models run|test    build / test the SQL models
   config check       validate and explain a config file (everything run would reject)
@@ -55,12 +58,13 @@ Commands:
   mappings test      show what a source mapping makes of sample payloads, record by record (docs/mappings.md)
   api token          make a bearer token for an upper tier and the config entry granting it (docs/api.md)
   pull               pull the member hubs' aggregates now (a province or national hub; docs/api.md)
-  dlq ls|show        the lake's dead letters by feed, reason and time; one message's dead letters in full
+  dlq ls|show|replay the lake's dead letters by feed, reason and time; one message in full; replay after a fix
 
 Every command takes --help.`;
 
 const help: Record<string, string> = {
   run: `Usage: cityhub run [--config FILE] [--role all|connectors|pipeline|models|api] [--for DURATION]
+       cityhub run --demo province [--for DURATION]
 
 Runs the hub. Without --config it runs the embedded demo city (province 330000, seeded simulator).
   --config FILE   YAML or JSON config (see docs/config.md)
@@ -70,7 +74,12 @@ Runs the hub. Without --config it runs the embedded demo city (province 330000, 
                   in one process. The api role serves the marts to upper tiers over HTTP (api.listen; role all
                   runs it too when api.tokens is not empty; see docs/api.md).
   --for DURATION  run that long (e.g. 60s, 5m), then stop sources, drain the bus into the lake, build the
-                  marts, print a per-feed summary and exit 0. Without it, runs until SIGINT/SIGTERM and does the same.`,
+                  marts, print a per-feed summary and exit 0. Without it, runs until SIGINT/SIGTERM and does the same.
+  --demo province the provincial demo (not with --config or --role): three city hubs (杭州, 宁波, 温州) and a
+                  province hub pulling them over the tier API, each its own process on free loopback ports, their
+                  configs written to ./data/demo-province with fresh tokens. Prints each hub's output under its
+                  name, the province's roll-up whenever it changes and curl commands to pull it. SIGINT/SIGTERM
+                  (or --for) stops every hub; exits 0 when each ended cleanly, 1 when one did not or died.`,
   query: `Usage: cityhub query "SQL" [--param NAME=VALUE]… [--format table|csv|json] [--config FILE] [--marts FILE]
 
 Runs a read-only SQL query against the marts (default <data_dir>/marts.duckdb) and streams the result out.
@@ -110,6 +119,7 @@ Exits 1 and names each bad key when it is invalid.`,
   api: apiHelp,
   pull: pullHelp,
   dlq: dlqHelp,
+  status: statusHelp,
   catalogs: catalogsHelp,
   mappings: mappingsHelp,
   schemas: `Usage: cityhub schemas export [--out DIR]
@@ -141,13 +151,24 @@ async function commandRun(args: string[], io: CliIo): Promise<number> {
   const print = lineWriter(io.stdout);
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string' }, role: { type: 'string', default: 'all' }, for: { type: 'string' } },
+    options: {
+      config: { type: 'string' },
+      role: { type: 'string' },
+      for: { type: 'string' },
+      demo: { type: 'string' },
+    },
     strict: true,
   });
+  const role = values.role ?? 'all';
   const roles = ['all', 'connectors', 'pipeline', 'models', 'api'];
-  if (!roles.includes(values.role!))
-    throw new UsageError(`--role must be one of ${roles.join(', ')} (got ${values.role})`);
+  if (!roles.includes(role)) throw new UsageError(`--role must be one of ${roles.join(', ')} (got ${role})`);
   const forMs = values.for === undefined ? undefined : parseDuration(values.for);
+  if (values.demo !== undefined) {
+    // A demo writes and runs its own hubs' configs, each hub with all its roles.
+    if (values.config !== undefined || values.role !== undefined)
+      throw new UsageError(`--demo ${values.demo} runs hubs of its own: it takes neither --config nor --role`);
+    return runDemo(values.demo, forMs, { out: print, err: lineWriter(io.stderr) });
+  }
   const loaded = loadConfig(values.config);
   const log = createLogger(loaded.config.log.level);
   let signals = 0;
@@ -165,7 +186,7 @@ async function commandRun(args: string[], io: CliIo): Promise<number> {
     process.on('SIGTERM', onSignal);
   });
   print(`cityhub ${loaded.file ? `config ${loaded.file}` : 'demo city (no --config)'}; lake ${lakeLocation(loaded)}`);
-  const summary = await runHub(loaded, { role: values.role as Role, forMs, log, out: print, stopSignal });
+  const summary = await runHub(loaded, { role: role as Role, forMs, log, out: print, stopSignal });
   // Each problem was printed with the summary; a run that did not end cleanly must not look like one that did.
   return summary.problems.length > 0 ? 1 : 0;
 }
@@ -372,6 +393,7 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   api: (args, io) => commandApi(args, lineWriter(io.stdout)),
   pull: (args, io) => commandPull(args, lineWriter(io.stdout)),
   dlq: (args, io) => commandDlq(args, (text) => io.stdout.write(text)),
+  status: (args, io) => commandStatus(args, (text) => io.stdout.write(text)),
   catalogs: (args, io) => commandCatalogs(args, lineWriter(io.stdout), lineWriter(io.stderr)),
   mappings: (args, io) => commandMappings(args, lineWriter(io.stdout), lineWriter(io.stderr)),
 };

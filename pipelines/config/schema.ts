@@ -398,6 +398,19 @@ export const apiConfig = z
   })
   .strict();
 
+export const metricsConfig = z
+  .object({
+    listen: z
+      .string()
+      .regex(/^[^\s:]*:\d{1,5}$/, 'host:port')
+      .optional()
+      .describe(
+        "host:port where every `cityhub run` process (any role) serves GET /metrics (Prometheus text) and GET /api/v1/status (JSON), unauthenticated: bind loopback or the operators' network (e.g. 127.0.0.1:9464), never a public address; one port per process on a host. Unset: no listener (docs/operations.md)",
+      ),
+  })
+  .strict()
+  .describe('the operations listener: metrics and status (docs/operations.md)');
+
 /** Feeds whose payloads a mapping file describes (dept deliveries have their own structured format, docs/feeds.md). */
 const mappedFeedPath = (feed: string) =>
   z
@@ -449,6 +462,20 @@ export const federationConfig = z
       .positive()
       .default(3_600_000)
       .describe('a member not reached for longer is stale (as is one whose last pull failed)'),
+    recent_days: z
+      .number()
+      .int()
+      .min(0)
+      .default(45)
+      .describe(
+        'a pull asks only for periods ending within this many days before today (open periods always): older ones keep what was pulled before',
+      ),
+    full_pull_after_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(86_400_000)
+      .describe('pull every period again when the last full pull is older than this (late corrections of old periods)'),
     members: z
       .array(
         z
@@ -495,6 +522,7 @@ export const hubConfig = z
     mappings: mappingPaths.prefault({}),
     models: modelsConfig.prefault({}),
     api: apiConfig.prefault({}),
+    metrics: metricsConfig.prefault({}),
     federation: federationConfig.prefault({}),
     log: z
       .object({

@@ -8,9 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pullMember } from './pull.js';
-import { readMemberState } from './store.js';
+import { readMemberState, valuesFile } from './store.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -40,7 +41,7 @@ afterEach(async () => {
 
 const member = () => ({ id: 'hz', url, token: 'hz-token-0123456789abcdef', region_code: '330100' });
 const settings = { timeout_ms: 2000, retries: 2, breaker_failures: 2, breaker_cooldown_ms: 60_000 };
-const options = (o: { now?: () => Date; ignoreBreaker?: boolean } = {}) => ({
+const options = (o: { now?: () => Date; ignoreBreaker?: boolean; settings?: typeof settings } = {}) => ({
   federationDir: dir,
   settings,
   sleep: async (ms: number) => {
@@ -176,5 +177,65 @@ describe('pullMember', () => {
     handle = serving(() => 's9');
     expect((await pullMember(member(), options({ now }))).status).toBe('pulled');
     expect((await readMemberState(dir, member())).failures).toBe(0);
+  });
+
+  it('pulls only recent periods once it has every period, keeps the older ones, and pulls all again when due', async () => {
+    const months = Array.from({ length: 12 }, (_, i) => `2026-${String(i + 1).padStart(2, '0')}`);
+    /** Serves every month of 2026 at `value`; honours `since` (period_end on or after it) unless `refuseSince`. */
+    const periods = (id: string, value: number, refuseSince = false): Handler => {
+      const snapshot = serving(() => id);
+      return (req, res) => {
+        const path = new URL(req.url!, 'http://x');
+        if (path.pathname !== '/api/v1/aggregates') return snapshot(req, res);
+        const since = path.searchParams.get('since');
+        if (since !== null && refuseSince) {
+          res.writeHead(400, { 'content-type': 'application/json' }).end('{"reason":"unknown parameter since"}');
+          return;
+        }
+        const rows = months.map((m) => ({ ...row(m), value })).filter((r) => since === null || r.period_end >= since);
+        res
+          .writeHead(200, { etag: `"${id}"`, 'content-type': 'application/json' })
+          .end(JSON.stringify({ rows, next_offset: null }));
+      };
+    };
+    const recent = { ...settings, recent_days: 45, full_pull_after_ms: 86_400_000 };
+    let clock = Date.parse('2026-12-03T02:00:00Z');
+    const o = () => options({ now: () => new Date(clock), settings: recent });
+    const stored = async () => {
+      const instance = await DuckDBInstance.create(':memory:');
+      const connection = await instance.connect();
+      try {
+        const reader = await connection.runAndReadAll(
+          `select period, member_snapshot_id, value from read_parquet('${valuesFile(dir, 'hz')}') order by period`,
+        );
+        return reader.getRows().map((r) => r.join(' '));
+      } finally {
+        connection.closeSync();
+        instance.closeSync();
+      }
+    };
+
+    handle = periods('s1', 0.5);
+    expect(await pullMember(member(), o())).toMatchObject({ status: 'pulled', rows: 12 });
+    expect(requests.filter((r) => r.includes('since='))).toEqual([]);
+
+    // Periods ending from 2026-10-19 (45 days before 2026-12-03 in Asia/Shanghai) come again; the others stay.
+    handle = periods('s2', 0.9);
+    requests = [];
+    expect(await pullMember(member(), o())).toMatchObject({ status: 'pulled', rows: 3 });
+    expect(requests).toContain('GET /api/v1/aggregates?limit=10000&offset=0&since=2026-10-19');
+    expect(await stored()).toEqual(months.map((m) => (m >= '2026-10' ? `${m} s2 0.9` : `${m} s1 0.5`)));
+    expect((await readMemberState(dir, member())).rows).toBe(12);
+
+    // A day later the last full pull is too old: every period again.
+    clock += 86_400_000 + 1;
+    handle = periods('s3', 0.7);
+    expect(await pullMember(member(), o())).toMatchObject({ status: 'pulled', rows: 12 });
+    expect(await stored()).toEqual(months.map((m) => `${m} s3 0.7`));
+
+    // A member that does not know `since` (400) is pulled whole instead.
+    handle = periods('s4', 0.2, true);
+    expect(await pullMember(member(), o())).toMatchObject({ status: 'pulled', rows: 12 });
+    expect(await stored()).toEqual(months.map((m) => `${m} s4 0.2`));
   });
 });

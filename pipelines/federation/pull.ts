@@ -22,6 +22,10 @@ export interface PullSettings {
   retries: number;
   breaker_failures: number;
   breaker_cooldown_ms: number;
+  /** Ask only for periods ending within this many days before today (open ones always); undefined: every period. */
+  recent_days?: number;
+  /** Pull every period again once the last full pull is older than this. */
+  full_pull_after_ms?: number;
 }
 
 export type PullOutcome =
@@ -80,11 +84,22 @@ export async function pullMember(member: FederationMember, o: PullOptions): Prom
       failures: 0,
     };
     if (outcome.status === 'pulled') {
-      await writeMemberValues(o.federationDir, member.id, outcome.snapshotId, checkedAt, outcome.rows);
-      Object.assign(next, { snapshot_id: outcome.snapshotId, pulled_at: checkedAt, rows: outcome.rows.length });
+      const rows = await writeMemberValues(o.federationDir, member.id, outcome.snapshotId, checkedAt, outcome.rows, {
+        keepEndedBefore: outcome.since,
+      });
+      Object.assign(next, { snapshot_id: outcome.snapshotId, pulled_at: checkedAt, rows });
+      if (outcome.since === undefined) next.full_pulled_at = checkedAt;
     }
     await writeMemberState(o.federationDir, next);
-    o.log?.info({ member: member.id, status: outcome.status, snapshot: outcome.snapshotId }, 'federation pull');
+    o.log?.info(
+      {
+        member: member.id,
+        status: outcome.status,
+        snapshot: outcome.snapshotId,
+        ...(outcome.status === 'pulled' ? { rows: outcome.rows.length, since: outcome.since ?? 'every period' } : {}),
+      },
+      'federation pull',
+    );
     return outcome.status === 'pulled'
       ? { member: member.id, status: 'pulled', snapshotId: outcome.snapshotId, rows: outcome.rows.length }
       : { member: member.id, status: 'unchanged', snapshotId: outcome.snapshotId };
@@ -105,14 +120,29 @@ export async function pullMember(member: FederationMember, o: PullOptions): Prom
   }
 }
 
+/**
+ * The first day of the periods to ask for, or undefined for every period: a first pull, a member whose last full
+ * pull is older than full_pull_after_ms, or settings without recent_days pull everything.
+ */
+function recentSince(state: MemberState, settings: PullSettings, now: Date): string | undefined {
+  if (settings.recent_days === undefined || state.snapshot_id === null || !state.full_pulled_at) return undefined;
+  const fullAge = now.getTime() - Date.parse(state.full_pulled_at);
+  if (!(fullAge < (settings.full_pull_after_ms ?? Number.POSITIVE_INFINITY))) return undefined;
+  // Days in Asia/Shanghai, as the members' periods are.
+  const today = new Date(now.getTime() + 8 * 3_600_000);
+  today.setUTCDate(today.getUTCDate() - settings.recent_days);
+  return today.toISOString().slice(0, 10);
+}
+
 async function pullOnce(
   member: FederationMember,
   state: MemberState,
   o: PullOptions,
 ): Promise<
   | { status: 'unchanged'; snapshotId: string }
-  | { status: 'pulled'; snapshotId: string; rows: Record<string, unknown>[] }
+  | { status: 'pulled'; snapshotId: string; rows: Record<string, unknown>[]; since: string | undefined }
 > {
+  let since = recentSince(state, o.settings, (o.now ?? (() => new Date()))());
   for (let restart = 0; ; restart++) {
     const current = await request(member, '/api/v1/snapshots/current', o, state.snapshot_id);
     if (current.status === 304) return { status: 'unchanged', snapshotId: state.snapshot_id! };
@@ -120,7 +150,19 @@ async function pullOnce(
     const rows: Record<string, unknown>[] = [];
     let torn = false;
     for (let offset = 0; ; ) {
-      const page = await request(member, `/api/v1/aggregates?limit=${PAGE}&offset=${offset}`, o);
+      const filter = since === undefined ? '' : `&since=${since}`;
+      let page: Awaited<ReturnType<typeof request>>;
+      try {
+        page = await request(member, `/api/v1/aggregates?limit=${PAGE}&offset=${offset}${filter}`, o);
+      } catch (error) {
+        // A member from before `since` refuses it (400 unknown parameter): pull everything from it instead.
+        if (since === undefined || !(error instanceof MemberPullError) || !/ 400 .*since/.test(error.message))
+          throw error;
+        since = undefined;
+        rows.length = 0;
+        offset = 0;
+        continue;
+      }
       if (page.etag !== `"${snapshotId}"`) {
         torn = true;
         break;
@@ -130,7 +172,7 @@ async function pullOnce(
       if (body.next_offset === null) break;
       offset = body.next_offset;
     }
-    if (!torn) return { status: 'pulled', snapshotId, rows };
+    if (!torn) return { status: 'pulled', snapshotId, rows, since };
     if (restart + 1 >= MAX_RESTARTS) {
       throw new MemberPullError(member.id, `its snapshot changed during ${MAX_RESTARTS} pulls in a row`, true);
     }

@@ -4,7 +4,7 @@
  * last attempt). The values file is replaced whole by rename after it is written; the state after it, so a crash in
  * between leaves a state naming an older snapshot, and the next pull fetches again.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { literal } from '../models/columns.js';
@@ -24,6 +24,8 @@ export interface MemberState {
   /** Failed pulls in a row (the circuit breaker opens at federation.breaker_failures). */
   failures: number;
   rows: number;
+  /** When every period was last pulled (later pulls may ask only for recent ones: federation.recent_days). */
+  full_pulled_at?: string | null;
 }
 
 /** The columns of a pulled row, as /api/v1/aggregates serves them (mart_indicator_values of the member). */
@@ -78,14 +80,19 @@ export async function writeMemberState(federationDir: string, state: MemberState
   await rename(tmp, join(dir, 'state.json'));
 }
 
-/** Replaces the member's values with these rows (objects as the API's JSON serves them), typed, as Parquet. */
+/**
+ * Replaces the member's values with these rows (objects as the API's JSON serves them), typed, as Parquet. With
+ * `keepEndedBefore` (a pull of recent periods only) the stored rows of periods that ended before that day stay, each
+ * with the snapshot it was pulled from. Returns the rows stored.
+ */
 export async function writeMemberValues(
   federationDir: string,
   memberId: string,
   snapshotId: string,
   pulledAt: string,
   rows: readonly Record<string, unknown>[],
-): Promise<void> {
+  options: { keepEndedBefore?: string | undefined } = {},
+): Promise<number> {
   const dir = memberDir(federationDir, memberId);
   await mkdir(dir, { recursive: true });
   const ndjson = join(dir, 'values.ndjson.tmp');
@@ -93,6 +100,7 @@ export async function writeMemberValues(
   await writeFile(ndjson, rows.map((r) => JSON.stringify(r)).join('\n'));
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
+  let stored = 0;
   try {
     const columns = Object.entries(pulledColumns)
       .map(([name, type]) => `${literal(name)}: ${literal(type)}`)
@@ -106,14 +114,27 @@ export async function writeMemberValues(
             .map(([c, t]) => `cast(null as ${t}) as "${c}"`)
             .join(', ')} where false`
         : `select ${typed} from read_json(${literal(ndjson)}, format = 'newline_delimited', columns = {${columns}})`;
-    await connection.run(
-      `copy (select ${literal(memberId)} as member_id, ${literal(snapshotId)} as member_snapshot_id, ` +
-        `cast(${literal(pulledAt)} as timestamptz) as pulled_at, * from (${source})) to ${literal(parquet)} (format parquet)`,
-    );
+    const pulled = `select ${literal(memberId)} as member_id, ${literal(snapshotId)} as member_snapshot_id, cast(${literal(pulledAt)} as timestamptz) as pulled_at, * from (${source})`;
+    const previous = valuesFile(federationDir, memberId);
+    const kept =
+      options.keepEndedBefore !== undefined && (await exists(previous))
+        ? ` union all by name select * from read_parquet(${literal(previous)}) where period_end < cast(${literal(options.keepEndedBefore)} as date)`
+        : '';
+    await connection.run(`copy (${pulled}${kept}) to ${literal(parquet)} (format parquet)`);
+    const count = await connection.runAndReadAll(`select count(*) from read_parquet(${literal(parquet)})`);
+    stored = Number(count.getRows()[0]![0]);
   } finally {
     connection.closeSync();
     instance.closeSync();
     await rm(ndjson, { force: true });
   }
   await rename(parquet, valuesFile(federationDir, memberId));
+  return stored;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
