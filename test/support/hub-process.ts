@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, expect } from 'vitest';
 import { stringify } from 'yaml';
+import { freeLoopbackPorts } from '../../pipelines/demo/free-ports.js';
 
 export const projectRoot = resolve(import.meta.dirname, '../..');
 const cli = join(projectRoot, 'bin/cityhub.js');
@@ -33,26 +33,8 @@ process.once('exit', () => {
   for (const child of running.keys()) child.kill('SIGKILL');
 });
 
-/**
- * `count` distinct loopback ports free right now, for a hub child's listeners. Held open together while chosen, so
- * they differ; another process could still take one before the child binds it, which its start would report.
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-    }
-    return servers.map((server) => (server.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  }
-}
+/** `count` distinct loopback ports free right now, for a hub child's listeners (the provincial demo's own choice). */
+export const freePorts = freeLoopbackPorts;
 
 /** A temp folder removed after the test, even when it fails. */
 export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
