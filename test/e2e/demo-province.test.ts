@@ -12,18 +12,13 @@ import { tokenHash } from '../../pipelines/api/tokens.js';
 import { queryMarts } from '../../pipelines/models/query.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
 import { type HubProcess, startCli, tempDir } from '../support/hub-process.js';
+import { sumMemberRows } from '../support/rollup.js';
 
 const cities = [
   { id: 'hangzhou', region: '330100' },
   { id: 'ningbo', region: '330200' },
   { id: 'wenzhou', region: '330300' },
 ];
-
-interface Sum {
-  numerator: number | null;
-  denominator: number;
-  members: number;
-}
 
 /** A city's values at its own region and the snapshot they belong to, read in one query (one marts file). */
 async function cityValues(folder: string, city: { id: string; region: string }) {
@@ -103,16 +98,7 @@ describe('cityhub run --demo province', () => {
           continue;
         }
         expect(snapshot.members.map((m) => [m.member_id, m.stale])).toEqual(cities.map((c) => [c.id, false]));
-        const expected = new Map<string, Sum>();
-        for (const { rows } of own)
-          for (const [code, grain, period, numerator, denominator] of rows) {
-            const key = `${code} ${grain} ${period}`;
-            const sum = expected.get(key) ?? { numerator: 0, denominator: 0, members: 0 };
-            sum.numerator = sum.numerator === null || numerator === null ? null : sum.numerator + Number(numerator);
-            sum.denominator += Number(denominator);
-            sum.members += 1;
-            expected.set(key, sum);
-          }
+        const expected = sumMemberRows(own.map(({ rows }) => rows));
         const rollUps = page.rows.filter((r) => r.source === 'rollup');
         expect(rollUps.length).toBe(expected.size);
         for (const row of rollUps) {

@@ -12,6 +12,7 @@ import { buildTestMarts, hotline, type MartRow, tempDirs, testRegions } from '..
 import type { Region } from '../../schemas/index.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
 import { freePorts, type HubProcess, startCli, tempDir, writeConfig } from '../support/hub-process.js';
+import { sumMemberRows } from '../support/rollup.js';
 
 const regions: Region[] = [
   ...testRegions,
@@ -158,21 +159,19 @@ describe('a provincial hub over three city hubs', () => {
     await buildProvince();
 
     // The recomputation, from each city's own marts file: its rows at its own region, summed.
-    const expected = new Map<string, { numerator: number | null; denominator: number; members: number }>();
-    for (const city of cities) {
-      const result = await queryMarts({
-        martsPath: city.martsPath,
-        sql: `select indicator_code, grain, period, numerator, denominator from mart_indicator_values where region_code = '${city.region}'`,
-      });
-      for (const [code, grain, period, numerator, denominator] of result.rows) {
-        const key = `${code} ${grain} ${period}`;
-        const sum = expected.get(key) ?? { numerator: 0, denominator: 0, members: 0 };
-        sum.numerator = sum.numerator === null || numerator === null ? null : sum.numerator + Number(numerator);
-        sum.denominator += Number(denominator);
-        sum.members += 1;
-        expected.set(key, sum);
-      }
-    }
+    const expected = sumMemberRows(
+      await Promise.all(
+        cities.map(
+          async (city) =>
+            (
+              await queryMarts({
+                martsPath: city.martsPath,
+                sql: `select indicator_code, grain, period, numerator, denominator from mart_indicator_values where region_code = '${city.region}'`,
+              })
+            ).rows,
+        ),
+      ),
+    );
     const rollups = await provinceQuery(
       "select * from mart_indicator_values where region_code = '330000' order by indicator_code, grain, period",
     );
