@@ -302,6 +302,7 @@ async function runRoles(
       maxDepth: limits.maxDepth,
       maxStringBytes: limits.maxStringBytes,
       maxRecordsPerMessage: config.landing.max_records_per_message,
+      bulk: config.landing.bulk,
     };
     const normalizers = new Map<string, MessageNormalizer>();
     for (const feed of feeds) {
@@ -320,6 +321,7 @@ async function runRoles(
       store: lakeStore,
       writer,
       normalizers,
+      bulk: config.landing.bulk,
       generation: bus.generation,
       // Over Kafka another process may have had these partitions: it waits for a journal as young as its session.
       ...(config.bus.type === 'kafka'

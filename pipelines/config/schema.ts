@@ -167,6 +167,12 @@ export const landingConfig = z
       .default(32 * 1024 * 1024)
       .describe('… or once the buffered raw payloads (all partitions together) reach this many bytes'),
     max_age_ms: z.number().int().min(10).default(5_000).describe('… or when the oldest buffered row is this old'),
+    bulk: z
+      .boolean()
+      .default(true)
+      .describe(
+        'the bulk path: payloads whose mapping compiles to SQL are mapped and checked by DuckDB, one statement per flush; records it is not sure of (and their dead letters) go through the record path, so results are the same. `config check` shows which path each mapping takes (docs/feeds.md "Bulk path")',
+      ),
     max_payload_bytes: z
       .number()
       .int()

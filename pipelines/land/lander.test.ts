@@ -361,6 +361,8 @@ describe('_source names the connector that sent the message (its cityhub-source 
       writer,
       normalizers: new Map([['raw.sensor', spy]]),
       limits: relaxed,
+      // The record path normalizes as messages arrive; the bulk path hands the same headers over at the flush.
+      bulk: false,
       now: () => clock,
     });
     const withTopic = { 'cityhub-source': 'mqtt-a', 'mqtt-topic': 'city/330106/gas' };

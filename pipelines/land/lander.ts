@@ -2,8 +2,10 @@ import { rename } from 'node:fs/promises';
 import type { Feed } from '../../connectors/types.js';
 import type { DatasetName } from '../../schemas/index.js';
 import { REPLAY_OF_HEADER, SOURCE_HEADER } from '../bus/headers.js';
-import type { MessageHeaders, PartitionBatch, TopicOffset, TopicPartition } from '../bus/types.js';
+import type { BusMessage, MessageHeaders, PartitionBatch, TopicOffset, TopicPartition } from '../bus/types.js';
 import { CityhubError } from '../errors.js';
+import type { BulkPlan, BulkPlanResult } from '../normalize/bulk-plan.js';
+import type { SourceMapping } from '../normalize/mappings/types.js';
 import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
 import { shanghaiDate } from '../normalize/time.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
@@ -51,6 +53,20 @@ interface PartitionBuffer {
   /** Of counts.dead_lettered, the records per reason_code. */
   reasons: Map<string, number>;
   datasetRows: Partial<Record<DatasetName, number>>;
+  /** Messages of a topic with a bulk plan, kept whole until the flush maps them (bulk path, issue 12). */
+  deferred: DeferredMessage[];
+  /** Of counts.landed, the records the bulk path mapped. */
+  bulkLanded: number;
+}
+
+/** A message whose normalizing waits for the flush: the bulk path maps many at once, the rest follow in bus order. */
+interface DeferredMessage {
+  /** Order of arrival over every partition of the lander (dedupe follows it, as on the record path). */
+  seq: number;
+  message: BusMessage;
+  /** The flush's (source, ingested-at) pair of the message. */
+  meta: number;
+  plan: BulkPlan | undefined;
 }
 
 /** What the lander needs of a topic's normalizer (the feed's Normalizer, or the reader of connector dead letters). */
@@ -65,6 +81,13 @@ export interface MessageNormalizer {
   readonly dedupeWindow?: number;
   naturalKeyFields?(dataset: DatasetName): readonly string[];
   remember?(dataset: DatasetName, keys: Iterable<string>): void;
+  /** The bulk plan a message may take (bulk path), else undefined. Absent for the dead-letter reader. */
+  bulkPlanFor?(value: Buffer, headers: MessageHeaders): BulkPlan | undefined;
+  /** Whether any of its mappings has a bulk plan: its messages then wait for the flush. */
+  bulkPlanOf?(mapping: SourceMapping): BulkPlanResult;
+  mappings?(): { source: string | undefined; mapping: SourceMapping }[];
+  /** A row the bulk path landed, by natural key: undefined, or the duplicate's dead letter. */
+  bulkRow?(value: Buffer, dataset: DatasetName, key: string): NormalizedMessage | undefined;
 }
 
 /** At most this many of a dataset's newest files are read to recall its natural keys. */
@@ -93,7 +116,17 @@ export interface LanderOptions {
    * processes over Kafka); a flush holding a partition it lost is given up (FlushRevokedError). Default: always.
    */
   owns?: (tp: TopicPartition) => boolean;
+  /** Whether topics whose mappings compile to SQL take the bulk path (landing.bulk; default true). */
+  bulk?: boolean;
   now?: () => number;
+}
+
+/** The SQL rows of one bulk plan in a flush, once dedupe said which land. */
+interface BulkRows {
+  dataset: DatasetName;
+  table: string;
+  /** Sequence numbers of `_ok` rows that turned out duplicates. */
+  duplicates: number[];
 }
 
 /** A flush was given up because a rebalance took some of its partitions away before its files were in place. */
@@ -120,6 +153,8 @@ export class Lander {
    * reasons sum to stats.feeds[feed].dead_lettered.
    */
   readonly deadLettersByReason = new Map<Feed, Map<string, number>>();
+  /** Of the landed records per feed, those the bulk path mapped (counted with stats). */
+  readonly bulkLanded = new Map<Feed, number>();
   private readonly buffers = new Map<string, PartitionBuffer>();
   private readonly now: () => number;
 
@@ -127,6 +162,12 @@ export class Lander {
   private readonly journals: FlushJournals;
   /** The last flush, counted into stats once its offsets are committed. */
   private uncounted: { buffers: PartitionBuffer[]; files: number } | undefined;
+  /** Arrival order of deferred messages, and the (source, ingested-at) pairs of the buffered ones. */
+  private sequence = 0;
+  private metas: { source: string; ingestedAt: string }[] = [];
+  private metaIndex = new Map<string, number>();
+  private readonly deferring = new Map<MessageNormalizer, boolean>();
+  private bulkTables = 0;
 
   constructor(private readonly options: LanderOptions) {
     this.now = options.now ?? Date.now;
@@ -175,7 +216,42 @@ export class Lander {
     if (batch.messages.length === 0) return;
     const normalizer = this.options.normalizers.get(batch.topic);
     if (!normalizer) throw new Error(`no normalizer for topic ${batch.topic}`);
-    const generation = this.generation;
+    const buffer = this.bufferOf(batch, normalizer);
+    const ingestedAt = new Date(this.now()).toISOString();
+    if (this.defers(normalizer)) {
+      // The bulk path: messages wait for the flush, which maps the eligible ones in one DuckDB statement and
+      // normalizes the rest in bus order (dedupe sees every message in the order the record path would).
+      let source = '';
+      let meta = -1;
+      for (const message of batch.messages) {
+        const messageSource = sourceOf(message.headers, normalizer.feed);
+        if (messageSource !== source || meta < 0) {
+          source = messageSource;
+          meta = this.metaOf(source, ingestedAt);
+        }
+        buffer.deferred.push({
+          seq: this.sequence++,
+          message,
+          meta,
+          plan: normalizer.bulkPlanFor!(message.value, message.headers),
+        });
+        buffer.rows++;
+        buffer.bytes += message.value.length;
+        buffer.lastOffset = message.offset;
+      }
+      return;
+    }
+    const fresh = new Map<DatasetName, string[]>();
+    const landing = new LandingText(batch.topic, batch.partition, ingestedAt);
+    for (const message of batch.messages) {
+      const result = normalizer.normalize(message.value, message.headers);
+      this.absorb(buffer, fresh, landing, message, sourceOf(message.headers, normalizer.feed), result);
+    }
+    this.keepLines(buffer, fresh);
+  }
+
+  /** The partition's buffer, opened at its first message since the last flush. */
+  private bufferOf(batch: PartitionBatch, normalizer: MessageNormalizer): PartitionBuffer {
     const id = partitionId(batch.topic, batch.partition);
     let buffer = this.buffers.get(id);
     if (!buffer) {
@@ -188,67 +264,106 @@ export class Lander {
         bytes: 0,
         rows: 0,
         startedAt: this.now(),
-        ...(generation ? { generation } : {}),
+        ...(this.generation ? { generation: this.generation } : {}),
         datasets: new Map(),
         deadLetters: [],
         counts: { received: 0, landed: 0, dead_lettered: 0 },
         reasons: new Map(),
         datasetRows: {},
+        deferred: [],
+        bulkLanded: 0,
       };
       this.buffers.set(id, buffer);
     }
+    return buffer;
+  }
+
+  /** Whether a topic's messages wait for the flush (one of its mappings has a bulk plan). */
+  private defers(normalizer: MessageNormalizer): boolean {
+    let defers = this.deferring.get(normalizer);
+    if (defers === undefined) {
+      defers =
+        this.options.bulk !== false &&
+        normalizer.bulkPlanFor !== undefined &&
+        (normalizer.mappings?.() ?? []).some(({ mapping }) => normalizer.bulkPlanOf!(mapping).ok);
+      this.deferring.set(normalizer, defers);
+    }
+    return defers;
+  }
+
+  /** Index of a (source, ingested-at) pair among this flush's. */
+  private metaOf(source: string, ingestedAt: string): number {
+    const key = `${source}\u0001${ingestedAt}`;
+    let index = this.metaIndex.get(key);
+    if (index === undefined) {
+      index = this.metas.length;
+      this.metas.push({ source, ingestedAt });
+      this.metaIndex.set(key, index);
+    }
+    return index;
+  }
+
+  /** One normalized message into its partition's buffer: rows as NDJSON lines, dead letters, counts. */
+  private absorb(
+    buffer: PartitionBuffer,
+    fresh: Map<DatasetName, string[]>,
+    landing: LandingText,
+    message: BusMessage,
+    source: string,
+    result: NormalizedMessage,
+  ): void {
+    const suffix = landing.suffix(source, message.offset);
+    for (const { dataset, dt, row } of result.rows) {
+      let lines = fresh.get(dataset);
+      if (!lines) {
+        lines = [];
+        fresh.set(dataset, lines);
+      }
+      const json = JSON.stringify(row);
+      const tail = `,"dt":"${dt}"${suffix}`;
+      lines.push(json.length > 2 ? json.slice(0, -1) + tail : `{${tail.slice(1)}`);
+      buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 0) + 1;
+    }
+    this.countMessage(buffer, message, source, landing.ingestedAt, result);
+  }
+
+  /** A message's dead letters and counts into its partition's buffer. */
+  private countMessage(
+    buffer: PartitionBuffer,
+    message: BusMessage,
+    source: string,
+    ingestedAt: string,
+    result: NormalizedMessage,
+  ): void {
+    let deadLettered = 0;
+    for (const deadLetter of result.deadLetters) {
+      buffer.deadLetters.push(
+        deadLetterLine(
+          deadLetter,
+          source,
+          { topic: buffer.topic, partition: buffer.partition, offset: message.offset },
+          ingestedAt,
+          result.rows.length,
+          message.headers[REPLAY_OF_HEADER],
+        ),
+      );
+      const records = deadLetter.records ?? 1;
+      deadLettered += records;
+      buffer.reasons.set(deadLetter.reason_code, (buffer.reasons.get(deadLetter.reason_code) ?? 0) + records);
+    }
     const counts = buffer.counts;
-    const datasetRows = buffer.datasetRows;
-    const ingestedAt = new Date(this.now()).toISOString();
-    // Landing columns are appended to each row's JSON as text: no copy of the row object per record. All but the
-    // source and the offset are the same for the whole batch; the source is nearly always too (one connector per
-    // topic), so its part is rebuilt only when it changes.
-    const coordinates = `,"_ingested_at":"${ingestedAt}","_topic":${JSON.stringify(batch.topic)},"_partition":${batch.partition},"_offset":`;
-    let source = '';
-    let landing = '';
-    const fresh = new Map<DatasetName, string[]>();
-    for (const message of batch.messages) {
-      const messageSource = sourceOf(message.headers, normalizer.feed);
-      if (messageSource !== source || landing === '') {
-        source = messageSource;
-        landing = `,"_source":${JSON.stringify(source)}${coordinates}`;
-      }
-      const result = normalizer.normalize(message.value, message.headers);
-      const suffix = `${landing}${message.offset}}`;
-      for (const { dataset, dt, row } of result.rows) {
-        let lines = fresh.get(dataset);
-        if (!lines) {
-          lines = [];
-          fresh.set(dataset, lines);
-        }
-        const json = JSON.stringify(row);
-        const tail = `,"dt":"${dt}"${suffix}`;
-        lines.push(json.length > 2 ? json.slice(0, -1) + tail : `{${tail.slice(1)}`);
-        datasetRows[dataset] = (datasetRows[dataset] ?? 0) + 1;
-      }
-      let deadLettered = 0;
-      for (const deadLetter of result.deadLetters) {
-        buffer.deadLetters.push(
-          deadLetterLine(
-            deadLetter,
-            source,
-            { topic: batch.topic, partition: batch.partition, offset: message.offset },
-            ingestedAt,
-            result.rows.length,
-            message.headers[REPLAY_OF_HEADER],
-          ),
-        );
-        const records = deadLetter.records ?? 1;
-        deadLettered += records;
-        buffer.reasons.set(deadLetter.reason_code, (buffer.reasons.get(deadLetter.reason_code) ?? 0) + records);
-      }
-      counts.received += result.received;
-      counts.landed += result.landed;
-      counts.dead_lettered += deadLettered;
+    counts.received += result.received;
+    counts.landed += result.landed;
+    counts.dead_lettered += deadLettered;
+    if (buffer.deferred.length === 0) {
       buffer.rows += result.rows.length + result.deadLetters.length;
       buffer.bytes += message.value.length;
       buffer.lastOffset = message.offset;
     }
+  }
+
+  /** A batch's new NDJSON lines, joined once per dataset into the buffer's chunks. */
+  private keepLines(buffer: PartitionBuffer, fresh: Map<DatasetName, string[]>): void {
     for (const [dataset, lines] of fresh) {
       const chunks = buffer.datasets.get(dataset);
       if (chunks) chunks.push(lines.join('\n'));
@@ -276,6 +391,8 @@ export class Lander {
   /** Forgets everything buffered (after a failure the worker re-reads from the committed offsets). */
   abandon(): void {
     this.buffers.clear();
+    this.metas = [];
+    this.metaIndex.clear();
     this.uncounted = undefined;
     for (const normalizer of this.options.normalizers.values()) normalizer.forgetSeen();
   }
@@ -289,7 +406,110 @@ export class Lander {
     const taken = new Map(this.buffers);
     this.buffers.clear();
     const buffers = [...taken.values()];
+    const metas = this.metas;
+    this.metas = [];
+    this.metaIndex.clear();
+    const bulk = await this.mapDeferred(buffers, metas);
+    try {
+      return await this.write(taken, buffers, bulk);
+    } finally {
+      for (const rows of bulk) await this.options.writer.run(`drop table if exists ${rows.table}`);
+    }
+  }
+
+  /**
+   * Normalizes the deferred messages of a flush (bulk path): per bulk plan, DuckDB maps and checks the eligible
+   * payloads into a temp table; then every deferred message is taken in arrival order — a row DuckDB is sure of goes
+   * through the normalizer's dedupe by its key, any other message through normalize() — so rows, dead letters and
+   * counts are those of the record path. Returns the temp tables whose rows land (duplicates excluded).
+   */
+  private async mapDeferred(
+    buffers: readonly PartitionBuffer[],
+    metas: readonly { source: string; ingestedAt: string }[],
+  ): Promise<BulkRows[]> {
+    const deferred: { buffer: PartitionBuffer; entry: DeferredMessage }[] = [];
+    for (const buffer of buffers) for (const entry of buffer.deferred) deferred.push({ buffer, entry });
+    if (deferred.length === 0) return [];
+    deferred.sort((a, b) => a.entry.seq - b.entry.seq);
+    const { writer } = this.options;
+    const byPlan = new Map<BulkPlan, { buffer: PartitionBuffer; entry: DeferredMessage }[]>();
+    for (const item of deferred) {
+      const plan = item.entry.plan;
+      if (!plan) continue;
+      let list = byPlan.get(plan);
+      if (!list) {
+        list = [];
+        byPlan.set(plan, list);
+      }
+      list.push(item);
+    }
+    const tables: BulkRows[] = [];
+    /** Per deferred message sure in SQL: its natural key, by seq. */
+    const keys = new Map<number, { key: string; rows: BulkRows }>();
+    try {
+      for (const [plan, items] of byPlan) {
+        const table = `bulk_rows_${process.pid}_${this.bulkTables++}`;
+        const rows: BulkRows = { dataset: plan.dataset, table, duplicates: [] };
+        tables.push(rows);
+        await writer.prepare(plan);
+        const file = await writer.scratchFile('bulk', scratchLines(items));
+        try {
+          await writer.run(
+            `create temp table ${table} as ${plan.selectSql({ file, topic: items[0]!.buffer.topic, metas, now: this.now() })}`,
+          );
+        } finally {
+          await writer.removeScratch(file);
+        }
+        const sure = await writer.rows(`select seq, _key from ${table} where _ok order by seq`);
+        for (const [seq, key] of sure) keys.set(Number(seq), { key: String(key), rows });
+      }
+      let fresh = new Map<DatasetName, string[]>();
+      let landing: LandingText | undefined;
+      let current: PartitionBuffer | undefined;
+      for (const { buffer, entry } of deferred) {
+        if (buffer !== current) {
+          if (current) this.keepLines(current, fresh);
+          fresh = new Map();
+          current = buffer;
+          landing = undefined;
+        }
+        const normalizer = this.options.normalizers.get(buffer.topic)!;
+        const { message } = entry;
+        const meta = metas[entry.meta]!;
+        const sure = keys.get(entry.seq);
+        if (sure) {
+          const duplicate = normalizer.bulkRow!(message.value, sure.rows.dataset, sure.key);
+          if (duplicate) {
+            sure.rows.duplicates.push(entry.seq);
+            this.countMessage(buffer, message, meta.source, meta.ingestedAt, duplicate);
+          } else {
+            buffer.datasetRows[sure.rows.dataset] = (buffer.datasetRows[sure.rows.dataset] ?? 0) + 1;
+            buffer.counts.received++;
+            buffer.counts.landed++;
+            buffer.bulkLanded++;
+          }
+          continue;
+        }
+        if (!landing || landing.ingestedAt !== meta.ingestedAt)
+          landing = new LandingText(buffer.topic, buffer.partition, meta.ingestedAt);
+        const result = normalizer.normalize(message.value, message.headers);
+        this.absorb(buffer, fresh, landing, message, meta.source, result);
+      }
+      if (current) this.keepLines(current, fresh);
+    } catch (error) {
+      for (const rows of tables) await writer.run(`drop table if exists ${rows.table}`).catch(() => {});
+      throw error;
+    }
+    return tables;
+  }
+
+  private async write(
+    taken: ReadonlyMap<string, PartitionBuffer>,
+    buffers: PartitionBuffer[],
+    bulk: readonly BulkRows[],
+  ): Promise<TopicOffset[]> {
     const byDataset = new Map<DatasetName, string[]>();
+    for (const rows of bulk) if (!byDataset.has(rows.dataset)) byDataset.set(rows.dataset, []);
     for (const buffer of buffers) {
       for (const [dataset, chunks] of buffer.datasets) {
         let all = byDataset.get(dataset);
@@ -308,17 +528,21 @@ export class Lander {
       const dir = await this.options.store.scratchDir(dataset);
       const columns = datasetColumns(dataset);
       let chunks = pieces;
+      const extra = bulk.filter((rows) => rows.dataset === dataset).map((rows) => bulkRowsSql(rows, columns));
       let files: Awaited<ReturnType<ParquetWriter['writePartitioned']>>;
       try {
-        files = await this.options.writer.writePartitioned(dir, columns, chunks);
+        files = await this.options.writer.writePartitioned(dir, columns, chunks, extra);
       } catch (error) {
-        if (!isRowRejection(error)) throw error;
+        if (!isRowRejection(error) || chunks.length === 0) throw error;
         // The writer refused a row (text DuckDB cannot take): find the rows it refuses, dead-letter each, land the rest.
+        // Rows of the bulk path came out of DuckDB already: only the record path's lines are narrowed down.
         chunks = await this.setAsideRejectedRows(dataset, chunks, taken, error);
-        files =
-          chunks.length === 0
-            ? []
-            : await this.options.writer.writePartitioned(await this.options.store.scratchDir(dataset), columns, chunks);
+        files = await this.options.writer.writePartitioned(
+          await this.options.store.scratchDir(dataset),
+          columns,
+          chunks,
+          extra,
+        );
       }
       await Promise.all(
         files.map(async ({ topic, partition, dt, path }) => {
@@ -473,6 +697,8 @@ export class Lander {
         this.deadLettersByReason.set(buffer.feed, reasons);
       }
       for (const [reason, records] of buffer.reasons) reasons.set(reason, (reasons.get(reason) ?? 0) + records);
+      if (buffer.bulkLanded > 0)
+        this.bulkLanded.set(buffer.feed, (this.bulkLanded.get(buffer.feed) ?? 0) + buffer.bulkLanded);
       for (const [dataset, rows] of Object.entries(buffer.datasetRows) as [DatasetName, number][]) {
         this.stats.rows[dataset] = (this.stats.rows[dataset] ?? 0) + rows;
       }
@@ -560,4 +786,49 @@ function scopeOfOffsets(committed: readonly TopicOffset[]): DiscardScope {
     owned: committed.map(({ topic, partition }) => ({ topic, partition })),
     committedOf: async (tp) => offsets.get(partitionId(tp.topic, tp.partition)) ?? 0,
   };
+}
+
+/** The landing columns appended to a row's JSON text: all but the source and offset are fixed per batch. */
+class LandingText {
+  private source = '';
+  private landing = '';
+  private readonly coordinates: string;
+
+  constructor(
+    topic: string,
+    partition: number,
+    readonly ingestedAt: string,
+  ) {
+    this.coordinates = `,"_ingested_at":"${ingestedAt}","_topic":${JSON.stringify(topic)},"_partition":${partition},"_offset":`;
+  }
+
+  /** The text closing a row of `source` at `offset`; rebuilt only when the source changes (rarely: one per topic). */
+  suffix(source: string, offset: number): string {
+    if (source !== this.source || this.landing === '') {
+      this.source = source;
+      this.landing = `,"_source":${JSON.stringify(source)}${this.coordinates}`;
+    }
+    return `${this.landing}${offset}}`;
+  }
+}
+
+/** A bulk plan's scratch file: `seq \t partition \t offset \t meta \t payload` lines (bulk-plan.ts). */
+function scratchLines(items: readonly { buffer: PartitionBuffer; entry: DeferredMessage }[]): Buffer {
+  let size = 0;
+  for (const { entry } of items) size += entry.message.value.length + 64;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const { buffer, entry } of items) {
+    at += out.write(`${entry.seq}\t${buffer.partition}\t${entry.message.offset}\t${entry.meta}\t`, at, 'latin1');
+    at += entry.message.value.copy(out, at);
+    out[at++] = 0x0a;
+  }
+  return out.subarray(0, at);
+}
+
+/** The rows of a bulk temp table that land, as the writer's partitioned copy takes them (columns, then dt). */
+function bulkRowsSql(rows: BulkRows, columns: readonly Column[]): string {
+  const list = columns.map((c) => quoted(c.name)).join(', ');
+  const duplicates = rows.duplicates.length === 0 ? '' : ` and seq not in (${rows.duplicates.join(', ')})`;
+  return `select ${list}, dt from ${rows.table} where _ok${duplicates}`;
 }

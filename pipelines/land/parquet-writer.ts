@@ -98,12 +98,21 @@ export class ParquetWriter {
    * the lake folder). One DuckDB statement for a whole flush, however many partitions and days it spans: each
    * statement and each scratch file costs the pipeline thread event-loop turns.
    */
-  async writePartitioned(dir: string, columns: Column[], pieces: string[]): Promise<PartitionedFile[]> {
+  async writePartitioned(
+    dir: string,
+    columns: Column[],
+    pieces: string[],
+    /** Queries giving more rows (the bulk path's): `columns`, then `dt`. */
+    extra: readonly string[] = [],
+  ): Promise<PartitionedFile[]> {
+    if (pieces.length === 0 && extra.length === 0) return [];
+    const part = `concat_ws('~', "_topic", "_partition", "dt") as ${PART_KEY}`;
     await this.copy(
       [...columns, { name: 'dt', type: 'VARCHAR' }],
-      `${selectList(columns)}, concat_ws('~', "_topic", "_partition", "dt") as ${PART_KEY}`,
+      `${selectList(columns)}, ${part}`,
       pieces,
       `${literal(dir)} (format parquet, compression zstd, partition_by (${PART_KEY}), filename_pattern 'part{i}', overwrite_or_ignore true)`,
+      extra.map((sql) => `select ${selectList(columns)}, ${part} from (${sql})`),
     );
     const folders = (await readdir(dir)).filter((folder) => folder.startsWith(`${PART_KEY}=`));
     return Promise.all(
@@ -164,14 +173,55 @@ export class ParquetWriter {
    * Puts the NDJSON into a scratch file and copies it to `target` (a COPY destination with its options), reading
    * `columns` with explicit types, so nothing is inferred and a missing key is NULL, and copying the `select` list.
    */
-  private async copy(columns: Column[], select: string, pieces: string[], target: string): Promise<void> {
-    const scratch = join(this.scratchDir, `batch-${process.pid}-${this.sequence++}.ndjson`);
-    await writeWhole(scratch, Buffer.from(pieces.join('\n')));
-    try {
-      await this.connection.run(`copy (select ${select} from (${readJsonSql(scratch, columns)})) to ${target}`);
-    } finally {
-      await rm(scratch, { force: true });
+  private async copy(
+    columns: Column[],
+    select: string,
+    pieces: string[],
+    target: string,
+    extra: readonly string[] = [],
+  ): Promise<void> {
+    if (pieces.length === 0) {
+      await this.connection.run(`copy (${extra.join(' union all ')}) to ${target}`);
+      return;
     }
+    const scratch = await this.scratchFile('batch', Buffer.from(pieces.join('\n')));
+    try {
+      const lines = `select ${select} from (${readJsonSql(scratch, columns)})`;
+      await this.connection.run(`copy (${[lines, ...extra].join(' union all ')}) to ${target}`);
+    } finally {
+      await this.removeScratch(scratch);
+    }
+  }
+
+  /** Writes a scratch file for one statement (removeScratch after it). */
+  async scratchFile(prefix: string, data: Buffer): Promise<string> {
+    const path = join(this.scratchDir, `${prefix}-${process.pid}-${this.sequence++}.txt`);
+    await writeWhole(path, data);
+    return path;
+  }
+
+  async removeScratch(path: string): Promise<void> {
+    await rm(path, { force: true });
+  }
+
+  /** Runs a statement on the writer's connection (the bulk path's temp tables live there). */
+  async run(sql: string): Promise<void> {
+    await this.connection.run(sql);
+  }
+
+  /** The rows of a query, as DuckDB values (BIGINT as bigint). */
+  async rows(sql: string): Promise<unknown[][]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRows();
+  }
+
+  private readonly prepared = new Set<object>();
+
+  /** Runs a bulk plan's setup (its catalog tables) once on this connection. */
+  async prepare(plan: { setupSql(): string }): Promise<void> {
+    if (this.prepared.has(plan)) return;
+    await this.connection.run(plan.setupSql());
+    this.prepared.add(plan);
   }
 
   close(): void {

@@ -119,6 +119,11 @@ export class CodeTable {
     return this.codes.size;
   }
 
+  /** The type of the values it gives (text when it has none: pass_through gives the source text). */
+  get valueKind(): 'string' | 'number' | 'boolean' {
+    return this.valueType ?? 'string';
+  }
+
   /**
    * The canonical value of a source code; undefined when the value is absent; UNMAPPED for a code the table does
    * not map (on_missing: reject); the source value itself for pass_through.

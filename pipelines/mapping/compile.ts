@@ -42,7 +42,7 @@ export class MappingCompileError extends CityhubError {
 }
 
 type Read = (record: unknown, context: MappingContext) => unknown;
-type FieldStep = (record: unknown, context: MappingContext) => unknown;
+export type FieldStep = (record: unknown, context: MappingContext) => unknown;
 
 /** A mapping file read and validated, with its code tables loaded: what compileMapping needs besides catalogs. */
 export interface LoadedMapping {
@@ -122,6 +122,7 @@ export function compileMapping(loaded: LoadedMapping, catalogs: MappingCatalogs)
   return {
     feed: loaded.feed,
     personal: spec.personal,
+    loaded,
     fieldSources,
     countRecords: recordsAt
       ? (payload) => {
@@ -213,6 +214,14 @@ function compileWholeRead(rule: FieldRule): Read {
     }
     return out;
   };
+}
+
+/**
+ * The record-path step of one field, alone: the bulk path runs it on an empty record to fold a `const` or a
+ * `default` into a SQL literal, so both paths give the same value by construction.
+ */
+export function compileFieldStep(rule: FieldRule, spec: MappingSpec, codes: CodeTable | undefined): FieldStep {
+  return compileField(rule, spec, codes, new CatalogLookups({ regions: [], devices: [], data_resources: [] }));
 }
 
 /** Order of a field's steps (docs/mappings.md): read → empty is absent → default → codes → lookup → cast → scale → time → personal. */

@@ -5,6 +5,8 @@ import { builtinMapping } from '../mapping/index.js';
 import { PersonalDataMasker, scrubAll } from '../privacy/masker.js';
 import { UNMASKABLE_KEY } from '../privacy/masking-producer.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
+import { bulkEligible } from './bulk-eligible.js';
+import { BulkPlan, type BulkPlanResult } from './bulk-plan.js';
 import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
 import { illFormedStringPath, mayHoldSurrogateEscape, prototypeKeyPath, structureProblem } from './guards.js';
 import { type MappingContext, MappingRejection, type SourceMapping } from './mappings/index.js';
@@ -39,6 +41,8 @@ export interface NormalizerOptions {
   masker?: PersonalDataMasker;
   /** Whether this feed's payloads hold personal data (default: what its mapping says; the hotline's does). */
   personal?: boolean;
+  /** Whether payloads whose mapping compiles to SQL take the bulk path (landing.bulk; default true). */
+  bulk?: boolean;
   now?: () => number;
 }
 
@@ -398,6 +402,64 @@ export class Normalizer {
       }
     }
     return undefined;
+  }
+
+  /** Per mapping, its bulk plan or why it has none (built on first use). */
+  private readonly plans = new Map<SourceMapping, BulkPlanResult>();
+
+  /** The bulk plan of a mapping, or why its records take the record path. */
+  bulkPlanOf(mapping: SourceMapping): BulkPlanResult {
+    let result = this.plans.get(mapping);
+    if (!result) {
+      result =
+        this.options.bulk === false
+          ? { ok: false, reason: 'landing.bulk is off' }
+          : this.personal
+            ? { ok: false, reason: 'the feed carries personal data' }
+            : BulkPlan.of(mapping.loaded, this.options);
+      this.plans.set(mapping, result);
+    }
+    return result;
+  }
+
+  /** Every mapping this normalizer applies (the feed's, then each source's), by the source it applies to. */
+  mappings(): { source: string | undefined; mapping: SourceMapping }[] {
+    return [
+      { source: undefined, mapping: this.feedMapping },
+      ...[...(this.options.sourceMappings ?? [])].map(([source, mapping]) => ({ source, mapping })),
+    ];
+  }
+
+  /**
+   * The bulk plan for this message, when it may take the bulk path: its mapping compiles to SQL and its bytes are
+   * read alike by DuckDB and JSON.parse (bulk-eligible.ts). Otherwise undefined: normalize() it.
+   */
+  bulkPlanFor(value: Buffer, headers: MessageHeaders): BulkPlan | undefined {
+    const sources = this.options.sourceMappings;
+    let mapping = this.feedMapping;
+    if (sources !== undefined) {
+      const source = Object.hasOwn(headers, SOURCE_HEADER) ? headers[SOURCE_HEADER] : undefined;
+      mapping = (source !== undefined && sources.get(source)) || this.feedMapping;
+    }
+    const result = this.bulkPlanOf(mapping);
+    if (!result.ok) return undefined;
+    return bulkEligible(value, {
+      maxPayloadBytes: this.options.maxPayloadBytes,
+      maxDepth: this.limits.maxDepth,
+      maxStringBytes: this.limits.maxStringBytes,
+    })
+      ? result.plan
+      : undefined;
+  }
+
+  /**
+   * A row the bulk path mapped and checked, by its natural key: the message as normalize() would have made it — the
+   * key remembered, or a duplicate dead-lettered with the record path's own dead letter.
+   */
+  bulkRow(value: Buffer, dataset: DatasetName, key: string): NormalizedMessage | undefined {
+    if (!this.windowOf(dataset).seen(key)) return undefined;
+    const deadLetter = this.deadLetter({}, value, { reason_code: 'duplicate', issues: this.duplicateIssue(dataset) });
+    return { rows: [], deadLetters: [deadLetter], received: 1, landed: 0 };
   }
 
   /** The datasets whose natural keys this normalizer remembers (the ones a repeat is dead-lettered for). */

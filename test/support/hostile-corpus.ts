@@ -216,6 +216,11 @@ function feedBodies(feed: Feed): string[] {
   }
 }
 
+/** Every hostile body of a feed (the corpus files hold these, each followed by a valid record). */
+export function hostileBodies(feed: Feed, options: { hugeBodies: boolean }): (string | Buffer)[] {
+  return [...commonBodies(feed, options), ...feedBodies(feed)];
+}
+
 export interface FeedCorpus {
   folder: string;
   bad: number;
@@ -236,7 +241,7 @@ export async function writeHostileCorpus(
   for (const feed of feeds) {
     const folder = join(root, feed);
     await mkdir(folder, { recursive: true });
-    const bad = [...commonBodies(feed, options), ...feedBodies(feed)];
+    const bad = hostileBodies(feed, options);
     const goodIds: string[] = [];
     for (let i = 0; i < bad.length; i++) {
       const n = String(i).padStart(5, '0');

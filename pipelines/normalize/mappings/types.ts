@@ -1,6 +1,7 @@
 import type { Feed } from '../../../connectors/types.js';
 import type { DatasetName } from '../../../schemas/index.js';
 import type { MessageHeaders } from '../../bus/headers.js';
+import type { LoadedMapping } from '../../mapping/compile.js';
 import type { ReasonCode, Rejection } from '../dead-letter.js';
 import type { CompiledField } from '../resource-fields.js';
 
@@ -50,6 +51,8 @@ export interface SourceMapping {
   countRecords?(payload: Record<string, unknown>): number;
   /** The mapping checks each of its records' strings for lone surrogates itself (a bad record, not the message). */
   checksRecordStrings?: boolean;
+  /** The mapping file it was compiled from (the bulk path compiles the same file to SQL); absent for code mappings. */
+  loaded?: LoadedMapping;
 }
 
 /** Thrown inside a mapping to reject the whole message; the normalizer turns it into a dead letter. */

@@ -1,0 +1,312 @@
+/**
+ * The bulk path against the record path (issue 12): the same messages — generated valid records of every feed with
+ * variations in every field, the hostile corpus, duplicates, late records — landed once with `bulk: true` and once
+ * with `bulk: false` give the same lake files (same names, every column of every row) and the same dead letters
+ * (reason, issues, raw text, coordinates), and the same counts. A test that could pass with the bulk path idle is
+ * worthless, so it also checks that the bulk path landed most valid records.
+ */
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Feed, rawTopic } from '../../connectors/types.js';
+import { hostileBodies, validPayload } from '../../test/support/hostile-corpus.js';
+import { NO_HEADERS } from '../bus/headers.js';
+import type { BusMessage, MessageHeaders, PartitionBatch } from '../bus/types.js';
+import { ConnectorDeadLetterReader, deadLetterTopic } from '../normalize/connector-dead-letter.js';
+import { Normalizer } from '../normalize/normalizer.js';
+import { Lander, type MessageNormalizer } from './lander.js';
+import { LocalLakeStore } from './local-store.js';
+import { ParquetWriter } from './parquet-writer.js';
+
+const NOW = Date.parse('2026-08-05T12:00:00+08:00');
+const FEEDS: Feed[] = ['sensor', 'video', 'event', 'hotline', 'dept'];
+const PARTITIONS = 3;
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cityhub-bulk-eq-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A deterministic PRNG (mulberry32), so a failure names a seed that reproduces it. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Variant = (record: Record<string, unknown>, rnd: () => number) => Record<string, unknown> | string;
+const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+
+/** Time texts of every kind a vendor sends: good local times, fractions, zoned, epoch, impossible and late ones. */
+const localTimes = (rnd: () => number, i: number): unknown =>
+  pick(rnd, [
+    `2026-08-0${1 + (i % 4)} ${String(i % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:${String((i * 7) % 60).padStart(2, '0')}`,
+    `2026-08-01T0${i % 10}:00:00.${String(i % 1000).padStart(3, '0')}`,
+    `2026-08-01 01:02:03.0005`,
+    `2026-08-01 01:02`,
+    `2026-08-01T08:00:00+08:00`,
+    `2026-08-01T00:00:00Z`,
+    Date.UTC(2026, 7, 1, 0, i % 60),
+    String(Date.UTC(2026, 7, 1, 0, i % 60)),
+    `2026-02-29 10:00:00`,
+    `2026-13-01 10:00:00`,
+    `1999-12-31 23:59:59`,
+    `2026-08-07 12:00:00`,
+    `2026-08-06 11:00:00`,
+    ` 2026-08-01 10:00:00`,
+    `2026/08/01 10:00:00`,
+    1.5e12,
+    null,
+    '',
+    true,
+    { at: 1 },
+  ]);
+
+const variants: Record<'sensor' | 'video' | 'event', Variant[]> = {
+  sensor: [
+    (r, rnd) => ({
+      ...r,
+      val: pick(rnd, [0, 1, -1.5, 400, 12.25, 1e-9, 123456789.123, 3, '12', '1e3', ' 5', null, true]),
+    }),
+    (r, rnd) => ({
+      ...r,
+      unit: pick(rnd, ['ppm', '%LEL', '%VOL', 'kPa', 'MPa', '℃', '℉', 'Pa', 'cm', 'furlong', '', null]),
+    }),
+    (r, rnd) => ({
+      ...r,
+      metric: pick(rnd, [
+        'methane',
+        'pressure',
+        'level',
+        'temperature',
+        'unknown_metric',
+        'a..b',
+        'x//y',
+        '中文指标',
+        '',
+      ]),
+    }),
+    (r, rnd) => ({ ...r, ts: localTimes(rnd, Math.floor(rnd() * 1000)) }),
+    (r, rnd) => ({ ...r, adcode: pick(rnd, ['330106', '330100', '339999', 330106, '33010', '３３０１０６']) }),
+    (r, rnd) => ({ ...r, grid: pick(rnd, ['330106001001001', '33010600100100', 330106001001001, null, '']) }),
+    (r, rnd) => ({
+      ...r,
+      lng: pick(rnd, [120.1, -180, 180, 180.0001, '120.1', null]),
+      lat: pick(rnd, [30.2, 90, -91, 0.5]),
+    }),
+    (r, rnd) => ({
+      ...r,
+      dev: pick(rnd, ['GAS-1', 'GAS 1', '-GAS', 'GAS..1', '设备甲', 'x'.repeat(64), 'x'.repeat(65), '𠀀设备', 7]),
+    }),
+    (r) => ({ ...r, extra: { nested: [1, 2, { deep: true }] } }),
+    (r) => {
+      const { lng, lat, ...rest } = r;
+      void lng;
+      void lat;
+      return rest;
+    },
+    (r) => JSON.stringify(r).replace('{', '{"dev":"DUP-KEY",'), // a duplicate key (JSON.parse keeps the last)
+    (r) => JSON.stringify(r).replace(/}$/, ',}'), // a trailing comma
+    (r) => JSON.stringify(r).replace(/"val":[^,}]*/, '"val":-0'),
+    (r) => JSON.stringify(r).replace(/"val":[^,}]*/, '"val":-0.0'),
+    (r) => JSON.stringify(r).replace(/"val":[^,}]*/, '"val":NaN'),
+    (r) => JSON.stringify(r).replace(/"val":[^,}]*/, '"val":1E2'),
+    (r) => JSON.stringify(r).replace('"dev":"', '"dev":"\\u8bbe'), // an escaped CJK character
+    (r) => JSON.stringify(r).replace('"dev":"', '"dev":"\\u0041'), // an escaped ASCII character
+    (r) => `  ${JSON.stringify(r)} `,
+    (r) => JSON.stringify(r, null, 1), // pretty-printed (line breaks between tokens)
+    (r) => JSON.stringify(r).replace(':', ':\t'),
+  ],
+  video: [
+    (r, rnd) => ({ ...r, score: pick(rnd, [0, 50, 100, 101, -1, 99.5, '90', null]) }),
+    (r, rnd) => ({
+      ...r,
+      vendor: pick(rnd, ['hik', 'dh', 'unknown', '', 7]),
+      eventCode: pick(rnd, ['890', 890, 'STREET_VENDOR', 902.5, null]),
+    }),
+    (r, rnd) => ({ ...r, state: pick(rnd, ['new', 'confirmed', 'closed', 'open', '', null]) }),
+    (r, rnd) => ({
+      ...r,
+      time: localTimes(rnd, Math.floor(rnd() * 1000)),
+      stateTime: localTimes(rnd, Math.floor(rnd() * 1000)),
+    }),
+    (r, rnd) => ({
+      ...r,
+      picUrl: pick(rnd, [
+        'https://img.example.com/a/b.jpg',
+        'http://10.0.0.1:8080/x?y=1',
+        'not a url',
+        'ftp://x',
+        'https://例子.中国/a',
+        null,
+      ]),
+    }),
+    (r, rnd) => ({ ...r, areaCode: pick(rnd, ['330106', '339999', '']) }),
+    (r, rnd) => ({ ...r, lng: pick(rnd, [120.5, 200, '120']), lat: pick(rnd, [30.5, null]) }),
+  ],
+  event: [
+    (r, rnd) => ({ ...r, status: pick(rnd, ['上报', '立案', '派遣', '结案', '作废', 'reported', '未知', null]) }),
+    (r, rnd) => ({ ...r, source: pick(rnd, ['video', 'sensor', 'grid', 'radio', '']) }),
+    (r, rnd) => ({ ...r, reportTime: localTimes(rnd, Math.floor(rnd() * 1000)) }),
+    (r, rnd) => ({
+      ...r,
+      dispatchTime: localTimes(rnd, Math.floor(rnd() * 1000)),
+      deadline: pick(rnd, ['2027-01-01 00:00:00', '2030-12-31 23:59:59', 'soon']),
+    }),
+    (r, rnd) => ({ ...r, eventClass: pick(rnd, ['0101', '101', 101, '01010']) }),
+    (r, rnd) => ({
+      ...r,
+      gridCode: pick(rnd, ['330106001001001', 'x']),
+      sourceRef: pick(rnd, ['HIK-1', 'y'.repeat(64), 'y'.repeat(65), '𠀀'.repeat(32), '𠀀'.repeat(33)]),
+    }),
+  ],
+};
+
+/** Messages of a feed: valid records, each variant applied to some, exact re-sends and the hostile corpus. */
+function messagesOf(feed: Feed, seed: number): { value: Buffer; headers: MessageHeaders }[] {
+  const rnd = random(seed);
+  const out: { value: Buffer; headers: MessageHeaders }[] = [];
+  const headers = (i: number): MessageHeaders =>
+    i % 5 === 0 ? NO_HEADERS : { 'cityhub-source': `${feed}-src-${i % 2}` };
+  const featureVariants = variants[feed as keyof typeof variants] ?? [];
+  for (let i = 0; i < 400; i++) {
+    const base = JSON.parse(validPayload[feed](i)) as Record<string, unknown>;
+    let payload: Record<string, unknown> | string = base;
+    if (featureVariants.length > 0 && rnd() < 0.6) payload = pick(rnd, featureVariants)(base, rnd);
+    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    out.push({ value: Buffer.from(text), headers: headers(i) });
+    // Exact re-sends (duplicates) and late re-sends after other records.
+    if (rnd() < 0.05) out.push({ value: Buffer.from(text), headers: headers(i + 1) });
+    if (rnd() < 0.03 && out.length > 10) out.push(out[Math.floor(rnd() * (out.length - 1))]!);
+  }
+  for (const body of hostileBodies(feed, { hugeBodies: false }))
+    out.push({ value: Buffer.isBuffer(body) ? body : Buffer.from(body), headers: NO_HEADERS });
+  return out;
+}
+
+function normalizers(bulk: boolean): Map<string, MessageNormalizer> {
+  const map = new Map<string, MessageNormalizer>();
+  for (const feed of FEEDS) {
+    map.set(
+      rawTopic(feed),
+      new Normalizer(feed, {
+        salt: 'equivalence-salt',
+        regionCodes: new Set(['330000', '330100', '330106']),
+        maxPayloadBytes: 1024 * 1024,
+        minEventMs: Date.parse('2000-01-01T00:00:00+08:00'),
+        maxFutureSkewMs: 24 * 3600_000,
+        dedupeWindow: 50,
+        dataResources: [],
+        bulk,
+        now: () => NOW,
+      }),
+    );
+    map.set(deadLetterTopic(feed), new ConnectorDeadLetterReader(feed));
+  }
+  return map;
+}
+
+/** Lands every message of every feed over PARTITIONS partitions, in polls of mixed sizes, flushing now and then. */
+async function land(bulk: boolean, seed: number): Promise<{ lake: string; lander: Lander }> {
+  const lake = join(dir, bulk ? 'bulk' : 'record');
+  await mkdir(join(lake, 'scratch'), { recursive: true });
+  const writer = await ParquetWriter.open(join(lake, 'scratch'));
+  const lander = new Lander({
+    store: new LocalLakeStore(join(lake, 'lake')),
+    writer,
+    normalizers: normalizers(bulk),
+    limits: { maxRows: 1_000_000, maxBytes: 1 << 30, maxAgeMs: 3_600_000 },
+    generation: 'gen-1',
+    bulk,
+    now: () => NOW,
+  });
+  const rnd = random(seed + 1);
+  const offsets = new Map<string, number>();
+  const pending = FEEDS.map((feed) => ({ feed, messages: messagesOf(feed, seed) }));
+  while (pending.some((p) => p.messages.length > 0)) {
+    for (const p of pending) {
+      const take = p.messages.splice(0, 1 + Math.floor(rnd() * 60));
+      if (take.length === 0) continue;
+      const partition = Math.floor(rnd() * PARTITIONS);
+      const topic = rawTopic(p.feed);
+      const key = `${topic}~${partition}`;
+      const first = offsets.get(key) ?? 0;
+      offsets.set(key, first + take.length);
+      const messages: BusMessage[] = take.map((m, i) => ({
+        topic,
+        partition,
+        offset: first + i,
+        key: null,
+        value: m.value,
+        timestamp: NOW,
+        headers: m.headers,
+      }));
+      const batch: PartitionBatch = { topic, partition, messages, highWatermark: first + take.length };
+      lander.add(batch);
+    }
+    if (rnd() < 0.2) {
+      await lander.flush();
+      await lander.committed();
+    }
+  }
+  await lander.flush();
+  await lander.committed();
+  writer.close();
+  return { lake: join(lake, 'lake'), lander };
+}
+
+async function parquetFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(root, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.parquet')) out.push(relative(root, join(entry.parentPath, entry.name)));
+  }
+  return out.sort();
+}
+
+/** Every row of every file, every column, as text (so -0 and 0, or two timestamps, are told apart). */
+async function contents(lake: string): Promise<Map<string, string[]>> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const out = new Map<string, string[]>();
+  for (const file of await parquetFiles(lake)) {
+    const reader = await connection.runAndReadAll(
+      `select * from read_parquet('${join(lake, file).replaceAll("'", "''")}') order by all`,
+    );
+    out.set(
+      file,
+      reader.getRowObjectsJson().map((row) => JSON.stringify(row, (_k, v) => (Object.is(v, -0) ? '-0' : v))),
+    );
+  }
+  connection.closeSync();
+  instance.closeSync();
+  return out;
+}
+
+describe('the bulk path lands exactly what the record path lands', () => {
+  it.each([1, 2, 3])('seed %i: same files, rows, dead letters and counts', async (seed) => {
+    const record = await land(false, seed);
+    const bulk = await land(true, seed);
+    const [a, b] = await Promise.all([contents(record.lake), contents(bulk.lake)]);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [file, rows] of a) expect(b.get(file), file).toEqual(rows);
+    expect(bulk.lander.stats).toEqual(record.lander.stats);
+    expect(bulk.lander.deadLettersByReason).toEqual(record.lander.deadLettersByReason);
+    // Not vacuous: most valid sensor, video and event records took the bulk path, and the corpus the record path.
+    for (const feed of ['sensor', 'video', 'event'] as const) {
+      const landed = record.lander.stats.feeds[feed]!.landed;
+      expect(landed).toBeGreaterThan(100);
+      expect(bulk.lander.bulkLanded.get(feed) ?? 0, feed).toBeGreaterThan(landed * 0.5);
+    }
+    expect(bulk.lander.bulkLanded.get('hotline') ?? 0).toBe(0);
+  });
+});

@@ -1,0 +1,463 @@
+/**
+ * A mapping file compiled to DuckDB SQL for the bulk path (issue 12): each canonical field becomes a value
+ * expression and a `sure` expression over the JSON values a flush's scratch file holds. `sure` is true only where the
+ * record path (compile.ts) is certain to give the same value; everywhere else the record is handed to the record
+ * path, which alone writes dead letters — so the bulk path changes speed, never results. A rule this compiler does
+ * not know makes the whole mapping stay on the record path, with the reason (shown by `config check`).
+ */
+import { type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
+import type { DuckType } from '../land/columns.js';
+import { datasetColumns } from '../land/columns.js';
+import { type CodeTable, UNMAPPED } from './code-table.js';
+import { compileFieldStep, type LoadedMapping } from './compile.js';
+import { compilePath, type PathStep } from './path.js';
+import type { FieldRule } from './spec.js';
+import { sqlDouble, sqlJsRound, sqlString } from './sql-literal.js';
+import { compileTimeFormat, TimeParseFailure } from './time-format.js';
+import { knownUnits, unitConversion, toSql as unitToSql } from './units.js';
+
+/** One canonical field: its value (NULL when the record path leaves it out) and when that value is certain. */
+export interface BulkFieldSql {
+  name: string;
+  type: DuckType;
+  value: string;
+  sure: string;
+}
+
+/**
+ * The mapping as SQL over a row of columns `_v` (a LIST of the JSON values at `paths`, NULL where absent),
+ * `_t<k>` (json_type of path k) and `_s<k>` (its text) for k = 1…paths.length.
+ */
+export interface MappingSql {
+  dataset: DatasetName;
+  /** JSON paths read from each record, in `_v` order. */
+  paths: string[];
+  /** Of `paths`, those that must be objects with unique keys (the record's parents along a path), by index. */
+  objectPaths: number[];
+  /** Of `paths`, those that must be arrays (parents of an index step), by index. */
+  arrayPaths: number[];
+  fields: BulkFieldSql[];
+  /** Applied after the fields (a measurement's unit conversion): field name → [value, sure] over `f_<name>` columns. */
+  post: Map<string, { value: string; sure: string }>;
+}
+
+export type BulkCompileResult = { ok: true; sql: MappingSql } | { ok: false; reason: string };
+
+class NotCompilable extends Error {}
+
+const JSON_INTEGER = "in ('BIGINT', 'UBIGINT')";
+const MAX_SAFE = '9007199254740991';
+const EMPTY_CONTEXT = {
+  salt: '',
+  keyId: '',
+  resourceFields: new Map(),
+  mayHoldSurrogates: false,
+  headers: {},
+};
+
+/** Compiles a loaded mapping for the bulk path, or says why it stays on the record path. */
+export function compileBulkSql(loaded: LoadedMapping): BulkCompileResult {
+  try {
+    return { ok: true, sql: new Compiler(loaded).compile() };
+  } catch (error) {
+    if (error instanceof NotCompilable) return { ok: false, reason: error.message };
+    throw error;
+  }
+}
+
+/** A value while a field's steps are compiled: its static kind, its SQL and when it is certain. */
+interface Stage {
+  kind: 'string' | 'number' | 'boolean' | 'time';
+  sql: string;
+  sure: string;
+  /** The json_type column of the value read, while it is still the raw value (a time reads text or a number). */
+  jsonType?: string;
+}
+
+class Compiler {
+  private readonly paths: string[] = [];
+  private readonly objectPaths = new Set<number>();
+  private readonly arrayPaths = new Set<number>();
+  private readonly dataset: DatasetName;
+  private readonly types: Map<string, DuckType>;
+
+  constructor(private readonly loaded: LoadedMapping) {
+    this.dataset = loaded.spec.dataset as DatasetName;
+    this.types = new Map(datasetColumns(this.dataset).map((c) => [c.name, c.type]));
+  }
+
+  compile(): MappingSql {
+    const { spec } = this.loaded;
+    if (spec.records !== undefined) throw new NotCompilable('a message holding several records (records:)');
+    if (spec.personal) throw new NotCompilable('personal data (keyed hashes are computed per record)');
+    if (this.dataset === 'dept_delivery' || this.dataset === 'dept_record')
+      throw new NotCompilable('departmental deliveries');
+    const fields: BulkFieldSql[] = [];
+    const canonical = Object.keys(datasets[this.dataset].shape);
+    for (const name of canonical) {
+      const type = this.types.get(name)!;
+      const rule = spec.fields[name];
+      if (rule === undefined) {
+        fields.push({ name, type, value: 'NULL', sure: 'true' });
+        continue;
+      }
+      try {
+        fields.push({ name, type, ...this.field(name, rule, type) });
+      } catch (error) {
+        if (error instanceof NotCompilable) throw new NotCompilable(`field ${name}: ${error.message}`);
+        throw error;
+      }
+    }
+    const post = spec.measurement ? this.measurement(spec.measurement) : new Map();
+    return {
+      dataset: this.dataset,
+      paths: this.paths,
+      objectPaths: [...this.objectPaths],
+      arrayPaths: [...this.arrayPaths],
+      fields,
+      post,
+    };
+  }
+
+  /** The index (1-based, as DuckDB lists count) of a JSON path, registering its parents' shape checks. */
+  private pathIndex(path: string): number {
+    const steps = compilePath(path);
+    for (let depth = 1; depth <= steps.length; depth++) {
+      const at = this.register(jsonPath(steps.slice(0, depth)));
+      if (depth < steps.length) {
+        if (typeof steps[depth] === 'number') this.arrayPaths.add(at);
+        else this.objectPaths.add(at);
+      }
+    }
+    return this.register(jsonPath(steps));
+  }
+
+  private register(path: string): number {
+    const found = this.paths.indexOf(path);
+    if (found >= 0) return found + 1;
+    this.paths.push(path);
+    return this.paths.length;
+  }
+
+  private field(name: string, rule: FieldRule, type: DuckType): { value: string; sure: string } {
+    if (rule.header !== undefined) throw new NotCompilable('a header value');
+    if (rule.column !== undefined) throw new NotCompilable('a file column');
+    if (rule.segment !== undefined) throw new NotCompilable('a segment of a value');
+    if (rule.lookup !== undefined) throw new NotCompilable('a catalog lookup');
+    if (rule.personal !== undefined) throw new NotCompilable('personal data');
+    const codes = this.loaded.codeTables.get(name);
+    // What the record path makes of an absent value (a const is always "absent": it reads no record).
+    const absent = this.folded(rule, type, codes);
+    if (rule.const !== undefined || rule.path === undefined) return absent;
+    let read: { absent: string; present: Stage };
+    if (Array.isArray(rule.path)) read = this.joined(rule.path, rule.join);
+    else read = this.single(rule.path, rule, type, codes);
+    const stage = this.steps(read.present, rule, codes);
+    const typed = finalType(stage, type);
+    return {
+      value: `(case when ${read.absent} then ${absent.value} else ${typed.sql} end)`,
+      sure: `(case when ${read.absent} then ${absent.sure} else coalesce(${typed.sure}, false) end)`,
+    };
+  }
+
+  /** The record path run on an empty record: a default or const becomes a SQL literal of the canonical type. */
+  private folded(rule: FieldRule, type: DuckType, codes: CodeTable | undefined): { value: string; sure: string } {
+    let value: unknown;
+    try {
+      value = compileFieldStep(rule, this.loaded.spec, codes)({}, EMPTY_CONTEXT);
+    } catch {
+      // The record path rejects it: never certain.
+      return { value: 'NULL', sure: 'false' };
+    }
+    if (value === undefined) return { value: 'NULL', sure: 'true' };
+    const literal = literalOf(value, type);
+    return literal === undefined ? { value: 'NULL', sure: 'false' } : { value: literal, sure: 'true' };
+  }
+
+  /** One path: absent when missing, JSON null or empty text; its present value's kind is chosen by the rule. */
+  private single(
+    path: string,
+    rule: FieldRule,
+    type: DuckType,
+    codes: CodeTable | undefined,
+  ): { absent: string; present: Stage } {
+    const k = this.pathIndex(path);
+    const t = `_t${k}`;
+    const s = `_s${k}`;
+    const absent = `(${t} is null or ${t} = 'NULL' or (${t} = 'VARCHAR' and ${s} = ''))`;
+    // The kind the record path's next step expects, given the raw JSON type; other JSON types are left to it.
+    const isTime = rule.type === 'time' || rule.time !== undefined;
+    if (codes !== undefined || rule.type === 'text' || (rule.type === undefined && !isTime && type === 'VARCHAR')) {
+      if (codes !== undefined || rule.type === undefined)
+        return { absent, present: stage('string', s, `${t} = 'VARCHAR'`) };
+      // text: JSON integers and booleans become their text, exactly as JS writes them.
+      return {
+        absent,
+        present: stage(
+          'string',
+          s,
+          `(${t} = 'VARCHAR' or ${t} = 'BOOLEAN' or (${t} ${JSON_INTEGER} and abs(try_cast(${s} as HUGEINT)) <= ${MAX_SAFE}))`,
+        ),
+      };
+    }
+    if (isTime)
+      return { absent, present: { ...stage('time', s, `(${t} = 'VARCHAR' or ${t} ${JSON_INTEGER})`), jsonType: t } };
+    if (rule.type === 'boolean') {
+      const truthy = "('true', '1', '是', 'y', 'yes')";
+      const known = "('true', 'false', '1', '0', '是', '否', 'y', 'n', 'yes', 'no')";
+      return {
+        absent,
+        present: stage(
+          'boolean',
+          `(lower(${s}) in ${truthy})`,
+          `(${t} = 'BOOLEAN' or (${t} = 'VARCHAR' and lower(${s}) in ${known}) or (${t} ${JSON_INTEGER} and ${s} in ('0', '1')))`,
+        ),
+      };
+    }
+    if (rule.type === 'number' || rule.type === 'integer' || type === 'DOUBLE' || type === 'BIGINT') {
+      // Numeric text is read as JSON writes numbers (number/integer casts); a bare field takes JSON numbers only.
+      const fromText =
+        rule.type === undefined
+          ? 'false'
+          : `(${t} = 'VARCHAR' and regexp_full_match(${s}, '-?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?'))`;
+      const value = `try_cast(${s} as DOUBLE)`;
+      let sure = `((${t} in ('BIGINT', 'UBIGINT', 'DOUBLE') or ${fromText}) and isfinite(${value}))`;
+      if (rule.type === 'integer') sure = `(${sure} and ${value} = floor(${value}))`;
+      return { absent, present: stage('number', value, sure) };
+    }
+    if (type === 'BOOLEAN') return { absent, present: stage('boolean', `(${s} = 'true')`, `${t} = 'BOOLEAN'`) };
+    throw new NotCompilable(`no bulk rule for a ${type} value without a type`);
+  }
+
+  /** Several paths joined: absent when any part is; each part text, an integer or a boolean as JS writes it. */
+  private joined(paths: string[], separator: string): { absent: string; present: Stage } {
+    const parts = paths.map((path) => this.pathIndex(path));
+    const absent = parts.map((k) => `(_t${k} is null or _t${k} = 'NULL' or (_t${k} = 'VARCHAR' and _s${k} = ''))`);
+    const sure = parts.map(
+      (k) =>
+        `(_t${k} in ('VARCHAR', 'BOOLEAN') or (_t${k} ${JSON_INTEGER} and abs(try_cast(_s${k} as HUGEINT)) <= ${MAX_SAFE}))`,
+    );
+    const text = parts.map((k) => `_s${k}`).join(` || ${sqlString(separator)} || `);
+    return { absent: `(${absent.join(' or ')})`, present: stage('string', `(${text})`, `(${sure.join(' and ')})`) };
+  }
+
+  /** codes → cast → scale → time, in the record path's order, on a present value. */
+  private steps(read: Stage, rule: FieldRule, codes: CodeTable | undefined): Stage {
+    let at = read;
+    if (codes !== undefined) {
+      const kind = codeKind(codes);
+      const value = codes.toSql(at.sql);
+      at = stage(kind, value, `(${at.sure} and ${value} is not null)`);
+    }
+    const isTime = rule.type === 'time' || rule.time !== undefined;
+    if (rule.type !== undefined && rule.type !== 'time' && codes !== undefined) {
+      // A cast after a code table: only the identity casts are compiled.
+      if (!(rule.type === 'text' && at.kind === 'string') && !(rule.type === 'number' && at.kind === 'number'))
+        throw new NotCompilable(`a ${rule.type} cast after a code table`);
+    }
+    if (rule.multiply_by !== undefined || rule.divide_by !== undefined) {
+      if (at.kind !== 'number' || isTime) throw new NotCompilable('a scale on a value that is not a number');
+      let value = at.sql;
+      if (rule.multiply_by !== undefined) value = `(${value} * ${sqlDouble(rule.multiply_by)})`;
+      if (rule.divide_by !== undefined) value = `(${value} / ${sqlDouble(rule.divide_by)})`;
+      at = stage('number', value, at.sure);
+    }
+    if (isTime) {
+      if (at.jsonType === undefined) throw new NotCompilable('a time read through other steps or from joined paths');
+      at = this.time(at, at.jsonType, rule);
+    }
+    return at;
+  }
+
+  /**
+   * Formats tried in order, then `auto`: each format's own SQL (time-format.ts) on text; on a JSON integer only the
+   * epoch formats and auto's epoch milliseconds (a pattern never reads a number in JS).
+   */
+  private time(read: Stage, t: string, rule: FieldRule): Stage {
+    const zone = rule.time_zone ?? this.loaded.spec.time_zone;
+    const formats = Array.isArray(rule.time) ? rule.time : [rule.time ?? 'auto'];
+    const onText: string[] = [];
+    const onNumber: string[] = [];
+    for (const format of formats) {
+      if (format === 'auto') {
+        const offset = fixedOffsetMinutes(zone);
+        if (offset === undefined) throw new NotCompilable(`time auto in zone ${zone}`);
+        onText.push(autoLocalSql(read.sql, offset));
+        onNumber.push(
+          `case when abs(try_cast(${read.sql} as HUGEINT)) <= 8640000000000000 then timezone('UTC', epoch_ms(cast(${read.sql} as BIGINT))) end`,
+        );
+        break; // auto accepts nothing after it that it would not have accepted
+      }
+      const compiled = compileTimeFormat(format, zone);
+      onText.push(compiled.toSql(read.sql));
+      if (format === 'epoch_s' || format === 'epoch_ms') onNumber.push(compiled.toSql(read.sql));
+      else if (!probeRejectsNumbers(compiled)) throw new NotCompilable(`time format ${format} on numbers`);
+    }
+    const text = onText.length === 1 ? onText[0]! : `coalesce(${onText.join(', ')})`;
+    const number =
+      onNumber.length === 0 ? 'NULL' : onNumber.length === 1 ? onNumber[0]! : `coalesce(${onNumber.join(', ')})`;
+    const value = `(case when ${t} = 'VARCHAR' then ${text} else ${number} end)`;
+    return stage('time', value, `(${read.sure} and ${value} is not null)`);
+  }
+
+  /** The unit conversion of a measurement, over the mapped fields' columns. */
+  private measurement(
+    m: NonNullable<LoadedMapping['spec']['measurement']>,
+  ): Map<string, { value: string; sure: string }> {
+    const table = this.loaded.codeTables.get('measurement.canonical_units')!;
+    if (codeKind(table) !== 'string') throw new NotCompilable('measurement canonical units that are not text');
+    const unit = `f_${m.unit}`;
+    const metric = `f_${m.metric}`;
+    const value = `f_${m.value}`;
+    const canonical = table.toSql(metric);
+    const targets = new Set<string>();
+    for (const units of Object.values(knownUnits())) for (const u of units) targets.add(u);
+    const branches: string[] = [];
+    for (const dimension of Object.values(knownUnits())) {
+      for (const from of dimension) {
+        for (const to of dimension) {
+          const conversion = unitConversion(from, to);
+          if (!conversion) continue;
+          branches.push(
+            `when ${unit} = ${sqlString(from)} and _canonical = ${sqlString(to)} then ${unitToSql(value, conversion)}`,
+          );
+        }
+      }
+    }
+    // Both text: converted, or the record is left to the record path (unknown unit, or no canonical unit to judge).
+    const both = `(${unit} is not null and ${metric} is not null)`;
+    const converted = `list_transform([${canonical}], lambda _canonical: case ${branches.join(' ')} end)[1]`;
+    const known = `list_transform([${canonical}], lambda _canonical: _canonical is not null and (${dimensionMatch(unit)}))[1]`;
+    const types = this.types;
+    if (types.get(m.value) !== 'DOUBLE' || types.get(m.unit) !== 'VARCHAR' || types.get(m.metric) !== 'VARCHAR')
+      throw new NotCompilable('a measurement over fields that are not a number, a unit and a metric');
+    return new Map([
+      [
+        m.unit,
+        {
+          value: `(case when ${both} then ${canonical} else ${unit} end)`,
+          sure: `(not ${both} or coalesce(${known}, false))`,
+        },
+      ],
+      [
+        m.value,
+        { value: `(case when ${both} and ${value} is not null then ${converted} else ${value} end)`, sure: 'true' },
+      ],
+    ]);
+
+    function dimensionMatch(source: string): string {
+      const pairs: string[] = [];
+      for (const dimension of Object.values(knownUnits())) {
+        const list = dimension.map(sqlString).join(', ');
+        pairs.push(`(${source} in (${list}) and _canonical in (${list}))`);
+      }
+      return pairs.join(' or ');
+    }
+  }
+}
+
+function stage(kind: Stage['kind'], sql: string, sure: string): Stage {
+  return { kind, sql, sure };
+}
+
+/** The value as the canonical column holds it; a kind the column cannot take is never certain. */
+function finalType(at: Stage, type: DuckType): Stage {
+  if (type === 'VARCHAR' && at.kind === 'string') return at;
+  if (type === 'DOUBLE' && at.kind === 'number') return at;
+  if (type === 'BIGINT' && at.kind === 'number')
+    return stage(
+      'number',
+      `cast(${at.sql} as BIGINT)`,
+      `(${at.sure} and ${at.sql} = floor(${at.sql}) and abs(${at.sql}) <= ${MAX_SAFE})`,
+    );
+  if (type === 'BOOLEAN' && at.kind === 'boolean') return at;
+  if (type === 'TIMESTAMPTZ' && at.kind === 'time') return at;
+  throw new NotCompilable(`a ${at.kind} value for a ${type} column`);
+}
+
+function codeKind(codes: CodeTable): Stage['kind'] {
+  return codes.valueKind;
+}
+
+/** A SQL literal of a folded value for the column type, or undefined when the record path's value cannot be it. */
+function literalOf(value: unknown, type: DuckType): string | undefined {
+  if (type === 'VARCHAR' && typeof value === 'string') return sqlString(value);
+  if (type === 'DOUBLE' && typeof value === 'number' && Number.isFinite(value)) return sqlDouble(value);
+  if (type === 'BIGINT' && typeof value === 'number' && Number.isSafeInteger(value)) return `${value}::BIGINT`;
+  if (type === 'BOOLEAN' && typeof value === 'boolean') return String(value);
+  if (
+    type === 'TIMESTAMPTZ' &&
+    typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value)
+  )
+    return `'${value}'::TIMESTAMPTZ`;
+  return undefined;
+}
+
+/** A DuckDB JSON path of steps: names quoted, indexes in brackets. */
+function jsonPath(steps: readonly PathStep[]): string {
+  let path = '$';
+  for (const step of steps) {
+    if (typeof step === 'number') path += `[${step}]`;
+    else if (/["\\\u0000-\u001f]/.test(step))
+      throw new NotCompilable(`a path name DuckDB cannot quote: ${JSON.stringify(step)}`);
+    else path += `."${step}"`;
+  }
+  return path;
+}
+
+/** Minutes east of UTC of a zone without daylight saving (what `auto` requires), else undefined. */
+function fixedOffsetMinutes(zone: string): number | undefined {
+  const offsets = new Set<number>();
+  for (const month of [0, 6]) {
+    const at = Date.UTC(2026, month, 1);
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    }).formatToParts(at);
+    const part = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+    offsets.add((Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute')) - at) / 60_000);
+  }
+  return offsets.size === 1 ? offsets.values().next().value : undefined;
+}
+
+/**
+ * parseSourceTime's local form (`YYYY-MM-DD[ T]HH:mm[:ss[.f{1,6}]]`, pipelines/normalize/time.ts) in SQL; a zoned
+ * form is left to the record path (NULL). Same arithmetic: the wall time as UTC, plus the rounded milliseconds of the
+ * fraction, minus the zone's fixed offset.
+ */
+function autoLocalSql(text: string, offsetMinutes: number): string {
+  const groups = ['y', 'mo', 'd', 'h', 'mi', 's', 'f'];
+  const regex = '^([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\\.([0-9]{1,6}))?)?$';
+  const num = (g: string) => `cast(nullif(p.${g}, '') as INTEGER)`;
+  const y = num('y');
+  const mo = num('mo');
+  const d = num('d');
+  const leap = `((${y} % 4 = 0 and ${y} % 100 <> 0) or ${y} % 400 = 0)`;
+  const lastDay = `(case ${mo} when 2 then (case when ${leap} then 29 else 28 end) when 4 then 30 when 6 then 30 when 9 then 30 when 11 then 30 else 31 end)`;
+  const second = `coalesce(${num('s')}, 0)`;
+  const invalid = `${mo} < 1 or ${mo} > 12 or ${d} < 1 or ${d} > ${lastDay} or ${num('h')} > 23 or ${num('mi')} > 59 or ${second} > 59 or ${y} < 1000`;
+  const fraction = `(case when p.f = '' then 0 else ${sqlJsRound(`cast('0.' || p.f as DOUBLE) * 1000`)} end)`;
+  const wall = `epoch_ms(make_timestamp(${y}, ${mo}, ${d}, ${num('h')}, ${num('mi')}, ${second}))`;
+  const ms = `(${wall} + cast(${fraction} as BIGINT) - ${offsetMinutes * 60_000})`;
+  const extract = `regexp_extract(${text}, '${regex}', [${groups.map((g) => `'${g}'`).join(', ')}])`;
+  return `list_transform([${extract}], lambda p: case when p.y = '' then NULL when ${invalid} then NULL else timezone('UTC', epoch_ms(${ms})) end)[1]`;
+}
+
+/** True when a pattern format refuses a number in JS (so SQL may skip it for JSON numbers). */
+function probeRejectsNumbers(format: ReturnType<typeof compileTimeFormat>): boolean {
+  return format.parse(20260101) instanceof TimeParseFailure && format.parse(1767225600000) instanceof TimeParseFailure;
+}
+
+/** The event-time field and natural key of a dataset, as the bulk plan needs them. */
+export function datasetKeys(dataset: DatasetName): { eventTime: string; naturalKey: string[] } {
+  const meta = datasetMeta(dataset);
+  return { eventTime: meta.event_time, naturalKey: meta.natural_key };
+}
+
+export { UNMAPPED };
