@@ -1,4 +1,5 @@
 import { rename } from 'node:fs/promises';
+import type { DuckDBValue } from '@duckdb/node-api';
 import type { Feed } from '../../connectors/types.js';
 import type { DatasetName } from '../../schemas/index.js';
 import { REPLAY_OF_HEADER, SOURCE_HEADER } from '../bus/headers.js';
@@ -53,16 +54,17 @@ interface PartitionBuffer {
   /** Of counts.dead_lettered, the records per reason_code. */
   reasons: Map<string, number>;
   datasetRows: Partial<Record<DatasetName, number>>;
-  /** Messages of a topic with a bulk plan, kept whole until the flush maps them (bulk path, issue 12). */
-  deferred: DeferredMessage[];
+  /** Its messages wait for the flush (a topic with a bulk plan, issue 12): Lander.deferred holds them. */
+  deferring: boolean;
   /** Of counts.landed, the records the bulk path mapped. */
   bulkLanded: number;
 }
 
 /** A message whose normalizing waits for the flush: the bulk path maps many at once, the rest follow in bus order. */
 interface DeferredMessage {
-  /** Order of arrival over every partition of the lander (dedupe follows it, as on the record path). */
+  /** Order of arrival in the flush over every partition (dedupe follows it, as on the record path). */
   seq: number;
+  buffer: PartitionBuffer;
   message: BusMessage;
   /** The flush's (source, ingested-at) pair of the message. */
   meta: number;
@@ -162,8 +164,8 @@ export class Lander {
   private readonly journals: FlushJournals;
   /** The last flush, counted into stats once its offsets are committed. */
   private uncounted: { buffers: PartitionBuffer[]; files: number } | undefined;
-  /** Arrival order of deferred messages, and the (source, ingested-at) pairs of the buffered ones. */
-  private sequence = 0;
+  /** Messages waiting for the flush, in arrival order, and the (source, ingested-at) pairs of the buffered ones. */
+  private deferred: DeferredMessage[] = [];
   private metas: { source: string; ingestedAt: string }[] = [];
   private metaIndex = new Map<string, number>();
   private readonly deferring = new Map<MessageNormalizer, boolean>();
@@ -229,8 +231,10 @@ export class Lander {
           source = messageSource;
           meta = this.metaOf(source, ingestedAt);
         }
-        buffer.deferred.push({
-          seq: this.sequence++,
+        buffer.deferring = true;
+        this.deferred.push({
+          seq: this.deferred.length,
+          buffer,
           message,
           meta,
           plan: normalizer.bulkPlanFor!(message.value, message.headers),
@@ -270,7 +274,7 @@ export class Lander {
         counts: { received: 0, landed: 0, dead_lettered: 0 },
         reasons: new Map(),
         datasetRows: {},
-        deferred: [],
+        deferring: false,
         bulkLanded: 0,
       };
       this.buffers.set(id, buffer);
@@ -355,7 +359,7 @@ export class Lander {
     counts.received += result.received;
     counts.landed += result.landed;
     counts.dead_lettered += deadLettered;
-    if (buffer.deferred.length === 0) {
+    if (!buffer.deferring) {
       buffer.rows += result.rows.length + result.deadLetters.length;
       buffer.bytes += message.value.length;
       buffer.lastOffset = message.offset;
@@ -391,6 +395,7 @@ export class Lander {
   /** Forgets everything buffered (after a failure the worker re-reads from the committed offsets). */
   abandon(): void {
     this.buffers.clear();
+    this.deferred = [];
     this.metas = [];
     this.metaIndex.clear();
     this.uncounted = undefined;
@@ -407,9 +412,11 @@ export class Lander {
     this.buffers.clear();
     const buffers = [...taken.values()];
     const metas = this.metas;
+    const deferred = this.deferred;
     this.metas = [];
+    this.deferred = [];
     this.metaIndex.clear();
-    const bulk = await this.mapDeferred(buffers, metas);
+    const bulk = await this.mapDeferred(deferred, metas);
     try {
       return await this.write(taken, buffers, bulk);
     } finally {
@@ -424,49 +431,46 @@ export class Lander {
    * counts are those of the record path. Returns the temp tables whose rows land (duplicates excluded).
    */
   private async mapDeferred(
-    buffers: readonly PartitionBuffer[],
+    deferred: readonly DeferredMessage[],
     metas: readonly { source: string; ingestedAt: string }[],
   ): Promise<BulkRows[]> {
-    const deferred: { buffer: PartitionBuffer; entry: DeferredMessage }[] = [];
-    for (const buffer of buffers) for (const entry of buffer.deferred) deferred.push({ buffer, entry });
     if (deferred.length === 0) return [];
-    deferred.sort((a, b) => a.entry.seq - b.entry.seq);
     const { writer } = this.options;
-    const byPlan = new Map<BulkPlan, { buffer: PartitionBuffer; entry: DeferredMessage }[]>();
-    for (const item of deferred) {
-      const plan = item.entry.plan;
-      if (!plan) continue;
-      let list = byPlan.get(plan);
+    const byPlan = new Map<BulkPlan, DeferredMessage[]>();
+    for (const entry of deferred) {
+      if (!entry.plan) continue;
+      let list = byPlan.get(entry.plan);
       if (!list) {
         list = [];
-        byPlan.set(plan, list);
+        byPlan.set(entry.plan, list);
       }
-      list.push(item);
+      list.push(entry);
     }
+    /** Per plan, the `_ok` rows in seq order (seq and natural key), and how far the walk below has read them. */
+    const sure = new Map<BulkPlan, { rows: BulkRows; seqs: DuckDBValue[]; keys: DuckDBValue[]; next: number }>();
     const tables: BulkRows[] = [];
-    /** Per deferred message sure in SQL: its natural key, by seq. */
-    const keys = new Map<number, { key: string; rows: BulkRows }>();
     try {
-      for (const [plan, items] of byPlan) {
+      for (const [plan, entries] of byPlan) {
         const table = `bulk_rows_${process.pid}_${this.bulkTables++}`;
         const rows: BulkRows = { dataset: plan.dataset, table, duplicates: [] };
         tables.push(rows);
         await writer.prepare(plan);
-        const file = await writer.scratchFile('bulk', scratchLines(items));
+        const file = await writer.scratchFile('bulk', scratchLines(entries));
         try {
-          await writer.run(
-            `create temp table ${table} as ${plan.selectSql({ file, topic: items[0]!.buffer.topic, metas, now: this.now() })}`,
-          );
+          const topic = entries[0]!.buffer.topic;
+          await writer.run(`create temp table ${table} as ${plan.selectSql({ file, topic, metas, now: this.now() })}`);
         } finally {
           await writer.removeScratch(file);
         }
-        const sure = await writer.rows(`select seq, _key from ${table} where _ok order by seq`);
-        for (const [seq, key] of sure) keys.set(Number(seq), { key: String(key), rows });
+        const [seqs, keys] = await writer.columns(`select seq::INTEGER, _key from ${table} where _ok order by seq`);
+        // No rows, no columns: an empty result has no column vectors to read.
+        sure.set(plan, { rows, seqs: seqs ?? [], keys: keys ?? [], next: 0 });
       }
       let fresh = new Map<DatasetName, string[]>();
       let landing: LandingText | undefined;
       let current: PartitionBuffer | undefined;
-      for (const { buffer, entry } of deferred) {
+      for (const entry of deferred) {
+        const { buffer, message } = entry;
         if (buffer !== current) {
           if (current) this.keepLines(current, fresh);
           fresh = new Map();
@@ -474,16 +478,16 @@ export class Lander {
           landing = undefined;
         }
         const normalizer = this.options.normalizers.get(buffer.topic)!;
-        const { message } = entry;
         const meta = metas[entry.meta]!;
-        const sure = keys.get(entry.seq);
-        if (sure) {
-          const duplicate = normalizer.bulkRow!(message.value, sure.rows.dataset, sure.key);
+        const rows = entry.plan && sure.get(entry.plan);
+        if (rows && rows.seqs[rows.next] === entry.seq) {
+          const dataset = rows.rows.dataset;
+          const duplicate = normalizer.bulkRow!(message.value, dataset, rows.keys[rows.next++] as string);
           if (duplicate) {
-            sure.rows.duplicates.push(entry.seq);
+            rows.rows.duplicates.push(entry.seq);
             this.countMessage(buffer, message, meta.source, meta.ingestedAt, duplicate);
           } else {
-            buffer.datasetRows[sure.rows.dataset] = (buffer.datasetRows[sure.rows.dataset] ?? 0) + 1;
+            buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 0) + 1;
             buffer.counts.received++;
             buffer.counts.landed++;
             buffer.bulkLanded++;
@@ -812,15 +816,20 @@ class LandingText {
   }
 }
 
-/** A bulk plan's scratch file: `seq \t partition \t offset \t meta \t payload` lines (bulk-plan.ts). */
-function scratchLines(items: readonly { buffer: PartitionBuffer; entry: DeferredMessage }[]): Buffer {
+/** A bulk plan's scratch file: `{"s":seq,"p":partition,"o":offset,"m":meta,"v":<payload>}` lines (bulk-plan.ts). */
+function scratchLines(entries: readonly DeferredMessage[]): Buffer {
   let size = 0;
-  for (const { entry } of items) size += entry.message.value.length + 64;
+  for (const entry of entries) size += entry.message.value.length + 96;
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const { buffer, entry } of items) {
-    at += out.write(`${entry.seq}\t${buffer.partition}\t${entry.message.offset}\t${entry.meta}\t`, at, 'latin1');
+  for (const { buffer, ...entry } of entries) {
+    at += out.write(
+      `{"s":${entry.seq},"p":${buffer.partition},"o":${entry.message.offset},"m":${entry.meta},"v":`,
+      at,
+      'latin1',
+    );
     at += entry.message.value.copy(out, at);
+    out[at++] = 0x7d;
     out[at++] = 0x0a;
   }
   return out.subarray(0, at);

@@ -1,6 +1,6 @@
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { Column } from './columns.js';
 
 /** Where a partitioned write put one bus partition's rows of one day. */
@@ -209,6 +209,12 @@ export class ParquetWriter {
     await this.connection.run(sql);
   }
 
+  /** The columns of a query's rows, as DuckDB values (INTEGER as number, BIGINT as bigint). */
+  async columns(sql: string): Promise<DuckDBValue[][]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getColumns();
+  }
+
   /** The rows of a query, as DuckDB values (BIGINT as bigint). */
   async rows(sql: string): Promise<unknown[][]> {
     const reader = await this.connection.runAndReadAll(sql);
@@ -218,9 +224,9 @@ export class ParquetWriter {
   private readonly prepared = new Set<object>();
 
   /** Runs a bulk plan's setup (its catalog tables) once on this connection. */
-  async prepare(plan: { setupSql(): string }): Promise<void> {
+  async prepare(plan: { setupSql(): string[] }): Promise<void> {
     if (this.prepared.has(plan)) return;
-    await this.connection.run(plan.setupSql());
+    for (const statement of plan.setupSql()) await this.connection.run(statement);
     this.prepared.add(plan);
   }
 

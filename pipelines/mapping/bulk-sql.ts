@@ -25,20 +25,30 @@ export interface BulkFieldSql {
 }
 
 /**
- * The mapping as SQL over a row of columns `_v` (a LIST of the JSON values at `paths`, NULL where absent),
- * `_t<k>` (json_type of path k) and `_s<k>` (its text) for k = 1…paths.length.
+ * The mapping as SQL over a row of columns `_t<k>` (json_type of the value at path k, NULL where absent) and `_s<k>`
+ * (its text) for k = 1…paths.length.
  */
 export interface MappingSql {
   dataset: DatasetName;
-  /** JSON paths read from each record, in `_v` order. */
-  paths: string[];
+  /** Paths read from each record (steps: a name, or an index): the first step is a top-level key. */
+  paths: PathStep[][];
   /** Of `paths`, those that must be objects with unique keys (the record's parents along a path), by index. */
   objectPaths: number[];
   /** Of `paths`, those that must be arrays (parents of an index step), by index. */
   arrayPaths: number[];
   fields: BulkFieldSql[];
-  /** Applied after the fields (a measurement's unit conversion): field name → [value, sure] over `f_<name>` columns. */
-  post: Map<string, { value: string; sure: string }>;
+  /** A measurement's unit conversion, applied after the fields (bulk-plan.ts joins the conversions). */
+  measurement?: BulkMeasurement;
+}
+
+/** The canonical fields of a measurement, the SQL of the metric's canonical unit, and every known conversion. */
+export interface BulkMeasurement {
+  value: string;
+  unit: string;
+  metric: string;
+  /** The canonical unit of `f_<metric>` (NULL where the table has none). */
+  canonical: string;
+  conversions: { from: string; to: string; factor: number; offset: number }[];
 }
 
 export type BulkCompileResult = { ok: true; sql: MappingSql } | { ok: false; reason: string };
@@ -75,7 +85,8 @@ interface Stage {
 }
 
 class Compiler {
-  private readonly paths: string[] = [];
+  private readonly paths: PathStep[][] = [];
+  private readonly pathKeys: string[] = [];
   private readonly objectPaths = new Set<number>();
   private readonly arrayPaths = new Set<number>();
   private readonly dataset: DatasetName;
@@ -108,34 +119,37 @@ class Compiler {
         throw error;
       }
     }
-    const post = spec.measurement ? this.measurement(spec.measurement) : new Map();
     return {
       dataset: this.dataset,
       paths: this.paths,
       objectPaths: [...this.objectPaths],
       arrayPaths: [...this.arrayPaths],
       fields,
-      post,
+      ...(spec.measurement ? { measurement: this.measurement(spec.measurement) } : {}),
     };
   }
 
   /** The index (1-based, as DuckDB lists count) of a JSON path, registering its parents' shape checks. */
   private pathIndex(path: string): number {
     const steps = compilePath(path);
+    if (typeof steps[0] !== 'string') throw new NotCompilable(`a path into a payload that is not an object: ${path}`);
+    jsonPath(steps);
     for (let depth = 1; depth <= steps.length; depth++) {
-      const at = this.register(jsonPath(steps.slice(0, depth)));
+      const at = this.register(steps.slice(0, depth));
       if (depth < steps.length) {
         if (typeof steps[depth] === 'number') this.arrayPaths.add(at);
         else this.objectPaths.add(at);
       }
     }
-    return this.register(jsonPath(steps));
+    return this.register(steps);
   }
 
-  private register(path: string): number {
-    const found = this.paths.indexOf(path);
+  private register(steps: PathStep[]): number {
+    const key = JSON.stringify(steps);
+    const found = this.pathKeys.indexOf(key);
     if (found >= 0) return found + 1;
-    this.paths.push(path);
+    this.pathKeys.push(key);
+    this.paths.push(steps);
     return this.paths.length;
   }
 
@@ -301,58 +315,22 @@ class Compiler {
   }
 
   /** The unit conversion of a measurement, over the mapped fields' columns. */
-  private measurement(
-    m: NonNullable<LoadedMapping['spec']['measurement']>,
-  ): Map<string, { value: string; sure: string }> {
+  private measurement(m: NonNullable<LoadedMapping['spec']['measurement']>): BulkMeasurement {
     const table = this.loaded.codeTables.get('measurement.canonical_units')!;
     if (codeKind(table) !== 'string') throw new NotCompilable('measurement canonical units that are not text');
-    const unit = `f_${m.unit}`;
-    const metric = `f_${m.metric}`;
-    const value = `f_${m.value}`;
-    const canonical = table.toSql(metric);
-    const targets = new Set<string>();
-    for (const units of Object.values(knownUnits())) for (const u of units) targets.add(u);
-    const branches: string[] = [];
+    const types = this.types;
+    if (types.get(m.value) !== 'DOUBLE' || types.get(m.unit) !== 'VARCHAR' || types.get(m.metric) !== 'VARCHAR')
+      throw new NotCompilable('a measurement over fields that are not a number, a unit and a metric');
+    const conversions: BulkMeasurement['conversions'] = [];
     for (const dimension of Object.values(knownUnits())) {
       for (const from of dimension) {
         for (const to of dimension) {
           const conversion = unitConversion(from, to);
-          if (!conversion) continue;
-          branches.push(
-            `when ${unit} = ${sqlString(from)} and _canonical = ${sqlString(to)} then ${unitToSql(value, conversion)}`,
-          );
+          if (conversion) conversions.push({ from, to, ...conversion });
         }
       }
     }
-    // Both text: converted, or the record is left to the record path (unknown unit, or no canonical unit to judge).
-    const both = `(${unit} is not null and ${metric} is not null)`;
-    const converted = `list_transform([${canonical}], lambda _canonical: case ${branches.join(' ')} end)[1]`;
-    const known = `list_transform([${canonical}], lambda _canonical: _canonical is not null and (${dimensionMatch(unit)}))[1]`;
-    const types = this.types;
-    if (types.get(m.value) !== 'DOUBLE' || types.get(m.unit) !== 'VARCHAR' || types.get(m.metric) !== 'VARCHAR')
-      throw new NotCompilable('a measurement over fields that are not a number, a unit and a metric');
-    return new Map([
-      [
-        m.unit,
-        {
-          value: `(case when ${both} then ${canonical} else ${unit} end)`,
-          sure: `(not ${both} or coalesce(${known}, false))`,
-        },
-      ],
-      [
-        m.value,
-        { value: `(case when ${both} and ${value} is not null then ${converted} else ${value} end)`, sure: 'true' },
-      ],
-    ]);
-
-    function dimensionMatch(source: string): string {
-      const pairs: string[] = [];
-      for (const dimension of Object.values(knownUnits())) {
-        const list = dimension.map(sqlString).join(', ');
-        pairs.push(`(${source} in (${list}) and _canonical in (${list}))`);
-      }
-      return pairs.join(' or ');
-    }
+    return { value: m.value, unit: m.unit, metric: m.metric, canonical: table.toSql(`f_${m.metric}`), conversions };
   }
 }
 
@@ -395,7 +373,7 @@ function literalOf(value: unknown, type: DuckType): string | undefined {
 }
 
 /** A DuckDB JSON path of steps: names quoted, indexes in brackets. */
-function jsonPath(steps: readonly PathStep[]): string {
+export function jsonPath(steps: readonly PathStep[]): string {
   let path = '$';
   for (const step of steps) {
     if (typeof step === 'number') path += `[${step}]`;

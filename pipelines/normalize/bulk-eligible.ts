@@ -2,8 +2,10 @@
  * Which payloads the bulk path may take (issue 12). DuckDB's JSON reader accepts text JSON.parse refuses (trailing
  * commas, NaN and Infinity), keeps the first of two equal keys where JSON.parse keeps the last, and drops the sign of
  * -0; the record path also acts on payloads before parsing (size, depth, surrogate escapes, prototype keys). One pass
- * over the bytes sends every payload where the two could disagree to the record path, and keeps one payload per
- * scratch-file line (no control bytes). Everything else is standard JSON both read alike.
+ * over the bytes sends every payload where the two could disagree to the record path, and makes sure a payload is one
+ * object from its first byte to its last, with distinct top-level keys, so it can be put inside a scratch line's
+ * wrapper object (`{"s":…,"v":<payload>}`) without changing what the wrapper says. Everything else is standard JSON
+ * both read alike.
  */
 import { isUtf8 } from 'node:buffer';
 
@@ -19,6 +21,11 @@ const COMMA = 0x2c;
 const SPACE = 0x20;
 const MINUS = 0x2d;
 const ZERO = 0x30;
+const OPEN_BRACE = 0x7b;
+/** Top-level keys compared for repeats; a payload with more takes the record path. */
+const MAX_KEYS = 64;
+const keyStarts = new Int32Array(MAX_KEYS);
+const keyEnds = new Int32Array(MAX_KEYS);
 
 function hexDigit(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;
@@ -34,6 +41,17 @@ function wordAt(buf: Buffer, at: number, word: string): boolean {
   return true;
 }
 
+/** Whether the key at [start, end) equals one of the first `count` keys recorded. */
+function repeatsKey(buf: Buffer, start: number, end: number, count: number): boolean {
+  const size = end - start;
+  for (let k = 0; k < count; k++) {
+    const at = keyStarts[k]!;
+    if (keyEnds[k]! - at !== size || buf[at] !== buf[start]) continue;
+    if (buf.compare(buf, at, at + size, start, end) === 0) return true;
+  }
+  return false;
+}
+
 /** True when the bulk path gives exactly what the record path would for this payload (see the module comment). */
 export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
   const length = buf.length;
@@ -43,6 +61,13 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
   let nonAscii = false;
   // The last byte outside strings that was not blank: a comma before a closing bracket is a trailing comma.
   let last = 0;
+  // A top-level key being read (its first byte), and the keys read so far.
+  let keyStart = -1;
+  let keys = 0;
+  let stringStart = 0;
+  let first = 0;
+  while (first < length && buf[first] === SPACE) first++;
+  if (buf[first] !== OPEN_BRACE) return false;
   for (let i = 0; i < length; i++) {
     const b = buf[i]!;
     if (b < SPACE) {
@@ -51,8 +76,20 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
       return false;
     }
     if (inString) {
-      if (b === QUOTE) inString = false;
-      else if (b === BACKSLASH) {
+      if (b === QUOTE) {
+        inString = false;
+        // "__proto__" and "prototype" (as a key or not): the record path's prototype guard decides.
+        if (i - stringStart === 9 && (wordAt(buf, stringStart, '__proto__') || wordAt(buf, stringStart, 'prototype')))
+          return false;
+        if (keyStart >= 0) {
+          if (keys === MAX_KEYS || repeatsKey(buf, keyStart, i, keys)) return false;
+          keyStarts[keys] = keyStart;
+          keyEnds[keys++] = i;
+          keyStart = -1;
+        }
+      } else if (b === BACKSLASH) {
+        // Two spellings of one key (`"\/"` and `"/"`) would hide a repeat: keys with escapes take the record path.
+        if (keyStart >= 0) return false;
         if (buf[i + 1] === 0x75 /* u */) {
           const code =
             (hexDigit(buf[i + 2] ?? 0) << 12) |
@@ -69,6 +106,8 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
     switch (b) {
       case QUOTE:
         inString = true;
+        stringStart = i + 1;
+        if (depth === 1 && (last === OPEN_BRACE || last === COMMA)) keyStart = i + 1;
         break;
       case 0x7b: // {
       case 0x5b: // [
@@ -77,7 +116,10 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
       case 0x7d: // }
       case 0x5d: // ]
         if (last === COMMA) return false;
-        depth--;
+        // The object that opened at the first byte closes only at the last one: one value, nothing after it.
+        if (--depth === 0) {
+          for (let j = i + 1; j < length; j++) if (buf[j] !== SPACE) return false;
+        }
         break;
       case MINUS:
         if (buf[i + 1] === ZERO) {
@@ -112,6 +154,5 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
     if (b !== SPACE) last = b;
   }
   if (inString || depth !== 0) return false;
-  if (buf.indexOf('"__proto__"') !== -1 || buf.indexOf('"prototype"') !== -1) return false;
   return !nonAscii || isUtf8(buf);
 }

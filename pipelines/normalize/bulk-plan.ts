@@ -5,14 +5,17 @@
  * `_ok` go to the record path, which alone writes dead letters; dedupe stays with the normalizer's key window, fed
  * the `_key` of each `_ok` row in bus order.
  *
- * Scratch file: one line per payload, `seq \t partition \t offset \t meta \t payload` (bulk-eligible.ts keeps tabs
- * and line breaks out of payloads); `meta` indexes the flush's (source, ingested-at) pairs.
+ * Scratch file: one line per payload, `{"s":seq,"p":partition,"o":offset,"m":meta,"v":<payload>}` (bulk-eligible.ts
+ * lets through only payloads that are one object with distinct keys and no line break, so the wrapper holds them as
+ * they are); `meta` indexes the flush's (source, ingested-at) pairs. DuckDB parses each line once, reading the
+ * mapping's top-level keys as JSON values; a line it cannot parse gives no row, and its message goes to the record
+ * path like any row that is not `_ok`.
  */
 import type { DatasetName } from '../../schemas/index.js';
 import { type Column, type DuckType, datasetColumns } from '../land/columns.js';
-import { compileBulkSql, datasetKeys, type MappingSql } from '../mapping/bulk-sql.js';
+import { compileBulkSql, datasetKeys, jsonPath, type MappingSql } from '../mapping/bulk-sql.js';
 import type { LoadedMapping } from '../mapping/compile.js';
-import { sqlIdentifier, sqlString } from '../mapping/sql-literal.js';
+import { sqlDouble, sqlIdentifier, sqlJsRound, sqlString } from '../mapping/sql-literal.js';
 import { schemaSql } from './schema-sql.js';
 
 export interface BulkPlanOptions {
@@ -41,6 +44,8 @@ export class BulkPlan {
   readonly dataset: DatasetName;
   /** The temp table of region codes this plan's statements join (created once per connection by setupSql). */
   private readonly regionsTable: string;
+  /** The temp table of unit conversions (from, to, factor, shift) a measurement joins. */
+  private readonly unitsTable: string;
 
   private constructor(
     private readonly mapping: MappingSql,
@@ -49,6 +54,7 @@ export class BulkPlan {
   ) {
     this.dataset = mapping.dataset;
     this.regionsTable = `bulk_regions_${++plans}`;
+    this.unitsTable = `bulk_units_${plans}`;
   }
 
   /** The plan of a loaded mapping file, or why its records stay on the record path. */
@@ -66,15 +72,33 @@ export class BulkPlan {
         return { ok: false, reason: `natural key field ${field} is a ${type} (its text differs between JS and SQL)` };
     }
     if (types.get(eventTime) !== 'TIMESTAMPTZ') return { ok: false, reason: `event time ${eventTime} is not a time` };
+    const tops = new Map<string, string>();
+    for (const steps of mapping.sql.paths) {
+      const top = steps[0] as string;
+      const folded = top.toLowerCase();
+      if (tops.has(folded) && tops.get(folded) !== top)
+        return { ok: false, reason: `keys ${top} and ${tops.get(folded)} differ only in case (DuckDB struct fields)` };
+      tops.set(folded, top);
+    }
     return { ok: true, plan: new BulkPlan(mapping.sql, checks, options) };
   }
 
   /** Statements to run once on a connection before the plan's first flush there. */
-  setupSql(): string {
+  setupSql(): string[] {
     const codes = [...this.options.regionCodes].map(sqlString);
     const list =
       codes.length === 0 ? 'select NULL::VARCHAR as code limit 0' : `select unnest([${codes.join(', ')}]) as code`;
-    return `create or replace temp table ${sqlIdentifier(this.regionsTable)} as ${list}`;
+    const statements = [`create or replace temp table ${sqlIdentifier(this.regionsTable)} as ${list}`];
+    const conversions = this.mapping.measurement?.conversions ?? [];
+    if (conversions.length > 0) {
+      const rows = conversions.map(
+        (c) => `(${sqlString(c.from)}, ${sqlString(c.to)}, ${sqlDouble(c.factor)}, ${sqlDouble(c.offset)})`,
+      );
+      statements.push(
+        `create or replace temp table ${sqlIdentifier(this.unitsTable)} as select * from (values ${rows.join(', ')}) as t(unit, canonical, factor, shift)`,
+      );
+    }
+    return statements;
   }
 
   /**
@@ -86,19 +110,33 @@ export class BulkPlan {
     const columns = datasetColumns(this.dataset);
     const types = new Map<string, DuckType>(columns.map((c) => [c.name, c.type]));
     const { naturalKey, eventTime } = datasetKeys(this.dataset);
-    const paths = m.paths.map(sqlString).join(', ');
-    const typed = m.paths.map((_, i) => `json_type(_v[${i + 1}]) as _t${i + 1}, _v[${i + 1}] ->> '$' as _s${i + 1}`);
+    const tops = [...new Set(m.paths.map((steps) => steps[0] as string))];
+    const struct = `STRUCT(${tops.map((top) => `${sqlIdentifier(top)} JSON`).join(', ')})`;
+    const valueAt = (steps: (string | number)[]) => {
+      const top = `v.${sqlIdentifier(steps[0] as string)}`;
+      return steps.length === 1 ? top : `json_extract(${top}, ${sqlString(jsonPath(steps.slice(1)))})`;
+    };
+    // The JSON type and text of each value, read off its (minified) JSON text without parsing it again: a string's
+    // content is the text between its quotes unless it holds an escape; a number's text is itself.
+    const raw = m.paths.map((steps, i) => `cast(${valueAt(steps)} as VARCHAR) as _j${i + 1}`);
+    const typed = m.paths.map((_, i) => {
+      const j = `_j${i + 1}`;
+      // ascii(): the code of the first character, one of " t f n { [ or a number's sign or digit.
+      const t = `case when ${j} is null then NULL else case ascii(${j}) when 34 then 'VARCHAR' when 116 then 'BOOLEAN' when 102 then 'BOOLEAN' when 110 then 'NULL' when 123 then 'OBJECT' when 91 then 'ARRAY' else (case when contains(${j}, '.') or contains(${j}, 'e') or contains(${j}, 'E') then 'DOUBLE' else 'BIGINT' end) end end`;
+      const text = `case when ascii(${j}) = 34 then (case when contains(${j}, '\\') then ${j} ->> '$' else substring(${j}, 2, length(${j}) - 2) end) else ${j} end`;
+      return `${t} as _t${i + 1}, ${text} as _s${i + 1}`;
+    });
     const shapes = [
-      ...m.objectPaths.map((k) => `(_t${k} = 'OBJECT' and ${uniqueKeys(`_v[${k}]`)})`),
+      ...m.objectPaths.map((k) => `(_t${k} = 'OBJECT' and ${uniqueKeys(`_j${k}`)})`),
       ...m.arrayPaths.map((k) => `_t${k} = 'ARRAY'`),
     ];
     const fieldValues = m.fields.map((f) => `${f.value} as ${sqlIdentifier(`f_${f.name}`)}`);
     const fieldSure = m.fields.map((f) => `(${f.sure})`);
+    const measured = this.measured();
     const posted = m.fields.map((f) => {
-      const post = m.post.get(f.name);
-      return `${post ? post.value : sqlIdentifier(`f_${f.name}`)} as ${sqlIdentifier(f.name)}`;
+      const post = measured?.fields.get(f.name);
+      return `${post ?? sqlIdentifier(`f_${f.name}`)} as ${sqlIdentifier(f.name)}`;
     });
-    const postSure = [...m.post.values()].map((p) => `(${p.sure})`);
     const checks = m.fields.map((f) => {
       const check = this.checks.fields.get(f.name)!;
       const x = sqlIdentifier(f.name);
@@ -118,21 +156,21 @@ export class BulkPlan {
     const metas = input.metas
       .map((meta, i) => `(${i}, ${sqlString(meta.source)}, ${sqlString(meta.ingestedAt)}::TIMESTAMPTZ)`)
       .join(', ');
-    const lineBytes = this.options.maxPayloadBytes + 64;
     const canonical = columns.filter((c) => !c.name.startsWith('_')).map((c) => sqlIdentifier(c.name));
-    const lines = `read_csv(${sqlString(input.file)}, columns = {'seq': 'BIGINT', '_part_no': 'INTEGER', '_off': 'BIGINT', '_meta': 'INTEGER', 'j': 'VARCHAR'}, delim = '\t', quote = '', escape = '', header = false, auto_detect = false, new_line = '\\n', max_line_size = ${lineBytes}, buffer_size = ${Math.max(2 * lineBytes, 16 << 20)}, strict_mode = false)`;
+    const objectBytes = Math.max(16 << 20, this.options.maxPayloadBytes + 1024);
+    const columns_ = `{'s': 'BIGINT', 'p': 'INTEGER', 'o': 'BIGINT', 'm': 'INTEGER', 'v': ${sqlString(struct)}}`;
+    const lines = `read_json(${sqlString(input.file)}, format = 'newline_delimited', columns = ${columns_}, ignore_errors = true, maximum_object_size = ${objectBytes})`;
     return `
-      with parsed as (
-        select seq, _part_no, _off, _meta, _valid, case when _valid then json_extract(j, [${paths}]) end as _v
-        from (select seq, _part_no, _off, _meta, j, json_valid(j) and json_type(j) = 'OBJECT' and ${uniqueKeys('j')} as _valid
-              from (select seq, _part_no, _off, _meta, case when json_valid(j) then j end as j from ${lines}))
-      ),
-      typed as (select seq, _part_no, _off, _meta, _valid, ${typed.join(', ')} from parsed),
+      with json as (select s as seq, p as _part_no, o as _off, m as _meta, ${raw.join(', ')} from ${lines} where s is not null),
+      typed as (select seq, _part_no, _off, _meta, ${raw.map((_, i) => `_j${i + 1}`).join(', ')}, ${typed.join(', ')} from json),
       fielded as (
-        select seq, _part_no, _off, _meta, _valid and ${shapes.length > 0 ? shapes.join(' and ') : 'true'} and ${fieldSure.join(' and ')} as _sure, ${fieldValues.join(', ')}
+        select seq, _part_no, _off, _meta, ${shapes.length > 0 ? shapes.join(' and ') : 'true'} and ${fieldSure.join(' and ')} as _sure, ${fieldValues.join(', ')}
         from typed
       ),
-      mapped as (select seq, _part_no, _off, _meta, _sure${postSure.length > 0 ? ` and ${postSure.join(' and ')}` : ''} as _sure, ${posted.join(', ')} from fielded),
+      mapped as (
+        select seq, _part_no, _off, _meta, _sure${measured ? ` and ${measured.sure}` : ''} as _sure, ${posted.join(', ')}
+        from ${measured ? measured.from : 'fielded'}
+      ),
       checked as (
         select *, coalesce(_sure and ${[...checks, region, ...plausible].join(' and ')}, false) as _ok from mapped
       )
@@ -143,6 +181,30 @@ export class BulkPlan {
         meta.source as _source, meta.ingested_at as _ingested_at, ${sqlString(input.topic)} as _topic,
         _part_no as _partition, _off as _offset
       from checked join (values ${metas}) as meta(_meta, source, ingested_at) using (_meta)`;
+  }
+
+  /**
+   * A measurement's conversion (compile.ts compileMeasurement): with a unit and a metric both present, the unit
+   * becomes the metric's canonical unit and the value is converted, exactly as units.ts convert() computes it; a
+   * unit with no conversion to it (or a metric without one) is left to the record path.
+   */
+  private measured(): { from: string; sure: string; fields: Map<string, string> } | undefined {
+    const ms = this.mapping.measurement;
+    if (!ms) return undefined;
+    const unit = sqlIdentifier(`f_${ms.unit}`);
+    const metric = sqlIdentifier(`f_${ms.metric}`);
+    const value = sqlIdentifier(`f_${ms.value}`);
+    const both = `(${unit} is not null and ${metric} is not null)`;
+    const scaled = `((${value} * _u.factor + _u.shift) * ${sqlDouble(1e9)})`;
+    const converted = `(case when _u.factor = 1 and _u.shift = 0 then ${value} else ${sqlJsRound(scaled)} / ${sqlDouble(1e9)} end)`;
+    return {
+      from: `(select *, ${ms.canonical} as _canonical from fielded) as f left join ${sqlIdentifier(this.unitsTable)} as _u on _u.unit = f.${unit} and _u.canonical = f._canonical`,
+      sure: `(not ${both} or _u.unit is not null)`,
+      fields: new Map([
+        [ms.unit, `(case when ${both} then _canonical else ${unit} end)`],
+        [ms.value, `(case when ${both} and ${value} is not null then ${converted} else ${value} end)`],
+      ]),
+    };
   }
 
   /** The dataset's columns, as the lake file holds them. */
