@@ -1,49 +1,14 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
 import type { Region } from '../schemas/index.js';
-import { demoConnectorConfig } from './demo/config.js';
+import type { ConnectorConfig } from './config.js';
 import { DemoConnector } from './demo/connector.js';
-import { deptFilesConnectorConfig } from './dept-files/config.js';
 import { DeptFilesConnector, deptFilesStateDir } from './dept-files/connector.js';
-import { hotlineRestConnectorConfig } from './hotline-rest/config.js';
 import { createHotlineRestConnector } from './hotline-rest/connector.js';
-import { hotlineSqlConnectorConfig } from './hotline-sql/config.js';
 import { createHotlineSqlConnector } from './hotline-sql/connector.js';
-import { httpIngestConnectorConfig } from './http-ingest/config.js';
 import { HttpIngestConnector } from './http-ingest/connector.js';
-import { rawFilesConnectorConfig } from './raw-files/config.js';
 import { RawFilesConnector } from './raw-files/connector.js';
-import { sensorMqttConnectorConfig } from './sensor-mqtt/config.js';
 import { SensorMqttConnector } from './sensor-mqtt/connector.js';
-import { type Connector, type ProvidedCatalogName, providedCatalogNames } from './types.js';
-
-/** Every connector kind, by its `kind` tag. Registered explicitly: adding a kind means adding it here. */
-export const connectorConfig = z.discriminatedUnion('kind', [
-  demoConnectorConfig,
-  rawFilesConnectorConfig,
-  deptFilesConnectorConfig,
-  hotlineRestConnectorConfig,
-  hotlineSqlConnectorConfig,
-  httpIngestConnectorConfig,
-  sensorMqttConnectorConfig,
-]);
-export type ConnectorConfig = z.infer<typeof connectorConfig>;
-
-/**
- * The reference catalogs each connector kind hands over through `Connector.writeCatalogs`. A catalog that is neither
- * configured (`catalogs.<name>`) nor provided by a configured connector is a config error, so a kind listed here
- * must write every catalog it declares.
- */
-export const catalogsProvidedBy: Readonly<Record<ConnectorConfig['kind'], readonly ProvidedCatalogName[]>> = {
-  // The simulator generates its own city: its devices, resources and scenarios only make sense together.
-  demo: providedCatalogNames,
-  'raw-files': [],
-  'dept-files': [],
-  'hotline-rest': [],
-  'hotline-sql': [],
-  'http-ingest': [],
-  'sensor-mqtt': [],
-};
+import type { Connector } from './types.js';
 
 export interface ConnectorDeps {
   regions: Region[];
@@ -76,4 +41,5 @@ export function createConnector(config: ConnectorConfig, deps: ConnectorDeps): C
   }
 }
 
+export * from './config.js';
 export * from './types.js';

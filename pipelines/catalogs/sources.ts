@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type ConnectorConfig, catalogsProvidedBy } from '../../connectors/index.js';
+import { type ConnectorConfig, catalogsProvidedBy } from '../../connectors/config.js';
 import { type ProvidedCatalogName, providedCatalogNames } from '../../connectors/types.js';
 import type { CatalogName } from '../../schemas/index.js';
 import type { LoadedConfig } from '../config/load.js';

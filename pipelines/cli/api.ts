@@ -3,14 +3,6 @@ import { parseArgs } from 'node:util';
 import { newToken } from '../api/tokens.js';
 import { UsageError } from '../errors.js';
 
-export const apiHelp = `Usage: cityhub api token --id ID --regions PREFIX[,PREFIX…] [--indicators CODE[,CODE…]]
-
-  token   makes a new random bearer token for an upper-tier platform and prints it once, with the api.tokens
-          entry to put in the hub's config: its id, its SHA-256 (the token itself is stored nowhere), the region
-          prefixes it may read (e.g. 33 for a province, 3301 for a city) and its indicators (default *: all).
-          Give the token to its holder over a secure channel; they send it as "Authorization: Bearer <token>".
-The API itself runs in the api role (cityhub run --role api) or in role all when a token is configured.`;
-
 export async function commandApi(args: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

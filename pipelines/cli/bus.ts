@@ -6,16 +6,6 @@ import { type LogFinding, verifyLog } from '../bus/embedded/verify.js';
 import { loadConfig } from '../config/load.js';
 import { NotAvailableError, UsageError } from '../errors.js';
 
-export const busHelp = `Usage: cityhub bus verify [--config FILE]
-       cityhub bus repair --partition TOPIC/N [--config FILE]
-
-  verify  check every segment of every partition of the embedded bus (<data_dir>/bus unless bus.dir is set);
-          prints one line per problem (file, byte offset, reason, offsets affected) and exits 1 if there is any.
-          Safe while the hub runs.
-  repair  move the damage of one partition aside into <bus>/<topic>/<N>.quarantine-<offset>.log (nothing is
-          deleted) and let the partition continue past every offset the damage held. Stop the hub first.
-See docs/bus.md for the recovery procedure.`;
-
 export async function commandBus(args: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

@@ -10,15 +10,6 @@ import { describeCatalogEntries } from '../catalogs/summary.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError, UsageError } from '../errors.js';
 
-export const catalogsHelp = `Usage: cityhub catalogs check [--config FILE]
-
-Loads every reference catalog the config names (without FILE: the built-in demo config) and prints, per catalog,
-its source, its entry count and a few telling counts (regions by level, resources by share type, scenarios by
-dimension, devices by type). Catalog files may be CSV (UTF-8, UTF-8 with BOM or GB18030), XLSX (first sheet) or
-JSON, with Chinese or English headers and values (docs/catalogs.md). Warnings (an unknown column) and errors
-(duplicate codes, unknown regions, unknown values, invalid entries: file, line and field each) follow, one line
-each. Exits 1 when there is an error.`;
-
 /** Regions first: the others' region codes are checked against them. */
 const catalogNames = Object.keys(catalogs) as CatalogName[];
 

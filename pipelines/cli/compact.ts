@@ -7,19 +7,6 @@ import type { CompactionEvent } from '../land/compact.js';
 import { describeCompaction, mib, runCompactionJob } from '../land/compact-job.js';
 import { describeLockHolder } from '../models/build-lock.js';
 
-export const compactHelp = `Usage: cityhub compact [--config FILE] [--dataset D]… [--day YYYY-MM-DD]… [--dry-run]
-
-Merges each day folder of the lake before today (Asia/Shanghai) holding at least lake.compaction.min_files Parquet
-files (default 8) into one file, compacted~<hash>.parquet, with a manifest under _manifests/ listing every original
-landed file with its bus coordinates and rows; then removes the day folders older than lake.retention allows
-(docs/lake.md "Compaction"). Files a flush journal names are left alone; the pipeline may keep landing meanwhile.
-Runs holding the models build lock: waits up to 10 minutes for a build another process runs.
-  --config FILE  YAML or JSON config (default: the built-in demo config)
-  --dataset D    only this dataset (${datasetNames.join(', ')}), _dlq (the dead letters of every
-                 feed) or _dlq/<feed> (repeatable); retention too applies only to those
-  --day DAY      only this day (repeatable): compacted whatever its file count (two or more), today included
-  --dry-run      print what would be compacted and removed; change nothing`;
-
 /** How long `cityhub compact` waits for a models build another process is running (as `models run` does). */
 const LOCK_WAIT_MS = 10 * 60_000;
 

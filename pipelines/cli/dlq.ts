@@ -16,29 +16,6 @@ import { S3LakeStore } from '../land/s3-store.js';
 import { createRowWriter, type RowFormat } from '../models/format.js';
 import { parseDuration } from './duration.js';
 
-export const dlqHelp = `Usage: cityhub dlq ls [--feed FEED] [--reason CODE] [--since DURATION|YYYY-MM-DD] [--limit N]
-                      [--format table|csv|json] [--config FILE]
-       cityhub dlq show ID [--format table|json] [--config FILE]
-       cityhub dlq replay [--feed FEED] [--reason CODE] [--since DURATION|YYYY-MM-DD] [--id ID]… [--dry-run]
-                          [--format table|json] [--config FILE]
-
-  ls      the lake's dead letters, newest first: id (<topic>:<partition>:<offset>, the bus message they came from),
-          feed, reason_code, records (how many source records it stands for), dead_lettered_at, source, reason;
-          then, in table format, the count per feed and reason. --since 1h (a duration back from now) or a day.
-  show    every dead letter of one message (its id from ls): reason, coordinates (which record, line or file), and
-          the payload as it was on the bus (personal data masked, docs/privacy.md).
-  replay  after a mapping or catalog fix: appends the chosen dead letters' messages to their raw topic again, read
-          back from the bus as they were (headers cityhub-replay-of and cityhub-replay-id added); the pipeline lands
-          them with the config it runs now. Exactly once: a replayed message is never chosen again, and a replay
-          interrupted mid-way is finished from the bus by the next one. Each replay is recorded in
-          <lake>/_replays/<replay id>.json (what was appended where, what was skipped and why). Skipped: duplicates,
-          connector dead letters, messages the bus no longer holds (topics.retention_ms), messages of an earlier
-          bus, and messages part of which landed unless their records can go apart (departmental record chunks).
-          With the embedded bus, stop the hub first (it holds the bus); over Kafka, replay while it runs.
-    --id ID       only this message (repeatable; ids from ls)
-    --dry-run     say what would be replayed and skipped; append and record nothing
-Reads <lake>/_dlq (for an S3 lake, the local mirror the models role syncs).`;
-
 export async function commandDlq(args: string[], out: (text: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

@@ -1,131 +1,17 @@
+/**
+ * The `cityhub` command line (bin/cityhub.js). Only types are imported statically from the modules the commands run
+ * with: each command loads what it uses when it runs (`await import(…)` in its branch), so `cityhub --help`,
+ * `cityhub query`, `cityhub status` or `cityhub config check` do not pay for the hub, its connectors, the S3 client
+ * or the demo they do not use. The help texts live in help.ts, apart from every command.
+ */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { catalogs, datasets } from '../../schemas/index.js';
-import { jsonSchemaOf } from '../../schemas/json-schema.js';
-import { resolveCatalogs } from '../catalogs/resolve.js';
-import { describeCatalogSource } from '../catalogs/sources.js';
-import { describeConfig } from '../config/explain.js';
-import { lakeLocation, loadConfig } from '../config/load.js';
-import { preflight } from '../config/preflight.js';
 import { CityhubError, UsageError } from '../errors.js';
-import { memberSeedsOf } from '../federation/members.js';
-import { type Role, runHub } from '../hub.js';
-import { lakeStoreOf } from '../land/compact-job.js';
-import { S3LakeStore } from '../land/s3-store.js';
-import { createLogger } from '../log.js';
-import {
-  type BuildMode,
-  createRowWriter,
-  type DataTestResult,
-  DataTestsFailedError,
-  describeLakeSync,
-  describeLockHolder,
-  loadProject,
-  type RowFormat,
-  runModels,
-  streamQuery,
-  syncModelsLake,
-  testModels,
-  withBuildLock,
-  writeModelsDocs,
-} from '../models/index.js';
-import { apiHelp, commandApi } from './api.js';
-import { busHelp, commandBus } from './bus.js';
-import { catalogsHelp, commandCatalogs } from './catalogs.js';
-import { commandCompact, compactHelp } from './compact.js';
-import { runDemo } from './demo-province.js';
-import { commandDlq, dlqHelp } from './dlq.js';
+import type { Role } from '../hub.js';
+import type { BuildMode, DataTestResult, RowFormat } from '../models/index.js';
 import { parseDuration } from './duration.js';
-import { commandMappings, mappingsHelp } from './mappings.js';
-import { commandPull, pullHelp } from './pull.js';
-import { commandStatus, statusHelp } from './status.js';
-
-const usage = `cityhub — the data hub of a city's 一网统管 platform
-
-Usage: cityhub <command> [options]
-
-Commands:
-  run                run the hub (with no --config: the embedded demo city)
-  status             is the hub running, and how: connectors, feeds, lag, marts, dead letters (docs/operations.md)
-  query "SQL"        read the marts and the lake's Parquet files (read-only, streamed)
-  models run|test    build / test the SQL models
-  config check       validate and explain a config file (everything run would reject)
-  schemas export     write the JSON Schema of every canonical dataset and catalog
-  compact            merge each past lake day's small files into one; apply lake.retention (docs/lake.md)
-  bus verify|repair  check the embedded bus for damage / move damage aside (docs/bus.md)
-  catalogs check     load every configured catalog and show what it holds and what is wrong (docs/catalogs.md)
-  mappings test      show what a source mapping makes of sample payloads, record by record (docs/mappings.md)
-  api token          make a bearer token for an upper tier and the config entry granting it (docs/api.md)
-  pull               pull the member hubs' aggregates now (a province or national hub; docs/api.md)
-  dlq ls|show|replay the lake's dead letters by feed, reason and time; one message in full; replay after a fix
-
-Every command takes --help.`;
-
-const help: Record<string, string> = {
-  run: `Usage: cityhub run [--config FILE] [--role all|connectors|pipeline|models|api] [--for DURATION]
-       cityhub run --demo province [--for DURATION]
-
-Runs the hub. Without --config it runs the embedded demo city (province 330000, seeded simulator).
-  --config FILE   YAML or JSON config (see docs/config.md)
-  --role ROLE     which roles to run in this process (default all). With bus.type kafka each role can run
-                  in its own process (several pipeline processes share the partitions; each process running
-                  connectors or the pipeline needs a data_dir of its own); with the embedded bus, run them all
-                  in one process. The api role serves the marts to upper tiers over HTTP (api.listen; role all
-                  runs it too when api.tokens is not empty; see docs/api.md).
-  --for DURATION  run that long (e.g. 60s, 5m), then stop sources, drain the bus into the lake, build the
-                  marts, print a per-feed summary and exit 0. Without it, runs until SIGINT/SIGTERM and does the same.
-  --demo province the provincial demo (not with --config or --role): three city hubs (杭州, 宁波, 温州) and a
-                  province hub pulling them over the tier API, each its own process on free loopback ports, their
-                  configs written to ./data/demo-province with fresh tokens. Prints each hub's output under its
-                  name, the province's roll-up whenever it changes and curl commands to pull it. SIGINT/SIGTERM
-                  (or --for) stops every hub; exits 0 when each ended cleanly, 1 when one did not or died.`,
-  query: `Usage: cityhub query "SQL" [--param NAME=VALUE]… [--format table|csv|json] [--config FILE] [--marts FILE]
-
-Runs a read-only SQL query against the marts (default <data_dir>/marts.duckdb) and streams the result out.
-The query may also read the lake's Parquet files (read-only), e.g.
-  cityhub query "select count(*) from read_parquet('<lake_dir>/sensor_reading/**/*.parquet')"
-Writes (COPY … TO, ATTACH, INSTALL, CREATE, …) and files outside the lake are refused.
-With lake.type s3, <lake_dir> is the local mirror of the bucket as the last models build synced it (the copy the
-marts were built from; docs/lake.md "S3"): \`cityhub models run\` brings it up to date.
-  --param NAME=VALUE  the value of the query's parameter $NAME (repeatable), bound, never spliced into the SQL:
-                  cityhub query "select * from mart_hotline where region_code = $region" --param region=330106
-  --format table  aligned for a terminal; shows the first 10,000 rows and counts the rest
-  --format csv    RFC 4180 with a header row
-  --format json   an array of row objects`,
-  models: `Usage: cityhub models run [--select MODEL[+]]… [--full-refresh] [--config FILE]
-       cityhub models test [--config FILE]
-       cityhub models docs [--out FILE] [--config FILE]
-
-  run   (with lake.type s3: first sync the local mirror of the bucket the models read, docs/lake.md "S3")
-        build every model in sql/ into a new marts file and run the data tests; swap it in atomically unless a
-        test of error severity failed (then the previous marts stay published, each failure is printed, exit 1);
-        failed tests of warn severity are printed as WARN and do not stop the swap. Incremental models recompute
-        only the lake days whose files changed since the previous build (plus models.lookback_days) and take the
-        other days over from the previous marts file; each model's line says how it was built
-    --select MODEL    rebuild only MODEL (repeatable); MODEL+ also everything downstream of it; the other tables
-                      are copied from the previous marts file
-    --full-refresh    ignore the previous marts file: every model from the whole lake
-  test  run the data tests against the current marts file (exit 1 when a test of error severity fails)
-  docs  write one HTML page documenting every model (description, grain, columns from the marts file, tests,
-        lineage) and every indicator (definition, formula, where it lives); default models.html beside the marts
-        file (<data_dir>/models.html by default)`,
-  config: `Usage: cityhub config check [--config FILE]
-
-Validates the config (without FILE: the built-in demo config) and explains every key with its effective value.
-Exits 1 and names each bad key when it is invalid.`,
-  compact: compactHelp,
-  bus: busHelp,
-  api: apiHelp,
-  pull: pullHelp,
-  dlq: dlqHelp,
-  status: statusHelp,
-  catalogs: catalogsHelp,
-  mappings: mappingsHelp,
-  schemas: `Usage: cityhub schemas export [--out DIR]
-
-Writes <name>.schema.json for every canonical dataset and reference catalog (default DIR: ./schemas-json).`,
-};
+import { help, usage } from './help.js';
 
 function wantsHelp(args: string[]): boolean {
   return args.includes('--help') || args.includes('-h');
@@ -167,8 +53,14 @@ async function commandRun(args: string[], io: CliIo): Promise<number> {
     // A demo writes and runs its own hubs' configs, each hub with all its roles.
     if (values.config !== undefined || values.role !== undefined)
       throw new UsageError(`--demo ${values.demo} runs hubs of its own: it takes neither --config nor --role`);
+    const { runDemo } = await import('./demo-province.js');
     return runDemo(values.demo, forMs, { out: print, err: lineWriter(io.stderr) });
   }
+  const [{ lakeLocation, loadConfig }, { createLogger }, { runHub }] = await Promise.all([
+    import('../config/load.js'),
+    import('../log.js'),
+    import('../hub.js'),
+  ]);
   const loaded = loadConfig(values.config);
   const log = createLogger(loaded.config.log.level);
   let signals = 0;
@@ -213,6 +105,12 @@ async function commandQuery(args: string[], io: CliIo): Promise<number> {
   const format = values.format as RowFormat;
   if (!['table', 'csv', 'json'].includes(format))
     throw new UsageError(`--format must be table, csv or json (got ${format})`);
+  // The marts' query and row formats only: not the models runner (models/index.js) and what it loads.
+  const [{ loadConfig }, { streamQuery }, { createRowWriter }] = await Promise.all([
+    import('../config/load.js'),
+    import('../models/query.js'),
+    import('../models/format.js'),
+  ]);
   const { paths } = loadConfig(values.config);
   const martsPath = values.marts ? resolve(values.marts) : paths.martsPath;
   // Each chunk is written before the next is fetched, waiting for stdout to drain: memory stays flat however
@@ -249,8 +147,22 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
   if (action !== 'run' && (values.select !== undefined || values['full-refresh']))
     throw new UsageError('--select and --full-refresh go with `cityhub models run`');
   if (action !== 'docs' && values.out !== undefined) throw new UsageError('--out goes with `cityhub models docs`');
+  const { loadConfig } = await import('../config/load.js');
   const loaded = loadConfig(values.config);
   if (action === 'run') {
+    const [
+      { resolveCatalogs },
+      { memberSeedsOf },
+      { lakeStoreOf },
+      { S3LakeStore },
+      { DataTestsFailedError, describeLakeSync, describeLockHolder, runModels, syncModelsLake, withBuildLock },
+    ] = await Promise.all([
+      import('../catalogs/resolve.js'),
+      import('../federation/members.js'),
+      import('../land/compact-job.js'),
+      import('../land/s3-store.js'),
+      import('../models/index.js'),
+    ]);
     const catalogs = resolveCatalogs(loaded);
     // The lake's store: the build finishes or undoes an interrupted compaction through it (an S3 lake's is in the bucket).
     const lakeStore = lakeStoreOf(loaded);
@@ -314,9 +226,12 @@ async function commandModels(args: string[], io: CliIo): Promise<number> {
       if (lakeStore instanceof S3LakeStore) lakeStore.client.destroy();
     }
   }
-  if (action === 'test')
+  if (action === 'test') {
+    const { testModels } = await import('../models/run.js');
     return reportTests(await testModels({ martsPath: loaded.paths.martsPath, sqlDir: loaded.paths.sqlDir }), print);
+  }
   if (action === 'docs') {
+    const { writeModelsDocs } = await import('../models/docs.js');
     const outPath = values.out ? resolve(values.out) : join(dirname(loaded.paths.martsPath), 'models.html');
     const written = await writeModelsDocs({ sqlDir: loaded.paths.sqlDir, martsPath: loaded.paths.martsPath, outPath });
     print(`${outPath}: ${written.models} models (${written.withColumns} with columns from the marts file)`);
@@ -349,6 +264,21 @@ async function commandConfig(args: string[], io: CliIo): Promise<number> {
   const print = lineWriter(io.stdout);
   const { values, positionals } = parseArgs({ args, options: { config: { type: 'string' } }, allowPositionals: true });
   if (positionals[0] !== 'check') throw new UsageError('expected `cityhub config check [--config FILE]`');
+  const [
+    { loadConfig },
+    { preflight },
+    { describeConfig },
+    { describeCatalogSource },
+    { loadProject },
+    { describeIngestPath, ingestPaths },
+  ] = await Promise.all([
+    import('../config/load.js'),
+    import('../config/preflight.js'),
+    import('../config/explain.js'),
+    import('../catalogs/sources.js'),
+    import('../models/project.js'),
+    import('../config/ingest-paths.js'),
+  ]);
   const loaded = loadConfig(values.config);
   // The same preflight `run` does: a config that passes here does not fail at start.
   const checked = preflight(loaded);
@@ -356,6 +286,7 @@ async function commandConfig(args: string[], io: CliIo): Promise<number> {
   print(describeConfig(loaded));
   for (const [name, source] of Object.entries(checked.catalogSources))
     print(`  (catalog) ${name} = ${describeCatalogSource(source)}`);
+  for (const path of ingestPaths(loaded, checked)) print(describeIngestPath(path));
   // The models folder too (headers, macros, dependencies): a broken model file fails here, not at the first build.
   const project = await loadProject(loaded.paths.sqlDir);
   print(`  (models) ${project.models.length} models in ${loaded.paths.sqlDir}`);
@@ -371,6 +302,10 @@ async function commandSchemas(args: string[], io: CliIo): Promise<number> {
     allowPositionals: true,
   });
   if (positionals[0] !== 'export') throw new UsageError('expected `cityhub schemas export [--out DIR]`');
+  const [{ catalogs, datasets }, { jsonSchemaOf }] = await Promise.all([
+    import('../../schemas/index.js'),
+    import('../../schemas/json-schema.js'),
+  ]);
   const out = resolve(values.out!);
   await mkdir(out, { recursive: true });
   const all = { ...datasets, ...catalogs };
@@ -388,14 +323,17 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   models: commandModels,
   config: commandConfig,
   schemas: commandSchemas,
-  compact: (args, io) => commandCompact(args, lineWriter(io.stdout), lineWriter(io.stderr)),
-  bus: (args, io) => commandBus(args, lineWriter(io.stdout)),
-  api: (args, io) => commandApi(args, lineWriter(io.stdout)),
-  pull: (args, io) => commandPull(args, lineWriter(io.stdout)),
-  dlq: (args, io) => commandDlq(args, (text) => io.stdout.write(text)),
-  status: (args, io) => commandStatus(args, (text) => io.stdout.write(text)),
-  catalogs: (args, io) => commandCatalogs(args, lineWriter(io.stdout), lineWriter(io.stderr)),
-  mappings: (args, io) => commandMappings(args, lineWriter(io.stdout), lineWriter(io.stderr)),
+  compact: async (args, io) =>
+    (await import('./compact.js')).commandCompact(args, lineWriter(io.stdout), lineWriter(io.stderr)),
+  bus: async (args, io) => (await import('./bus.js')).commandBus(args, lineWriter(io.stdout)),
+  api: async (args, io) => (await import('./api.js')).commandApi(args, lineWriter(io.stdout)),
+  pull: async (args, io) => (await import('./pull.js')).commandPull(args, lineWriter(io.stdout)),
+  dlq: async (args, io) => (await import('./dlq.js')).commandDlq(args, (text) => io.stdout.write(text)),
+  status: async (args, io) => (await import('./status.js')).commandStatus(args, (text) => io.stdout.write(text)),
+  catalogs: async (args, io) =>
+    (await import('./catalogs.js')).commandCatalogs(args, lineWriter(io.stdout), lineWriter(io.stderr)),
+  mappings: async (args, io) =>
+    (await import('./mappings.js')).commandMappings(args, lineWriter(io.stdout), lineWriter(io.stderr)),
 };
 
 /** Runs a CLI command; returns the exit code. Errors are printed as one clear message, not a stack. */
@@ -420,7 +358,7 @@ export async function main(
     return 2;
   }
   if (wantsHelp(args)) {
-    io.stdout.write(`${help[name]!}\n`);
+    io.stdout.write(`${await help[name]!()}\n`);
     return 0;
   }
   try {

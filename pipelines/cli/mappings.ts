@@ -21,24 +21,6 @@ import type { SourceMapping } from '../normalize/mappings/index.js';
 import { Normalizer } from '../normalize/normalizer.js';
 import { compileFields } from '../normalize/resource-fields.js';
 
-export const mappingsHelp = `Usage: cityhub mappings test --source ID --input FILE [--mapping FILE] [--config FILE]
-                             [--encoding utf8|gbk|gb18030] [--header-row N|auto] [--sheet NAME]
-
-Runs every record of FILE through the mapping of source ID — a configured connector's id, or a feed (sensor, video,
-hotline, event, dept) — as the hub would: the mapping, the canonical schema, the region catalog, the time range,
-the dedupe within the file. Prints, per record, the canonical row(s) it lands as or the dead letter it becomes
-(reason, source path, message). The mapping is the hub's choice: the connector's own (connectors[].mapping), else
-its feed's (mappings.<feed>), else the built-in one; --mapping FILE tries a file before it is in the config.
-Without --config: the built-in demo config.
-
-When ID is a dept-files connector, FILE is read as that connector would deliver it (nothing is sent): the resource
-and delivery time its name gives, a file-level problem if any, then each row as a dept_record or a dead letter
-against the resource's declared fields, by file line.
-
-FILE is read by its extension: .ndjson/.jsonl (one payload per line), .json (one payload, or an array of them),
-.csv or .xlsx (one record per row, keys = the header; --encoding, --header-row, --sheet as for dept-files).
-Exits 1 when any record is dead-lettered or the file cannot be read, 0 when every record maps.`;
-
 export async function commandMappings(
   args: string[],
   out: (line: string) => void,

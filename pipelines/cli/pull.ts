@@ -4,13 +4,6 @@ import { loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { pullMembers } from '../federation/members.js';
 
-export const pullHelp = `Usage: cityhub pull [--member ID]… [--config FILE]
-
-Pulls the indicator values of the member hubs (federation.members of a province or national hub) now, whatever
-their circuit breaker says, and stores them under <data_dir>/federation. Prints one line per member: pulled (the
-snapshot and rows), unchanged (its snapshot is the one already pulled) or failed (why; its last good values stay).
-Exits 1 when a member failed. The next marts build (cityhub models run, or the running hub's schedule) rolls them up.`;
-
 export async function commandPull(args: string[], out: (line: string) => void): Promise<number> {
   const { values } = parseArgs({
     args,

@@ -13,22 +13,6 @@ import { lastPublishedBuild } from '../ops/marts-run-log.js';
 import { readStatusFiles } from '../ops/status-file.js';
 import { formatStatusReport, type StatusReport } from './status-format.js';
 
-export const statusHelp = `Usage: cityhub status [--config FILE] [--format table|json]
-
-What the hub running on the config's data dir is doing, from the status file it rewrites every 5 s
-(<data_dir>/status.json; a process running one role writes status.<role>.json): whether it runs, its connectors
-with their state and last error, the pipeline and its last flush, records in / landed / dead-lettered per feed,
-bus lag, its last marts build (failed ones included), federation members. Then, read from the data: the lake's
-dead letters of the last hour per feed and reason (<lake>/_dlq, as cityhub dlq ls reads it) and the last published
-marts build (cityhub_run_log of the marts file).
-A hub is not running when its status says it stopped, or the file is over 15 s old while its process is gone and no
-process holds the data dir. The same status, live: GET /api/v1/status on metrics.listen (docs/operations.md).
-  --format table  for a person (default)
-  --format json   { running, problems, processes: [{ file, age_s, running, why, status }], dead_letters_last_hour,
-                  marts }
-Exit 0 when it printed the status of a running hub with nothing failed; 1 when no hub runs on the data dir or the
-status names a problem (a connector failed, landing keeps failing, the last marts build failed).`;
-
 const HOUR_MS = 3_600_000;
 
 export async function commandStatus(args: string[], out: (text: string) => void): Promise<number> {

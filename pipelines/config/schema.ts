@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { connectorConfig } from '../../connectors/index.js';
+import { connectorConfig } from '../../connectors/config.js';
 import { regionCode } from '../../schemas/common.js';
 import { datasetNames } from '../../schemas/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_LIMIT } from '../bus/embedded/frame.js';
@@ -171,7 +171,7 @@ export const landingConfig = z
       .boolean()
       .default(true)
       .describe(
-        'the bulk path: payloads whose mapping compiles to SQL are mapped and checked by DuckDB, one statement per flush; records it is not sure of (and their dead letters) go through the record path, so results are the same. `config check` shows which path each mapping takes (docs/feeds.md "Bulk path")',
+        'the bulk path: payloads whose mapping compiles to SQL are mapped and checked by DuckDB, one statement per flush; records it is not sure of (and their dead letters) go through the record path, so results are the same. `config check` shows which path each mapping takes (docs/feeds.md, Bulk path)',
       ),
     max_payload_bytes: z
       .number()
