@@ -322,6 +322,11 @@ async function runRoles(
       writer,
       normalizers,
       bulk: config.landing.bulk,
+      onBulkFailure: (dataset, messages, error) =>
+        log.warn(
+          { err: error, dataset, messages },
+          'the bulk statement failed; these messages took the record path (results are the same, only slower)',
+        ),
       generation: bus.generation,
       // Over Kafka another process may have had these partitions: it waits for a journal as young as its session.
       ...(config.bus.type === 'kafka'

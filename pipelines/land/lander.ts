@@ -120,6 +120,8 @@ export interface LanderOptions {
   owns?: (tp: TopicPartition) => boolean;
   /** Whether topics whose mappings compile to SQL take the bulk path (landing.bulk; default true). */
   bulk?: boolean;
+  /** A bulk statement failed (not the machine): its messages took the record path. For the log. */
+  onBulkFailure?: (dataset: DatasetName, messages: number, error: unknown) => void;
   now?: () => number;
 }
 
@@ -157,6 +159,8 @@ export class Lander {
   readonly deadLettersByReason = new Map<Feed, Map<string, number>>();
   /** Of the landed records per feed, those the bulk path mapped (counted with stats). */
   readonly bulkLanded = new Map<Feed, number>();
+  /** Bulk statements that failed and left their messages to the record path. */
+  bulkFallbacks = 0;
   private readonly buffers = new Map<string, PartitionBuffer>();
   private readonly now: () => number;
 
@@ -454,11 +458,20 @@ export class Lander {
         const table = `bulk_rows_${process.pid}_${this.bulkTables++}`;
         const rows: BulkRows = { dataset: plan.dataset, table, duplicates: [] };
         tables.push(rows);
-        await writer.prepare(plan);
         const file = await writer.scratchFile('bulk', scratchLines(entries));
         try {
+          await writer.prepare(plan);
           const topic = entries[0]!.buffer.topic;
           await writer.run(`create temp table ${table} as ${plan.selectSql({ file, topic, metas, now: this.now() })}`);
+        } catch (error) {
+          // The machine failing (disk, memory) is retried as any flush is. Anything else is the statement refusing
+          // these payloads, or a bug in it: never a reason to stop landing — the record path takes them all.
+          if (isMachineFailure(error)) throw error;
+          tables.pop();
+          await writer.run(`drop table if exists ${table}`).catch(() => {});
+          this.bulkFallbacks++;
+          this.options.onBulkFailure?.(plan.dataset, entries.length, error);
+          continue;
         } finally {
           await writer.removeScratch(file);
         }
@@ -790,6 +803,14 @@ function scopeOfOffsets(committed: readonly TopicOffset[]): DiscardScope {
     owned: committed.map(({ topic, partition }) => ({ topic, partition })),
     committedOf: async (tp) => offsets.get(partitionId(tp.topic, tp.partition)) ?? 0,
   };
+}
+
+/** The disk or memory failing, as opposed to DuckDB refusing a statement or its data. */
+function isMachineFailure(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /No space left|I\/O Error|IO Error|Out of Memory|Could not (?:write|read|open)|Permission denied/i.test(
+    message,
+  );
 }
 
 /** The landing columns appended to a row's JSON text: all but the source and offset are fixed per batch. */

@@ -14,15 +14,19 @@ import { compilePath, type PathStep } from './path.js';
 import type { FieldRule } from './spec.js';
 import { sqlDouble, sqlJsRound, sqlString } from './sql-literal.js';
 import { compileTimeFormat, TimeParseFailure } from './time-format.js';
-import { knownUnits, unitConversion, toSql as unitToSql } from './units.js';
+import { knownUnits, unitConversion } from './units.js';
 
 /** One canonical field: its value (NULL when the record path leaves it out) and when that value is certain. */
 export interface BulkFieldSql {
   name: string;
   type: DuckType;
   value: string;
+  /** May name the field's own value as VALUE (bulk-plan.ts puts the value's column there): not computed twice. */
   sure: string;
 }
+
+/** In a `sure` expression, the field's value (a time parse or a code lookup is evaluated once, for the value). */
+export const VALUE = '{{value}}';
 
 /**
  * The mapping as SQL over a row of columns `_t<k>` (json_type of the value at path k, NULL where absent) and `_s<k>`
@@ -261,7 +265,7 @@ class Compiler {
     if (codes !== undefined) {
       const kind = codeKind(codes);
       const value = codes.toSql(at.sql);
-      at = stage(kind, value, `(${at.sure} and ${value} is not null)`);
+      at = stage(kind, value, `(${at.sure} and ${VALUE} is not null)`);
     }
     const isTime = rule.type === 'time' || rule.time !== undefined;
     if (rule.type !== undefined && rule.type !== 'time' && codes !== undefined) {
@@ -311,7 +315,7 @@ class Compiler {
     const number =
       onNumber.length === 0 ? 'NULL' : onNumber.length === 1 ? onNumber[0]! : `coalesce(${onNumber.join(', ')})`;
     const value = `(case when ${t} = 'VARCHAR' then ${text} else ${number} end)`;
-    return stage('time', value, `(${read.sure} and ${value} is not null)`);
+    return stage('time', value, `(${read.sure} and ${VALUE} is not null)`);
   }
 
   /** The unit conversion of a measurement, over the mapped fields' columns. */
@@ -345,7 +349,7 @@ function finalType(at: Stage, type: DuckType): Stage {
   if (type === 'BIGINT' && at.kind === 'number')
     return stage(
       'number',
-      `cast(${at.sql} as BIGINT)`,
+      `try_cast(${at.sql} as BIGINT)`,
       `(${at.sure} and ${at.sql} = floor(${at.sql}) and abs(${at.sql}) <= ${MAX_SAFE})`,
     );
   if (type === 'BOOLEAN' && at.kind === 'boolean') return at;

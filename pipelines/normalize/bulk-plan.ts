@@ -13,7 +13,7 @@
  */
 import type { DatasetName } from '../../schemas/index.js';
 import { type Column, type DuckType, datasetColumns } from '../land/columns.js';
-import { compileBulkSql, datasetKeys, jsonPath, type MappingSql } from '../mapping/bulk-sql.js';
+import { compileBulkSql, datasetKeys, jsonPath, type MappingSql, VALUE } from '../mapping/bulk-sql.js';
 import type { LoadedMapping } from '../mapping/compile.js';
 import { sqlDouble, sqlIdentifier, sqlJsRound, sqlString } from '../mapping/sql-literal.js';
 import { schemaSql } from './schema-sql.js';
@@ -131,7 +131,7 @@ export class BulkPlan {
       ...m.arrayPaths.map((k) => `_t${k} = 'ARRAY'`),
     ];
     const fieldValues = m.fields.map((f) => `${f.value} as ${sqlIdentifier(`f_${f.name}`)}`);
-    const fieldSure = m.fields.map((f) => `(${f.sure})`);
+    const fieldSure = m.fields.map((f) => `(${f.sure.replaceAll(VALUE, sqlIdentifier(`f_${f.name}`))})`);
     const measured = this.measured();
     const posted = m.fields.map((f) => {
       const post = measured?.fields.get(f.name);
@@ -153,9 +153,8 @@ export class BulkPlan {
     const region = `region_code in (select code from ${sqlIdentifier(this.regionsTable)})`;
     const key = naturalKey.map((field) => keyText(sqlIdentifier(field), types.get(field)!)).join(` || chr(1) || `);
     const event = sqlIdentifier(eventTime);
-    const metas = input.metas
-      .map((meta, i) => `(${i}, ${sqlString(meta.source)}, ${sqlString(meta.ingestedAt)}::TIMESTAMPTZ)`)
-      .join(', ');
+    const sources = input.metas.map((meta) => sqlString(meta.source)).join(', ');
+    const ingested = input.metas.map((meta) => `${sqlString(meta.ingestedAt)}::TIMESTAMPTZ`).join(', ');
     const canonical = columns.filter((c) => !c.name.startsWith('_')).map((c) => sqlIdentifier(c.name));
     const objectBytes = Math.max(16 << 20, this.options.maxPayloadBytes + 1024);
     const columns_ = `{'s': 'BIGINT', 'p': 'INTEGER', 'o': 'BIGINT', 'm': 'INTEGER', 'v': ${sqlString(struct)}}`;
@@ -163,9 +162,10 @@ export class BulkPlan {
     return `
       with json as (select s as seq, p as _part_no, o as _off, m as _meta, ${raw.join(', ')} from ${lines} where s is not null),
       typed as (select seq, _part_no, _off, _meta, ${raw.map((_, i) => `_j${i + 1}`).join(', ')}, ${typed.join(', ')} from json),
+      valued as (select *, ${fieldValues.join(', ')} from typed),
       fielded as (
-        select seq, _part_no, _off, _meta, ${shapes.length > 0 ? shapes.join(' and ') : 'true'} and ${fieldSure.join(' and ')} as _sure, ${fieldValues.join(', ')}
-        from typed
+        select seq, _part_no, _off, _meta, ${shapes.length > 0 ? shapes.join(' and ') : 'true'} and ${fieldSure.join(' and ')} as _sure, ${m.fields.map((f) => sqlIdentifier(`f_${f.name}`)).join(', ')}
+        from valued
       ),
       mapped as (
         select seq, _part_no, _off, _meta, _sure${measured ? ` and ${measured.sure}` : ''} as _sure, ${posted.join(', ')}
@@ -176,11 +176,11 @@ export class BulkPlan {
       )
       select seq, _ok,
         case when _ok then ${key} end as _key,
-        case when _ok then strftime((${event} at time zone 'UTC') + interval 8 hour, '%Y-%m-%d') end as dt,
+        case when _ok then strftime(make_timestamp(epoch_us(${event}) + ${8 * 3600 * 1_000_000}), '%Y-%m-%d') end as dt,
         ${canonical.join(', ')},
-        meta.source as _source, meta.ingested_at as _ingested_at, ${sqlString(input.topic)} as _topic,
+        [${sources}][_meta + 1] as _source, [${ingested}][_meta + 1] as _ingested_at, ${sqlString(input.topic)} as _topic,
         _part_no as _partition, _off as _offset
-      from checked join (values ${metas}) as meta(_meta, source, ingested_at) using (_meta)`;
+      from checked`;
   }
 
   /**
@@ -220,6 +220,8 @@ function uniqueKeys(json: string): string {
 
 /** A natural-key field's text as the normalizer builds it (land/lander.ts keyText reads the lake the same way). */
 function keyText(column: string, type: DuckType): string {
-  if (type === 'TIMESTAMPTZ') return `coalesce(strftime(${column} at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ'), '')`;
+  // The UTC wall time as a plain TIMESTAMP: formatting it needs no time-zone conversion.
+  if (type === 'TIMESTAMPTZ')
+    return `coalesce(strftime(make_timestamp(epoch_us(${column})), '%Y-%m-%dT%H:%M:%S.%gZ'), '')`;
   return `coalesce(cast(${column} as varchar), '')`;
 }

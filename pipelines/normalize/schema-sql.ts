@@ -20,7 +20,7 @@ class NotCompilable extends Error {}
 
 const MAX_SAFE = '9007199254740991';
 /** JS and RE2 agree on \p{L} and \p{N} for ASCII and the CJK Unified Ideographs; other text is left to zod. */
-const UNICODE_CLASS_GUARD = "regexp_full_match(VALUE, '[\\x00-\\x7f\\x{4e00}-\\x{9fff}]*')";
+const UNICODE_CLASS_GUARD = "(strlen(VALUE) = length(VALUE) or regexp_full_match(VALUE, '[\\x00-\\x7f\\x{4e00}-\\x{9fff}]*'))";
 /** URLs every WHATWG parser takes as they are (zod's z.url() is new URL()): other ones are left to zod. */
 const PLAIN_URL =
   'https?://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?(\\?[A-Za-z0-9._~%=&-]*)?';
@@ -107,7 +107,7 @@ function stringCheck(def: Record<string, unknown>): (x: string) => string {
       if (/\(\?[=!<]|\\[1-9]/.test(source)) throw new NotCompilable(`a pattern RE2 cannot run: ${source}`);
       const guarded = /\\p\{/.test(source);
       return (x) =>
-        `(${guarded ? `${UNICODE_CLASS_GUARD.replace('VALUE', x)} and ` : ''}regexp_matches(${x}, ${sqlString(source)}))`;
+        `(${guarded ? `${UNICODE_CLASS_GUARD.replaceAll('VALUE', x)} and ` : ''}regexp_matches(${x}, ${sqlString(source)}))`;
     }
     case 'custom':
       if (def.fn === withoutDotDotOrDoubleSlash)
