@@ -123,6 +123,9 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
   }
 }
 
+/** How long after start the marts are rebuilt after each flush (then on models.schedule). */
+const FOLLOW_FLUSHES_MS = 60_000;
+
 /** The configured personal feeds, and always those a mapping of which says its payloads are personal (the hotline). */
 function personalFeedsOf(
   configured: readonly Feed[],
@@ -340,6 +343,7 @@ async function runRoles(
         maxRows: config.landing.max_rows,
         maxBytes: config.landing.max_bytes,
         maxAgeMs: config.landing.max_age_ms,
+        firstMaxAgeMs: config.landing.first_flush_age_ms,
       },
     });
     worker = new PipelineWorker({
@@ -412,9 +416,17 @@ async function runRoles(
       'marts built',
     );
     if (testsFailed > 0) log.warn({ warnings: result.warnings }, 'data tests of warn severity failed');
-    await printIndicators(paths.martsPath, config.region_code, regions, out);
+    // A report the same as the last one printed says nothing new (builds follow every flush at first): skipped,
+    // except at the final build, which always shows where the run ended.
+    const report: string[] = [];
+    await printIndicators(paths.martsPath, config.region_code, regions, (line) => report.push(line));
+    const text = report.join('\n');
+    if (finalBuild || text !== lastReport) for (const line of report) out(line);
+    lastReport = text;
     return { models: result.models.length, testsFailed, martsPath: result.martsPath };
   };
+  let lastReport: string | undefined;
+  let finalBuild = false;
   // Every build, scheduled or final, is timed and its outcome kept for /metrics and the status.
   const buildMarts = () => ops.trackMartsBuild(buildMartsOnce);
   const scheduleBuild = () => {
@@ -505,23 +517,39 @@ async function runRoles(
     pullThenBuild();
   }
   if (runs('models')) {
+    let pictured = false;
     tasks.push(
-      cron.schedule(config.models.schedule, () => void scheduleBuild().catch(() => {}), { timezone: 'Asia/Shanghai' }),
+      // Not before the first picture: a schedule tick right after start would build marts of nothing.
+      cron.schedule(config.models.schedule, () => pictured && void scheduleBuild().catch(() => {}), {
+        timezone: 'Asia/Shanghai',
+      }),
     );
     // A first picture soon after start, without waiting for the schedule: as soon as the first rows are durable in
-    // the lake (or after 15 s whatever landed), unless a bounded run ends first and builds the marts anyway.
-    let pictured = false;
+    // the lake (or after 15 s whatever landed), unless a bounded run ends first and builds the marts anyway. In the
+    // demo's first minute the picture follows the flushes (a build after each, one at a time): the first rows are a
+    // sliver of what the sources' backlogs hold, and the schedule's next build can be a minute away.
+    const startedAt = Date.now();
+    // Only the built-in demo (no config file) follows the flushes: a configured hub's first minutes may land a
+    // backlog, and an upper tier pulling recent periods would keep older values of a snapshot built mid-way.
+    const followFlushes = loaded.file === undefined;
+    let seenFlushes = 0;
     const firstPicture = () => {
-      if (pictured) return;
       pictured = true;
-      clearInterval(watch);
       void scheduleBuild().catch(() => {});
     };
     const watch = setInterval(() => {
-      if (!lander || lander.stats.flushes > 0) firstPicture();
+      const flushes = lander ? lander.stats.flushes : 1;
+      if (flushes > seenFlushes && building === undefined) {
+        seenFlushes = flushes;
+        firstPicture();
+      }
+      if (!followFlushes || Date.now() - startedAt > FOLLOW_FLUSHES_MS || !lander) {
+        if (pictured) clearInterval(watch);
+      }
     }, 250);
     timers.push(watch);
-    if (options.forMs === undefined || options.forMs > 15_000) timers.push(setTimeout(firstPicture, 15_000));
+    if (options.forMs === undefined || options.forMs > 15_000)
+      timers.push(setTimeout(() => pictured || firstPicture(), 15_000));
   }
   const progressEveryMs = options.progressEveryMs ?? 5_000;
   timers.push(
@@ -639,6 +667,7 @@ async function runRoles(
   let marts: RunSummary['marts'] = null;
   if (runs('models')) {
     try {
+      finalBuild = true;
       marts = await buildMarts();
     } catch (error) {
       problems.push(`building the marts failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -59,7 +59,10 @@ async function paths(landing: Record<string, unknown> = {}) {
       connectors: [{ id: 'old-meters', kind: 'raw-files', path: 'inbox', feed: 'sensor', mapping: 'by-device.yaml' }],
     }),
   );
-  await writeFile(join(dir, 'devices.csv'), 'device_id,device_type,region_code,reporting_interval_s\nM-1,gas_methane,330106,300\n');
+  await writeFile(
+    join(dir, 'devices.csv'),
+    'device_id,device_type,region_code,reporting_interval_s\nM-1,gas_methane,330106,300\n',
+  );
   const loaded = loadConfig(file);
   return ingestPaths(loaded, preflight(loaded));
 }

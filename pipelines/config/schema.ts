@@ -167,6 +167,14 @@ export const landingConfig = z
       .default(32 * 1024 * 1024)
       .describe('… or once the buffered raw payloads (all partitions together) reach this many bytes'),
     max_age_ms: z.number().int().min(10).default(5_000).describe('… or when the oldest buffered row is this old'),
+    first_flush_age_ms: z
+      .number()
+      .int()
+      .min(10)
+      .optional()
+      .describe(
+        'the age limit of the first flush after start (default max_age_ms; the built-in demo: 1000): the first rows land, and the first marts are built, sooner',
+      ),
     bulk: z
       .boolean()
       .default(true)

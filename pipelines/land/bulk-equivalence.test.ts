@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../bench/ingest/payload-set.js';
 import { type Feed, rawTopic } from '../../connectors/types.js';
 import { hostileBodies, validPayload } from '../../test/support/hostile-corpus.js';
 import { NO_HEADERS } from '../bus/headers.js';
@@ -31,18 +32,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A deterministic PRNG (mulberry32), so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Variant = (record: Record<string, unknown>, rnd: () => number) => Record<string, unknown> | string;
 const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -174,7 +163,7 @@ const variants: Record<'sensor' | 'video' | 'event', Variant[]> = {
 
 /** Messages of a feed: valid records, each variant applied to some, exact re-sends and the hostile corpus. */
 function messagesOf(feed: Feed, seed: number): { value: Buffer; headers: MessageHeaders }[] {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const out: { value: Buffer; headers: MessageHeaders }[] = [];
   const headers = (i: number): MessageHeaders =>
     i % 5 === 0 ? NO_HEADERS : { 'cityhub-source': `${feed}-src-${i % 2}` };
@@ -236,7 +225,7 @@ async function land(bulk: boolean, seed: number, broken = false): Promise<{ lake
     bulk,
     now: () => NOW,
   });
-  const rnd = random(seed + 1);
+  const rnd = seededRandom(seed + 1);
   const offsets = new Map<string, number>();
   const pending = FEEDS.map((feed) => ({ feed, messages: messagesOf(feed, seed) }));
   while (pending.some((p) => p.messages.length > 0)) {

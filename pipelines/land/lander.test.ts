@@ -502,6 +502,22 @@ describe('due() tells the worker when to flush', () => {
     clock += 4_999;
     expect(l.due()).toBe(false);
   });
+
+  it('lands the first rows after start sooner (firstMaxAgeMs), then keeps maxAgeMs once a flush is committed', async () => {
+    const { lander: l } = await lander('lake', { ...relaxed, maxAgeMs: 5_000, firstMaxAgeMs: 1_000 });
+    l.add(batch(0, 0, [reading(0)]));
+    clock += 999;
+    expect(l.due()).toBe(false);
+    clock += 1;
+    expect(l.due()).toBe(true);
+    await l.flush();
+    await l.committed();
+    l.add(batch(0, 1, [reading(1)]));
+    clock += 1_000;
+    expect(l.due()).toBe(false);
+    clock += 4_000;
+    expect(l.due()).toBe(true);
+  });
 });
 
 describe('a lost bus never costs the lake its files (issue 6 item 5)', () => {

@@ -20,6 +20,8 @@ export interface LandingLimits {
   maxRows: number;
   maxBytes: number;
   maxAgeMs: number;
+  /** The age limit of the first flush after start (landing.first_flush_age_ms); default maxAgeMs. */
+  firstMaxAgeMs?: number;
 }
 
 export interface FeedCounts {
@@ -385,7 +387,13 @@ export class Lander {
    */
   due(): boolean {
     const now = this.now();
-    const { maxRows, maxBytes, maxAgeMs } = this.options.limits;
+    const { maxRows, maxBytes } = this.options.limits;
+    // Until a first flush is committed, the first rows are landed sooner: the first marts (npm start's first
+    // indicators) wait for them.
+    const maxAgeMs =
+      this.stats.flushes === 0 && this.uncounted === undefined
+        ? Math.min(this.options.limits.maxAgeMs, this.options.limits.firstMaxAgeMs ?? Number.POSITIVE_INFINITY)
+        : this.options.limits.maxAgeMs;
     let rows = 0;
     let bytes = 0;
     for (const buffer of this.buffers.values()) {

@@ -9,7 +9,7 @@ import { type DatasetName, datasetMeta, datasets } from '../../schemas/index.js'
 import type { DuckType } from '../land/columns.js';
 import { datasetColumns } from '../land/columns.js';
 import { type CodeTable, UNMAPPED } from './code-table.js';
-import { compileFieldStep, type LoadedMapping } from './compile.js';
+import { compileFieldStep, fixedZoneOffsetMs, type LoadedMapping } from './compile.js';
 import { compilePath, type PathStep } from './path.js';
 import type { FieldRule } from './spec.js';
 import { sqlDouble, sqlJsRound, sqlString } from './sql-literal.js';
@@ -298,9 +298,9 @@ class Compiler {
     const onNumber: string[] = [];
     for (const format of formats) {
       if (format === 'auto') {
-        const offset = fixedOffsetMinutes(zone);
-        if (offset === undefined) throw new NotCompilable(`time auto in zone ${zone}`);
-        onText.push(autoLocalSql(read.sql, offset));
+        const offsetMs = fixedZoneOffsetMs(zone);
+        if (offsetMs === undefined) throw new NotCompilable(`time auto in zone ${zone}`);
+        onText.push(autoLocalSql(read.sql, offsetMs / 60_000));
         onNumber.push(
           `case when abs(try_cast(${read.sql} as HUGEINT)) <= 8640000000000000 then timezone('UTC', epoch_ms(cast(${read.sql} as BIGINT))) end`,
         );
@@ -386,26 +386,6 @@ export function jsonPath(steps: readonly PathStep[]): string {
     else path += `."${step}"`;
   }
   return path;
-}
-
-/** Minutes east of UTC of a zone without daylight saving (what `auto` requires), else undefined. */
-function fixedOffsetMinutes(zone: string): number | undefined {
-  const offsets = new Set<number>();
-  for (const month of [0, 6]) {
-    const at = Date.UTC(2026, month, 1);
-    const parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    }).formatToParts(at);
-    const part = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-    offsets.add((Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute')) - at) / 60_000);
-  }
-  return offsets.size === 1 ? offsets.values().next().value : undefined;
 }
 
 /**

@@ -345,6 +345,14 @@ function compileTimes(time: string | string[], zone: string): (value: unknown, s
 
 /** `auto` reads local times with one offset: only zones without daylight saving qualify. */
 function fixedOffsetMs(zone: string): number {
+  const offset = fixedZoneOffsetMs(zone);
+  if (offset === undefined)
+    throw new CityhubError(`time format auto needs a zone without daylight saving; ${zone} has it: give a format`);
+  return offset;
+}
+
+/** A zone's offset from UTC in ms when it has one all year (no daylight saving), else undefined. */
+export function fixedZoneOffsetMs(zone: string): number | undefined {
   const offsets = new Set<number>();
   for (const month of [0, 6]) {
     const at = Date.UTC(2026, month, 1);
@@ -360,9 +368,7 @@ function fixedOffsetMs(zone: string): number {
     const part = (type: string) => Number(local.find((p) => p.type === type)!.value);
     offsets.add(Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute')) - at);
   }
-  if (offsets.size !== 1)
-    throw new CityhubError(`time format auto needs a zone without daylight saving; ${zone} has it: give a format`);
-  return offsets.values().next().value!;
+  return offsets.size === 1 ? offsets.values().next().value : undefined;
 }
 
 function applyPersonal(kind: 'hash' | 'hash_key_id' | 'redact', value: unknown, context: MappingContext): unknown {

@@ -8,6 +8,7 @@
  * both read alike.
  */
 import { isUtf8 } from 'node:buffer';
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './guards.js';
 
 export interface BulkLimits {
   maxPayloadBytes: number;
@@ -15,13 +16,10 @@ export interface BulkLimits {
   maxStringBytes: number;
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const SPACE = 0x20;
 const MINUS = 0x2d;
 const ZERO = 0x30;
-const OPEN_BRACE = 0x7b;
 /** Top-level keys compared for repeats; a payload with more takes the record path. */
 const MAX_KEYS = 64;
 const keyStarts = new Int32Array(MAX_KEYS);
@@ -109,12 +107,12 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
         stringStart = i + 1;
         if (depth === 1 && (last === OPEN_BRACE || last === COMMA)) keyStart = i + 1;
         break;
-      case 0x7b: // {
-      case 0x5b: // [
+      case OPEN_BRACE:
+      case OPEN_BRACKET:
         if (++depth >= limits.maxDepth) return false;
         break;
-      case 0x7d: // }
-      case 0x5d: // ]
+      case CLOSE_BRACE:
+      case CLOSE_BRACKET:
         if (last === COMMA) return false;
         // The object that opened at the first byte closes only at the last one: one value, nothing after it.
         if (--depth === 0) {

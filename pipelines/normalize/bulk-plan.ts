@@ -156,7 +156,7 @@ export class BulkPlan {
     const sources = input.metas.map((meta) => sqlString(meta.source)).join(', ');
     const ingested = input.metas.map((meta) => `${sqlString(meta.ingestedAt)}::TIMESTAMPTZ`).join(', ');
     const canonical = columns.filter((c) => !c.name.startsWith('_')).map((c) => sqlIdentifier(c.name));
-    const objectBytes = Math.max(16 << 20, this.options.maxPayloadBytes + 1024);
+    const objectBytes = this.options.maxPayloadBytes + 1024;
     const columns_ = `{'s': 'BIGINT', 'p': 'INTEGER', 'o': 'BIGINT', 'm': 'INTEGER', 'v': ${sqlString(struct)}}`;
     const lines = `read_json(${sqlString(input.file)}, format = 'newline_delimited', columns = ${columns_}, ignore_errors = true, maximum_object_size = ${objectBytes})`;
     return `

@@ -18,12 +18,12 @@ export interface StructureProblem {
   message: string;
 }
 
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+export const OPEN_BRACE = 0x7b;
+export const OPEN_BRACKET = 0x5b;
+export const CLOSE_BRACE = 0x7d;
+export const CLOSE_BRACKET = 0x5d;
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
 
 /** Counts `byte` in `buf` up to `limit` occurrences (native indexOf, no per-byte JS loop). */
 function countUpTo(buf: Buffer, byte: number, limit: number): number {

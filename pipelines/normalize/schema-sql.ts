@@ -20,7 +20,8 @@ class NotCompilable extends Error {}
 
 const MAX_SAFE = '9007199254740991';
 /** JS and RE2 agree on \p{L} and \p{N} for ASCII and the CJK Unified Ideographs; other text is left to zod. */
-const UNICODE_CLASS_GUARD = "(strlen(VALUE) = length(VALUE) or regexp_full_match(VALUE, '[\\x00-\\x7f\\x{4e00}-\\x{9fff}]*'))";
+const UNICODE_CLASS_GUARD =
+  "(strlen(VALUE) = length(VALUE) or regexp_full_match(VALUE, '[\\x00-\\x7f\\x{4e00}-\\x{9fff}]*'))";
 /** URLs every WHATWG parser takes as they are (zod's z.url() is new URL()): other ones are left to zod. */
 const PLAIN_URL =
   'https?://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?(\\?[A-Za-z0-9._~%=&-]*)?';
