@@ -46,13 +46,16 @@ export interface NormalizerOptions {
   now?: () => number;
 }
 
-/** Per feed, the dataset whose natural keys are checked for repeats (a delivery's header, for dept). */
+/**
+ * Per feed, the datasets whose natural keys are checked for repeats and recalled from the lake on start: for dept the
+ * delivery's header, and the records of a file's chunks (a chunk re-sent after a restart is a duplicate too).
+ */
 const dedupedDatasets: Readonly<Record<Feed, readonly DatasetName[]>> = {
   sensor: ['sensor_reading'],
   video: ['video_alert'],
   hotline: ['hotline_case'],
   event: ['city_event'],
-  dept: ['dept_delivery'],
+  dept: ['dept_delivery', 'dept_record'],
 };
 
 export const DEFAULT_MAX_DEPTH = 64;
