@@ -324,7 +324,6 @@ async function runRoles(
       store: lakeStore,
       writer,
       normalizers,
-      bulk: config.landing.bulk,
       onBulkFailure: (dataset, messages, error) =>
         log.warn(
           { err: error, dataset, messages },

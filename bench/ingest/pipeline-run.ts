@@ -52,7 +52,6 @@ export async function pipelineRun(feed: BenchFeed, dir: string, run: number, bul
     writer,
     generation: bus.generation,
     normalizers: new Map([[topic, benchNormalizer(name, bulk)]]),
-    bulk,
     limits: { maxRows: landing.max_rows, maxBytes: landing.max_bytes, maxAgeMs: landing.max_age_ms },
   });
   // A group of its own per run: every run reads the whole bus from the start.

@@ -1,12 +1,12 @@
 /**
  * Which path each mapping's records take (issue 12), for `config check`: the bulk path when the mapping compiles to
- * SQL and landing.bulk is on, else the record path with the reason. The hub decides the same way (Normalizer
- * bulkPlanOf), so what `config check` says is what `run` does.
+ * SQL and landing.bulk is on, else the record path with the reason, decided by bulkPathOf as the hub's normalizers
+ * decide it.
  */
 import { type Feed, feeds } from '../../connectors/types.js';
 import type { LoadedMapping } from '../mapping/compile.js';
 import { builtinMapping } from '../mapping/index.js';
-import { BulkPlan } from '../normalize/bulk-plan.js';
+import { bulkPathOf } from '../normalize/bulk-plan.js';
 import type { LoadedConfig } from './load.js';
 import type { PreflightResult } from './preflight.js';
 
@@ -37,9 +37,7 @@ export function ingestPaths(loaded: LoadedConfig, checked: PreflightResult): Ing
   };
   const pathOf = (feed: Feed, source: string | undefined, mapping: LoadedMapping | undefined): IngestPath => {
     const entry = { feed, source, mapping: mapping?.file ?? 'built-in' };
-    if (!config.landing.bulk) return { ...entry, bulk: false, reason: 'landing.bulk is off' };
-    if (personal(feed)) return { ...entry, bulk: false, reason: 'the feed carries personal data' };
-    const plan = BulkPlan.of(mapping, options);
+    const plan = bulkPathOf(mapping, { bulk: config.landing.bulk, personal: personal(feed) }, options);
     return plan.ok ? { ...entry, bulk: true } : { ...entry, bulk: false, reason: plan.reason };
   };
   return [

@@ -222,7 +222,6 @@ async function land(bulk: boolean, seed: number, broken = false): Promise<{ lake
     normalizers: normalizers(bulk, broken),
     limits: { maxRows: 1_000_000, maxBytes: 1 << 30, maxAgeMs: 3_600_000 },
     generation: 'gen-1',
-    bulk,
     now: () => NOW,
   });
   const rnd = seededRandom(seed + 1);

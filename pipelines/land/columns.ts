@@ -48,3 +48,16 @@ export const deadLetterColumns: Column[] = [
   { name: '_offset', type: 'BIGINT' },
   { name: 'dead_lettered_at', type: 'TIMESTAMPTZ' },
 ];
+
+/**
+ * SQL text of a natural-key field (`column`: a quoted column or an expression of its type) as the normalizer writes
+ * it: timestamps in toISOString() form, numbers as text, a NULL (an optional field left out) as empty text —
+ * concat_ws would skip a NULL with its separator, and the key would no longer match the normalizer's. The lander's
+ * recall of landed keys and the bulk path's keys both use it. A timestamp is formatted as its UTC wall time, a plain
+ * TIMESTAMP: no time-zone conversion per row.
+ */
+export function naturalKeyTextSql(column: string, type: DuckType | undefined): string {
+  if (type === 'TIMESTAMPTZ')
+    return `coalesce(strftime(make_timestamp(epoch_us(${column})), '%Y-%m-%dT%H:%M:%S.%gZ'), '')`;
+  return `coalesce(cast(${column} as varchar), '')`;
+}

@@ -39,8 +39,9 @@ afterEach(async () => {
   }
 });
 
-function normalizer(feed: Feed): Normalizer {
+function normalizer(feed: Feed, options: { bulk?: boolean } = {}): Normalizer {
   return new Normalizer(feed, {
+    ...options,
     salt: 'hangzhou-12345-salt',
     regionCodes: new Set(['330000', '330100', '330106']),
     maxPayloadBytes: 1024 * 1024,
@@ -348,7 +349,8 @@ describe('_source names the connector that sent the message (its cityhub-source 
 
   it("hands each message's headers to the normalizer (a mapping reads them from its context)", async () => {
     writer ??= await ParquetWriter.open(join(dir, 'scratch'));
-    const inner = normalizer('sensor');
+    // The record path normalizes as messages arrive; the bulk path hands the same headers over at the flush.
+    const inner = normalizer('sensor', { bulk: false });
     const seen: MessageHeaders[] = [];
     const spy = Object.assign(Object.create(inner) as Normalizer, {
       normalize: (value: Buffer, headers: MessageHeaders) => {
@@ -361,8 +363,6 @@ describe('_source names the connector that sent the message (its cityhub-source 
       writer,
       normalizers: new Map([['raw.sensor', spy]]),
       limits: relaxed,
-      // The record path normalizes as messages arrive; the bulk path hands the same headers over at the flush.
-      bulk: false,
       now: () => clock,
     });
     const withTopic = { 'cityhub-source': 'mqtt-a', 'mqtt-topic': 'city/330106/gas' };

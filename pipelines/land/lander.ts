@@ -5,12 +5,11 @@ import type { DatasetName } from '../../schemas/index.js';
 import { REPLAY_OF_HEADER, SOURCE_HEADER } from '../bus/headers.js';
 import type { BusMessage, MessageHeaders, PartitionBatch, TopicOffset, TopicPartition } from '../bus/types.js';
 import { CityhubError } from '../errors.js';
-import type { BulkPlan, BulkPlanResult } from '../normalize/bulk-plan.js';
-import type { SourceMapping } from '../normalize/mappings/types.js';
+import type { BulkPlan } from '../normalize/bulk-plan.js';
 import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
 import { shanghaiDate } from '../normalize/time.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
-import { type Column, datasetColumns, deadLetterColumns } from './columns.js';
+import { type Column, datasetColumns, deadLetterColumns, naturalKeyTextSql } from './columns.js';
 import { type DiscardScope, FlushJournals, JOURNAL_DIR } from './flush-journal.js';
 import { datasetFilePath, deadLetterFilePath, generationTag, parseDataFileName } from './layout.js';
 import { isRowRejection, type ParquetWriter } from './parquet-writer.js';
@@ -87,9 +86,8 @@ export interface MessageNormalizer {
   remember?(dataset: DatasetName, keys: Iterable<string>): void;
   /** The bulk plan a message may take (bulk path), else undefined. Absent for the dead-letter reader. */
   bulkPlanFor?(value: Buffer, headers: MessageHeaders): BulkPlan | undefined;
-  /** Whether any of its mappings has a bulk plan: its messages then wait for the flush. */
-  bulkPlanOf?(mapping: SourceMapping): BulkPlanResult;
-  mappings?(): { source: string | undefined; mapping: SourceMapping }[];
+  /** Whether one of its mappings has a bulk plan: its messages then wait for the flush. */
+  readonly takesBulkPath?: boolean;
   /** A row the bulk path landed, by natural key: undefined, or the duplicate's dead letter. */
   bulkRow?(value: Buffer, dataset: DatasetName, key: string): NormalizedMessage | undefined;
 }
@@ -120,8 +118,6 @@ export interface LanderOptions {
    * processes over Kafka); a flush holding a partition it lost is given up (FlushRevokedError). Default: always.
    */
   owns?: (tp: TopicPartition) => boolean;
-  /** Whether topics whose mappings compile to SQL take the bulk path (landing.bulk; default true). */
-  bulk?: boolean;
   /** A bulk statement failed (not the machine): its messages took the record path. For the log. */
   onBulkFailure?: (dataset: DatasetName, messages: number, error: unknown) => void;
   now?: () => number;
@@ -174,7 +170,6 @@ export class Lander {
   private deferred: DeferredMessage[] = [];
   private metas: { source: string; ingestedAt: string }[] = [];
   private metaIndex = new Map<string, number>();
-  private readonly deferring = new Map<MessageNormalizer, boolean>();
   private bulkTables = 0;
 
   constructor(private readonly options: LanderOptions) {
@@ -226,7 +221,7 @@ export class Lander {
     if (!normalizer) throw new Error(`no normalizer for topic ${batch.topic}`);
     const buffer = this.bufferOf(batch, normalizer);
     const ingestedAt = new Date(this.now()).toISOString();
-    if (this.defers(normalizer)) {
+    if (normalizer.takesBulkPath && normalizer.bulkPlanFor) {
       // The bulk path: messages wait for the flush, which maps the eligible ones in one DuckDB statement and
       // normalizes the rest in bus order (dedupe sees every message in the order the record path would).
       let source = '';
@@ -243,7 +238,7 @@ export class Lander {
           buffer,
           message,
           meta,
-          plan: normalizer.bulkPlanFor!(message.value, message.headers),
+          plan: normalizer.bulkPlanFor(message.value, message.headers),
         });
         buffer.rows++;
         buffer.bytes += message.value.length;
@@ -286,19 +281,6 @@ export class Lander {
       this.buffers.set(id, buffer);
     }
     return buffer;
-  }
-
-  /** Whether a topic's messages wait for the flush (one of its mappings has a bulk plan). */
-  private defers(normalizer: MessageNormalizer): boolean {
-    let defers = this.deferring.get(normalizer);
-    if (defers === undefined) {
-      defers =
-        this.options.bulk !== false &&
-        normalizer.bulkPlanFor !== undefined &&
-        (normalizer.mappings?.() ?? []).some(({ mapping }) => normalizer.bulkPlanOf!(mapping).ok);
-      this.deferring.set(normalizer, defers);
-    }
-    return defers;
   }
 
   /** Index of a (source, ingested-at) pair among this flush's. */
@@ -675,7 +657,7 @@ export class Lander {
         if (files.length === 0) continue;
         const types = new Map(datasetColumns(dataset).map((c) => [c.name, c.type]));
         const fields = normalizer.naturalKeyFields(dataset);
-        const key = fields.map((field) => keyText(field, types.get(field))).join(', ');
+        const key = fields.map((field) => naturalKeyTextSql(quoted(field), types.get(field))).join(', ');
         // Files landed before a key field joined its schema (an optional column added later) lack that column: a
         // typed empty relation unioned by name gives it to every file, as NULL.
         const typed = [...fields, '_ingested_at', '_offset']
@@ -737,17 +719,6 @@ export class Lander {
     await this.options.writer.write(path, columns, lines);
     return relPath;
   }
-}
-
-/**
- * SQL text of a natural-key field as the normalizer writes it: timestamps in toISOString() form, numbers as text, a
- * NULL (an optional field left out) as empty text — concat_ws would skip a NULL with its separator, and the key
- * would no longer match the normalizer's.
- */
-function keyText(field: string, type: string | undefined): string {
-  const column = quoted(field);
-  if (type === 'TIMESTAMPTZ') return `coalesce(strftime(${column} at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ'), '')`;
-  return `coalesce(cast(${column} as varchar), '')`;
 }
 
 function quoted(identifier: string): string {

@@ -215,12 +215,6 @@ export class ParquetWriter {
     return reader.getColumns();
   }
 
-  /** The rows of a query, as DuckDB values (BIGINT as bigint). */
-  async rows(sql: string): Promise<unknown[][]> {
-    const reader = await this.connection.runAndReadAll(sql);
-    return reader.getRows();
-  }
-
   private readonly prepared = new Set<object>();
 
   /** Runs a bulk plan's setup (its catalog tables) once on this connection. */

@@ -5,15 +5,15 @@
  * path, which alone writes dead letters — so the bulk path changes speed, never results. A rule this compiler does
  * not know makes the whole mapping stay on the record path, with the reason (shown by `config check`).
  */
-import { type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
+import { type DatasetName, datasets } from '../../schemas/index.js';
 import type { DuckType } from '../land/columns.js';
 import { datasetColumns } from '../land/columns.js';
-import { type CodeTable, UNMAPPED } from './code-table.js';
-import { compileFieldStep, fixedZoneOffsetMs, type LoadedMapping } from './compile.js';
+import type { CodeTable } from './code-table.js';
+import { booleans, compileFieldStep, fixedZoneOffsetMs, type LoadedMapping, NUMERIC_TEXT } from './compile.js';
 import { compilePath, type PathStep } from './path.js';
 import type { FieldRule } from './spec.js';
-import { sqlDouble, sqlJsRound, sqlString } from './sql-literal.js';
-import { compileTimeFormat, TimeParseFailure } from './time-format.js';
+import { sqlDouble, sqlString } from './sql-literal.js';
+import { autoLocalToSql, compileTimeFormat, TimeParseFailure } from './time-format.js';
 import { knownUnits, unitConversion } from './units.js';
 
 /** One canonical field: its value (NULL when the record path leaves it out) and when that value is certain. */
@@ -61,6 +61,23 @@ class NotCompilable extends Error {}
 
 const JSON_INTEGER = "in ('BIGINT', 'UBIGINT')";
 const MAX_SAFE = '9007199254740991';
+
+/** Path k's value is absent for the record path: missing, JSON null or empty text. */
+function absentSql(k: number): string {
+  return `(_t${k} is null or _t${k} = 'NULL' or (_t${k} = 'VARCHAR' and _s${k} = ''))`;
+}
+
+/** Path k's value becomes the text JS writes for it: a string, a boolean, or an integer JS holds exactly. */
+function textLikeSql(k: number): string {
+  return `(_t${k} in ('VARCHAR', 'BOOLEAN') or (_t${k} ${JSON_INTEGER} and abs(try_cast(_s${k} as HUGEINT)) <= ${MAX_SAFE}))`;
+}
+
+/** The boolean cast's words (compile.ts), as SQL lists: those read as true, and all of them. */
+const TRUE_WORDS = `(${[...booleans]
+  .filter(([, b]) => b)
+  .map(([w]) => sqlString(w))
+  .join(', ')})`;
+const BOOLEAN_WORDS = `(${[...booleans.keys()].map(sqlString).join(', ')})`;
 const EMPTY_CONTEXT = {
   salt: '',
   keyId: '',
@@ -202,33 +219,24 @@ class Compiler {
     const k = this.pathIndex(path);
     const t = `_t${k}`;
     const s = `_s${k}`;
-    const absent = `(${t} is null or ${t} = 'NULL' or (${t} = 'VARCHAR' and ${s} = ''))`;
+    const absent = absentSql(k);
     // The kind the record path's next step expects, given the raw JSON type; other JSON types are left to it.
     const isTime = rule.type === 'time' || rule.time !== undefined;
     if (codes !== undefined || rule.type === 'text' || (rule.type === undefined && !isTime && type === 'VARCHAR')) {
       if (codes !== undefined || rule.type === undefined)
         return { absent, present: stage('string', s, `${t} = 'VARCHAR'`) };
       // text: JSON integers and booleans become their text, exactly as JS writes them.
-      return {
-        absent,
-        present: stage(
-          'string',
-          s,
-          `(${t} = 'VARCHAR' or ${t} = 'BOOLEAN' or (${t} ${JSON_INTEGER} and abs(try_cast(${s} as HUGEINT)) <= ${MAX_SAFE}))`,
-        ),
-      };
+      return { absent, present: stage('string', s, textLikeSql(k)) };
     }
     if (isTime)
       return { absent, present: { ...stage('time', s, `(${t} = 'VARCHAR' or ${t} ${JSON_INTEGER})`), jsonType: t } };
     if (rule.type === 'boolean') {
-      const truthy = "('true', '1', '是', 'y', 'yes')";
-      const known = "('true', 'false', '1', '0', '是', '否', 'y', 'n', 'yes', 'no')";
       return {
         absent,
         present: stage(
           'boolean',
-          `(lower(${s}) in ${truthy})`,
-          `(${t} = 'BOOLEAN' or (${t} = 'VARCHAR' and lower(${s}) in ${known}) or (${t} ${JSON_INTEGER} and ${s} in ('0', '1')))`,
+          `(lower(${s}) in ${TRUE_WORDS})`,
+          `(${t} = 'BOOLEAN' or (${t} = 'VARCHAR' and lower(${s}) in ${BOOLEAN_WORDS}) or (${t} ${JSON_INTEGER} and ${s} in ('0', '1')))`,
         ),
       };
     }
@@ -237,7 +245,7 @@ class Compiler {
       const fromText =
         rule.type === undefined
           ? 'false'
-          : `(${t} = 'VARCHAR' and regexp_full_match(${s}, '-?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?'))`;
+          : `(${t} = 'VARCHAR' and regexp_full_match(${s}, ${sqlString(NUMERIC_TEXT)}))`;
       const value = `try_cast(${s} as DOUBLE)`;
       let sure = `((${t} in ('BIGINT', 'UBIGINT', 'DOUBLE') or ${fromText}) and isfinite(${value}))`;
       if (rule.type === 'integer') sure = `(${sure} and ${value} = floor(${value}))`;
@@ -250,11 +258,8 @@ class Compiler {
   /** Several paths joined: absent when any part is; each part text, an integer or a boolean as JS writes it. */
   private joined(paths: string[], separator: string): { absent: string; present: Stage } {
     const parts = paths.map((path) => this.pathIndex(path));
-    const absent = parts.map((k) => `(_t${k} is null or _t${k} = 'NULL' or (_t${k} = 'VARCHAR' and _s${k} = ''))`);
-    const sure = parts.map(
-      (k) =>
-        `(_t${k} in ('VARCHAR', 'BOOLEAN') or (_t${k} ${JSON_INTEGER} and abs(try_cast(_s${k} as HUGEINT)) <= ${MAX_SAFE}))`,
-    );
+    const absent = parts.map(absentSql);
+    const sure = parts.map(textLikeSql);
     const text = parts.map((k) => `_s${k}`).join(` || ${sqlString(separator)} || `);
     return { absent: `(${absent.join(' or ')})`, present: stage('string', `(${text})`, `(${sure.join(' and ')})`) };
   }
@@ -263,9 +268,8 @@ class Compiler {
   private steps(read: Stage, rule: FieldRule, codes: CodeTable | undefined): Stage {
     let at = read;
     if (codes !== undefined) {
-      const kind = codeKind(codes);
       const value = codes.toSql(at.sql);
-      at = stage(kind, value, `(${at.sure} and ${VALUE} is not null)`);
+      at = stage(codes.valueKind, value, `(${at.sure} and ${VALUE} is not null)`);
     }
     const isTime = rule.type === 'time' || rule.time !== undefined;
     if (rule.type !== undefined && rule.type !== 'time' && codes !== undefined) {
@@ -300,7 +304,7 @@ class Compiler {
       if (format === 'auto') {
         const offsetMs = fixedZoneOffsetMs(zone);
         if (offsetMs === undefined) throw new NotCompilable(`time auto in zone ${zone}`);
-        onText.push(autoLocalSql(read.sql, offsetMs / 60_000));
+        onText.push(autoLocalToSql(read.sql, offsetMs / 60_000));
         onNumber.push(
           `case when abs(try_cast(${read.sql} as HUGEINT)) <= 8640000000000000 then timezone('UTC', epoch_ms(cast(${read.sql} as BIGINT))) end`,
         );
@@ -321,7 +325,7 @@ class Compiler {
   /** The unit conversion of a measurement, over the mapped fields' columns. */
   private measurement(m: NonNullable<LoadedMapping['spec']['measurement']>): BulkMeasurement {
     const table = this.loaded.codeTables.get('measurement.canonical_units')!;
-    if (codeKind(table) !== 'string') throw new NotCompilable('measurement canonical units that are not text');
+    if (table.valueKind !== 'string') throw new NotCompilable('measurement canonical units that are not text');
     const types = this.types;
     if (types.get(m.value) !== 'DOUBLE' || types.get(m.unit) !== 'VARCHAR' || types.get(m.metric) !== 'VARCHAR')
       throw new NotCompilable('a measurement over fields that are not a number, a unit and a metric');
@@ -357,10 +361,6 @@ function finalType(at: Stage, type: DuckType): Stage {
   throw new NotCompilable(`a ${at.kind} value for a ${type} column`);
 }
 
-function codeKind(codes: CodeTable): Stage['kind'] {
-  return codes.valueKind;
-}
-
 /** A SQL literal of a folded value for the column type, or undefined when the record path's value cannot be it. */
 function literalOf(value: unknown, type: DuckType): string | undefined {
   if (type === 'VARCHAR' && typeof value === 'string') return sqlString(value);
@@ -388,38 +388,7 @@ export function jsonPath(steps: readonly PathStep[]): string {
   return path;
 }
 
-/**
- * parseSourceTime's local form (`YYYY-MM-DD[ T]HH:mm[:ss[.f{1,6}]]`, pipelines/normalize/time.ts) in SQL; a zoned
- * form is left to the record path (NULL). Same arithmetic: the wall time as UTC, plus the rounded milliseconds of the
- * fraction, minus the zone's fixed offset.
- */
-function autoLocalSql(text: string, offsetMinutes: number): string {
-  const groups = ['y', 'mo', 'd', 'h', 'mi', 's', 'f'];
-  const regex = '^([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\\.([0-9]{1,6}))?)?$';
-  const num = (g: string) => `cast(nullif(p.${g}, '') as INTEGER)`;
-  const y = num('y');
-  const mo = num('mo');
-  const d = num('d');
-  const leap = `((${y} % 4 = 0 and ${y} % 100 <> 0) or ${y} % 400 = 0)`;
-  const lastDay = `(case ${mo} when 2 then (case when ${leap} then 29 else 28 end) when 4 then 30 when 6 then 30 when 9 then 30 when 11 then 30 else 31 end)`;
-  const second = `coalesce(${num('s')}, 0)`;
-  const invalid = `${mo} < 1 or ${mo} > 12 or ${d} < 1 or ${d} > ${lastDay} or ${num('h')} > 23 or ${num('mi')} > 59 or ${second} > 59 or ${y} < 1000`;
-  const fraction = `(case when p.f = '' then 0 else ${sqlJsRound(`cast('0.' || p.f as DOUBLE) * 1000`)} end)`;
-  const wall = `epoch_ms(make_timestamp(${y}, ${mo}, ${d}, ${num('h')}, ${num('mi')}, ${second}))`;
-  const ms = `(${wall} + cast(${fraction} as BIGINT) - ${offsetMinutes * 60_000})`;
-  const extract = `regexp_extract(${text}, '${regex}', [${groups.map((g) => `'${g}'`).join(', ')}])`;
-  return `list_transform([${extract}], lambda p: case when p.y = '' then NULL when ${invalid} then NULL else timezone('UTC', epoch_ms(${ms})) end)[1]`;
-}
-
 /** True when a pattern format refuses a number in JS (so SQL may skip it for JSON numbers). */
 function probeRejectsNumbers(format: ReturnType<typeof compileTimeFormat>): boolean {
   return format.parse(20260101) instanceof TimeParseFailure && format.parse(1767225600000) instanceof TimeParseFailure;
 }
-
-/** The event-time field and natural key of a dataset, as the bulk plan needs them. */
-export function datasetKeys(dataset: DatasetName): { eventTime: string; naturalKey: string[] } {
-  const meta = datasetMeta(dataset);
-  return { eventTime: meta.event_time, naturalKey: meta.natural_key };
-}
-
-export { UNMAPPED };

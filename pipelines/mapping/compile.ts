@@ -287,7 +287,8 @@ const casts: Record<'text' | 'number' | 'integer' | 'boolean', (value: unknown, 
   },
 };
 
-const booleans = new Map<string, boolean>([
+/** The yes/no words of the boolean cast (lower case, trimmed); the bulk path's SQL reads the same list. */
+export const booleans: ReadonlyMap<string, boolean> = new Map<string, boolean>([
   ['true', true],
   ['false', false],
   ['1', true],
@@ -300,10 +301,16 @@ const booleans = new Map<string, boolean>([
   ['no', false],
 ]);
 
-/** Numeric text as JSON writes numbers (no hex, no blanks, no thousands separators: those are not numbers here). */
+/**
+ * Numeric text as JSON writes numbers (no hex, no blanks, no thousands separators: those are not numbers here). The
+ * same pattern in JS and in DuckDB's RE2 (\d is ASCII in both): the bulk path's SQL matches it.
+ */
+export const NUMERIC_TEXT = '-?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?';
+const numericText = new RegExp(`^${NUMERIC_TEXT}$`);
+
 function numberOf(text: string): number {
   const trimmed = text.trim();
-  return /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  return numericText.test(trimmed) ? Number(trimmed) : Number.NaN;
 }
 
 function preview(value: unknown): string {

@@ -450,6 +450,25 @@ function epochFormat(format: 'epoch_s' | 'epoch_ms', zone: string): CompiledTime
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// `auto`'s local form (the record path's parseSourceTime, pipelines/normalize/time.ts), for the bulk path
+
+const AUTO_LOCAL_REGEX =
+  '^([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\\.([0-9]{1,6}))?)?$';
+const AUTO_LOCAL_GROUPS = ['y', 'mo', 'd', 'h', 'mi', 's', 'f'] as const;
+
+/**
+ * DuckDB TIMESTAMPTZ of parseSourceTime's local form `YYYY-MM-DD[ T]HH:mm[:ss[.f{1,6}]]` read at a fixed offset (in
+ * minutes east of UTC), NULL where the text is not that form or names no real time. A zoned form is not read here:
+ * NULL leaves it to the record path. The fraction is rounded to milliseconds as parseSourceTime rounds it.
+ */
+export function autoLocalToSql(expr: string, offsetMinutes: number): string {
+  const fraction = `cast(case when p.f = '' then 0 else ${sqlJsRound(`cast('0.' || p.f as DOUBLE) * 1000`)} end as INTEGER)`;
+  const field = (name: string) => (name === 'ms' ? fraction : sqlGroup(name));
+  const instant = `timezone('UTC', ${sqlWallClock(field)} - to_minutes(${offsetMinutes}))`;
+  return `list_transform([${sqlRegexExtract(expr, AUTO_LOCAL_REGEX, AUTO_LOCAL_GROUPS)}], lambda p: case when p.y = '' then NULL when ${sqlCalendarInvalid(field)} then NULL else ${instant} end)[1]`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Source zones: local wall-clock ms → UTC instant, in JS (Intl) and in DuckDB SQL (ICU), with the same answer in a
 // DST gap or overlap. Both follow ICU's default: a wall time that happens twice is the later instant; a wall time
 // skipped by a gap is read with the offset before the gap (so it lands after it).

@@ -132,6 +132,13 @@ export function convert(value: number, conversion: UnitConversion): number {
  */
 export function toSql(expr: string, conversion: UnitConversion): string {
   if (conversion.factor === 1 && conversion.offset === 0) return `CAST(${expr} AS DOUBLE)`;
-  const scaled = `((CAST(${expr} AS DOUBLE) * ${sqlDouble(conversion.factor)} + ${sqlDouble(conversion.offset)}) * ${sqlDouble(1e9)})`;
-  return `(${sqlJsRound(scaled)} / ${sqlDouble(1e9)})`;
+  return convertSql(`CAST(${expr} AS DOUBLE)`, sqlDouble(conversion.factor), sqlDouble(conversion.offset));
+}
+
+/**
+ * `convert()`'s arithmetic for a DOUBLE `value` with the factor and offset as SQL expressions (literals, or the
+ * columns of a table of conversions joined per row); not for an identity conversion, which convert() leaves as is.
+ */
+export function convertSql(value: string, factor: string, offset: string): string {
+  return `(${sqlJsRound(`((${value} * ${factor} + ${offset}) * ${sqlDouble(1e9)})`)} / ${sqlDouble(1e9)})`;
 }

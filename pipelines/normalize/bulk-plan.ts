@@ -11,11 +11,12 @@
  * mapping's top-level keys as JSON values; a line it cannot parse gives no row, and its message goes to the record
  * path like any row that is not `_ok`.
  */
-import type { DatasetName } from '../../schemas/index.js';
-import { type Column, type DuckType, datasetColumns } from '../land/columns.js';
-import { compileBulkSql, datasetKeys, jsonPath, type MappingSql, VALUE } from '../mapping/bulk-sql.js';
+import { type DatasetName, datasetMeta } from '../../schemas/index.js';
+import { type DuckType, datasetColumns, naturalKeyTextSql } from '../land/columns.js';
+import { compileBulkSql, jsonPath, type MappingSql, VALUE } from '../mapping/bulk-sql.js';
 import type { LoadedMapping } from '../mapping/compile.js';
-import { sqlDouble, sqlIdentifier, sqlJsRound, sqlString } from '../mapping/sql-literal.js';
+import { sqlDouble, sqlIdentifier, sqlString } from '../mapping/sql-literal.js';
+import { convertSql } from '../mapping/units.js';
 import { schemaSql } from './schema-sql.js';
 
 export interface BulkPlanOptions {
@@ -32,11 +33,28 @@ export interface BulkInput {
   topic: string;
   /** Indexed by each line's meta number. */
   metas: readonly { source: string; ingestedAt: string }[];
-  /** The record path's clock at the first message of the flush: the latest plausible time is judged from it. */
+  /**
+   * The clock when the flush maps its messages (the record path judges the flush's other messages then too): the
+   * latest plausible time is judged from it.
+   */
   now: number;
 }
 
 export type BulkPlanResult = { ok: true; plan: BulkPlan } | { ok: false; reason: string };
+
+/**
+ * Which path a mapping's records take: its bulk plan, or why the record path. The hub's normalizers and `config
+ * check` (config/ingest-paths.ts) both decide here, so what `config check` says is what `run` does.
+ */
+export function bulkPathOf(
+  loaded: LoadedMapping | undefined,
+  feed: { bulk: boolean; personal: boolean },
+  options: BulkPlanOptions,
+): BulkPlanResult {
+  if (!feed.bulk) return { ok: false, reason: 'landing.bulk is off' };
+  if (feed.personal) return { ok: false, reason: 'the feed carries personal data' };
+  return BulkPlan.of(loaded, options);
+}
 
 let plans = 0;
 
@@ -64,7 +82,7 @@ export class BulkPlan {
     if (!mapping.ok) return mapping;
     const checks = schemaSql(mapping.sql.dataset);
     if (!checks.ok) return checks;
-    const { naturalKey, eventTime } = datasetKeys(mapping.sql.dataset);
+    const { natural_key: naturalKey, event_time: eventTime } = datasetMeta(mapping.sql.dataset);
     const types = new Map(datasetColumns(mapping.sql.dataset).map((c) => [c.name, c.type]));
     for (const field of naturalKey) {
       const type = types.get(field);
@@ -109,7 +127,7 @@ export class BulkPlan {
     const m = this.mapping;
     const columns = datasetColumns(this.dataset);
     const types = new Map<string, DuckType>(columns.map((c) => [c.name, c.type]));
-    const { naturalKey, eventTime } = datasetKeys(this.dataset);
+    const { natural_key: naturalKey, event_time: eventTime } = datasetMeta(this.dataset);
     const tops = [...new Set(m.paths.map((steps) => steps[0] as string))];
     const struct = `STRUCT(${tops.map((top) => `${sqlIdentifier(top)} JSON`).join(', ')})`;
     const valueAt = (steps: (string | number)[]) => {
@@ -151,7 +169,9 @@ export class BulkPlan {
         return `(${x} is null or (epoch_ms(${x}) >= ${this.options.minEventMs}${upper}))`;
       });
     const region = `region_code in (select code from ${sqlIdentifier(this.regionsTable)})`;
-    const key = naturalKey.map((field) => keyText(sqlIdentifier(field), types.get(field)!)).join(` || chr(1) || `);
+    const key = naturalKey
+      .map((field) => naturalKeyTextSql(sqlIdentifier(field), types.get(field)))
+      .join(` || chr(1) || `);
     const event = sqlIdentifier(eventTime);
     const sources = input.metas.map((meta) => sqlString(meta.source)).join(', ');
     const ingested = input.metas.map((meta) => `${sqlString(meta.ingestedAt)}::TIMESTAMPTZ`).join(', ');
@@ -195,8 +215,7 @@ export class BulkPlan {
     const metric = sqlIdentifier(`f_${ms.metric}`);
     const value = sqlIdentifier(`f_${ms.value}`);
     const both = `(${unit} is not null and ${metric} is not null)`;
-    const scaled = `((${value} * _u.factor + _u.shift) * ${sqlDouble(1e9)})`;
-    const converted = `(case when _u.factor = 1 and _u.shift = 0 then ${value} else ${sqlJsRound(scaled)} / ${sqlDouble(1e9)} end)`;
+    const converted = `(case when _u.factor = 1 and _u.shift = 0 then ${value} else ${convertSql(value, '_u.factor', '_u.shift')} end)`;
     return {
       from: `(select *, ${ms.canonical} as _canonical from fielded) as f left join ${sqlIdentifier(this.unitsTable)} as _u on _u.unit = f.${unit} and _u.canonical = f._canonical`,
       sure: `(not ${both} or _u.unit is not null)`,
@@ -206,22 +225,9 @@ export class BulkPlan {
       ]),
     };
   }
-
-  /** The dataset's columns, as the lake file holds them. */
-  get columns(): Column[] {
-    return datasetColumns(this.dataset);
-  }
 }
 
 /** A JSON object's keys are all different (DuckDB keeps the first of two equal keys, JSON.parse the last). */
 function uniqueKeys(json: string): string {
   return `list_transform([json_keys(${json})], lambda k: len(k) = len(list_distinct(k)))[1]`;
-}
-
-/** A natural-key field's text as the normalizer builds it (land/lander.ts keyText reads the lake the same way). */
-function keyText(column: string, type: DuckType): string {
-  // The UTC wall time as a plain TIMESTAMP: formatting it needs no time-zone conversion.
-  if (type === 'TIMESTAMPTZ')
-    return `coalesce(strftime(make_timestamp(epoch_us(${column})), '%Y-%m-%dT%H:%M:%S.%gZ'), '')`;
-  return `coalesce(cast(${column} as varchar), '')`;
 }

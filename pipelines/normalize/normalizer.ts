@@ -6,7 +6,7 @@ import { PersonalDataMasker, scrubAll } from '../privacy/masker.js';
 import { UNMASKABLE_KEY } from '../privacy/masking-producer.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
 import { bulkEligible } from './bulk-eligible.js';
-import { BulkPlan, type BulkPlanResult } from './bulk-plan.js';
+import { type BulkPlan, type BulkPlanResult, bulkPathOf } from './bulk-plan.js';
 import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
 import { illFormedStringPath, mayHoldSurrogateEscape, prototypeKeyPath, structureProblem } from './guards.js';
 import { type MappingContext, MappingRejection, type SourceMapping } from './mappings/index.js';
@@ -178,12 +178,21 @@ export class Normalizer {
       ? (options.masker ?? new PersonalDataMasker({ id: this.context.keyId, key: options.salt }))
       : undefined;
     this.limits = {
+      maxPayloadBytes: options.maxPayloadBytes,
       maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
       maxStringBytes: options.maxStringBytes ?? DEFAULT_MAX_STRING_BYTES,
     };
   }
 
-  private readonly limits: { maxDepth: number; maxStringBytes: number };
+  /** The mapping of a message: its source's own (the `cityhub-source` header), else the feed's. */
+  private mappingOf(headers: MessageHeaders): SourceMapping {
+    const sources = this.options.sourceMappings;
+    if (sources === undefined) return this.feedMapping;
+    const source = Object.hasOwn(headers, SOURCE_HEADER) ? headers[SOURCE_HEADER] : undefined;
+    return (source !== undefined && sources.get(source)) || this.feedMapping;
+  }
+
+  private readonly limits: { maxPayloadBytes: number; maxDepth: number; maxStringBytes: number };
   private readonly masker: PersonalDataMasker | undefined;
   /** The feed's payloads hold personal data (privacy.personal_feeds): masked before the bus, dead letters too. */
   private readonly personal: boolean;
@@ -194,11 +203,7 @@ export class Normalizer {
    */
   normalize(value: Buffer, headers: MessageHeaders = NO_HEADERS): NormalizedMessage {
     this.context.headers = headers;
-    const sources = this.options.sourceMappings;
-    if (sources !== undefined) {
-      const source = Object.hasOwn(headers, SOURCE_HEADER) ? headers[SOURCE_HEADER] : undefined;
-      this.mapping = (source !== undefined && sources.get(source)) || this.feedMapping;
-    }
+    this.mapping = this.mappingOf(headers);
     try {
       return this.normalizeChecked(value);
     } catch (error) {
@@ -409,28 +414,24 @@ export class Normalizer {
 
   /** Per mapping, its bulk plan or why it has none (built on first use). */
   private readonly plans = new Map<SourceMapping, BulkPlanResult>();
+  private anyBulkPlan: boolean | undefined;
 
   /** The bulk plan of a mapping, or why its records take the record path. */
   bulkPlanOf(mapping: SourceMapping): BulkPlanResult {
     let result = this.plans.get(mapping);
     if (!result) {
-      result =
-        this.options.bulk === false
-          ? { ok: false, reason: 'landing.bulk is off' }
-          : this.personal
-            ? { ok: false, reason: 'the feed carries personal data' }
-            : BulkPlan.of(mapping.loaded, this.options);
+      result = bulkPathOf(mapping.loaded, { bulk: this.options.bulk !== false, personal: this.personal }, this.options);
       this.plans.set(mapping, result);
     }
     return result;
   }
 
-  /** Every mapping this normalizer applies (the feed's, then each source's), by the source it applies to. */
-  mappings(): { source: string | undefined; mapping: SourceMapping }[] {
-    return [
-      { source: undefined, mapping: this.feedMapping },
-      ...[...(this.options.sourceMappings ?? [])].map(([source, mapping]) => ({ source, mapping })),
-    ];
+  /** Whether a mapping of this feed (its own or a source's) has a bulk plan: the lander keeps its messages for the flush. */
+  get takesBulkPath(): boolean {
+    this.anyBulkPlan ??= [this.feedMapping, ...(this.options.sourceMappings?.values() ?? [])].some(
+      (mapping) => this.bulkPlanOf(mapping).ok,
+    );
+    return this.anyBulkPlan;
   }
 
   /**
@@ -438,21 +439,8 @@ export class Normalizer {
    * read alike by DuckDB and JSON.parse (bulk-eligible.ts). Otherwise undefined: normalize() it.
    */
   bulkPlanFor(value: Buffer, headers: MessageHeaders): BulkPlan | undefined {
-    const sources = this.options.sourceMappings;
-    let mapping = this.feedMapping;
-    if (sources !== undefined) {
-      const source = Object.hasOwn(headers, SOURCE_HEADER) ? headers[SOURCE_HEADER] : undefined;
-      mapping = (source !== undefined && sources.get(source)) || this.feedMapping;
-    }
-    const result = this.bulkPlanOf(mapping);
-    if (!result.ok) return undefined;
-    return bulkEligible(value, {
-      maxPayloadBytes: this.options.maxPayloadBytes,
-      maxDepth: this.limits.maxDepth,
-      maxStringBytes: this.limits.maxStringBytes,
-    })
-      ? result.plan
-      : undefined;
+    const result = this.bulkPlanOf(this.mappingOf(headers));
+    return result.ok && bulkEligible(value, this.limits) ? result.plan : undefined;
   }
 
   /**
