@@ -46,9 +46,36 @@ export interface BusMessage {
 
 /** Messages of one partition, in offset order. */
 export interface PartitionBatch extends TopicPartition {
-  messages: BusMessage[];
+  /** The messages as objects. A bus that hands over `records` builds them only when this is first read. */
+  readonly messages: BusMessage[];
   /** Offset the next append to this partition will get (high watermark). */
   highWatermark: number;
+  /**
+   * The same messages as the log holds them, when the bus hands them over so (the embedded log): offsets and byte
+   * ranges in the buffers read from disk, no object per message. The hot path (landing) reads this when present.
+   */
+  readonly records?: RecordRun;
+}
+
+/**
+ * A partition's messages as read from the log: message i's offset, timestamp, key, headers and value, each asked
+ * for when needed. Value bytes are `chunk(i)[valueStart(i), valueEnd(i))`.
+ */
+export interface RecordRun {
+  readonly length: number;
+  offset(i: number): number;
+  /** The buffer holding message i's bytes. */
+  chunk(i: number): Buffer;
+  valueStart(i: number): number;
+  valueEnd(i: number): number;
+  /** Message i's value (a view into its chunk). */
+  value(i: number): Buffer;
+  /** Message i's headers, decoded (NO_HEADERS when it has none). */
+  headers(i: number): MessageHeaders;
+  /** Whether messages i and j carry the same headers, byte for byte (cheaper than decoding both). */
+  sameHeaders(i: number, j: number): boolean;
+  /** Message i as an object, as `messages` holds it. */
+  message(i: number): BusMessage;
 }
 
 export interface TopicOffset extends TopicPartition {

@@ -2,8 +2,16 @@ import { rename } from 'node:fs/promises';
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { Feed } from '../../connectors/types.js';
 import type { DatasetName } from '../../schemas/index.js';
-import { REPLAY_OF_HEADER, SOURCE_HEADER } from '../bus/headers.js';
-import type { BusMessage, MessageHeaders, PartitionBatch, TopicOffset, TopicPartition } from '../bus/types.js';
+import { NO_HEADERS, REPLAY_OF_HEADER, SOURCE_HEADER } from '../bus/headers.js';
+import { recordsOf } from '../bus/record-run.js';
+import type {
+  BusMessage,
+  MessageHeaders,
+  PartitionBatch,
+  RecordRun,
+  TopicOffset,
+  TopicPartition,
+} from '../bus/types.js';
 import { CityhubError } from '../errors.js';
 import type { BulkPlan } from '../normalize/bulk-plan.js';
 import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
@@ -66,7 +74,9 @@ interface DeferredMessage {
   /** Order of arrival in the flush over every partition (dedupe follows it, as on the record path). */
   seq: number;
   buffer: PartitionBuffer;
-  message: BusMessage;
+  /** The message is `run`'s `index`th: read from there only when needed (no object per message on the bulk path). */
+  run: RecordRun;
+  index: number;
   /** The flush's (source, ingested-at) pair of the message. */
   meta: number;
   plan: BulkPlan | undefined;
@@ -216,39 +226,43 @@ export class Lander {
   }
 
   add(batch: PartitionBatch): void {
-    if (batch.messages.length === 0) return;
+    const run = recordsOf(batch);
+    if (run.length === 0) return;
     const normalizer = this.options.normalizers.get(batch.topic);
     if (!normalizer) throw new Error(`no normalizer for topic ${batch.topic}`);
-    const buffer = this.bufferOf(batch, normalizer);
+    const buffer = this.bufferOf(batch, run.offset(0), normalizer);
     const ingestedAt = new Date(this.now()).toISOString();
     if (normalizer.takesBulkPath && normalizer.bulkPlanFor) {
       // The bulk path: messages wait for the flush, which maps the eligible ones in one DuckDB statement and
-      // normalizes the rest in bus order (dedupe sees every message in the order the record path would).
-      let source = '';
+      // normalizes the rest in bus order (dedupe sees every message in the order the record path would). Headers
+      // are decoded only where they differ from the previous message's (a connector stamps the same on each).
+      let headers: MessageHeaders = NO_HEADERS;
       let meta = -1;
-      for (const message of batch.messages) {
-        const messageSource = sourceOf(message.headers, normalizer.feed);
-        if (messageSource !== source || meta < 0) {
-          source = messageSource;
-          meta = this.metaOf(source, ingestedAt);
+      buffer.deferring = true;
+      for (let i = 0; i < run.length; i++) {
+        if (i === 0 || !run.sameHeaders(i, i - 1)) {
+          headers = run.headers(i);
+          meta = this.metaOf(sourceOf(headers, normalizer.feed), ingestedAt);
         }
-        buffer.deferring = true;
+        const value = run.value(i);
         this.deferred.push({
           seq: this.deferred.length,
           buffer,
-          message,
+          run,
+          index: i,
           meta,
-          plan: normalizer.bulkPlanFor(message.value, message.headers),
+          plan: normalizer.bulkPlanFor(value, headers),
         });
-        buffer.rows++;
-        buffer.bytes += message.value.length;
-        buffer.lastOffset = message.offset;
+        buffer.bytes += value.length;
       }
+      buffer.rows += run.length;
+      buffer.lastOffset = run.offset(run.length - 1);
       return;
     }
     const fresh = new Map<DatasetName, string[]>();
     const landing = new LandingText(batch.topic, batch.partition, ingestedAt);
-    for (const message of batch.messages) {
+    for (let i = 0; i < run.length; i++) {
+      const message = run.message(i);
       const result = normalizer.normalize(message.value, message.headers);
       this.absorb(buffer, fresh, landing, message, sourceOf(message.headers, normalizer.feed), result);
     }
@@ -256,7 +270,7 @@ export class Lander {
   }
 
   /** The partition's buffer, opened at its first message since the last flush. */
-  private bufferOf(batch: PartitionBatch, normalizer: MessageNormalizer): PartitionBuffer {
+  private bufferOf(batch: PartitionBatch, firstOffset: number, normalizer: MessageNormalizer): PartitionBuffer {
     const id = partitionId(batch.topic, batch.partition);
     let buffer = this.buffers.get(id);
     if (!buffer) {
@@ -264,7 +278,7 @@ export class Lander {
         topic: batch.topic,
         partition: batch.partition,
         feed: normalizer.feed,
-        firstOffset: batch.messages[0]!.offset,
+        firstOffset,
         lastOffset: -1,
         bytes: 0,
         rows: 0,
@@ -473,7 +487,7 @@ export class Lander {
       let landing: LandingText | undefined;
       let current: PartitionBuffer | undefined;
       for (const entry of deferred) {
-        const { buffer, message } = entry;
+        const { buffer, run, index } = entry;
         if (buffer !== current) {
           if (current) this.keepLines(current, fresh);
           fresh = new Map();
@@ -485,10 +499,10 @@ export class Lander {
         const rows = entry.plan && sure.get(entry.plan);
         if (rows && rows.seqs[rows.next] === entry.seq) {
           const dataset = rows.rows.dataset;
-          const duplicate = normalizer.bulkRow!(message.value, dataset, rows.keys[rows.next++] as string);
+          const duplicate = normalizer.bulkRow!(run.value(index), dataset, rows.keys[rows.next++] as string);
           if (duplicate) {
             rows.rows.duplicates.push(entry.seq);
-            this.countMessage(buffer, message, meta.source, meta.ingestedAt, duplicate);
+            this.countMessage(buffer, run.message(index), meta.source, meta.ingestedAt, duplicate);
           } else {
             buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 0) + 1;
             buffer.counts.received++;
@@ -499,6 +513,7 @@ export class Lander {
         }
         if (!landing || landing.ingestedAt !== meta.ingestedAt)
           landing = new LandingText(buffer.topic, buffer.partition, meta.ingestedAt);
+        const message = run.message(index);
         const result = normalizer.normalize(message.value, message.headers);
         this.absorb(buffer, fresh, landing, message, meta.source, result);
       }
@@ -819,16 +834,12 @@ class LandingText {
 /** A bulk plan's scratch file: `{"s":seq,"p":partition,"o":offset,"m":meta,"v":<payload>}` lines (bulk-plan.ts). */
 function scratchLines(entries: readonly DeferredMessage[]): Buffer {
   let size = 0;
-  for (const entry of entries) size += entry.message.value.length + 96;
+  for (const { run, index } of entries) size += run.valueEnd(index) - run.valueStart(index) + 96;
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const { buffer, ...entry } of entries) {
-    at += out.write(
-      `{"s":${entry.seq},"p":${buffer.partition},"o":${entry.message.offset},"m":${entry.meta},"v":`,
-      at,
-      'latin1',
-    );
-    at += entry.message.value.copy(out, at);
+  for (const { buffer, run, index, seq, meta } of entries) {
+    at += out.write(`{"s":${seq},"p":${buffer.partition},"o":${run.offset(index)},"m":${meta},"v":`, at, 'latin1');
+    at += run.chunk(index).copy(out, at, run.valueStart(index), run.valueEnd(index));
     out[at++] = 0x7d;
     out[at++] = 0x0a;
   }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { recordsOf } from '../bus/record-run.js';
 import type { Bus, BusConsumer, TopicOffset, TopicPartition } from '../bus/types.js';
 import { CityhubError } from '../errors.js';
 import { FlushRevokedError, type Lander } from '../land/lander.js';
@@ -256,8 +257,10 @@ export class PipelineWorker {
         });
         for (const batch of batches) {
           lander.add(batch);
-          const last = batch.messages[batch.messages.length - 1];
-          if (last) this.positions.set(`${batch.topic}~${batch.partition}`, last.offset + 1);
+          const records = recordsOf(batch);
+          if (records.length > 0) {
+            this.positions.set(`${batch.topic}~${batch.partition}`, records.offset(records.length - 1) + 1);
+          }
         }
         const draining = this.drainWaiters.length > 0;
         const idle = batches.length === 0;

@@ -14,6 +14,7 @@ import { GroupCoordinator } from './group-coordinator.js';
 import { GROUPS_DIR, GroupStore, validateGroupId } from './group-store.js';
 import { DirLock } from './lock.js';
 import type { FsyncPolicy, Partition, PartitionOptions } from './partition.js';
+import { PolledRecords } from './polled-records.js';
 import { EmbeddedProducer } from './producer.js';
 import { segmentsToDelete } from './retention.js';
 import { fsSegmentIo, type SegmentIo, type TruncatedTail } from './segment.js';
@@ -187,10 +188,10 @@ export class EmbeddedBus implements Bus {
     this.assertOpen('read');
     const partition = this.topic(tp.topic).partitions[tp.partition];
     if (!partition) throw new EmbeddedBusArgumentError('partition', tp.partition, `a partition of ${tp.topic}`);
-    const messages: BusMessage[] = [];
+    const records = new PolledRecords(tp.topic, tp.partition);
     const from = Math.max(offset, partition.lowWatermark);
-    const nextOffset = await partition.read(from, maxMessages, READ_MAX_BYTES, messages);
-    return { messages, nextOffset };
+    const nextOffset = await partition.read(from, maxMessages, READ_MAX_BYTES, records);
+    return { messages: records.messages(), nextOffset };
   }
 
   async describe(name: string): Promise<{ partition: number; highWatermark: number; lowWatermark: number }[]> {

@@ -2,11 +2,12 @@
  * A consumer group member: owns the partitions the coordinator gives it, reads them from its own positions
  * (starting at the group's committed offsets) and commits through the group store.
  */
-import type { BusConsumer, BusMessage, PartitionBatch, PollOptions, TopicOffset, TopicPartition } from '../types.js';
+import type { BusConsumer, PartitionBatch, PollOptions, TopicOffset, TopicPartition } from '../types.js';
 import { EmbeddedBusArgumentError, EmbeddedBusClosedError, EmbeddedBusStateError } from './errors.js';
 import type { GroupCoordinator, GroupMember } from './group-coordinator.js';
 import type { GroupStore } from './group-store.js';
 import type { Partition } from './partition.js';
+import { PolledRecords, polledBatch } from './polled-records.js';
 import type { Topic } from './topic.js';
 import { validateTopicName } from './topic.js';
 
@@ -179,29 +180,26 @@ export class EmbeddedConsumer implements BusConsumer, GroupMember {
     if (owned.length === 0) return batches;
     const start = this.rotation++ % owned.length;
     let remaining = maxMessages;
+    let taken = 0;
     for (let k = 0; k < owned.length && remaining > 0; k++) {
       const partition = owned[(start + k) % owned.length]!;
       let position = this.positionOf(partition);
       if (position >= partition.highWatermark) continue;
       const epoch = this.epochs.get(partition) ?? 0;
-      const messages: BusMessage[] = [];
+      const records = new PolledRecords(partition.topic, partition.id);
       while (remaining > 0 && position < partition.highWatermark) {
-        const next = await partition.read(position, remaining, MAX_READ_BYTES, messages);
+        const next = await partition.read(position, remaining, MAX_READ_BYTES, records);
         if (next === position) break;
-        remaining = maxMessages - countOf(batches) - messages.length;
+        remaining = maxMessages - taken - records.length;
         position = next;
         if (this.closed || (this.epochs.get(partition) ?? 0) !== epoch) break;
       }
       // A seek or a rebalance happened while reading: what was read no longer follows the member's position.
       if (this.closed || (this.epochs.get(partition) ?? 0) !== epoch) continue;
       this.positions.set(partition, position);
-      if (messages.length > 0) {
-        batches.push({
-          topic: partition.topic,
-          partition: partition.id,
-          messages,
-          highWatermark: partition.highWatermark,
-        });
+      if (records.length > 0) {
+        batches.push(polledBatch(records, partition.highWatermark));
+        taken += records.length;
       }
     }
     return batches;
@@ -224,10 +222,4 @@ export class EmbeddedConsumer implements BusConsumer, GroupMember {
       if (watched.some((partition) => this.positionOf(partition) < partition.highWatermark)) done();
     });
   }
-}
-
-function countOf(batches: PartitionBatch[]): number {
-  let n = 0;
-  for (const batch of batches) n += batch.messages.length;
-  return n;
 }

@@ -24,22 +24,46 @@ async function readAll(bus: Bus, topic: string, groupId: string): Promise<BusMes
   return messages;
 }
 
-function framePositions(file: string): number[] {
-  const data = fs.readFileSync(file);
-  const positions: number[] = [];
-  for (let at = 0; at < data.length; at += 4 + data.readUInt32BE(at)) positions.push(at);
-  return positions;
+interface FrameOnDisk {
+  position: number;
+  /** Whole frame, length field included. */
+  size: number;
+  /** Offset of the frame's first record. */
+  offset: number;
+  /** Records it holds: a batch frame's count (bit 0x40 of byte 8 set), else 1. */
+  count: number;
 }
 
-/** 500 records in one partition; group `app` committed 300. Returns the bus folder. */
-async function seed(segmentBytes = 64 * 1024 * 1024): Promise<string> {
+/** The frames of a segment file as its length fields and offset words lay them out (frame.ts). */
+function framesOf(file: string): FrameOnDisk[] {
+  const data = fs.readFileSync(file);
+  const frames: FrameOnDisk[] = [];
+  for (let at = 0; at < data.length; ) {
+    const size = 4 + data.readUInt32BE(at);
+    const offset = (data.readUInt32BE(at + 8) & 0x3fffffff) * 2 ** 32 + data.readUInt32BE(at + 12);
+    const count = (data[at + 8]! & 0x40) !== 0 ? data.readInt32BE(at + 24) : 1;
+    frames.push({ position: at, size, offset, count });
+    at += size;
+  }
+  return frames;
+}
+
+/** The frame of `file` holding `offset`. */
+function frameHolding(file: string, offset: number): FrameOnDisk {
+  const frame = framesOf(file).find((f) => f.offset <= offset && offset < f.offset + f.count);
+  if (!frame) throw new Error(`no frame of ${file} holds offset ${offset}`);
+  return frame;
+}
+
+/** 500 records in one partition, sent `perSend` at a time; group `app` committed 300. Returns the bus folder. */
+async function seed(segmentBytes = 64 * 1024 * 1024, perSend = 100): Promise<string> {
   const dir = fixture.tempDir();
   const bus = await fixture.open({ dir, segmentBytes });
   await bus.ensureTopic('raw.t', { partitions: 1 });
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 500 / perSend; i++) {
     await bus.producer().send(
       'raw.t',
-      Array.from({ length: 100 }, (_, j) => ({ key: 'k', value: `record-${i * 100 + j}` })),
+      Array.from({ length: perSend }, (_, j) => ({ key: 'k', value: `record-${i * perSend + j}` })),
     );
   }
   const consumer = bus.consumer({ groupId: 'app' });
@@ -49,13 +73,11 @@ async function seed(segmentBytes = 64 * 1024 * 1024): Promise<string> {
   return dir;
 }
 
-/** Flips 4 bytes inside the value of the frame at `index` of `file`; returns the frame's position. */
-function flipFrame(file: string, index: number): number {
+/** Flips the last 4 bytes of `frame` of `file`: inside the value of its last record. */
+function flipFrame(file: string, frame: FrameOnDisk): void {
   const data = fs.readFileSync(file);
-  const victim = framePositions(file)[index]!;
-  for (let k = 30; k < 34; k++) data[victim + k] = data[victim + k]! ^ 0x5a;
+  for (let k = frame.size - 4; k < frame.size; k++) data[frame.position + k] = data[frame.position + k]! ^ 0x5a;
   fs.writeFileSync(file, data);
-  return victim;
 }
 
 function configFor(dir: string): string {
@@ -83,13 +105,25 @@ describe('damage in the middle of the active segment', () => {
   it('is not a torn tail: open fails naming the file and byte offset, and the file is left unchanged', async () => {
     const dir = await seed();
     const [file] = segmentFiles(dir, 'raw.t', 0);
-    const victim = flipFrame(file!, 250);
+    // Each send of 100 records landed as one batch frame; damage inside one costs the whole batch.
+    expect(framesOf(file!).map((f) => [f.offset, f.count])).toEqual([
+      [0, 100],
+      [100, 100],
+      [200, 100],
+      [300, 100],
+      [400, 100],
+    ]);
+    const victim = frameHolding(file!, 250);
+    flipFrame(file!, victim);
     const before = fs.readFileSync(file!);
 
     const error = await fixture.open({ dir }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(EmbeddedLogCorruptError);
-    expect(error).toMatchObject({ file, position: victim });
-    expect((error as Error).message).toMatch(/crc mismatch.*sound frame \(offset 251\)/);
+    expect(error).toMatchObject({ file, position: victim.position });
+    const next = victim.position + victim.size;
+    expect((error as Error).message).toMatch(
+      new RegExp(`crc mismatch.*sound frame \\(offset ${victim.offset + victim.count}\\) follows at byte ${next},`),
+    );
     expect(fs.readFileSync(file!).equals(before)).toBe(true);
     expect(fixture.warnings).toEqual([]);
   });
@@ -99,12 +133,18 @@ describe('damage in the middle of the active segment', () => {
     const config = configFor(dir);
     expect((await cli(['verify', '--config', config])).code).toBe(0);
     const [file] = segmentFiles(dir, 'raw.t', 0);
-    const victim = flipFrame(file!, 250);
+    const victim = frameHolding(file!, 250);
+    flipFrame(file!, victim);
+    const soundAfter = framesOf(file!).filter((f) => f.position > victim.position);
 
     const { code, lines } = await cli(['verify', '--config', config]);
     expect(code).toBe(1);
-    expect(lines[0]).toContain(`${file}: byte ${victim}: crc mismatch`);
-    expect(lines[0]).toContain('offsets 250..499 affected (249 sound frame(s) after the damage)');
+    expect(lines[0]).toContain(`${file}: byte ${victim.position}: crc mismatch`);
+    // The damaged batch's first offset to the last record of the last sound batch after it.
+    expect(lines[0]).toContain(
+      `offsets ${victim.offset}..499 affected (${soundAfter.length} sound frame(s) after the damage)`,
+    );
+    expect(soundAfter.length).toBe(2);
     expect(lines[0]).toContain('cityhub bus repair --partition raw.t/0');
     expect(lines.at(-1)).toMatch(/1 partition\(s\), 1 segment\(s\) checked, 1 problem\(s\)/);
   });
@@ -114,20 +154,23 @@ describe('damage in the middle of the active segment', () => {
     const config = configFor(dir);
     const [file] = segmentFiles(dir, 'raw.t', 0);
     const damagedSize = fs.statSync(file!).size;
-    const victim = flipFrame(file!, 250);
+    const victim = frameHolding(file!, 250);
+    // Group `app` committed 300: inside what the repair moves aside.
+    expect(victim.offset).toBeLessThanOrEqual(300);
+    flipFrame(file!, victim);
 
     const { code, lines } = await cli(['repair', '--partition', 'raw.t/0', '--config', config]);
     expect(code).toBe(0);
     expect(lines.join('\n')).toMatch(/the next append gets offset \d+/);
     // The damaged bytes were moved aside, not deleted.
-    const quarantine = join(dir, 'raw.t', '0.quarantine-250.log');
-    expect(fs.statSync(quarantine).size).toBe(damagedSize - victim);
+    const quarantine = join(dir, 'raw.t', `0.quarantine-${victim.offset}.log`);
+    expect(fs.statSync(quarantine).size).toBe(damagedSize - victim.position);
     expect((await verifyLog(dir)).findings).toEqual([]);
 
     const bus = await fixture.open({ dir });
     const survivors = await readAll(bus, 'raw.t', 'fresh');
     expect(survivors.map((m) => [m.offset, m.value.toString()])).toEqual(
-      Array.from({ length: 250 }, (_, i) => [i, `record-${i}`]),
+      Array.from({ length: victim.offset }, (_, i) => [i, `record-${i}`]),
     );
     const [result] = await bus.producer().send('raw.t', [{ key: 'k', value: 'after repair' }]);
     expect(result!.baseOffset).toBeGreaterThan(499);
@@ -140,13 +183,14 @@ describe('damage in the middle of the active segment', () => {
     const reopened = await fixture.open({ dir });
     const [next] = await reopened.producer().send('raw.t', [{ value: 'later' }]);
     expect(next!.baseOffset).toBe(result!.baseOffset + 1);
-    expect((await readAll(reopened, 'raw.t', 'again')).length).toBe(252);
+    expect((await readAll(reopened, 'raw.t', 'again')).length).toBe(victim.offset + 2);
   });
 
   it('after a repair at the tail, a consumer that read everything says its position is the end (a drain can finish)', async () => {
     const dir = await seed();
     const [file] = segmentFiles(dir, 'raw.t', 0);
-    flipFrame(file!, 250);
+    const victim = frameHolding(file!, 250);
+    flipFrame(file!, victim);
     expect((await cli(['repair', '--partition', 'raw.t/0', '--config', configFor(dir)])).code).toBe(0);
     const bus = await fixture.open({ dir });
     const highWatermark = (await bus.describe('raw.t'))[0]!.highWatermark;
@@ -159,7 +203,7 @@ describe('damage in the middle of the active segment', () => {
       for (const batch of batches) last = batch.messages.at(-1)?.offset ?? last;
     }
     // No message lies past the gap: only the consumer's own position shows that it has read to the end.
-    expect(last).toBe(249);
+    expect(last).toBe(victim.offset - 1);
     expect(highWatermark).toBeGreaterThan(last + 1);
     expect(consumer.position?.({ topic: 'raw.t', partition: 0 })).toBe(highWatermark);
     await consumer.close();
@@ -167,13 +211,16 @@ describe('damage in the middle of the active segment', () => {
   });
 
   it('repairs damage in a sealed segment, moving the later segments aside too', async () => {
-    const dir = await seed(4096);
+    // Sends of 10: several batch frames per segment, so records precede the damage in its own segment.
+    const dir = await seed(4096, 10);
     const config = configFor(dir);
     const files = segmentFiles(dir, 'raw.t', 0);
     expect(files.length).toBeGreaterThan(3);
     const damaged = files[1]!;
-    const firstOffset = Number(damaged.slice(-24, -4)) + 3;
-    flipFrame(damaged, 3);
+    const victim = framesOf(damaged)[3]!;
+    const firstOffset = victim.offset;
+    expect(firstOffset).toBeGreaterThan(Number(damaged.slice(-24, -4)));
+    flipFrame(damaged, victim);
     await expect(fixture.open({ dir })).rejects.toBeInstanceOf(EmbeddedLogCorruptError);
 
     expect((await cli(['repair', '--partition', 'raw.t/0', '--config', config])).code).toBe(0);
@@ -188,11 +235,14 @@ describe('damage in the middle of the active segment', () => {
   it('a torn tail (a partial last frame) is still truncated silently on open', async () => {
     const dir = await seed();
     const [file] = segmentFiles(dir, 'raw.t', 0);
-    const last = framePositions(file!).at(-1)!;
-    fs.truncateSync(file!, last + 12);
-    expect((await verifyLog(dir)).findings).toMatchObject([{ kind: 'torn-tail', position: last }]);
+    const last = framesOf(file!).at(-1)!;
+    expect(last.offset + last.count).toBe(500);
+    fs.truncateSync(file!, last.position + 12);
+    expect((await verifyLog(dir)).findings).toMatchObject([{ kind: 'torn-tail', position: last.position }]);
     const bus = await fixture.open({ dir });
-    expect(fixture.warnings).toMatchObject([{ kind: 'truncated-tail', position: last, droppedBytes: 12 }]);
-    expect(await readAll(bus, 'raw.t', 'fresh')).toHaveLength(499);
+    expect(fixture.warnings).toMatchObject([{ kind: 'truncated-tail', position: last.position, droppedBytes: 12 }]);
+    // The torn batch goes whole: a send is acknowledged only once all of it is written.
+    const survivors = await readAll(bus, 'raw.t', 'fresh');
+    expect(survivors.map((m) => m.offset)).toEqual(Array.from({ length: last.offset }, (_, i) => i));
   });
 });

@@ -6,10 +6,15 @@
  */
 import { crc32 } from './crc32.js';
 import {
+  BATCH_FLAG,
   FRAME_OVERHEAD_BYTES,
+  type FrameView,
+  HEADERS_FLAG,
   INCOMPLETE,
   MAX_FRAME_BYTES,
+  MIN_BYTES_PER_OFFSET,
   newFrameView,
+  nextRecord,
   OFFSET_HIGH_MASK,
   parseFrame,
 } from './frame.js';
@@ -23,7 +28,7 @@ const TWO_POW_32 = 4294967296;
 export interface SegmentScan {
   /** Byte position of the first bad frame, or the file size when every frame is sound. */
   end: number;
-  /** Offset after the last sound frame. */
+  /** Offset after the last sound frame's records. */
   nextOffset: number;
   /** Newest record timestamp among the sound frames (-Infinity when none). */
   maxTimestamp: number;
@@ -71,27 +76,43 @@ export async function scanSegment(
       bad = `offset ${view.offset} where ${expected} was expected`;
       break;
     }
+    // A batch's records are checked here as a read checks them, so a record no read could return is damage that
+    // verify reports and repair moves aside, not a poll that fails forever.
+    if (view.batch) bad = checkRecords(buf, view);
+    if (bad !== undefined) break;
     onFrame?.(expected, bufStart + at);
-    if (view.timestamp > maxTimestamp) maxTimestamp = view.timestamp;
-    expected++;
+    if (view.maxTimestamp > maxTimestamp) maxTimestamp = view.maxTimestamp;
+    expected += view.count;
     at += view.size;
   }
   return { end: bad === undefined ? fileSize : bufStart + at, nextOffset: expected, maxTimestamp, bad };
 }
 
+/** Why a record of the batch `view` holds is bad, or undefined. */
+function checkRecords(buf: Buffer, view: FrameView): string | undefined {
+  for (let k = 0; k < view.count; k++) {
+    const bad = nextRecord(buf, view);
+    if (bad !== undefined) return `record at offset ${view.offset + k}: ${bad}`;
+  }
+  return undefined;
+}
+
 export interface FoundFrame {
   position: number;
+  /** Offset of its first record. */
   offset: number;
+  /** Records it holds: offsets [offset, offset + count). */
+  count: number;
   /** Whole frame, length field included. */
   size: number;
 }
 
 /**
- * Most offsets the bytes in [from, fileSize) can hold past `minOffset`: every frame takes at least
- * FRAME_OVERHEAD_BYTES. A frame found beyond that bound cannot belong to this run of offsets.
+ * Most offsets the bytes in [from, fileSize) can hold past `minOffset`: every offset takes at least
+ * MIN_BYTES_PER_OFFSET (a record of a batch). A frame found beyond that bound cannot belong to this run of offsets.
  */
 export function offsetsFitting(bytes: number): number {
-  return Math.ceil(bytes / FRAME_OVERHEAD_BYTES);
+  return Math.ceil(bytes / MIN_BYTES_PER_OFFSET);
 }
 
 /**
@@ -115,12 +136,20 @@ export async function findSoundFrame(
       if (frameLength < LENGTH_FIXED_BYTES || frameLength + 4 > MAX_FRAME_BYTES) continue;
       const size = frameLength + 4;
       if (start + at + size > fileSize) continue;
-      // The offset word's top bit flags a headers block (frame.ts), the rest is the offset.
-      const high = buf.readUInt32BE(at + 8) & OFFSET_HIGH_MASK;
-      const offset = high * TWO_POW_32 + buf.readUInt32BE(at + 12);
+      // The offset word's top two bits are flags (frame.ts), the rest is the offset.
+      const word = buf.readUInt32BE(at + 8);
+      const offset = (word & OFFSET_HIGH_MASK) * TWO_POW_32 + buf.readUInt32BE(at + 12);
       if (offset < minOffset || offset > maxOffset) continue;
-      const keyLength = buf.readInt32BE(at + 24);
-      if (keyLength < -1 || keyLength > frameLength - LENGTH_FIXED_BYTES) continue;
+      // A record frame's key length, or a batch's record count, in range.
+      const field = buf.readInt32BE(at + 24);
+      let count = 1;
+      if ((word & BATCH_FLAG) !== 0) {
+        if ((word & HEADERS_FLAG) !== 0) continue;
+        if (field < 1 || field > (frameLength - LENGTH_FIXED_BYTES) / MIN_BYTES_PER_OFFSET) continue;
+        count = field;
+      } else if (field < -1 || field > frameLength - LENGTH_FIXED_BYTES) {
+        continue;
+      }
       const stored = buf.readUInt32BE(at + 4);
       let actual: number;
       if (at + size <= length) {
@@ -130,7 +159,7 @@ export async function findSoundFrame(
         await readFullyAt(fd, frameBuf, size, start + at);
         actual = crc32(frameBuf, 8, size);
       }
-      if (stored === actual) return { position: start + at, offset, size };
+      if (stored === actual) return { position: start + at, offset, count, size };
     }
     if (start + length >= fileSize) break;
     start += lastHeader + 1;
@@ -138,7 +167,7 @@ export async function findSoundFrame(
   return undefined;
 }
 
-/** Sound frames from `from` on (resyncing past bad bytes): how many and the highest offset among them. */
+/** Sound frames from `from` on (resyncing past bad bytes): how many and the highest offset of a record in them. */
 export async function soundFramesAfter(
   fd: number,
   from: number,
@@ -152,7 +181,8 @@ export async function soundFramesAfter(
     const found = await findSoundFrame(fd, at, fileSize, minOffset, bound);
     if (!found) return { count, maxOffset };
     count++;
-    if (maxOffset === undefined || found.offset > maxOffset) maxOffset = found.offset;
+    const last = found.offset + found.count - 1;
+    if (maxOffset === undefined || last > maxOffset) maxOffset = last;
     at = found.position + found.size;
   }
 }

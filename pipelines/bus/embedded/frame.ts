@@ -3,75 +3,124 @@
  * (like Kafka), so `xxd` output reads naturally:
  *
  *   segment    = *frame                       ; frames back to back, no file header, no padding
- *   frame      = length crc body
+ *   frame      = length crc body              ; one checksum per frame, whatever it holds
  *   length     = u32                          ; bytes after this field: 4 (crc) + size of body
  *   crc        = u32                          ; CRC-32/ISO-HDLC (= zlib.crc32, see crc32.ts) of body
- *   body       = offsetWord timestamp keyLength key [headers] value
- *   offsetWord = u64                          ; bit 63 = H: a headers block follows the key; bits 53..62 are 0;
- *                                             ; bits 0..52 = the offset, dense: base offset of the file, then +1
- *                                             ; per frame
+ *   body       = batchBody / recordBody       ; the B flag of the offset word tells which
+ *
+ *   batchBody  = offsetWord maxTimestamp count 1*record    ; B set, H clear; what the producer writes
+ *   offsetWord = u64                          ; bit 63 = H (record bodies only: a headers block follows the key);
+ *                                             ; bit 62 = B: a batch body; bits 53..61 are 0; bits 0..52 = the
+ *                                             ; offset of the frame's first record. Offsets are dense: base offset of
+ *                                             ; the file, then +1 per record (a batch of n takes n offsets)
+ *   maxTimestamp = f64                        ; newest timestamp among the records (retention reads only this)
+ *   count      = i32                          ; records in the batch, >= 1
+ *   record     = recordLength attributes timestamp keyLength key [headers] value
+ *   recordLength = u32                        ; bytes after this field
+ *   attributes = u8                           ; bit 0 = a headers block follows the key; the other bits are 0
+ *
+ *   recordBody = offsetWord timestamp keyLength key [headers] value      ; B clear: one record, the frame before
+ *                                             ; batches (issue 12); still read, no longer written
  *   timestamp  = f64                          ; epoch milliseconds (IEEE 754 double)
  *   keyLength  = i32                          ; -1 = null key, else the byte count of key
  *   key        = *byte                        ; UTF-8, keyLength bytes (none when -1)
- *   headers    = headersLength 1*header       ; present exactly when H is set
+ *   headers    = headersLength 1*header       ; present exactly when the H flag (or bit 0 of attributes) is set
  *   headersLength = u32                       ; bytes of the header entries after this field
  *   header     = nameLength name valueLength headerValue
  *   nameLength = u16                          ; ≥ 1; name = nameLength bytes of UTF-8
  *   valueLength = u16                         ; headerValue = valueLength bytes of UTF-8
- *   value      = *byte                        ; the rest of the frame
+ *   value      = *byte                        ; the rest of the record
  *
- * A frame therefore occupies 28 + key + value bytes, plus 4 + 4 per header + names + values when it has headers.
- * The length comes first so a reader can skip frames without decoding them; the CRC covers the offset and the
+ * One send's records for one partition go into batch frames of about BATCH_TARGET_BYTES each, so reading and
+ * recovering a log checks one CRC per batch instead of one per record (as Kafka's v2 record batch). A batch is
+ * written in one append and acknowledged whole, so a crash tears at most an unacknowledged batch; damage inside a
+ * batch costs the batch (its CRC no longer matches), as in Kafka.
+ *
+ * The length comes first so a reader can skip frames without decoding them; the CRC covers the offsets and the
  * headers too, so a frame copied to the wrong place, or a rotted header, is caught.
  *
- * Frames written before headers existed have H clear (offsets stay below 2^53, so the top bits of the offset word
- * were always 0), and read as messages without headers: every existing segment stays readable as it is. A reader
- * from before headers rejects a frame with H set as 'offset beyond 2^53' rather than misreading it.
+ * Every segment written before batches (record bodies, with or without headers) stays readable as it is. A reader
+ * from before batches rejects a batch frame as 'offset beyond 2^53' (bit 62) rather than misreading it.
  */
 import { type MessageHeaders, NO_HEADERS } from '../headers.js';
 import { crc32 } from './crc32.js';
 import { readUtf8, writeUtf8 } from './utf8.js';
 
-/** length + crc + offset + timestamp + keyLength. */
+/** length + crc + offset + timestamp + keyLength: a record frame's bytes besides key, headers and value; also a batch frame's header (length + crc + offset + maxTimestamp + count). */
 export const FRAME_OVERHEAD_BYTES = 28;
-/** The part of `length` that is not key or value: crc + offset + timestamp + keyLength. */
+/** recordLength + attributes + timestamp + keyLength: a batch's bytes per record besides key, headers and value. */
+export const RECORD_OVERHEAD_BYTES = 17;
+/** The fewest bytes an offset takes in a log: a record in a batch with nothing but its fixed fields. */
+export const MIN_BYTES_PER_OFFSET = RECORD_OVERHEAD_BYTES;
+/** The part of `length` that is not key or value: crc + offset + timestamp + keyLength (or crc + offset + maxTimestamp + count). */
 const LENGTH_FIXED_BYTES = 24;
-/** Upper bound of one frame; anything larger in a length field is damage, not data. */
-export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/** The part of recordLength that is not key, headers or value: attributes + timestamp + keyLength. */
+const RECORD_FIXED_BYTES = 13;
 /**
- * Largest message (key + value + headers block bytes) the log can hold and its reader can return: one frame of MAX_FRAME_BYTES.
- * `bus.max_message_bytes` may not exceed it, so nothing is ever acknowledged that a consumer cannot read.
+ * Largest message (key + value + headers block bytes) the log can hold and its reader can return: what one frame
+ * of 256 MiB held before batches. `bus.max_message_bytes` may not exceed it, so nothing is ever acknowledged that a
+ * consumer cannot read.
  */
-export const MAX_MESSAGE_BYTES_LIMIT = MAX_FRAME_BYTES - FRAME_OVERHEAD_BYTES;
+export const MAX_MESSAGE_BYTES_LIMIT = 256 * 1024 * 1024 - FRAME_OVERHEAD_BYTES;
+/** Upper bound of one frame (a batch holding one message of the limit); anything larger in a length field is damage. */
+export const MAX_FRAME_BYTES = FRAME_OVERHEAD_BYTES + RECORD_OVERHEAD_BYTES + MAX_MESSAGE_BYTES_LIMIT;
 /** Default `bus.max_message_bytes`: Kafka's order of magnitude, far above any feed's record. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+/**
+ * A send's records for a partition are cut into batch frames of about this many bytes (a larger record gets a batch
+ * of its own). Small enough that a read starting inside a batch checks little it does not return, large enough
+ * that a batch's fixed costs (header, CRC call, index entry) vanish per record.
+ */
+export const BATCH_TARGET_BYTES = 64 * 1024;
 const TWO_POW_32 = 4294967296;
 /** Offsets are JS numbers: the high word may use 21 bits (2^53). */
 const MAX_OFFSET_HIGH_WORD = 0x1fffff;
-/** Bit 63 of the offset word (bit 31 of its high half): the frame has a headers block. */
+/** Bit 63 of the offset word (bit 31 of its high half): the (record) frame has a headers block. */
 export const HEADERS_FLAG = 0x80000000;
-/** The same bit as the first byte of the offset word holds it. */
+/** Bit 62 of the offset word: the frame is a batch. */
+export const BATCH_FLAG = 0x40000000;
+/** The flags as the first byte of the offset word holds them. */
 const HEADERS_FLAG_BYTE = 0x80;
+const BATCH_FLAG_BYTE = 0x40;
+const FLAG_BITS_BYTE = HEADERS_FLAG_BYTE | BATCH_FLAG_BYTE;
 /** The offset's part of the high half of the offset word. */
-export const OFFSET_HIGH_MASK = 0x7fffffff;
+export const OFFSET_HIGH_MASK = 0x3fffffff;
+/** Bit 0 of a batch record's attributes: a headers block follows the key. */
+const RECORD_HEADERS_ATTRIBUTE = 0x01;
 
 /** Returned by parseFrame when the buffer ends before the frame does (a torn tail, or a read that was too short). */
 export const INCOMPLETE = 'incomplete frame';
 
-/** Decoded header of the frame at `position`; positions are indexes into the parsed buffer. */
+/**
+ * Decoded header of the frame at `position` and, after nextRecord, of one of its records; positions are indexes
+ * into the parsed buffer.
+ */
 export interface FrameView {
   position: number;
   /** Whole frame, length field included. */
   size: number;
+  /** Offset of the frame's first record. */
   offset: number;
+  /** Records in the frame (1 for a record frame). */
+  count: number;
+  /** Newest timestamp among the frame's records. */
+  maxTimestamp: number;
+  /** A batch frame: call nextRecord for each record. A record frame's record fields are set by parseFrame. */
+  batch: boolean;
+  /** Where nextRecord reads the next record of a batch. */
+  next: number;
+  /** Where the current record is, as revisitRecord takes it: a batch record's position, or -(frame position) - 1. */
+  record: number;
+  /** The current record: */
   timestamp: number;
   /** -1 for a null key. */
   keyLength: number;
   keyStart: number;
-  /** First header entry (after the block's length field); -1 when the frame has no headers. */
+  /** First header entry (after the block's length field); -1 when the record has no headers. */
   headersStart: number;
   headersEnd: number;
   valueStart: number;
+  /** End of the current record's value. */
   end: number;
 }
 
@@ -80,6 +129,11 @@ export function newFrameView(): FrameView {
     position: 0,
     size: 0,
     offset: 0,
+    count: 0,
+    maxTimestamp: 0,
+    batch: false,
+    next: 0,
+    record: 0,
     timestamp: 0,
     keyLength: -1,
     keyStart: 0,
@@ -93,8 +147,9 @@ export function newFrameView(): FrameView {
 /**
  * Reads the frame at `pos` (buffer valid up to `end`) into `out`. Returns undefined when the frame is whole and
  * sound, INCOMPLETE when `end` cuts it (then `out.size` is set once the length field was readable), or why it is bad.
- * Verifying the CRC costs ~0.3 µs per small record; recovery and reads both do it because a page that rotted
- * on disk must surface as an error, not as a silently wrong message.
+ * A batch's records are checked to tile the frame exactly; their fields are checked by nextRecord. Verifying the
+ * CRC costs ~1 ns per byte; recovery and reads both do it because a page that rotted on disk must surface as an
+ * error, not as a silently wrong message.
  */
 export function parseFrame(
   buf: Buffer,
@@ -120,7 +175,15 @@ export function parseFrame(
   const high = word & OFFSET_HIGH_MASK;
   if (high > MAX_OFFSET_HIGH_WORD) return 'offset beyond 2^53';
   out.offset = high * TWO_POW_32 + buf.readUInt32BE(pos + 12);
+  if ((word & BATCH_FLAG) !== 0) {
+    if ((word & HEADERS_FLAG) !== 0) return 'batch frame with the headers flag set';
+    return parseBatchHeader(buf, pos, frameEnd, out);
+  }
+  out.batch = false;
+  out.count = 1;
+  out.record = -pos - 1;
   out.timestamp = buf.readDoubleBE(pos + 16);
+  out.maxTimestamp = out.timestamp;
   const keyLength = buf.readInt32BE(pos + 24);
   if (keyLength < -1 || keyLength > length - LENGTH_FIXED_BYTES) return `key length ${keyLength} out of range`;
   out.keyLength = keyLength;
@@ -136,12 +199,96 @@ export function parseFrame(
   return parseHeadersBlock(buf, afterKey, frameEnd, out);
 }
 
-/** Bounds of the headers block at `at` (H is set), checked entry by entry so decodeHeaders can trust them. */
-function parseHeadersBlock(buf: Buffer, at: number, frameEnd: number, out: FrameView): string | undefined {
-  if (frameEnd - at < 4) return 'headers block runs past the frame';
+/** A batch frame's count and maxTimestamp, and that its records' lengths tile it exactly. */
+function parseBatchHeader(buf: Buffer, pos: number, frameEnd: number, out: FrameView): string | undefined {
+  const count = buf.readInt32BE(pos + 24);
+  const first = pos + FRAME_OVERHEAD_BYTES;
+  if (count < 1 || count > (frameEnd - first) / RECORD_OVERHEAD_BYTES) return `record count ${count} out of range`;
+  let at = first;
+  for (let k = 0; k < count; k++) {
+    if (frameEnd - at < 4) return `record ${k} of ${count} runs past the batch`;
+    const recordLength = buf.readUInt32BE(at);
+    if (recordLength < RECORD_FIXED_BYTES || recordLength > frameEnd - at - 4) {
+      return `record ${k} of ${count}: length ${recordLength} out of range`;
+    }
+    at += 4 + recordLength;
+  }
+  if (at !== frameEnd) return `the batch's ${count} records end ${frameEnd - at} bytes before the frame`;
+  out.batch = true;
+  out.count = count;
+  out.maxTimestamp = buf.readDoubleBE(pos + 16);
+  out.next = first;
+  return undefined;
+}
+
+/**
+ * Moves `view` (a batch parseFrame accepted) to its next record: timestamp, key, headers and value bounds. Returns
+ * why the record is bad, or undefined. Call it exactly `count` times per batch.
+ */
+export function nextRecord(buf: Buffer, view: FrameView): string | undefined {
+  const at = view.next;
+  view.record = at;
+  const recordEnd = at + 4 + buf.readUInt32BE(at);
+  view.next = recordEnd;
+  const attributes = buf[at + 4]!;
+  if ((attributes & ~RECORD_HEADERS_ATTRIBUTE) !== 0) return `record attributes ${attributes} unknown`;
+  view.timestamp = buf.readDoubleBE(at + 5);
+  const keyLength = buf.readInt32BE(at + 13);
+  const keyStart = at + 4 + RECORD_FIXED_BYTES;
+  if (keyLength < -1 || keyLength > recordEnd - keyStart) return `key length ${keyLength} out of range`;
+  view.keyLength = keyLength;
+  view.keyStart = keyStart;
+  view.end = recordEnd;
+  const afterKey = keyStart + Math.max(keyLength, 0);
+  if (attributes === 0) {
+    view.headersStart = -1;
+    view.headersEnd = -1;
+    view.valueStart = afterKey;
+    return undefined;
+  }
+  return parseHeadersBlock(buf, afterKey, recordEnd, view);
+}
+
+/**
+ * Points `view` again at a record a read already checked: the batch record at `pos`, or, for a negative `pos`, the
+ * record frame at `-pos - 1`. No checks: only for positions parseFrame and nextRecord accepted in this buffer.
+ */
+export function revisitRecord(buf: Buffer, pos: number, view: FrameView): void {
+  let keyStart: number;
+  let headersFlag: boolean;
+  if (pos >= 0) {
+    view.end = pos + 4 + buf.readUInt32BE(pos);
+    headersFlag = buf[pos + 4] !== 0;
+    view.timestamp = buf.readDoubleBE(pos + 5);
+    view.keyLength = buf.readInt32BE(pos + 13);
+    keyStart = pos + 4 + RECORD_FIXED_BYTES;
+  } else {
+    const frame = -pos - 1;
+    view.end = frame + 4 + buf.readUInt32BE(frame);
+    headersFlag = buf[frame + 8]! >= HEADERS_FLAG_BYTE;
+    view.timestamp = buf.readDoubleBE(frame + 16);
+    view.keyLength = buf.readInt32BE(frame + 24);
+    keyStart = frame + FRAME_OVERHEAD_BYTES;
+  }
+  view.keyStart = keyStart;
+  const afterKey = keyStart + Math.max(view.keyLength, 0);
+  if (headersFlag) {
+    view.headersStart = afterKey + 4;
+    view.headersEnd = view.headersStart + buf.readUInt32BE(afterKey);
+    view.valueStart = view.headersEnd;
+  } else {
+    view.headersStart = -1;
+    view.headersEnd = -1;
+    view.valueStart = afterKey;
+  }
+}
+
+/** Bounds of the headers block at `at` (the record has headers), checked entry by entry so decodeHeaders can trust them. */
+function parseHeadersBlock(buf: Buffer, at: number, recordEnd: number, out: FrameView): string | undefined {
+  if (recordEnd - at < 4) return 'headers block runs past the record';
   const blockLength = buf.readUInt32BE(at);
   const start = at + 4;
-  if (blockLength === 0 || blockLength > frameEnd - start) return `headers length ${blockLength} out of range`;
+  if (blockLength === 0 || blockLength > recordEnd - start) return `headers length ${blockLength} out of range`;
   const end = start + blockLength;
   let entry = start;
   while (entry < end) {
@@ -159,12 +306,12 @@ function parseHeadersBlock(buf: Buffer, at: number, frameEnd: number, out: Frame
   return undefined;
 }
 
-/** The headers of a frame parseFrame accepted: NO_HEADERS when it has none, else a fresh null-prototype object. */
-export function decodeHeaders(buf: Buffer, view: FrameView): MessageHeaders {
-  if (view.headersStart < 0) return NO_HEADERS;
+/** The headers of a record nextRecord or parseFrame accepted: NO_HEADERS when it has none, else a fresh null-prototype object. */
+export function decodeHeaders(buf: Buffer, headersStart: number, headersEnd: number): MessageHeaders {
+  if (headersStart < 0) return NO_HEADERS;
   // Null prototype: a header named `__proto__` is a header like any other, not a prototype change.
   const headers = Object.create(null) as Record<string, string>;
-  for (let at = view.headersStart; at < view.headersEnd; ) {
+  for (let at = headersStart; at < headersEnd; ) {
     const nameEnd = at + 2 + buf.readUInt16BE(at);
     const name = readUtf8(buf, at + 2, nameEnd);
     const valueEnd = nameEnd + 2 + buf.readUInt16BE(nameEnd);
@@ -174,13 +321,30 @@ export function decodeHeaders(buf: Buffer, view: FrameView): MessageHeaders {
   return headers;
 }
 
+/** Opens a batch frame at `pos`; its records follow at the returned position. closeBatch fills in the header. */
+export function openBatch(pos: number): number {
+  return pos + FRAME_OVERHEAD_BYTES;
+}
+
 /**
- * Writes one frame whose offset and CRC are filled in later by sealFrames: the producer encodes while the caller's
- * messages are still in hand, but learns its offsets only when the partition accepts the batch.
- * The key is copied from `keys[keyStart, keyStart + keyLength)`. `headersBytes` is what headerBlockBytes measured
- * for `headers` (0: no headers block). Returns the position after the frame.
+ * Completes the batch frame opened at `pos` whose records end at `end`: length, the B flag, maxTimestamp and count.
+ * Its offset and CRC are filled in later by sealFrames: the producer encodes while the caller's messages are still
+ * in hand, but learns its offsets only when the partition accepts the batch.
  */
-export function writeFrame(
+export function closeBatch(out: Buffer, pos: number, end: number, count: number, maxTimestamp: number): void {
+  out.writeUInt32BE(end - pos - 4, pos);
+  // Only the flag's byte: sealFrames writes the offset word around it.
+  out[pos + 8] = BATCH_FLAG_BYTE;
+  out.writeDoubleBE(maxTimestamp, pos + 16);
+  out.writeInt32BE(count, pos + 24);
+}
+
+/**
+ * Writes one record of a batch at `pos`. The key is copied from `keys[keyStart, keyStart + keyLength)`.
+ * `headersBytes` is what headerBlockBytes measured for `headers` (0: no headers block). Returns the position after
+ * the record.
+ */
+export function writeRecord(
   out: Buffer,
   pos: number,
   timestamp: number,
@@ -192,12 +356,11 @@ export function writeFrame(
   value: Buffer | string,
   valueLength: number,
 ): number {
-  out.writeUInt32BE(LENGTH_FIXED_BYTES + Math.max(keyLength, 0) + headersBytes + valueLength, pos);
-  // Only the H flag's byte: sealFrames writes the offset word around it (a byte store is cheaper than writeUInt32BE).
-  out[pos + 8] = headersBytes > 0 ? HEADERS_FLAG_BYTE : 0;
-  out.writeDoubleBE(timestamp, pos + 16);
-  out.writeInt32BE(keyLength, pos + 24);
-  let at = pos + FRAME_OVERHEAD_BYTES;
+  out.writeUInt32BE(RECORD_FIXED_BYTES + Math.max(keyLength, 0) + headersBytes + valueLength, pos);
+  out[pos + 4] = headersBytes > 0 ? RECORD_HEADERS_ATTRIBUTE : 0;
+  out.writeDoubleBE(timestamp, pos + 5);
+  out.writeInt32BE(keyLength, pos + 13);
+  let at = pos + 4 + RECORD_FIXED_BYTES;
   if (keyLength > 0) {
     // Keys are short (ids): a byte loop beats the native call of copy().
     if (keyLength <= 32) for (let k = 0; k < keyLength; k++) out[at + k] = keys[keyStart + k]!;
@@ -208,6 +371,11 @@ export function writeFrame(
   if (typeof value === 'string') writeUtf8(out, value, at, valueLength);
   else value.copy(out, at);
   return at + valueLength;
+}
+
+/** Bytes a record of a batch takes for a message of `messageBytes` (key + headers block + value). */
+export function recordBytes(messageBytes: number): number {
+  return RECORD_OVERHEAD_BYTES + messageBytes;
 }
 
 /** The headers block (measured by headerBlockBytes, so it fits) at `at`; returns the position after it. */
@@ -226,16 +394,23 @@ function writeHeaders(out: Buffer, at: number, headers: MessageHeaders, headersB
   return end;
 }
 
-/** Numbers the frames of `buf` (whole frames only) from `baseOffset` and computes their CRCs. */
+/** Records held by the frame at `pos` of a buffer of whole frames (a batch's count, or 1). */
+export function recordsInFrame(buf: Buffer, pos: number): number {
+  return (buf[pos + 8]! & BATCH_FLAG_BYTE) !== 0 ? buf.readInt32BE(pos + 24) : 1;
+}
+
+/** Numbers the frames of `buf` (whole frames only) from `baseOffset` and computes their CRCs: one per frame. */
 export function sealFrames(buf: Buffer, baseOffset: number): void {
   let offset = baseOffset;
-  for (let pos = 0; pos < buf.length; offset++) {
+  for (let pos = 0; pos < buf.length; ) {
     const frameEnd = pos + 4 + buf.readUInt32BE(pos);
-    const flag = buf[pos + 8]! & HEADERS_FLAG_BYTE;
+    const flags = buf[pos + 8]! & FLAG_BITS_BYTE;
+    const count = recordsInFrame(buf, pos);
     buf.writeUInt32BE(Math.floor(offset / TWO_POW_32), pos + 8);
-    if (flag !== 0) buf[pos + 8] = buf[pos + 8]! | flag;
+    if (flags !== 0) buf[pos + 8] = buf[pos + 8]! | flags;
     buf.writeUInt32BE(offset >>> 0, pos + 12);
     buf.writeUInt32BE(crc32(buf, pos + 8, frameEnd), pos + 4);
+    offset += count;
     pos = frameEnd;
   }
 }

@@ -45,10 +45,29 @@ function oldFormatFrame(offset: number, timestamp: number, key: string | null, v
   return Buffer.concat([head, body]);
 }
 
+interface FrameOnDisk {
+  position: number;
+  /** Offset of the frame's first record. */
+  offset: number;
+  /** Bit 0x40 of byte 8 (the B flag): a batch frame. */
+  batch: boolean;
+  /** Records it holds: a batch's count, else 1. */
+  count: number;
+}
+
+/** The frames of a segment, from their length fields and offset words (frame.ts). */
+function framesOf(data: Buffer): FrameOnDisk[] {
+  const frames: FrameOnDisk[] = [];
+  for (let at = 0; at < data.length; at += 4 + data.readUInt32BE(at)) {
+    const offset = (data.readUInt32BE(at + 8) & 0x3fffffff) * 2 ** 32 + data.readUInt32BE(at + 12);
+    const batch = (data[at + 8]! & 0x40) !== 0;
+    frames.push({ position: at, offset, batch, count: batch ? data.readInt32BE(at + 24) : 1 });
+  }
+  return frames;
+}
+
 function framePositions(data: Buffer): number[] {
-  const positions: number[] = [];
-  for (let at = 0; at < data.length; at += 4 + data.readUInt32BE(at)) positions.push(at);
-  return positions;
+  return framesOf(data).map((frame) => frame.position);
 }
 
 describe('message headers on the embedded bus', () => {
@@ -113,25 +132,41 @@ describe('message headers on the embedded bus', () => {
     expect(fixture.warnings).toEqual([]);
     const [result] = await bus.producer().send('raw.old', [
       { key: 'S4', value: '{"v":4}', timestamp: 1_780_000_000_004, headers: { 'cityhub-source': 'files' } },
-      // Without headers a new frame is byte for byte what the old writer wrote.
       { key: 'S5', value: '{"v":5}', timestamp: 1_780_000_000_005 },
     ]);
     expect(result!.baseOffset).toBe(3);
-    const messages = await readAll(bus, 'raw.old');
-    expect(messages.map((m) => [m.offset, m.key, m.value.toString(), m.timestamp, { ...m.headers }])).toEqual([
+    const expected = [
       [0, 'S1', '{"v":1}', 1_780_000_000_000, {}],
       [1, null, '{"v":2}', 1_780_000_000_001, {}],
       [2, '设备-3', '{"v":"三"}', 1_780_000_000_002, {}],
       [3, 'S4', '{"v":4}', 1_780_000_000_004, { 'cityhub-source': 'files' }],
       [4, 'S5', '{"v":5}', 1_780_000_000_005, {}],
-    ]);
+    ];
+    const summary = (messages: BusMessage[]) =>
+      messages.map((m) => [m.offset, m.key, m.value.toString(), m.timestamp, { ...m.headers }]);
+    const messages = await readAll(bus, 'raw.old');
+    expect(summary(messages)).toEqual(expected);
     expect(messages[0]!.headers).toBe(NO_HEADERS);
+    expect(messages[4]!.headers).toBe(NO_HEADERS);
     await bus.close();
 
+    // The old record frames are untouched; the new send is one batch frame (B flag set) holding both its records.
     const bytes = fs.readFileSync(segment!);
-    const last = framePositions(bytes).at(-1)!;
-    expect(bytes.subarray(last).equals(oldFormatFrame(4, 1_780_000_000_005, 'S5', '{"v":5}'))).toBe(true);
+    const oldBytes = Buffer.concat(old);
+    expect(bytes.subarray(0, oldBytes.length).equals(oldBytes)).toBe(true);
+    expect(framesOf(bytes).map(({ offset, batch, count }) => [offset, batch, count])).toEqual([
+      [0, false, 1],
+      [1, false, 1],
+      [2, false, 1],
+      [3, true, 2],
+    ]);
     expect((await verifyLog(dir)).findings).toEqual([]);
+    // Recovery walks both kinds of frame: a reopened log reads the same records, and appends after the batch.
+    const reopened = await fixture.open({ dir });
+    expect(fixture.warnings).toEqual([]);
+    expect(summary(await readAll(reopened, 'raw.old'))).toEqual(expected);
+    const [next] = await reopened.producer().send('raw.old', [{ value: '{"v":6}' }]);
+    expect(next!.baseOffset).toBe(5);
   });
 });
 
@@ -186,24 +221,31 @@ describe('header limits, checked at send', () => {
 });
 
 describe('damaged headers', () => {
-  /** 50 messages with headers in one partition; returns the bus folder and its segment. */
+  /**
+   * 50 messages with headers in one partition, one per send: each is a batch frame of one record, so frame i holds
+   * offset i. Returns the bus folder and its segment.
+   */
   async function seed(): Promise<{ dir: string; file: string }> {
     const dir = fixture.tempDir();
     const bus = await fixture.open({ dir });
     await bus.ensureTopic('raw.d', { partitions: 1 });
-    await bus.producer().send(
-      'raw.d',
-      Array.from({ length: 50 }, (_, i) => ({
-        key: 'k',
-        value: `record-${i}`,
-        headers: { 'cityhub-source': 'files', line: String(i) },
-      })),
-    );
+    for (let i = 0; i < 50; i++) {
+      await bus
+        .producer()
+        .send('raw.d', [{ key: 'k', value: `record-${i}`, headers: { 'cityhub-source': 'files', line: String(i) } }]);
+    }
     await bus.close();
-    return { dir, file: segmentFiles(dir, 'raw.d', 0)[0]! };
+    const file = segmentFiles(dir, 'raw.d', 0)[0]!;
+    expect(framesOf(fs.readFileSync(file)).map(({ offset, batch, count }) => [offset, batch, count])).toEqual(
+      Array.from({ length: 50 }, (_, i) => [i, true, 1]),
+    );
+    return { dir, file };
   }
-  /** Byte of the first header name in the frame at `position` (key 'k' is 1 byte, then the block length). */
-  const headerByte = (position: number) => position + 28 + 1 + 4 + 2;
+  /**
+   * Byte of the first header name in the one-record batch frame at `position`: the batch header (28), the record's
+   * length, attributes, timestamp and key length (17), key 'k' (1), the block length (4), the name length (2).
+   */
+  const headerByte = (position: number) => position + 28 + 17 + 1 + 4 + 2;
 
   it('a rotted header byte in the middle is damage: open fails naming the byte, verify reports it, repair recovers', async () => {
     const { dir, file } = await seed();

@@ -4,6 +4,8 @@
  * rescanning the segment, at 8 bytes of memory per 4 KiB of log (0.2%). Entries are relative to the segment's base
  * offset and start, so they fit u32 (segments are capped well below 4 GiB).
  */
+import { recordsInFrame } from './frame.js';
+
 export const INDEX_INTERVAL_BYTES = 4096;
 
 export class OffsetIndex {
@@ -24,7 +26,7 @@ export class OffsetIndex {
     return this.count;
   }
 
-  /** Offer every frame in order; keeps the first frame of each interval. */
+  /** Offer every frame in order (with the offset of its first record); keeps the first frame of each interval. */
   offer(offset: number, position: number): void {
     if (position - this.lastPosition < INDEX_INTERVAL_BYTES) return;
     if (this.count === this.relOffsets.length) this.grow();
@@ -34,11 +36,12 @@ export class OffsetIndex {
     this.lastPosition = position;
   }
 
-  /** Offers the frames of a batch (whole frames, numbered from `firstOffset`) written at `position`. */
+  /** Offers the frames of an append (whole frames, numbered from `firstOffset`) written at `position`. */
   offerBatch(batch: Buffer, firstOffset: number, position: number): void {
     let offset = firstOffset;
-    for (let at = 0; at < batch.length; offset++) {
+    for (let at = 0; at < batch.length; ) {
       if (position + at - this.lastPosition >= INDEX_INTERVAL_BYTES) this.offer(offset, position + at);
+      offset += recordsInFrame(batch, at);
       at += 4 + batch.readUInt32BE(at);
     }
   }

@@ -5,15 +5,14 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { isRetriable } from '../../retry.js';
-import type { BusMessage } from '../types.js';
 import { EmbeddedLogCorruptError, EmbeddedPartitionFailedError, EmbeddedWriteFailedError } from './errors.js';
-import { decodeHeaders, FRAME_OVERHEAD_BYTES, INCOMPLETE, newFrameView, parseFrame, sealFrames } from './frame.js';
+import { FRAME_OVERHEAD_BYTES, INCOMPLETE, newFrameView, nextRecord, parseFrame, sealFrames } from './frame.js';
 import { fsyncDir, isErrno } from './fs-util.js';
 import { appendFloor, gapCovers, readGaps } from './gaps.js';
 import { INDEX_INTERVAL_BYTES } from './offset-index.js';
+import type { PolledRecords } from './polled-records.js';
 import { parseSegmentFileName, Segment, type SegmentIo, segmentFileName, type TruncatedTail } from './segment.js';
 import type { SyncScheduler } from './sync-scheduler.js';
-import { readUtf8 } from './utf8.js';
 
 export type FsyncPolicy = 'always' | 'never';
 
@@ -73,8 +72,8 @@ export class Partition {
   private drainWaiters: (() => void)[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly openSealed = new Set<Segment>();
-  /** Running average frame size, to size reads so one read usually covers a poll. */
-  private avgFrameBytes: number;
+  /** Running average bytes per record, to size reads so one read usually covers a poll. */
+  private avgRecordBytes: number;
 
   private constructor(
     readonly topic: string,
@@ -92,7 +91,7 @@ export class Partition {
       bytes += segment.size;
       count += segment.count;
     }
-    this.avgFrameBytes = count > 0 ? bytes / count : 256;
+    this.avgRecordBytes = count > 0 ? bytes / count : 256;
   }
 
   /** Opens (recovering) or creates the partition folder. */
@@ -204,7 +203,7 @@ export class Partition {
     segment.size += batch.buffer.length;
     segment.nextOffset += batch.count;
     if (batch.maxTimestamp > segment.maxTimestamp) segment.maxTimestamp = batch.maxTimestamp;
-    this.avgFrameBytes = this.avgFrameBytes * 0.9 + (batch.buffer.length / batch.count) * 0.1;
+    this.avgRecordBytes = this.avgRecordBytes * 0.9 + (batch.buffer.length / batch.count) * 0.1;
     const done = new Promise<void>((resolve, reject) => {
       const write: PendingWrite = {
         epoch: this.epoch,
@@ -223,11 +222,11 @@ export class Partition {
   }
 
   /**
-   * Appends messages from `offset` (which must be within [lowWatermark, highWatermark]) to `out`, at most
-   * `maxMessages` and about `maxBytes` of log. Returns the offset after the last message read. Stays within one
-   * segment; the caller asks again for more.
+   * Appends the records from `offset` (which must be within [lowWatermark, highWatermark]) to `out`, at most
+   * `maxMessages` and about `maxBytes` of log. Returns the offset after the last record read. Stays within one
+   * segment; the caller asks again for more. One CRC check per frame: a batch frame's records come with it.
    */
-  async read(offset: number, maxMessages: number, maxBytes: number, out: BusMessage[]): Promise<number> {
+  async read(offset: number, maxMessages: number, maxBytes: number, out: PolledRecords): Promise<number> {
     const highWatermark = this.highWatermark;
     if (offset >= highWatermark || maxMessages <= 0) return offset;
     const segment = this.segmentFor(offset);
@@ -244,12 +243,12 @@ export class Partition {
     let minLength = 0;
     // maxBytes bounds a read that already has messages; a single message larger than it is still read whole (like
     // Kafka's fetch.max.bytes), or a partition holding one would stall at it forever.
-    while (expected < stopAt && collected < maxMessages && (bytesRead < maxBytes || collected === 0)) {
+    reading: while (expected < stopAt && collected < maxMessages && (bytesRead < maxBytes || collected === 0)) {
       const available = segment.visibleSize - position;
       if (available < FRAME_OVERHEAD_BYTES) {
         throw new EmbeddedLogCorruptError(segment.file, position, `offset ${expected} lies past the readable end`);
       }
-      const estimate = (offset - expected + maxMessages - collected) * this.avgFrameBytes + INDEX_INTERVAL_BYTES;
+      const estimate = (offset - expected + maxMessages - collected) * this.avgRecordBytes + INDEX_INTERVAL_BYTES;
       const length = Math.min(available, Math.max(MIN_READ_BYTES, minLength, Math.min(estimate, maxBytes)));
       let buf: Buffer;
       try {
@@ -278,23 +277,30 @@ export class Partition {
             `offset ${view.offset} where ${expected} was expected`,
           );
         }
-        if (expected >= offset) {
-          out.push({
-            topic: this.topic,
-            partition: this.id,
-            offset: expected,
-            key: view.keyLength < 0 ? null : readUtf8(buf, view.keyStart, view.keyStart + view.keyLength),
-            value: buf.subarray(view.valueStart, view.end),
-            timestamp: view.timestamp,
-            headers: decodeHeaders(buf, view),
-          });
+        const frameEnd = expected + view.count;
+        if (frameEnd <= offset) {
+          // Wholly before the offset asked for (the index points at most one interval back).
+          expected = frameEnd;
+          at += view.size;
+          continue;
+        }
+        for (; expected < frameEnd; expected++) {
+          if (view.batch) {
+            const bad = nextRecord(buf, view);
+            if (bad !== undefined) {
+              throw new EmbeddedLogCorruptError(segment.file, position + at, `record at offset ${expected}: ${bad}`);
+            }
+          }
+          if (expected < offset) continue;
+          if (collected === maxMessages) break reading;
+          out.push(buf, expected, view);
           collected++;
         }
-        expected++;
         at += view.size;
       }
       position += at;
     }
+    // Stopped inside a batch (maxMessages): the next read starts at its index entry and skips what was returned.
     return collected > 0 ? expected : offset;
   }
 

@@ -1,14 +1,15 @@
 /**
- * Turns one send's messages into one encoded batch per target partition. Everything is copied into the batches
- * before send() first yields, so callers may reuse their message objects as soon as send() returns a promise.
- * Two passes over the messages (route and size, then encode) with scratch arrays reused across sends: no
- * per-message allocation besides what UTF-8 encoding of string values needs.
+ * Turns one send's messages into one encoded batch per target partition: its records cut into batch frames of
+ * about BATCH_TARGET_BYTES (frame.ts). Everything is copied into the batches before send() first yields, so callers
+ * may reuse their message objects as soon as send() returns a promise. Two passes over the messages (route and
+ * size, then encode) with scratch arrays reused across sends: no per-message allocation besides what UTF-8
+ * encoding of string values needs.
  */
 import { MessageTooLargeError } from '../errors.js';
 import { headerBlockBytes } from '../headers.js';
 import type { ProduceMessage } from '../types.js';
 import { EmbeddedBusArgumentError } from './errors.js';
-import { FRAME_OVERHEAD_BYTES, writeFrame } from './frame.js';
+import { BATCH_TARGET_BYTES, closeBatch, FRAME_OVERHEAD_BYTES, openBatch, recordBytes, writeRecord } from './frame.js';
 import type { EncodedBatch } from './partition.js';
 import { partitionForKey } from './partitioner.js';
 import { writeUtf8 } from './utf8.js';
@@ -35,6 +36,8 @@ let valueLengths = new Int32Array(1024);
 /** Bytes of each message's headers block, 0 when it has none. */
 let headerBytes = new Int32Array(1024);
 let timestamps = new Float64Array(1024);
+/** 1 where the message opens a new batch frame of its partition. */
+let opensBatch = new Uint8Array(1024);
 
 /**
  * Encodes a send for `topic`. Every message is checked (and sized) before anything is encoded, so a send holding
@@ -53,6 +56,8 @@ export function encodeMessages(
   if (targets.length < n) growMessageScratch(n);
   const sizes = new Array<number>(partitions).fill(0);
   const counts = new Array<number>(partitions).fill(0);
+  /** Bytes of records in each partition's open batch frame; -1 while none is open. */
+  const batchFill = new Array<number>(partitions).fill(-1);
   let keyAt = 0;
   for (let i = 0; i < n; i++) {
     const message = messages[i];
@@ -86,7 +91,16 @@ export function encodeMessages(
     const headersBytes = headers === undefined ? 0 : headerBlockBytes(headers, topic, i);
     const messageBytes = Math.max(keyLength, 0) + headersBytes + valueLength;
     if (messageBytes > maxMessageBytes) throw new MessageTooLargeError(topic, i, messageBytes, maxMessageBytes);
-    const frameBytes = FRAME_OVERHEAD_BYTES + messageBytes;
+    const bytes = recordBytes(messageBytes);
+    const fill = batchFill[partition]!;
+    if (fill < 0 || fill + bytes > BATCH_TARGET_BYTES) {
+      opensBatch[i] = 1;
+      sizes[partition]! += FRAME_OVERHEAD_BYTES;
+      batchFill[partition] = bytes;
+    } else {
+      opensBatch[i] = 0;
+      batchFill[partition] = fill + bytes;
+    }
     targets[i] = partition;
     keyStarts[i] = keyAt;
     keyLengths[i] = keyLength;
@@ -94,13 +108,17 @@ export function encodeMessages(
     headerBytes[i] = headersBytes;
     timestamps[i] = ts;
     if (keyLength > 0) keyAt += keyLength;
-    sizes[partition]! += frameBytes;
+    sizes[partition]! += bytes;
     counts[partition]!++;
   }
 
   const buffers: (Buffer | undefined)[] = new Array(partitions);
   const positions = new Array<number>(partitions).fill(0);
   const maxTimestamps = new Array<number>(partitions).fill(-Infinity);
+  /** Per partition, the open batch frame: where it starts, its records and their newest timestamp. */
+  const batchStarts = new Array<number>(partitions).fill(-1);
+  const batchCounts = new Array<number>(partitions).fill(0);
+  const batchMaxTimestamps = new Array<number>(partitions).fill(-Infinity);
   for (let p = 0; p < partitions; p++) {
     if (sizes[p]! > MAX_BATCH_BYTES) {
       throw new EmbeddedBusArgumentError(
@@ -115,8 +133,17 @@ export function encodeMessages(
     const p = targets[i]!;
     const ts = timestamps[i]!;
     const headersBytes = headerBytes[i]!;
-    positions[p] = writeFrame(
-      buffers[p]!,
+    const buffer = buffers[p]!;
+    if (opensBatch[i] === 1) {
+      if (batchStarts[p]! >= 0)
+        closeBatch(buffer, batchStarts[p]!, positions[p]!, batchCounts[p]!, batchMaxTimestamps[p]!);
+      batchStarts[p] = positions[p]!;
+      positions[p] = openBatch(positions[p]!);
+      batchCounts[p] = 0;
+      batchMaxTimestamps[p] = -Infinity;
+    }
+    positions[p] = writeRecord(
+      buffer,
       positions[p]!,
       ts,
       keyBytes,
@@ -127,7 +154,13 @@ export function encodeMessages(
       messages[i]!.value,
       valueLengths[i]!,
     );
+    batchCounts[p]!++;
+    if (ts > batchMaxTimestamps[p]!) batchMaxTimestamps[p] = ts;
     if (ts > maxTimestamps[p]!) maxTimestamps[p] = ts;
+  }
+  for (let p = 0; p < partitions; p++) {
+    if (batchStarts[p]! >= 0)
+      closeBatch(buffers[p]!, batchStarts[p]!, positions[p]!, batchCounts[p]!, batchMaxTimestamps[p]!);
   }
   const routed: RoutedBatch[] = [];
   for (let p = 0; p < partitions; p++) {
@@ -151,4 +184,5 @@ function growMessageScratch(n: number): void {
   valueLengths = new Int32Array(size);
   headerBytes = new Int32Array(size);
   timestamps = new Float64Array(size);
+  opensBatch = new Uint8Array(size);
 }

@@ -20,12 +20,24 @@ async function readAll(bus: Bus, topic: string, groupId = `reader-${Math.random(
   return messages.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
-/** Byte positions of the frames in a segment file, from their length fields. */
-function framePositions(file: string): number[] {
+interface FrameOnDisk {
+  position: number;
+  /** Offset of the frame's first record. */
+  offset: number;
+  /** Records it holds: a batch frame's count (bit 0x40 of byte 8 set), else 1. */
+  count: number;
+}
+
+/** The frames of a segment file, from their length fields and offset words (frame.ts). */
+function framesOf(file: string): FrameOnDisk[] {
   const data = fs.readFileSync(file);
-  const positions: number[] = [];
-  for (let at = 0; at < data.length; at += 4 + data.readUInt32BE(at)) positions.push(at);
-  return positions;
+  const frames: FrameOnDisk[] = [];
+  for (let at = 0; at < data.length; at += 4 + data.readUInt32BE(at)) {
+    const offset = (data.readUInt32BE(at + 8) & 0x3fffffff) * 2 ** 32 + data.readUInt32BE(at + 12);
+    const count = (data[at + 8]! & 0x40) !== 0 ? data.readInt32BE(at + 24) : 1;
+    frames.push({ position: at, offset, count });
+  }
+  return frames;
 }
 
 describe('reopen', () => {
@@ -110,33 +122,37 @@ describe('torn tail', () => {
     expect(again.at(-1)!.value.toString()).toBe('after');
   });
 
-  it('drops a record cut mid-way by a crash and reuses its offset', async () => {
+  it('drops the batch a crash cut mid-way and reuses its offsets', async () => {
     const dir = fixture.tempDir();
     const last = await seed(dir);
-    const positions = framePositions(last);
-    const cutAt = positions.at(-1)! + 10; // inside the last frame's header
+    // The last send's 20 records are the last frame: one batch.
+    const torn = framesOf(last).at(-1)!;
+    expect(torn).toMatchObject({ offset: 180, count: 20 });
+    const cutAt = torn.position + 10; // inside the last frame's header
     fs.truncateSync(last, cutAt);
     const bus = await fixture.open({ dir });
-    expect(fixture.warnings).toMatchObject([{ kind: 'truncated-tail', position: positions.at(-1)!, droppedBytes: 10 }]);
+    expect(fixture.warnings).toMatchObject([{ kind: 'truncated-tail', position: torn.position, droppedBytes: 10 }]);
     const all = await readAll(bus, 't');
-    expect(all.map((m) => m.value.toString())).toEqual(Array.from({ length: 199 }, (_, i) => `m-${i}`));
+    expect(all.map((m) => m.value.toString())).toEqual(Array.from({ length: 180 }, (_, i) => `m-${i}`));
     const [result] = await bus.producer().send('t', [{ value: 'replacement' }]);
-    expect(result!.baseOffset).toBe(199);
+    expect(result!.baseOffset).toBe(180);
     expect((await readAll(bus, 't')).at(-1)!.value.toString()).toBe('replacement');
   });
 
-  it('truncates at the last record of the last segment when its CRC fails (nothing sound follows it)', async () => {
+  it('truncates at the last frame of the last segment when its CRC fails (nothing sound follows it)', async () => {
     const dir = fixture.tempDir();
     const last = await seed(dir);
-    const positions = framePositions(last);
+    const frame = framesOf(last).at(-1)!;
+    expect(frame).toMatchObject({ offset: 180, count: 20 });
     const data = fs.readFileSync(last);
-    const victim = positions[positions.length - 1]!;
+    const victim = frame.position;
     data[victim + 30] = data[victim + 30]! ^ 0xff;
     fs.writeFileSync(last, data);
     const bus = await fixture.open({ dir });
     expect(fixture.warnings[0]).toMatchObject({ kind: 'truncated-tail', position: victim });
     expect(fixture.warnings[0]!.kind === 'truncated-tail' && fixture.warnings[0]!.reason).toMatch(/crc mismatch/);
-    expect(await readAll(bus, 't')).toHaveLength(199);
+    // The batch goes whole, with the send it held.
+    expect((await readAll(bus, 't')).map((m) => m.offset)).toEqual(Array.from({ length: 180 }, (_, i) => i));
   });
 });
 
@@ -153,9 +169,8 @@ describe('corruption before the tail', () => {
     }
     await bus.close();
     const [first] = segmentFiles(dir, 't', 0);
-    const positions = framePositions(first!);
     const data = fs.readFileSync(first!);
-    const victim = positions[3]!;
+    const victim = framesOf(first!)[3]!.position;
     data[victim + 29] = data[victim + 29]! ^ 0x01;
     fs.writeFileSync(first!, data);
 
@@ -195,7 +210,8 @@ describe('corruption before the tail', () => {
 
   it('reports a missing segment in the middle as a gap', async () => {
     const dir = fixture.tempDir();
-    const bus = await fixture.open({ dir, segmentBytes: 2048 });
+    // Each send is one batch frame of about 450 bytes: two per segment, five segments.
+    const bus = await fixture.open({ dir, segmentBytes: 1024 });
     await bus.ensureTopic('t', { partitions: 1 });
     for (let i = 0; i < 10; i++) {
       await bus.producer().send(

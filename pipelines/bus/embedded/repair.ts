@@ -6,9 +6,10 @@
  * file beside the partition (`<topic>/<N>.quarantine-<first offset>.log`, frames as they were) and fsynced; the gap
  * is recorded in `<partition>/gaps.json`; only then is the segment cut and are the later ones unlinked. A crash in
  * between leaves the damage in place, and running the repair again redoes the same steps. The partition continues
- * at an offset past every offset the moved bytes held or could have held: the highest offset of any sound frame
- * in them + 1, and no less than their first offset + their size / 28 (every frame takes at least 28 bytes), so a
- * consumer or lake file that saw one of those offsets never meets it again with other content.
+ * at an offset past every offset the moved bytes held or could have held: the highest offset of a record in any
+ * sound frame in them + 1, and no less than their first offset + their size / 17 (every record takes at least
+ * MIN_BYTES_PER_OFFSET bytes), so a consumer or lake file that saw one of those offsets never meets it again with
+ * other content.
  */
 import fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';

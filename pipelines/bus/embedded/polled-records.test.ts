@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { NO_HEADERS } from '../headers.js';
+import { recordsOf } from '../record-run.js';
+import type { BusMessage, PartitionBatch, ProduceMessage, RecordRun } from '../types.js';
+import { BusFixture } from './test-support.js';
+
+const fixture = new BusFixture();
+afterEach(() => fixture.cleanup());
+
+/** Everything a RecordRun says of message i, in the shape of a BusMessage. */
+function fromRun(run: RecordRun, i: number, topic: string, partition: number): BusMessage {
+  const chunk = run.chunk(i);
+  return {
+    ...run.message(i),
+    topic,
+    partition,
+    offset: run.offset(i),
+    value: chunk.subarray(run.valueStart(i), run.valueEnd(i)),
+    headers: run.headers(i),
+  };
+}
+
+/** Messages with every shape a record can take: null and empty keys, empty values, with and without headers. */
+function variedMessages(n: number): ProduceMessage[] {
+  return Array.from(
+    { length: n },
+    (_, i): ProduceMessage => ({
+      key: i % 7 === 0 ? null : i % 11 === 0 ? '' : `k-${i}-${'é'.repeat(i % 3)}`,
+      value: i % 13 === 0 ? '' : `{"n":${i},"pad":"${'x'.repeat((i * 37) % 900)}"}`,
+      timestamp: 1_700_000_000_000 + i,
+      ...(i % 5 === 0
+        ? {}
+        : { headers: i % 3 === 0 ? { 'cityhub-source': 'a', line: String(i) } : { 'cityhub-source': 'a' } }),
+    }),
+  );
+}
+
+async function pollAll(bus: Awaited<ReturnType<BusFixture['open']>>, total: number, maxMessages: number) {
+  const consumer = bus.consumer({ groupId: 'g' });
+  await consumer.subscribe(['raw.r']);
+  const batches: PartitionBatch[] = [];
+  let seen = 0;
+  while (seen < total) {
+    const polled = await consumer.poll({ maxMessages, maxWaitMs: 5_000 });
+    if (polled.length === 0) throw new Error(`poll returned nothing after ${seen} of ${total}`);
+    for (const batch of polled) seen += recordsOf(batch).length;
+    batches.push(...polled);
+  }
+  await consumer.close();
+  return batches;
+}
+
+describe('a poll hands over records (offsets and byte ranges), and messages built from them on demand', () => {
+  it('records and messages say the same of every message, across batch frames and polls that split them', async () => {
+    const dir = fixture.tempDir();
+    const bus = await fixture.open({ dir });
+    await bus.ensureTopic('raw.r', { partitions: 1 });
+    const sent = variedMessages(1_500);
+    // Several sends: several appends of several batch frames each.
+    for (let at = 0; at < sent.length; at += 400) await bus.producer().send('raw.r', sent.slice(at, at + 400));
+    // 97 per poll: most polls stop inside a batch frame and the next one starts there.
+    const batches = await pollAll(bus, sent.length, 97);
+    const fromRecords: BusMessage[] = [];
+    const fromMessages: BusMessage[] = [];
+    for (const batch of batches) {
+      expect(batch.records).toBeDefined();
+      const run = batch.records!;
+      for (let i = 0; i < run.length; i++) fromRecords.push(fromRun(run, i, batch.topic, batch.partition));
+      fromMessages.push(...batch.messages);
+    }
+    expect(fromRecords.map((m) => m.offset)).toEqual(sent.map((_, i) => i));
+    expect(fromRecords).toEqual(fromMessages);
+    for (const [i, message] of fromMessages.entries()) {
+      const expected = sent[i]!;
+      expect(message.key).toBe(expected.key ?? null);
+      expect(message.value.toString()).toBe(expected.value);
+      expect(message.timestamp).toBe(expected.timestamp);
+      if (expected.headers) expect({ ...message.headers }).toEqual(expected.headers);
+      else expect(message.headers).toBe(NO_HEADERS);
+    }
+  });
+
+  it('sameHeaders is true exactly when two messages carry the same headers', async () => {
+    const dir = fixture.tempDir();
+    const bus = await fixture.open({ dir });
+    await bus.ensureTopic('raw.r', { partitions: 1 });
+    const sent = variedMessages(60);
+    await bus.producer().send('raw.r', sent);
+    const [batch] = await pollAll(bus, sent.length, 1_000);
+    const run = batch!.records!;
+    expect(run.length).toBe(sent.length);
+    for (let i = 0; i < run.length; i++) {
+      for (const j of [0, 1, 3, i - 1, i]) {
+        if (j < 0) continue;
+        const same = JSON.stringify(sent[i]!.headers ?? null) === JSON.stringify(sent[j]!.headers ?? null);
+        expect(run.sameHeaders(i, j), `messages ${i} and ${j}`).toBe(same);
+      }
+    }
+  });
+
+  it('a RecordRun over message objects (a bus without records) reads the same', () => {
+    const messages: BusMessage[] = variedMessages(20).map((m, i) => ({
+      topic: 't',
+      partition: 0,
+      offset: 100 + i,
+      key: m.key ?? null,
+      value: Buffer.from(m.value),
+      timestamp: m.timestamp!,
+      headers: m.headers ?? NO_HEADERS,
+    }));
+    const run = recordsOf({ topic: 't', partition: 0, messages, highWatermark: 120 });
+    expect(run.length).toBe(20);
+    for (let i = 0; i < run.length; i++) {
+      expect(fromRun(run, i, 't', 0)).toEqual(messages[i]);
+      expect(run.sameHeaders(i, 1)).toBe(JSON.stringify(messages[i]!.headers) === JSON.stringify(messages[1]!.headers));
+    }
+  });
+});
