@@ -658,7 +658,7 @@ async function runRoles(
     }
     await worker.stop();
   }
-  writer?.close();
+  await writer?.close();
   await bus?.close();
   await pulling;
   await building?.catch(() => {});

@@ -66,7 +66,7 @@ export async function pipelineRun(feed: BenchFeed, dir: string, run: number, bul
   const cpu = process.cpuUsage(cpu0);
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   await worker.stop();
-  writer.close();
+  await writer.close();
   await bus.close();
   return {
     seconds,

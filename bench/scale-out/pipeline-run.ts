@@ -139,7 +139,7 @@ export async function pipelineRun(options: PipelineRunOptions): Promise<RunResul
 
     await producer.close();
     await worker.stop();
-    writer.close();
+    await writer.close();
     await bus.close();
     const landed = lander.stats.feeds.sensor;
     if (landed?.received !== count) throw new Error(`landed ${landed?.received} of ${count} records`);

@@ -212,7 +212,18 @@ function normalizers(bulk: boolean, broken = false): Map<string, MessageNormaliz
 }
 
 /** Lands every message of every feed over PARTITIONS partitions, in polls of mixed sizes, flushing now and then. */
-async function land(bulk: boolean, seed: number, broken = false): Promise<{ lake: string; lander: Lander }> {
+/**
+ * `chunk`: the bulk path maps a plan's messages in chunks of this many while they arrive (several statements in
+ * flight at once, their rows merged in arrival order at the flush). `abandonAfter`: that many polls are added, then
+ * abandoned (as the worker does after a failure, chunks still mapping) and everything is read again from the start.
+ */
+async function land(
+  bulk: boolean,
+  seed: number,
+  broken = false,
+  chunk?: number,
+  abandonAfter?: number,
+): Promise<{ lake: string; lander: Lander; writer: ParquetWriter }> {
   const lake = join(dir, bulk ? (broken ? 'broken' : 'bulk') : 'record');
   await mkdir(join(lake, 'scratch'), { recursive: true });
   const writer = await ParquetWriter.open(join(lake, 'scratch'));
@@ -223,8 +234,32 @@ async function land(bulk: boolean, seed: number, broken = false): Promise<{ lake
     limits: { maxRows: 1_000_000, maxBytes: 1 << 30, maxAgeMs: 3_600_000 },
     generation: 'gen-1',
     now: () => NOW,
+    ...(chunk === undefined ? {} : { bulkChunkMessages: chunk }),
   });
+  const steps = pollsOf(seed);
+  if (abandonAfter !== undefined) {
+    const polls = steps.slice(0, abandonAfter);
+    expect(polls.every((step) => step !== 'flush')).toBe(true);
+    for (const step of polls) if (step !== 'flush') lander.add(step);
+    lander.abandon();
+  }
+  for (const step of steps) {
+    if (step === 'flush') {
+      await lander.flush();
+      await lander.committed();
+    } else {
+      lander.add(step);
+    }
+  }
+  await lander.flush();
+  await lander.committed();
+  return { lake: join(lake, 'lake'), lander, writer };
+}
+
+/** Every message of every feed over PARTITIONS partitions, in polls of mixed sizes, with flushes now and then. */
+function pollsOf(seed: number): (PartitionBatch | 'flush')[] {
   const rnd = seededRandom(seed + 1);
+  const steps: (PartitionBatch | 'flush')[] = [];
   const offsets = new Map<string, number>();
   const pending = FEEDS.map((feed) => ({ feed, messages: messagesOf(feed, seed) }));
   while (pending.some((p) => p.messages.length > 0)) {
@@ -245,18 +280,11 @@ async function land(bulk: boolean, seed: number, broken = false): Promise<{ lake
         timestamp: NOW,
         headers: m.headers,
       }));
-      const batch: PartitionBatch = { topic, partition, messages, highWatermark: first + take.length };
-      lander.add(batch);
+      steps.push({ topic, partition, messages, highWatermark: first + take.length });
     }
-    if (rnd() < 0.2) {
-      await lander.flush();
-      await lander.committed();
-    }
+    if (rnd() < 0.2) steps.push('flush');
   }
-  await lander.flush();
-  await lander.committed();
-  writer.close();
-  return { lake: join(lake, 'lake'), lander };
+  return steps;
 }
 
 async function parquetFiles(root: string): Promise<string[]> {
@@ -287,9 +315,15 @@ async function contents(lake: string): Promise<Map<string, string[]>> {
 }
 
 describe('the bulk path lands exactly what the record path lands', () => {
-  it.each([1, 2, 3])('seed %i: same files, rows, dead letters and counts', async (seed) => {
+  // Seed 1 maps each flush's messages at the flush; seeds 2 and 3 in small chunks while they arrive.
+  it.each([
+    [1, undefined],
+    [2, 7],
+    [3, 53],
+  ])('seed %i (chunks of %s): same files, rows, dead letters and counts', async (seed, chunk) => {
     const record = await land(false, seed);
-    const bulk = await land(true, seed);
+    const bulk = await land(true, seed, false, chunk);
+    await Promise.all([record.writer.close(), bulk.writer.close()]);
     const [a, b] = await Promise.all([contents(record.lake), contents(bulk.lake)]);
     expect([...b.keys()]).toEqual([...a.keys()]);
     for (const [file, rows] of a) expect(b.get(file), file).toEqual(rows);
@@ -305,10 +339,34 @@ describe('the bulk path lands exactly what the record path lands', () => {
   });
 });
 
+describe('a flush abandoned while its chunks are being mapped', () => {
+  it('lands what the record path lands once everything is read again, and leaves no mapped table behind', async () => {
+    const record = await land(false, 5);
+    const steps = pollsOf(5);
+    const beforeFlush = steps.indexOf('flush');
+    expect(beforeFlush).toBeGreaterThan(2);
+    const bulk = await land(true, 5, false, 5, beforeFlush);
+    // Every chunk of the abandoned polls was mapped on the lanes before the last flush's chunks (one statement at a
+    // time per lane), and dropped when it ended: nothing of them is left once the writer is idle.
+    const [tables] = await bulk.writer.columns(
+      `select table_name from duckdb_tables() where table_name like 'bulk_rows_%'`,
+    );
+    expect(tables ?? []).toEqual([]);
+    await Promise.all([record.writer.close(), bulk.writer.close()]);
+    const [a, b] = await Promise.all([contents(record.lake), contents(bulk.lake)]);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [file, rows] of a) expect(b.get(file), file).toEqual(rows);
+    expect(bulk.lander.stats).toEqual(record.lander.stats);
+    expect(bulk.lander.deadLettersByReason).toEqual(record.lander.deadLettersByReason);
+    expect([...bulk.lander.bulkLanded.values()].reduce((n, x) => n + x, 0)).toBeGreaterThan(100);
+  });
+});
+
 describe('a bulk statement that fails', () => {
   it('leaves its messages to the record path: the same lake, and landing goes on', async () => {
     const record = await land(false, 4);
-    const broken = await land(true, 4, true);
+    const broken = await land(true, 4, true, 29);
+    await Promise.all([record.writer.close(), broken.writer.close()]);
     const [a, b] = await Promise.all([contents(record.lake), contents(broken.lake)]);
     expect([...b.keys()]).toEqual([...a.keys()]);
     for (const [file, rows] of a) expect(b.get(file), file).toEqual(rows);

@@ -24,7 +24,7 @@ beforeEach(async () => {
   writer = await ParquetWriter.open(join(dir, 'scratch'));
 });
 afterEach(async () => {
-  writer.close();
+  await writer.close();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -29,7 +29,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   try {
-    writer?.close();
+    await writer?.close();
     duck?.connection.closeSync();
     duck?.instance.closeSync();
   } finally {

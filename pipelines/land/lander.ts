@@ -20,7 +20,7 @@ import { scrubPersonalText } from '../privacy/personal-text.js';
 import { type Column, datasetColumns, deadLetterColumns, naturalKeyTextSql } from './columns.js';
 import { type DiscardScope, FlushJournals, JOURNAL_DIR } from './flush-journal.js';
 import { datasetFilePath, deadLetterFilePath, generationTag, parseDataFileName } from './layout.js';
-import { isRowRejection, type ParquetWriter } from './parquet-writer.js';
+import { isRowRejection, MAPPING_LANES, type ParquetWriter } from './parquet-writer.js';
 import type { LakeStore } from './store.js';
 
 export interface LandingLimits {
@@ -128,10 +128,39 @@ export interface LanderOptions {
    * processes over Kafka); a flush holding a partition it lost is given up (FlushRevokedError). Default: always.
    */
   owns?: (tp: TopicPartition) => boolean;
+  /**
+   * Bulk path: a plan's deferred messages are handed to DuckDB in chunks of this many as they arrive, so mapping runs
+   * while the flush fills (default BULK_CHUNK_MESSAGES); the rest at the flush.
+   */
+  bulkChunkMessages?: number;
   /** A bulk statement failed (not the machine): its messages took the record path. For the log. */
   onBulkFailure?: (dataset: DatasetName, messages: number, error: unknown) => void;
   now?: () => number;
 }
+
+/**
+ * Deferred messages of one bulk plan handed to DuckDB before the flush (a chunk): mapped on the writer's mapping
+ * connection while more messages arrive and the previous flush writes. `done` never rejects.
+ */
+interface MappedChunk {
+  plan: BulkPlan;
+  messages: number;
+  done: Promise<ChunkResult>;
+}
+
+type ChunkResult =
+  /** The table of mapped rows, and the `_ok` rows' sequence numbers and natural keys in sequence order. */
+  | { table: string; seqs: DuckDBValue[]; keys: DuckDBValue[] }
+  /** The statement refused these payloads (or a bug in it): they take the record path. */
+  | { refused: unknown }
+  /** The machine failed (disk, memory): the flush fails and is retried as any flush is. */
+  | { machine: unknown };
+
+/**
+ * Deferred messages of one plan are mapped in chunks of this many while the flush fills: large enough that a
+ * statement's fixed costs vanish per message, small enough that a 100,000-row flush is mostly mapped when it is due.
+ */
+const BULK_CHUNK_MESSAGES = 20_000;
 
 /** The SQL rows of one bulk plan in a flush, once dedupe said which land. */
 interface BulkRows {
@@ -181,6 +210,9 @@ export class Lander {
   private metas: { source: string; ingestedAt: string }[] = [];
   private metaIndex = new Map<string, number>();
   private bulkTables = 0;
+  /** Per bulk plan, deferred messages of this flush not yet handed to DuckDB; and the chunks that were. */
+  private unmapped = new Map<BulkPlan, DeferredMessage[]>();
+  private chunks: MappedChunk[] = [];
 
   constructor(private readonly options: LanderOptions) {
     this.now = options.now ?? Date.now;
@@ -245,18 +277,26 @@ export class Lander {
           meta = this.metaOf(sourceOf(headers, normalizer.feed), ingestedAt);
         }
         const value = run.value(i);
-        this.deferred.push({
+        const entry: DeferredMessage = {
           seq: this.deferred.length,
           buffer,
           run,
           index: i,
           meta,
           plan: normalizer.bulkPlanFor(value, headers),
-        });
+        };
+        this.deferred.push(entry);
+        if (entry.plan) {
+          const waiting = this.unmapped.get(entry.plan);
+          if (waiting) waiting.push(entry);
+          else this.unmapped.set(entry.plan, [entry]);
+        }
         buffer.bytes += value.length;
       }
       buffer.rows += run.length;
       buffer.lastOffset = run.offset(run.length - 1);
+      const chunk = this.options.bulkChunkMessages ?? BULK_CHUNK_MESSAGES;
+      for (const [plan, waiting] of this.unmapped) if (waiting.length >= chunk) this.mapChunk(plan);
       return;
     }
     const fresh = new Map<DatasetName, string[]>();
@@ -404,6 +444,8 @@ export class Lander {
   abandon(): void {
     this.buffers.clear();
     this.deferred = [];
+    this.unmapped.clear();
+    this.dropChunks(this.chunks.splice(0));
     this.metas = [];
     this.metaIndex.clear();
     this.uncounted = undefined;
@@ -421,10 +463,12 @@ export class Lander {
     const buffers = [...taken.values()];
     const metas = this.metas;
     const deferred = this.deferred;
+    for (const plan of [...this.unmapped.keys()]) this.mapChunk(plan);
+    const chunks = this.chunks.splice(0);
     this.metas = [];
     this.deferred = [];
     this.metaIndex.clear();
-    const bulk = await this.mapDeferred(deferred, metas);
+    const bulk = await this.mapDeferred(deferred, metas, chunks);
     try {
       return await this.write(taken, buffers, bulk);
     } finally {
@@ -433,56 +477,94 @@ export class Lander {
   }
 
   /**
-   * Normalizes the deferred messages of a flush (bulk path): per bulk plan, DuckDB maps and checks the eligible
-   * payloads into a temp table; then every deferred message is taken in arrival order — a row DuckDB is sure of goes
-   * through the normalizer's dedupe by its key, any other message through normalize() — so rows, dead letters and
-   * counts are those of the record path. Returns the temp tables whose rows land (duplicates excluded).
+   * Hands a plan's unmapped deferred messages to DuckDB: their payloads go into a scratch file and one statement on
+   * the mapping connection maps and checks them into a table, while messages go on arriving (add() does not wait).
+   * The time plausibility is judged at the clock of now: never later than the record path's judgement at the flush,
+   * so a row sure now is sure then.
+   */
+  private mapChunk(plan: BulkPlan): void {
+    const entries = this.unmapped.get(plan);
+    this.unmapped.delete(plan);
+    if (!entries || entries.length === 0) return;
+    const { writer } = this.options;
+    const lane = this.bulkTables % MAPPING_LANES;
+    const table = `bulk_rows_${process.pid}_${this.bulkTables++}`;
+    const metas = this.metas;
+    const now = this.now();
+    const done = (async (): Promise<ChunkResult> => {
+      let file: string | undefined;
+      try {
+        file = await writer.scratchFile('bulk', scratchLines(entries));
+        await writer.prepare(plan, lane);
+        const topic = entries[0]!.buffer.topic;
+        await writer.run(`create table ${table} as ${plan.selectSql({ file, topic, metas, now })}`, lane);
+        const [seqs, keys] = await writer.columns(
+          `select seq::INTEGER, _key from ${table} where _ok order by seq`,
+          lane,
+        );
+        // No rows, no columns: an empty result has no column vectors to read.
+        return { table, seqs: seqs ?? [], keys: keys ?? [] };
+      } catch (error) {
+        await writer.run(`drop table if exists ${table}`, lane).catch(() => {});
+        // The machine failing (disk, memory) is retried as any flush is. Anything else is the statement refusing
+        // these payloads, or a bug in it: never a reason to stop landing — the record path takes them all.
+        return isMachineFailure(error) ? { machine: error } : { refused: error };
+      } finally {
+        if (file) await writer.removeScratch(file).catch(() => {});
+      }
+    })();
+    this.chunks.push({ plan, messages: entries.length, done });
+  }
+
+  /** Drops the tables of chunks no flush will land (once their statements end). */
+  private dropChunks(chunks: readonly MappedChunk[]): void {
+    for (const chunk of chunks) {
+      void chunk.done.then((result) =>
+        'table' in result ? this.options.writer.run(`drop table if exists ${result.table}`).catch(() => {}) : undefined,
+      );
+    }
+  }
+
+  /**
+   * Normalizes the deferred messages of a flush (bulk path): the chunks DuckDB mapped hold, per plan, the rows it is
+   * sure of; every deferred message is taken in arrival order — a row DuckDB is sure of goes through the normalizer's
+   * dedupe by its key, any other message through normalize() — so rows, dead letters and counts are those of the
+   * record path. Returns the tables whose rows land (duplicates excluded).
    */
   private async mapDeferred(
     deferred: readonly DeferredMessage[],
     metas: readonly { source: string; ingestedAt: string }[],
+    chunks: readonly MappedChunk[],
   ): Promise<BulkRows[]> {
-    if (deferred.length === 0) return [];
-    const { writer } = this.options;
-    const byPlan = new Map<BulkPlan, DeferredMessage[]>();
-    for (const entry of deferred) {
-      if (!entry.plan) continue;
-      let list = byPlan.get(entry.plan);
-      if (!list) {
-        list = [];
-        byPlan.set(entry.plan, list);
-      }
-      list.push(entry);
-    }
-    /** Per plan, the `_ok` rows in seq order (seq and natural key), and how far the walk below has read them. */
-    const sure = new Map<BulkPlan, { rows: BulkRows; seqs: DuckDBValue[]; keys: DuckDBValue[]; next: number }>();
+    const results = await Promise.all(chunks.map((chunk) => chunk.done));
+    /** Per plan, its chunks' `_ok` rows in seq order (chunks of a plan were mapped in arrival order). */
+    const sure = new Map<BulkPlan, { parts: { rows: BulkRows; seqs: DuckDBValue[]; keys: DuckDBValue[] }[] }>();
     const tables: BulkRows[] = [];
-    try {
-      for (const [plan, entries] of byPlan) {
-        const table = `bulk_rows_${process.pid}_${this.bulkTables++}`;
-        const rows: BulkRows = { dataset: plan.dataset, table, duplicates: [] };
-        tables.push(rows);
-        const file = await writer.scratchFile('bulk', scratchLines(entries));
-        try {
-          await writer.prepare(plan);
-          const topic = entries[0]!.buffer.topic;
-          await writer.run(`create temp table ${table} as ${plan.selectSql({ file, topic, metas, now: this.now() })}`);
-        } catch (error) {
-          // The machine failing (disk, memory) is retried as any flush is. Anything else is the statement refusing
-          // these payloads, or a bug in it: never a reason to stop landing — the record path takes them all.
-          if (isMachineFailure(error)) throw error;
-          tables.pop();
-          await writer.run(`drop table if exists ${table}`).catch(() => {});
-          this.bulkFallbacks++;
-          this.options.onBulkFailure?.(plan.dataset, entries.length, error);
-          continue;
-        } finally {
-          await writer.removeScratch(file);
-        }
-        const [seqs, keys] = await writer.columns(`select seq::INTEGER, _key from ${table} where _ok order by seq`);
-        // No rows, no columns: an empty result has no column vectors to read.
-        sure.set(plan, { rows, seqs: seqs ?? [], keys: keys ?? [], next: 0 });
+    let machine: unknown;
+    for (const [k, result] of results.entries()) {
+      const { plan, messages } = chunks[k]!;
+      if ('machine' in result) {
+        machine ??= result.machine;
+        continue;
       }
+      if ('refused' in result) {
+        this.bulkFallbacks++;
+        this.options.onBulkFailure?.(plan.dataset, messages, result.refused);
+        continue;
+      }
+      const rows: BulkRows = { dataset: plan.dataset, table: result.table, duplicates: [] };
+      tables.push(rows);
+      let entry = sure.get(plan);
+      if (!entry) {
+        entry = { parts: [] };
+        sure.set(plan, entry);
+      }
+      entry.parts.push({ rows, seqs: result.seqs, keys: result.keys });
+    }
+    const { writer } = this.options;
+    try {
+      if (machine !== undefined) throw machine;
+      const cursors = new Map<BulkPlan, { part: number; next: number }>();
       let fresh = new Map<DatasetName, string[]>();
       let landing: LandingText | undefined;
       let current: PartitionBuffer | undefined;
@@ -496,20 +578,32 @@ export class Lander {
         }
         const normalizer = this.options.normalizers.get(buffer.topic)!;
         const meta = metas[entry.meta]!;
-        const rows = entry.plan && sure.get(entry.plan);
-        if (rows && rows.seqs[rows.next] === entry.seq) {
-          const dataset = rows.rows.dataset;
-          const duplicate = normalizer.bulkRow!(run.value(index), dataset, rows.keys[rows.next++] as string);
-          if (duplicate) {
-            rows.rows.duplicates.push(entry.seq);
-            this.countMessage(buffer, run.message(index), meta.source, meta.ingestedAt, duplicate);
-          } else {
-            buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 0) + 1;
-            buffer.counts.received++;
-            buffer.counts.landed++;
-            buffer.bulkLanded++;
+        const parts = entry.plan && sure.get(entry.plan)?.parts;
+        if (parts) {
+          let cursor = cursors.get(entry.plan!);
+          if (!cursor) {
+            cursor = { part: 0, next: 0 };
+            cursors.set(entry.plan!, cursor);
           }
-          continue;
+          while (cursor.part < parts.length && cursor.next >= parts[cursor.part]!.seqs.length) {
+            cursor.part++;
+            cursor.next = 0;
+          }
+          const part = parts[cursor.part];
+          if (part && part.seqs[cursor.next] === entry.seq) {
+            const dataset = part.rows.dataset;
+            const duplicate = normalizer.bulkRow!(run.value(index), dataset, part.keys[cursor.next++] as string);
+            if (duplicate) {
+              part.rows.duplicates.push(entry.seq);
+              this.countMessage(buffer, run.message(index), meta.source, meta.ingestedAt, duplicate);
+            } else {
+              buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 0) + 1;
+              buffer.counts.received++;
+              buffer.counts.landed++;
+              buffer.bulkLanded++;
+            }
+            continue;
+          }
         }
         if (!landing || landing.ingestedAt !== meta.ingestedAt)
           landing = new LandingText(buffer.topic, buffer.partition, meta.ingestedAt);

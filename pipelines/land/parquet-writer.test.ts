@@ -21,7 +21,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  writer.close();
+  await writer.close();
   await rm(dir, { recursive: true, force: true });
 });
 

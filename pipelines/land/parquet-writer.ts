@@ -1,6 +1,6 @@
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader, type DuckDBValue } from '@duckdb/node-api';
 import type { Column } from './columns.js';
 
 /** Where a partitioned write put one bus partition's rows of one day. */
@@ -62,17 +62,61 @@ async function writeWhole(path: string, data: Buffer): Promise<void> {
 }
 
 /**
+ * A DuckDB connection that runs one statement at a time, in call order. A connection holds one active query; the
+ * bulk path's chunks and the clean-up of abandoned ones may ask for several at once.
+ */
+class SerialConnection {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly connection: DuckDBConnection) {}
+
+  run(sql: string): Promise<unknown> {
+    return this.next(() => this.connection.run(sql));
+  }
+
+  runAndReadAll(sql: string): Promise<DuckDBResultReader> {
+    return this.next(() => this.connection.runAndReadAll(sql));
+  }
+
+  /** Resolves when every statement given so far has ended. */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+
+  closeSync(): void {
+    this.connection.closeSync();
+  }
+
+  private next<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(op);
+    this.tail = result.catch(() => {});
+    return result;
+  }
+}
+
+/**
+ * Connections the bulk path maps on, beside the writer's: chunks of a flush go round-robin, so mapping uses the cores
+ * the pipeline thread leaves (statements run one thread each: see open).
+ */
+export const MAPPING_LANES = 2;
+
+/**
  * Writes rows to Parquet with DuckDB. Rows arrive as NDJSON lines (one JSON object each, keys = column names);
  * DuckDB reads them with explicit column types, so nothing is inferred and a missing key is NULL.
  */
 export class ParquetWriter {
   private constructor(
     private readonly instance: DuckDBInstance,
-    private readonly connection: DuckDBConnection,
+    private readonly connection: SerialConnection,
     private readonly scratchDir: string,
   ) {}
 
-  static async open(scratchDir: string, threads = 2): Promise<ParquetWriter> {
+  /**
+   * `threads`: DuckDB threads per statement. One by default: the writer's connection and the mapping lanes run their
+   * statements side by side beside the pipeline thread, and on 2 cores one thread each used less CPU for more
+   * records/s than two (npm run bench, paired runs) — a second thread per statement mostly waited for the first.
+   */
+  static async open(scratchDir: string, threads = 1): Promise<ParquetWriter> {
     // Bounded so a large flush spills to the scratch folder instead of growing the hub's memory without limit.
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(threads),
@@ -81,7 +125,7 @@ export class ParquetWriter {
       // Fewer partitions split over several files (merged after, see oneFileIn), well under a 1024 descriptor limit.
       partitioned_write_max_open_files: '500',
     });
-    const connection = await instance.connect();
+    const connection = new SerialConnection(await instance.connect());
     return new ParquetWriter(instance, connection, scratchDir);
   }
 
@@ -204,27 +248,58 @@ export class ParquetWriter {
     await rm(path, { force: true });
   }
 
-  /** Runs a statement on the writer's connection (the bulk path's temp tables live there). */
-  async run(sql: string): Promise<void> {
-    await this.connection.run(sql);
+  /**
+   * Runs a statement: on the writer's connection, or on mapping connection `lane` (0 .. MAPPING_LANES - 1), where the
+   * bulk path maps messages while the writer's connection writes the previous flush. Tables made on one connection
+   * are seen by the others unless they are temp tables.
+   */
+  async run(sql: string, lane?: number): Promise<void> {
+    await (lane === undefined ? this.connection : await this.lane(lane)).run(sql);
   }
 
   /** The columns of a query's rows, as DuckDB values (INTEGER as number, BIGINT as bigint). */
-  async columns(sql: string): Promise<DuckDBValue[][]> {
-    const reader = await this.connection.runAndReadAll(sql);
+  async columns(sql: string, lane?: number): Promise<DuckDBValue[][]> {
+    const reader = await (lane === undefined ? this.connection : await this.lane(lane)).runAndReadAll(sql);
     return reader.getColumns();
   }
 
-  private readonly prepared = new Set<object>();
+  private readonly lanes: Promise<SerialConnection>[] = [];
+  private readonly openLanes: SerialConnection[] = [];
+  /** Per lane, the plans whose catalog tables it holds (or is making). */
+  private readonly prepared: Map<object, Promise<void>>[] = [];
 
-  /** Runs a bulk plan's setup (its catalog tables) once on this connection. */
-  async prepare(plan: { setupSql(): string[] }): Promise<void> {
-    if (this.prepared.has(plan)) return;
-    for (const statement of plan.setupSql()) await this.connection.run(statement);
-    this.prepared.add(plan);
+  private lane(lane: number): Promise<SerialConnection> {
+    this.lanes[lane] ??= this.instance.connect().then((connection) => {
+      const serial = new SerialConnection(connection);
+      this.openLanes.push(serial);
+      return serial;
+    });
+    return this.lanes[lane];
   }
 
-  close(): void {
+  /**
+   * Runs a bulk plan's setup (its catalog temp tables) once on mapping connection `lane`; every caller waits for it,
+   * so no statement of the plan runs there before its tables exist.
+   */
+  prepare(plan: { setupSql(): string[] }, lane: number): Promise<void> {
+    const prepared = (this.prepared[lane] ??= new Map());
+    let setup = prepared.get(plan);
+    if (!setup) {
+      setup = (async () => {
+        const connection = await this.lane(lane);
+        for (const statement of plan.setupSql()) await connection.run(statement);
+      })();
+      prepared.set(plan, setup);
+      // A failed setup is tried again by the next chunk.
+      setup.catch(() => prepared.delete(plan));
+    }
+    return setup;
+  }
+
+  /** Closes the connections once the statements they were given have ended (a chunk may still be mapping). */
+  async close(): Promise<void> {
+    for (const connection of [this.connection, ...this.openLanes]) await connection.idle();
+    for (const lane of this.openLanes) lane.closeSync();
     this.connection.closeSync();
     this.instance.closeSync();
   }

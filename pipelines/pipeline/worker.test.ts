@@ -106,7 +106,7 @@ async function rig(options: {
     try {
       await worker.stop();
     } finally {
-      writer.close();
+      await writer.close();
       await bus.close();
     }
   };

@@ -166,7 +166,7 @@ describe('bad records are dead-lettered with reasons; the pipeline keeps running
     }
     await worker.drain();
     await worker.stop();
-    writer.close();
+    await writer.close();
     await bus.close();
 
     const instance = await DuckDBInstance.create(':memory:');
