@@ -22,7 +22,7 @@ import { memberSeedsOf, pullMembers } from './federation/members.js';
 import { describeCompaction, runCompactionJob } from './land/compact-job.js';
 import { Lander, type LandingStats, type MessageNormalizer } from './land/lander.js';
 import { LocalLakeStore } from './land/local-store.js';
-import { ParquetWriter } from './land/parquet-writer.js';
+import { ParquetWriter, writerThreadsFor } from './land/parquet-writer.js';
 import { S3LakeStore } from './land/s3-store.js';
 import type { LakeStore } from './land/store.js';
 import { compileMapping } from './mapping/compile.js';
@@ -291,7 +291,6 @@ async function runRoles(
     await mkdir(paths.lakeDir, { recursive: true });
     const scratch = join(dataDir, 'tmp');
     await mkdir(scratch, { recursive: true });
-    writer = await ParquetWriter.open(scratch);
     const normalizerOptions: NormalizerOptions = {
       salt: hashKey.key,
       keyId: hashKey.id,
@@ -320,6 +319,8 @@ async function runRoles(
       );
       normalizers.set(deadLetterTopic(feed), new ConnectorDeadLetterReader(feed));
     }
+    const bulk = [...normalizers.values()].some((normalizer) => normalizer.takesBulkPath === true);
+    writer = await ParquetWriter.open(scratch, writerThreadsFor(bulk));
     lander = new Lander({
       store: lakeStore,
       writer,

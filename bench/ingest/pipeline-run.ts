@@ -15,7 +15,7 @@ import { landingConfig } from '../../pipelines/config/schema.js';
 import type { FeedCounts } from '../../pipelines/land/lander.js';
 import { Lander } from '../../pipelines/land/lander.js';
 import { LocalLakeStore } from '../../pipelines/land/local-store.js';
-import { ParquetWriter } from '../../pipelines/land/parquet-writer.js';
+import { ParquetWriter, writerThreadsFor } from '../../pipelines/land/parquet-writer.js';
 import { PipelineWorker } from '../../pipelines/pipeline/worker.js';
 import { type BenchFeed, benchNormalizer, feedBenches } from './feeds.js';
 import { busDir } from './produce.js';
@@ -45,13 +45,14 @@ export async function pipelineRun(feed: BenchFeed, dir: string, run: number, bul
   await mkdir(runDir, { recursive: true });
   const bus = await openEmbeddedBus({ dir: busDir(dir), fsync: 'always' });
   const topic = rawTopic(name);
-  const writer = await ParquetWriter.open(runDir);
+  const normalizer = benchNormalizer(name, bulk);
+  const writer = await ParquetWriter.open(runDir, writerThreadsFor(normalizer.takesBulkPath));
   const lake = join(runDir, 'lake');
   const lander = new Lander({
     store: new LocalLakeStore(lake),
     writer,
     generation: bus.generation,
-    normalizers: new Map([[topic, benchNormalizer(name, bulk)]]),
+    normalizers: new Map([[topic, normalizer]]),
     limits: { maxRows: landing.max_rows, maxBytes: landing.max_bytes, maxAgeMs: landing.max_age_ms },
   });
   // A group of its own per run: every run reads the whole bus from the start.

@@ -96,9 +96,19 @@ class SerialConnection {
 
 /**
  * Connections the bulk path maps on, beside the writer's: chunks of a flush go round-robin, so mapping uses the cores
- * the pipeline thread leaves (statements run one thread each: see open).
+ * the pipeline thread leaves (statements run one thread each: see writerThreadsFor).
  */
 export const MAPPING_LANES = 2;
+
+/**
+ * DuckDB threads per statement for a pipeline's writer. With a bulk path (`bulk`), the writer's connection and the
+ * mapping lanes run statements side by side beside the pipeline thread: one thread each gave more records/s for less
+ * CPU on 2 cores than two (sensor feed, paired runs of npm run bench: ratio to DuckDB 0.098 against 0.080). Without
+ * one, a flush is one COPY at a time, which two threads speed up (departmental feed: 0.055 against 0.046).
+ */
+export function writerThreadsFor(bulk: boolean): number {
+  return bulk ? 1 : 2;
+}
 
 /**
  * Writes rows to Parquet with DuckDB. Rows arrive as NDJSON lines (one JSON object each, keys = column names);
@@ -111,12 +121,8 @@ export class ParquetWriter {
     private readonly scratchDir: string,
   ) {}
 
-  /**
-   * `threads`: DuckDB threads per statement. One by default: the writer's connection and the mapping lanes run their
-   * statements side by side beside the pipeline thread, and on 2 cores one thread each used less CPU for more
-   * records/s than two (npm run bench, paired runs) — a second thread per statement mostly waited for the first.
-   */
-  static async open(scratchDir: string, threads = 1): Promise<ParquetWriter> {
+  /** `threads`: DuckDB threads per statement (see writerThreadsFor). */
+  static async open(scratchDir: string, threads = 2): Promise<ParquetWriter> {
     // Bounded so a large flush spills to the scratch folder instead of growing the hub's memory without limit.
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(threads),
