@@ -314,6 +314,18 @@ async function contents(lake: string): Promise<Map<string, string[]>> {
   return out;
 }
 
+type Landed = Awaited<ReturnType<typeof land>>;
+
+/** Closes both writers, then: the same lake files, every column of every row, the same counts and dead letters. */
+async function expectSameLanding(record: Landed, bulk: Landed): Promise<void> {
+  await Promise.all([record.writer.close(), bulk.writer.close()]);
+  const [a, b] = await Promise.all([contents(record.lake), contents(bulk.lake)]);
+  expect([...b.keys()]).toEqual([...a.keys()]);
+  for (const [file, rows] of a) expect(b.get(file), file).toEqual(rows);
+  expect(bulk.lander.stats).toEqual(record.lander.stats);
+  expect(bulk.lander.deadLettersByReason).toEqual(record.lander.deadLettersByReason);
+}
+
 describe('the bulk path lands exactly what the record path lands', () => {
   // Seed 1 maps each flush's messages at the flush; seeds 2 and 3 in small chunks while they arrive.
   it.each([
@@ -323,12 +335,7 @@ describe('the bulk path lands exactly what the record path lands', () => {
   ])('seed %i (chunks of %s): same files, rows, dead letters and counts', async (seed, chunk) => {
     const record = await land(false, seed);
     const bulk = await land(true, seed, false, chunk);
-    await Promise.all([record.writer.close(), bulk.writer.close()]);
-    const [a, b] = await Promise.all([contents(record.lake), contents(bulk.lake)]);
-    expect([...b.keys()]).toEqual([...a.keys()]);
-    for (const [file, rows] of a) expect(b.get(file), file).toEqual(rows);
-    expect(bulk.lander.stats).toEqual(record.lander.stats);
-    expect(bulk.lander.deadLettersByReason).toEqual(record.lander.deadLettersByReason);
+    await expectSameLanding(record, bulk);
     // Not vacuous: most valid sensor, video and event records took the bulk path, and the corpus the record path.
     for (const feed of ['sensor', 'video', 'event'] as const) {
       const landed = record.lander.stats.feeds[feed]!.landed;
@@ -352,12 +359,7 @@ describe('a flush abandoned while its chunks are being mapped', () => {
       `select table_name from duckdb_tables() where table_name like 'bulk_rows_%'`,
     );
     expect(tables ?? []).toEqual([]);
-    await Promise.all([record.writer.close(), bulk.writer.close()]);
-    const [a, b] = await Promise.all([contents(record.lake), contents(bulk.lake)]);
-    expect([...b.keys()]).toEqual([...a.keys()]);
-    for (const [file, rows] of a) expect(b.get(file), file).toEqual(rows);
-    expect(bulk.lander.stats).toEqual(record.lander.stats);
-    expect(bulk.lander.deadLettersByReason).toEqual(record.lander.deadLettersByReason);
+    await expectSameLanding(record, bulk);
     expect([...bulk.lander.bulkLanded.values()].reduce((n, x) => n + x, 0)).toBeGreaterThan(100);
   });
 });
@@ -366,11 +368,7 @@ describe('a bulk statement that fails', () => {
   it('leaves its messages to the record path: the same lake, and landing goes on', async () => {
     const record = await land(false, 4);
     const broken = await land(true, 4, true, 29);
-    await Promise.all([record.writer.close(), broken.writer.close()]);
-    const [a, b] = await Promise.all([contents(record.lake), contents(broken.lake)]);
-    expect([...b.keys()]).toEqual([...a.keys()]);
-    for (const [file, rows] of a) expect(b.get(file), file).toEqual(rows);
-    expect(broken.lander.stats).toEqual(record.lander.stats);
+    await expectSameLanding(record, broken);
     expect(broken.lander.bulkFallbacks).toBeGreaterThan(0);
     expect([...broken.lander.bulkLanded.values()].reduce((n, x) => n + x, 0)).toBe(0);
   });

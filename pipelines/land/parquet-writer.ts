@@ -288,7 +288,11 @@ export class ParquetWriter {
    * so no statement of the plan runs there before its tables exist.
    */
   prepare(plan: { setupSql(): string[] }, lane: number): Promise<void> {
-    const prepared = (this.prepared[lane] ??= new Map());
+    let prepared = this.prepared[lane];
+    if (!prepared) {
+      prepared = new Map();
+      this.prepared[lane] = prepared;
+    }
     let setup = prepared.get(plan);
     if (!setup) {
       setup = (async () => {

@@ -9,7 +9,7 @@ import type { Bus, BusConsumer, BusMessage, ProduceMessage } from '../types.js';
 import { BATCH_TARGET_BYTES } from './frame.js';
 import { EmbeddedLogCorruptError } from './index.js';
 import { repairPartition } from './repair.js';
-import { BusFixture, segmentFiles } from './test-support.js';
+import { BusFixture, type FrameOnDisk, framesOf, segmentFiles } from './test-support.js';
 import { verifyLog } from './verify.js';
 
 const fixture = new BusFixture();
@@ -17,32 +17,6 @@ afterEach(() => fixture.cleanup());
 
 /** A batch frame's header: length, crc, offset word, maxTimestamp, count. */
 const BATCH_HEADER_BYTES = 28;
-
-interface FrameOnDisk {
-  position: number;
-  /** Whole frame, length field included. */
-  size: number;
-  /** Offset of the frame's first record. */
-  offset: number;
-  /** Bit 0x40 of byte 8 (the B flag). */
-  batch: boolean;
-  /** Records it holds: a batch's count (the i32 at +24), else 1. */
-  count: number;
-}
-
-/** The frames of a segment file, from the length fields and offset words alone. */
-function framesOf(file: string): FrameOnDisk[] {
-  const data = fs.readFileSync(file);
-  const frames: FrameOnDisk[] = [];
-  for (let at = 0; at < data.length; ) {
-    const size = 4 + data.readUInt32BE(at);
-    const offset = (data.readUInt32BE(at + 8) & 0x3fffffff) * 2 ** 32 + data.readUInt32BE(at + 12);
-    const batch = (data[at + 8]! & 0x40) !== 0;
-    frames.push({ position: at, size, offset, batch, count: batch ? data.readInt32BE(at + 24) : 1 });
-    at += size;
-  }
-  return frames;
-}
 
 /** Byte ranges [start, end) of the records of a batch frame, each from its u32 record length. */
 function recordsOf(data: Buffer, frame: FrameOnDisk): { start: number; end: number }[] {

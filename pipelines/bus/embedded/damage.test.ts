@@ -5,7 +5,7 @@ import { commandBus } from '../../cli/bus.js';
 import { demoConfig } from '../../config/load.js';
 import type { Bus, BusMessage } from '../types.js';
 import { EmbeddedLogCorruptError } from './index.js';
-import { BusFixture, segmentFiles } from './test-support.js';
+import { BusFixture, type FrameOnDisk, framesOf, segmentFiles } from './test-support.js';
 import { verifyLog } from './verify.js';
 
 const fixture = new BusFixture();
@@ -22,30 +22,6 @@ async function readAll(bus: Bus, topic: string, groupId: string): Promise<BusMes
   }
   await consumer.close();
   return messages;
-}
-
-interface FrameOnDisk {
-  position: number;
-  /** Whole frame, length field included. */
-  size: number;
-  /** Offset of the frame's first record. */
-  offset: number;
-  /** Records it holds: a batch frame's count (bit 0x40 of byte 8 set), else 1. */
-  count: number;
-}
-
-/** The frames of a segment file as its length fields and offset words lay them out (frame.ts). */
-function framesOf(file: string): FrameOnDisk[] {
-  const data = fs.readFileSync(file);
-  const frames: FrameOnDisk[] = [];
-  for (let at = 0; at < data.length; ) {
-    const size = 4 + data.readUInt32BE(at);
-    const offset = (data.readUInt32BE(at + 8) & 0x3fffffff) * 2 ** 32 + data.readUInt32BE(at + 12);
-    const count = (data[at + 8]! & 0x40) !== 0 ? data.readInt32BE(at + 24) : 1;
-    frames.push({ position: at, size, offset, count });
-    at += size;
-  }
-  return frames;
 }
 
 /** The frame of `file` holding `offset`. */

@@ -6,7 +6,7 @@ import { MAX_HEADER_BYTES, MAX_HEADER_COUNT, NO_HEADERS } from '../headers.js';
 import type { Bus, BusMessage, ProduceMessage } from '../types.js';
 import { EmbeddedLogCorruptError } from './index.js';
 import { repairPartition } from './repair.js';
-import { BusFixture, segmentFiles } from './test-support.js';
+import { BusFixture, framesIn, segmentFiles } from './test-support.js';
 import { verifyLog } from './verify.js';
 
 const fixture = new BusFixture();
@@ -45,29 +45,8 @@ function oldFormatFrame(offset: number, timestamp: number, key: string | null, v
   return Buffer.concat([head, body]);
 }
 
-interface FrameOnDisk {
-  position: number;
-  /** Offset of the frame's first record. */
-  offset: number;
-  /** Bit 0x40 of byte 8 (the B flag): a batch frame. */
-  batch: boolean;
-  /** Records it holds: a batch's count, else 1. */
-  count: number;
-}
-
-/** The frames of a segment, from their length fields and offset words (frame.ts). */
-function framesOf(data: Buffer): FrameOnDisk[] {
-  const frames: FrameOnDisk[] = [];
-  for (let at = 0; at < data.length; at += 4 + data.readUInt32BE(at)) {
-    const offset = (data.readUInt32BE(at + 8) & 0x3fffffff) * 2 ** 32 + data.readUInt32BE(at + 12);
-    const batch = (data[at + 8]! & 0x40) !== 0;
-    frames.push({ position: at, offset, batch, count: batch ? data.readInt32BE(at + 24) : 1 });
-  }
-  return frames;
-}
-
 function framePositions(data: Buffer): number[] {
-  return framesOf(data).map((frame) => frame.position);
+  return framesIn(data).map((frame) => frame.position);
 }
 
 describe('message headers on the embedded bus', () => {
@@ -154,7 +133,7 @@ describe('message headers on the embedded bus', () => {
     const bytes = fs.readFileSync(segment!);
     const oldBytes = Buffer.concat(old);
     expect(bytes.subarray(0, oldBytes.length).equals(oldBytes)).toBe(true);
-    expect(framesOf(bytes).map(({ offset, batch, count }) => [offset, batch, count])).toEqual([
+    expect(framesIn(bytes).map(({ offset, batch, count }) => [offset, batch, count])).toEqual([
       [0, false, 1],
       [1, false, 1],
       [2, false, 1],
@@ -236,7 +215,7 @@ describe('damaged headers', () => {
     }
     await bus.close();
     const file = segmentFiles(dir, 'raw.d', 0)[0]!;
-    expect(framesOf(fs.readFileSync(file)).map(({ offset, batch, count }) => [offset, batch, count])).toEqual(
+    expect(framesIn(fs.readFileSync(file)).map(({ offset, batch, count }) => [offset, batch, count])).toEqual(
       Array.from({ length: 50 }, (_, i) => [i, true, 1]),
     );
     return { dir, file };

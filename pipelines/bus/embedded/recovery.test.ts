@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bus, BusMessage } from '../types.js';
 import { EmbeddedLogCorruptError } from './index.js';
-import { BusFixture, segmentFiles } from './test-support.js';
+import { BusFixture, type FrameOnDisk, framesOf, segmentFiles } from './test-support.js';
 
 const fixture = new BusFixture();
 afterEach(() => fixture.cleanup());
@@ -18,26 +18,6 @@ async function readAll(bus: Bus, topic: string, groupId = `reader-${Math.random(
   }
   await consumer.close();
   return messages.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
-}
-
-interface FrameOnDisk {
-  position: number;
-  /** Offset of the frame's first record. */
-  offset: number;
-  /** Records it holds: a batch frame's count (bit 0x40 of byte 8 set), else 1. */
-  count: number;
-}
-
-/** The frames of a segment file, from their length fields and offset words (frame.ts). */
-function framesOf(file: string): FrameOnDisk[] {
-  const data = fs.readFileSync(file);
-  const frames: FrameOnDisk[] = [];
-  for (let at = 0; at < data.length; at += 4 + data.readUInt32BE(at)) {
-    const offset = (data.readUInt32BE(at + 8) & 0x3fffffff) * 2 ** 32 + data.readUInt32BE(at + 12);
-    const count = (data[at + 8]! & 0x40) !== 0 ? data.readInt32BE(at + 24) : 1;
-    frames.push({ position: at, offset, count });
-  }
-  return frames;
 }
 
 describe('reopen', () => {

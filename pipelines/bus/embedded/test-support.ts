@@ -67,3 +67,34 @@ export function segmentFiles(dir: string, topic: string, partition: number): str
     .sort()
     .map((name) => join(folder, name));
 }
+
+/** A frame of a segment file as its length field and offset word lay it out (frame.ts). */
+export interface FrameOnDisk {
+  position: number;
+  /** Whole frame, length field included. */
+  size: number;
+  /** Offset of the frame's first record. */
+  offset: number;
+  /** A batch frame (bit 0x40 of byte 8, the B flag). */
+  batch: boolean;
+  /** Records it holds: a batch's count (the i32 at +24), else 1. */
+  count: number;
+}
+
+/** The frames of a segment's bytes, from the length fields and offset words alone (the code under test not used). */
+export function framesIn(data: Buffer): FrameOnDisk[] {
+  const frames: FrameOnDisk[] = [];
+  for (let at = 0; at < data.length; ) {
+    const size = 4 + data.readUInt32BE(at);
+    const offset = (data.readUInt32BE(at + 8) & 0x3fffffff) * 2 ** 32 + data.readUInt32BE(at + 12);
+    const batch = (data[at + 8]! & 0x40) !== 0;
+    frames.push({ position: at, size, offset, batch, count: batch ? data.readInt32BE(at + 24) : 1 });
+    at += size;
+  }
+  return frames;
+}
+
+/** The frames of a segment file. */
+export function framesOf(file: string): FrameOnDisk[] {
+  return framesIn(fs.readFileSync(file));
+}
