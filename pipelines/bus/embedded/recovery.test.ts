@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bus, BusMessage } from '../types.js';
 import { EmbeddedLogCorruptError } from './index.js';
-import { BusFixture, type FrameOnDisk, framesOf, segmentFiles } from './test-support.js';
+import { BusFixture, framesOf, segmentFiles } from './test-support.js';
 
 const fixture = new BusFixture();
 afterEach(() => fixture.cleanup());
