@@ -358,17 +358,23 @@ describe('damage inside a batch', () => {
     expect(result!.baseOffset).toBeGreaterThanOrEqual(highWatermark);
   });
 
+  /** Seeds three sends of 500, then changes the records of the middle batch frame and recomputes its CRC. */
+  async function tamperMiddleBatch(change: (data: Buffer, records: { start: number; end: number }[]) => void) {
+    const { bus, dir } = await seed([500, 500, 500]);
+    await bus.close();
+    const [file] = segmentFiles(dir, 't', 0);
+    const frames = framesOf(file!);
+    const victim = frames[Math.floor(frames.length / 2)]!;
+    const data = fs.readFileSync(file!);
+    change(data, recordsOf(data, victim));
+    resealFrame(data, victim);
+    fs.writeFileSync(file!, data);
+    return { dir, file: file!, victim };
+  }
+
   describe('a batch whose CRC matches but whose record lengths do not tile the frame is refused, not misread', () => {
     async function tamper(change: (data: Buffer, records: { start: number; end: number }[]) => void) {
-      const { bus, dir } = await seed([500, 500, 500]);
-      await bus.close();
-      const [file] = segmentFiles(dir, 't', 0);
-      const frames = framesOf(file!);
-      const victim = frames[Math.floor(frames.length / 2)]!;
-      const data = fs.readFileSync(file!);
-      change(data, recordsOf(data, victim));
-      resealFrame(data, victim);
-      fs.writeFileSync(file!, data);
+      const { dir, file, victim } = await tamperMiddleBatch(change);
       const error = await fixture.open({ dir }).catch((err: unknown) => err);
       expect(error).toBeInstanceOf(EmbeddedLogCorruptError);
       expect(error).toMatchObject({ file, position: victim.position });
@@ -395,16 +401,9 @@ describe('damage inside a batch', () => {
   it('a batch record with fields out of range though its CRC matches is reported by verify, so repair can act', async () => {
     // The read path refuses such a record (nextRecord) and tells the user to run `cityhub bus verify`/`repair`:
     // they must see it too, as they do for a record frame whose fields are out of range.
-    const { bus, dir } = await seed([500, 500, 500]);
-    await bus.close();
-    const [file] = segmentFiles(dir, 't', 0);
-    const frames = framesOf(file!);
-    const victim = frames[Math.floor(frames.length / 2)]!;
-    const data = fs.readFileSync(file!);
-    const record = recordsOf(data, victim)[10]!;
-    data[record.start + 4] = 0x80; // attributes: a bit frame.ts does not define
-    resealFrame(data, victim);
-    fs.writeFileSync(file!, data);
+    const { dir, victim } = await tamperMiddleBatch((data, records) => {
+      data[records[10]!.start + 4] = 0x80; // attributes: a bit frame.ts does not define
+    });
 
     expect((await verifyLog(dir)).findings).toMatchObject([
       { kind: 'damage', position: victim.position, firstOffset: victim.offset },
