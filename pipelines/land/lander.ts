@@ -537,8 +537,14 @@ export class Lander {
     chunks: readonly MappedChunk[],
   ): Promise<BulkRows[]> {
     const results = await Promise.all(chunks.map((chunk) => chunk.done));
-    /** Per plan, its chunks' `_ok` rows in seq order (chunks of a plan were mapped in arrival order). */
-    const sure = new Map<BulkPlan, { parts: { rows: BulkRows; seqs: DuckDBValue[]; keys: DuckDBValue[] }[] }>();
+    /**
+     * Per plan, its chunks' `_ok` rows in seq order (chunks of a plan were mapped in arrival order), and where the walk
+     * below is: part `part`, row `next`.
+     */
+    const sure = new Map<
+      BulkPlan,
+      { parts: { rows: BulkRows; seqs: DuckDBValue[]; keys: DuckDBValue[] }[]; part: number; next: number }
+    >();
     const tables: BulkRows[] = [];
     let machine: unknown;
     for (const [k, result] of results.entries()) {
@@ -556,7 +562,7 @@ export class Lander {
       tables.push(rows);
       let entry = sure.get(plan);
       if (!entry) {
-        entry = { parts: [] };
+        entry = { parts: [], part: 0, next: 0 };
         sure.set(plan, entry);
       }
       entry.parts.push({ rows, seqs: result.seqs, keys: result.keys });
@@ -564,7 +570,6 @@ export class Lander {
     const { writer } = this.options;
     try {
       if (machine !== undefined) throw machine;
-      const cursors = new Map<BulkPlan, { part: number; next: number }>();
       let fresh = new Map<DatasetName, string[]>();
       let landing: LandingText | undefined;
       let current: PartitionBuffer | undefined;
@@ -578,13 +583,9 @@ export class Lander {
         }
         const normalizer = this.options.normalizers.get(buffer.topic)!;
         const meta = metas[entry.meta]!;
-        const parts = entry.plan && sure.get(entry.plan)?.parts;
-        if (parts) {
-          let cursor = cursors.get(entry.plan!);
-          if (!cursor) {
-            cursor = { part: 0, next: 0 };
-            cursors.set(entry.plan!, cursor);
-          }
+        const cursor = entry.plan && sure.get(entry.plan);
+        if (cursor) {
+          const parts = cursor.parts;
           while (cursor.part < parts.length && cursor.next >= parts[cursor.part]!.seqs.length) {
             cursor.part++;
             cursor.next = 0;
