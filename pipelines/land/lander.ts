@@ -18,6 +18,7 @@ import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
 import { shanghaiDate } from '../normalize/time.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
 import { type Column, datasetColumns, deadLetterColumns, naturalKeyTextSql } from './columns.js';
+import { DeferredLog } from './deferred-log.js';
 import { type DiscardScope, FlushJournals, JOURNAL_DIR } from './flush-journal.js';
 import { datasetFilePath, deadLetterFilePath, generationTag, parseDataFileName } from './layout.js';
 import { isRowRejection, MAPPING_LANES, type ParquetWriter } from './parquet-writer.js';
@@ -63,23 +64,10 @@ interface PartitionBuffer {
   /** Of counts.dead_lettered, the records per reason_code. */
   reasons: Map<string, number>;
   datasetRows: Partial<Record<DatasetName, number>>;
-  /** Its messages wait for the flush (a topic with a bulk plan, issue 12): Lander.deferred holds them. */
+  /** Its messages wait for the flush (a topic with a bulk plan, issue 12): Lander.deferred holds them (deferred-log.ts). */
   deferring: boolean;
   /** Of counts.landed, the records the bulk path mapped. */
   bulkLanded: number;
-}
-
-/** A message whose normalizing waits for the flush: the bulk path maps many at once, the rest follow in bus order. */
-interface DeferredMessage {
-  /** Order of arrival in the flush over every partition (dedupe follows it, as on the record path). */
-  seq: number;
-  buffer: PartitionBuffer;
-  /** The message is `run`'s `index`th: read from there only when needed (no object per message on the bulk path). */
-  run: RecordRun;
-  index: number;
-  /** The flush's (source, ingested-at) pair of the message. */
-  meta: number;
-  plan: BulkPlan | undefined;
 }
 
 /** What the lander needs of a topic's normalizer (the feed's Normalizer, or the reader of connector dead letters). */
@@ -98,8 +86,8 @@ export interface MessageNormalizer {
   bulkPlanFor?(value: Buffer, headers: MessageHeaders): BulkPlan | undefined;
   /** Whether one of its mappings has a bulk plan: its messages then wait for the flush. */
   readonly takesBulkPath?: boolean;
-  /** A row the bulk path landed, by natural key: undefined, or the duplicate's dead letter. */
-  bulkRow?(value: Buffer, dataset: DatasetName, key: string): NormalizedMessage | undefined;
+  /** A row the bulk path landed (message `index` of `run`), by natural key: undefined, or the duplicate's dead letter. */
+  bulkRow?(dataset: DatasetName, key: string, run: RecordRun, index: number): NormalizedMessage | undefined;
 }
 
 /** At most this many of a dataset's newest files are read to recall its natural keys. */
@@ -206,12 +194,12 @@ export class Lander {
   /** The last flush, counted into stats once its offsets are committed. */
   private uncounted: { buffers: PartitionBuffer[]; files: number } | undefined;
   /** Messages waiting for the flush, in arrival order, and the (source, ingested-at) pairs of the buffered ones. */
-  private deferred: DeferredMessage[] = [];
+  private deferred = new DeferredLog<PartitionBuffer>();
   private metas: { source: string; ingestedAt: string }[] = [];
   private metaIndex = new Map<string, number>();
   private bulkTables = 0;
   /** Per bulk plan, deferred messages of this flush not yet handed to DuckDB; and the chunks that were. */
-  private unmapped = new Map<BulkPlan, DeferredMessage[]>();
+  private unmapped = new Map<BulkPlan, number[]>();
   private chunks: MappedChunk[] = [];
 
   constructor(private readonly options: LanderOptions) {
@@ -271,25 +259,19 @@ export class Lander {
       let headers: MessageHeaders = NO_HEADERS;
       let meta = -1;
       buffer.deferring = true;
+      this.deferred.addBatch(buffer, run);
       for (let i = 0; i < run.length; i++) {
         if (i === 0 || !run.sameHeaders(i, i - 1)) {
           headers = run.headers(i);
           meta = this.metaOf(sourceOf(headers, normalizer.feed), ingestedAt);
         }
         const value = run.value(i);
-        const entry: DeferredMessage = {
-          seq: this.deferred.length,
-          buffer,
-          run,
-          index: i,
-          meta,
-          plan: normalizer.bulkPlanFor(value, headers),
-        };
-        this.deferred.push(entry);
-        if (entry.plan) {
-          const waiting = this.unmapped.get(entry.plan);
-          if (waiting) waiting.push(entry);
-          else this.unmapped.set(entry.plan, [entry]);
+        const plan = normalizer.bulkPlanFor(value, headers);
+        const seq = this.deferred.push(i, meta, plan);
+        if (plan) {
+          const waiting = this.unmapped.get(plan);
+          if (waiting) waiting.push(seq);
+          else this.unmapped.set(plan, [seq]);
         }
         buffer.bytes += value.length;
       }
@@ -443,7 +425,7 @@ export class Lander {
   /** Forgets everything buffered (after a failure the worker re-reads from the committed offsets). */
   abandon(): void {
     this.buffers.clear();
-    this.deferred = [];
+    this.deferred = new DeferredLog();
     this.unmapped.clear();
     this.dropChunks(this.chunks.splice(0));
     this.metas = [];
@@ -466,7 +448,7 @@ export class Lander {
     for (const plan of [...this.unmapped.keys()]) this.mapChunk(plan);
     const chunks = this.chunks.splice(0);
     this.metas = [];
-    this.deferred = [];
+    this.deferred = new DeferredLog();
     this.metaIndex.clear();
     const bulk = await this.mapDeferred(deferred, metas, chunks);
     try {
@@ -483,9 +465,10 @@ export class Lander {
    * so a row sure now is sure then.
    */
   private mapChunk(plan: BulkPlan): void {
-    const entries = this.unmapped.get(plan);
+    const waiting = this.unmapped.get(plan);
     this.unmapped.delete(plan);
-    if (!entries || entries.length === 0) return;
+    if (!waiting || waiting.length === 0) return;
+    const deferred = this.deferred;
     const { writer } = this.options;
     const lane = this.bulkTables % MAPPING_LANES;
     const table = `bulk_rows_${process.pid}_${this.bulkTables++}`;
@@ -494,9 +477,9 @@ export class Lander {
     const done = (async (): Promise<ChunkResult> => {
       let file: string | undefined;
       try {
-        file = await writer.scratchFile('bulk', scratchLines(entries));
+        file = await writer.scratchFile('bulk', deferred.scratchLines(waiting));
         await writer.prepare(plan, lane);
-        const topic = entries[0]!.buffer.topic;
+        const topic = deferred.buffered(waiting[0]!).topic;
         await writer.run(`create table ${table} as ${plan.selectSql({ file, topic, metas, now })}`, lane);
         const [seqs, keys] = await writer.columns(
           `select seq::INTEGER, _key from ${table} where _ok order by seq`,
@@ -513,7 +496,7 @@ export class Lander {
         if (file) await writer.removeScratch(file).catch(() => {});
       }
     })();
-    this.chunks.push({ plan, messages: entries.length, done });
+    this.chunks.push({ plan, messages: waiting.length, done });
   }
 
   /** Drops the tables of chunks no flush will land (once their statements end). */
@@ -532,7 +515,7 @@ export class Lander {
    * record path. Returns the tables whose rows land (duplicates excluded).
    */
   private async mapDeferred(
-    deferred: readonly DeferredMessage[],
+    deferred: DeferredLog<PartitionBuffer>,
     metas: readonly { source: string; ingestedAt: string }[],
     chunks: readonly MappedChunk[],
   ): Promise<BulkRows[]> {
@@ -573,8 +556,10 @@ export class Lander {
       let fresh = new Map<DatasetName, string[]>();
       let landing: LandingText | undefined;
       let current: PartitionBuffer | undefined;
-      for (const entry of deferred) {
-        const { buffer, run, index } = entry;
+      for (let seq = 0; seq < deferred.length; seq++) {
+        const buffer = deferred.buffered(seq);
+        const run = deferred.run(seq);
+        const index = deferred.index(seq);
         if (buffer !== current) {
           if (current) this.keepLines(current, fresh);
           fresh = new Map();
@@ -582,8 +567,9 @@ export class Lander {
           landing = undefined;
         }
         const normalizer = this.options.normalizers.get(buffer.topic)!;
-        const meta = metas[entry.meta]!;
-        const cursor = entry.plan && sure.get(entry.plan);
+        const meta = metas[deferred.meta(seq)]!;
+        const plan = deferred.plan(seq);
+        const cursor = plan && sure.get(plan);
         if (cursor) {
           const parts = cursor.parts;
           while (cursor.part < parts.length && cursor.next >= parts[cursor.part]!.seqs.length) {
@@ -591,11 +577,11 @@ export class Lander {
             cursor.next = 0;
           }
           const part = parts[cursor.part];
-          if (part && part.seqs[cursor.next] === entry.seq) {
+          if (part && part.seqs[cursor.next] === seq) {
             const dataset = part.rows.dataset;
-            const duplicate = normalizer.bulkRow!(run.value(index), dataset, part.keys[cursor.next++] as string);
+            const duplicate = normalizer.bulkRow!(dataset, part.keys[cursor.next++] as string, run, index);
             if (duplicate) {
-              part.rows.duplicates.push(entry.seq);
+              part.rows.duplicates.push(seq);
               this.countMessage(buffer, run.message(index), meta.source, meta.ingestedAt, duplicate);
             } else {
               buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 0) + 1;
@@ -924,21 +910,6 @@ class LandingText {
     }
     return `${this.landing}${offset}}`;
   }
-}
-
-/** A bulk plan's scratch file: `{"s":seq,"p":partition,"o":offset,"m":meta,"v":<payload>}` lines (bulk-plan.ts). */
-function scratchLines(entries: readonly DeferredMessage[]): Buffer {
-  let size = 0;
-  for (const { run, index } of entries) size += run.valueEnd(index) - run.valueStart(index) + 96;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const { buffer, run, index, seq, meta } of entries) {
-    at += out.write(`{"s":${seq},"p":${buffer.partition},"o":${run.offset(index)},"m":${meta},"v":`, at, 'latin1');
-    at += run.chunk(index).copy(out, at, run.valueStart(index), run.valueEnd(index));
-    out[at++] = 0x7d;
-    out[at++] = 0x0a;
-  }
-  return out.subarray(0, at);
 }
 
 /** The rows of a bulk temp table that land, as the writer's partitioned copy takes them (columns, then dt). */

@@ -2,8 +2,9 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CityhubError } from '../errors.js';
 import { utc } from '../normalize/mappings/fields.js';
+import { parseSourceTime } from '../normalize/time.js';
 import { sqlString } from './sql-literal.js';
-import { compileTimeFormat, TimeFormatError, TimeParseFailure } from './time-format.js';
+import { autoLocalToSql, compileTimeFormat, TimeFormatError, TimeParseFailure } from './time-format.js';
 
 let instance: DuckDBInstance;
 let duck: DuckDBConnection;
@@ -187,6 +188,94 @@ describe('compileTimeFormat: the JS record path and the DuckDB bulk path agree',
     for (const zone of ['Europe/Berlin', 'America/New_York']) {
       expect(await viaDuckDb('YYYY-MM-DD HH:mm', zone, values)).toEqual(viaJs('YYYY-MM-DD HH:mm', zone, values));
     }
+  });
+});
+
+describe("autoLocalToSql: the bulk path reads auto's local form as parseSourceTime does", () => {
+  /** The instant of each text through the SQL, as epoch ms, or null where it yields NULL. */
+  async function viaSql(values: string[], offsetMinutes: number): Promise<(number | null)[]> {
+    const rows = values.map((value, index) => `(${index}, ${sqlString(value)})`).join(', ');
+    const reader = await duck.runAndReadAll(
+      `select epoch_ms(${autoLocalToSql('v', offsetMinutes)}) as t from (values ${rows}) as input(i, v) order by i`,
+    );
+    return reader.getRowObjects().map((row) => (row.t === null ? null : Number(row.t)));
+  }
+  /**
+   * parseSourceTime's instant, where the SQL reads the value at all: zoned forms and years before 1000 are left to
+   * the record path (NULL is "not sure", never a different instant).
+   */
+  function viaJs(values: string[], offsetMinutes: number): (number | null)[] {
+    return values.map((value) => {
+      if (/[zZ+]|[0-9]-[0-9]{2}:?[0-9]{2}$/.test(value.slice(10)) || /^0[0-9]{3}-/.test(value)) return null;
+      const ms = parseSourceTime(value, offsetMinutes * 60_000);
+      return Number.isNaN(ms) ? null : ms;
+    });
+  }
+
+  it('agrees on the edges of both of its readings (the cast of the common forms and the general one)', async () => {
+    const values = [
+      '2026-07-01 08:00:00',
+      '2026-07-01T08:00:00',
+      '2026-07-01 08:00',
+      '2026-07-01T08:00',
+      '2026-07-01 08:00:00.5',
+      '2026-07-01 08:00:00.05',
+      '2026-07-01 08:00:00.123',
+      '2026-07-01 08:00:00.1235',
+      '2026-07-01 08:00:00.9999',
+      '2026-07-01 08:00:00.999999',
+      '2026-07-01 23:59:59.9995',
+      '2024-02-29 23:59:59',
+      '2026-02-29 10:00:00',
+      '2100-02-29 10:00:00',
+      '2000-02-29 10:00:00',
+      '2026-04-31 00:00:00',
+      '2026-13-01 00:00:00',
+      '2026-00-10 00:00:00',
+      '2026-07-00 00:00:00',
+      '2026-07-01 24:00:00',
+      '2026-07-01 24:00',
+      '2026-07-01 23:60:00',
+      '2026-07-01 23:00:60',
+      '1000-01-01 00:00:00',
+      '0999-12-31 23:59:59',
+      '9999-12-31 23:59:59',
+      '2026-7-01 10:00:00',
+      '2026-07-01 8:00:00',
+      ' 2026-07-01 08:00:00',
+      '2026-07-01 08:00:00 ',
+      '2026-07-01  08:00:00',
+      '2026-07-01 08:00:00.',
+      '2026-07-01 08:00:00,5',
+      '2026-07-01',
+      '2026-07-01 08',
+      '2026-07-01 08:00:00+08',
+      '2026-07-01T08:00:00Z',
+      '２０２６-07-01 08:00:00',
+      '',
+    ];
+    for (const offset of [480, 0, -300]) expect(await viaSql(values, offset)).toEqual(viaJs(values, offset));
+  });
+
+  it('agrees on 2,000 random local times, some impossible, in every form it reads', async () => {
+    let seed = 4_242;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+    const values = Array.from({ length: 2000 }, () => {
+      const date = `${pad(990 + random(9020), 4)}-${pad(random(14))}-${pad(random(33))}`;
+      const time = `${pad(random(26))}:${pad(random(62))}`;
+      const seconds = [
+        ``,
+        `:${pad(random(62))}`,
+        `:${pad(random(60))}.${String(random(10_000_000)).slice(0, 1 + random(7))}`,
+      ][random(3)];
+      return `${date}${random(2) === 0 ? ' ' : 'T'}${time}${seconds}`;
+    });
+    expect((await viaSql(values, 480)).filter((t) => t !== null).length).toBeGreaterThan(500);
+    expect(await viaSql(values, 480)).toEqual(viaJs(values, 480));
   });
 });
 

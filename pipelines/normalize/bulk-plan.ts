@@ -196,7 +196,7 @@ export class BulkPlan {
       )
       select seq, _ok,
         case when _ok then ${key} end as _key,
-        case when _ok then strftime(make_timestamp(epoch_us(${event}) + ${8 * 3600 * 1_000_000}), '%Y-%m-%d') end as dt,
+        case when _ok then cast(cast(make_timestamp(epoch_us(${event}) + ${8 * 3600 * 1_000_000}) as DATE) as VARCHAR) end as dt,
         ${canonical.join(', ')},
         [${sources}][_meta + 1] as _source, [${ingested}][_meta + 1] as _ingested_at, ${sqlString(input.topic)} as _topic,
         _part_no as _partition, _off as _offset

@@ -1,6 +1,7 @@
 import type { Feed } from '../../connectors/types.js';
 import { type DataResource, type DatasetName, datasetMeta, datasets } from '../../schemas/index.js';
 import { type MessageHeaders, NO_HEADERS, SOURCE_HEADER } from '../bus/headers.js';
+import type { RecordRun } from '../bus/types.js';
 import { builtinMapping } from '../mapping/index.js';
 import { PersonalDataMasker, scrubAll } from '../privacy/masker.js';
 import { UNMASKABLE_KEY } from '../privacy/masking-producer.js';
@@ -447,9 +448,12 @@ export class Normalizer {
    * A row the bulk path mapped and checked, by its natural key: the message as normalize() would have made it — the
    * key remembered, or a duplicate dead-lettered with the record path's own dead letter.
    */
-  bulkRow(value: Buffer, dataset: DatasetName, key: string): NormalizedMessage | undefined {
+  bulkRow(dataset: DatasetName, key: string, run: RecordRun, index: number): NormalizedMessage | undefined {
     if (!this.windowOf(dataset).seen(key)) return undefined;
-    const deadLetter = this.deadLetter({}, value, { reason_code: 'duplicate', issues: this.duplicateIssue(dataset) });
+    const deadLetter = this.deadLetter({}, run.value(index), {
+      reason_code: 'duplicate',
+      issues: this.duplicateIssue(dataset),
+    });
     return { rows: [], deadLetters: [deadLetter], received: 1, landed: 0 };
   }
 
