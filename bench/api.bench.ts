@@ -15,17 +15,21 @@ import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promi
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { stringify } from 'yaml';
 import { tokenHash } from '../pipelines/api/tokens.js';
 import { queryMarts } from '../pipelines/models/query.js';
 import { runModels } from '../pipelines/models/run.js';
 import { packageRoot } from '../pipelines/package-root.js';
+import { benchArgs } from './bench-args.js';
 import { ensureMegacityLake, fullOptions, paths, readCatalogs } from './megacity/generate.js';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `Usage: npm run bench:api -- [--scale 1] [--connections 100] [--duration 20] [--marts FILE] [--memory-limit 4GiB]
+  --scale S          megacity scale of the lake the snapshot is built from (default 1: a year)
+  --connections N    concurrent connections (default 100)   --duration S  seconds per scenario (default 20)
+  --marts FILE       a marts snapshot of your own instead of the generated one`;
+const values = benchArgs(
+  {
     scale: { type: 'string', default: '1' },
     days: { type: 'string', default: '365' },
     connections: { type: 'string', default: '100' },
@@ -33,7 +37,8 @@ const { values } = parseArgs({
     marts: { type: 'string' },
     'memory-limit': { type: 'string', default: '4GiB' },
   },
-});
+  USAGE,
+);
 
 async function sqlFingerprint(): Promise<string> {
   const sqlDir = join(packageRoot(), 'sql');

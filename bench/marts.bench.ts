@@ -18,13 +18,14 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { compactLake } from '../pipelines/land/compact.js';
 import { LocalLakeStore } from '../pipelines/land/local-store.js';
 import { DataTestsFailedError } from '../pipelines/models/errors.js';
 import { runModels } from '../pipelines/models/run.js';
 import { packageRoot } from '../pipelines/package-root.js';
+import { benchArgs } from './bench-args.js';
 import {
   appendDay,
   ensureMegacityLake,
@@ -36,8 +37,14 @@ import {
 } from './megacity/generate.js';
 import { runReference } from './megacity/reference.js';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `Usage: npm run bench:marts -- [--scale 0.01] [--days 365] [--runs 3] [--seed 1] [--partitions 4]
+         [--dir DIR] [--regenerate] [--memory-limit 4GiB] [--compact]
+  --scale S         1 is a megacity year (24.2M 12345 cases, ~100M sensor readings); default 0.01
+  --dir DIR         where the generated lake is kept (default: a cache folder per options under the OS temp dir)
+  --regenerate      generate the lake again       --memory-limit  DuckDB's memory_limit for the builds
+  --compact         measure on a compacted copy of the lake (one file per day)`;
+const values = benchArgs(
+  {
     scale: { type: 'string', default: '0.01' },
     days: { type: 'string', default: '365' },
     runs: { type: 'string', default: '3' },
@@ -51,7 +58,8 @@ const { values } = parseArgs({
     child: { type: 'string' },
     marts: { type: 'string' },
   },
-});
+  USAGE,
+);
 
 interface ModelTiming {
   name: string;

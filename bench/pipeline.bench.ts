@@ -29,14 +29,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { accountingProblems } from './ingest/check.js';
 import { type BenchFeed, benchFeeds } from './ingest/feeds.js';
 import type { PipelineResult } from './ingest/pipeline-run.js';
 import type { Produced } from './ingest/produce.js';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `Usage: npm run bench -- [--records N] [--runs K] [--feed sensor|video|hotline|dept|all] [--seed S]
+                       [--bulk on|off] [--json]
+  --records N  records per feed (default 1000000)      --runs K  pipeline runs per feed (default 3)
+  --feed F     one feed, or all (default)               --seed S  payload generator seed (default 1)
+  --bulk off   landing.bulk off: the record path alone  --json    end with one JSON line per feed`;
+const values = benchArgs(
+  {
     records: { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '3' },
     feed: { type: 'string', default: 'all' },
@@ -45,7 +50,8 @@ const { values } = parseArgs({
     bulk: { type: 'string', default: 'on' },
     json: { type: 'boolean', default: false },
   },
-});
+  USAGE,
+);
 const records = Number(values.records);
 const runs = Number(values.runs);
 const feeds: readonly BenchFeed[] = values.feed === 'all' ? benchFeeds : [values.feed as BenchFeed];
@@ -55,9 +61,7 @@ if (
   !(runs > 0) ||
   !['on', 'off'].includes(values.bulk)
 ) {
-  console.error(
-    `usage: pipeline.bench.js [--records N] [--runs K] [--feed ${benchFeeds.join('|')}|all] [--seed S] [--bulk on|off] [--json]`,
-  );
+  console.error(USAGE);
   process.exit(2);
 }
 const now = Date.now();

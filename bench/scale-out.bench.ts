@@ -16,16 +16,20 @@
 import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startS3rver } from '../connectors/dept-files/s3rver-peer.js';
+import { benchArgs } from './bench-args.js';
 import { startBroker, startBurners } from './scale-out/peers.js';
 import { pipelineRun } from './scale-out/pipeline-run.js';
 import { type MeasuredRun, runLine, summary } from './scale-out/report.js';
 import { type BenchPath, benchPath, benchPaths, runResultSchema } from './scale-out/result.js';
 import { averagePayloadBytes, sensorPayloads } from './sensor-payloads.js';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `Usage: npm run bench:scale-out -- [--records N] [--runs K] [--burners B] [--profile]
+  --records N  sensor records per run (default 200000)     --runs K  rounds (default 3)
+  --burners B  \`yes > /dev/null\` processes beside the whole bench, to take cores away (default 0)
+  --profile    sample the pipeline processes' main thread and say which code its CPU went to`;
+const values = benchArgs(
+  {
     records: { type: 'string', default: '200000' },
     runs: { type: 'string', default: '3' },
     burners: { type: 'string', default: '0' },
@@ -36,7 +40,8 @@ const { values } = parseArgs({
     'broker-pid': { type: 'string' },
     's3-endpoint': { type: 'string' },
   },
-});
+  USAGE,
+);
 const records = Number(values.records);
 const BUCKET = 'bench-lake';
 
