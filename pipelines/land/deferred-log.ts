@@ -1,23 +1,29 @@
 /**
  * The messages of one flush whose normalizing waits for the flush (the bulk path, issue 12), in arrival order: a
- * message is its position (its `seq`) and four numbers, with no object per message. A flush holds hundreds of
- * thousands of them for seconds; as objects, every young-generation collection copied them all again.
+ * message is its position (its `seq`) and four numbers in one typed array, with no object per message. A flush holds
+ * hundreds of thousands of them for seconds; as objects, every young-generation collection copied them all again.
  */
 import type { RecordRun } from '../bus/types.js';
 import type { BulkPlan } from '../normalize/bulk-plan.js';
+import type { BufferPool } from './buffer-pool.js';
 
 export class DeferredLog<Buffered extends { partition: number }> {
   /** The batches the messages came in (one per Lander.add), each with the partition buffer it counts into. */
-  private readonly batches: { buffered: Buffered; run: RecordRun }[] = [];
-  private readonly plans: BulkPlan[] = [];
-  private readonly batchOf: number[] = [];
-  private readonly indexOf: number[] = [];
-  private readonly metaOf: number[] = [];
-  /** Index in `plans`, or -1 for a message the record path takes. */
-  private readonly planOf: number[] = [];
+  private batches: { buffered: Buffered; run: RecordRun }[] = [];
+  private plans: BulkPlan[] = [];
+  /** Per message: its batch, its index in the batch's run, its flush meta, its plan in `plans` (-1: none). */
+  private columns = new Int32Array(4 * 16_384);
+  private count = 0;
 
   get length(): number {
-    return this.batchOf.length;
+    return this.count;
+  }
+
+  /** Empties the log and keeps its memory for the next flush (new memory costs page faults as it fills). */
+  reset(): void {
+    this.batches = [];
+    this.plans = [];
+    this.count = 0;
   }
 
   /** Starts a batch: the messages pushed next are `run`'s. */
@@ -32,51 +38,65 @@ export class DeferredLog<Buffered extends { partition: number }> {
       p = this.plans.lastIndexOf(plan);
       if (p < 0) p = this.plans.push(plan) - 1;
     }
-    this.batchOf.push(this.batches.length - 1);
-    this.indexOf.push(index);
-    this.metaOf.push(meta);
-    this.planOf.push(p);
-    return this.batchOf.length - 1;
+    let at = this.count * 4;
+    if (at === this.columns.length) {
+      const grown = new Int32Array(this.columns.length * 2);
+      grown.set(this.columns);
+      this.columns = grown;
+    }
+    const columns = this.columns;
+    columns[at++] = this.batches.length - 1;
+    columns[at++] = index;
+    columns[at++] = meta;
+    columns[at] = p;
+    return this.count++;
   }
 
   buffered(seq: number): Buffered {
-    return this.batches[this.batchOf[seq]!]!.buffered;
+    return this.batches[this.columns[seq * 4]!]!.buffered;
   }
 
   run(seq: number): RecordRun {
-    return this.batches[this.batchOf[seq]!]!.run;
+    return this.batches[this.columns[seq * 4]!]!.run;
   }
 
   /** The message's index in its run. */
   index(seq: number): number {
-    return this.indexOf[seq]!;
+    return this.columns[seq * 4 + 1]!;
   }
 
   meta(seq: number): number {
-    return this.metaOf[seq]!;
+    return this.columns[seq * 4 + 2]!;
   }
 
   plan(seq: number): BulkPlan | undefined {
-    const p = this.planOf[seq]!;
+    const p = this.columns[seq * 4 + 3]!;
     return p < 0 ? undefined : this.plans[p];
   }
 
-  /** A bulk plan's scratch file of these messages: `{"s":seq,"p":partition,"o":offset,"m":meta,"v":<payload>}` lines. */
-  scratchLines(seqs: readonly number[]): Buffer {
+  /**
+   * A bulk plan's scratch file of these messages: `{"s":seq,"p":partition,"o":offset,"m":meta,"v":<payload>}` lines,
+   * written into a buffer of `pool` (a view of it is returned: give it back once written out).
+   */
+  scratchLines(seqs: readonly number[], pool: BufferPool): Buffer {
     let size = 0;
     for (const seq of seqs) {
       const run = this.run(seq);
-      const index = this.indexOf[seq]!;
+      const index = this.index(seq);
       size += run.valueEnd(index) - run.valueStart(index) + 96;
     }
-    const out = Buffer.allocUnsafe(size);
+    const out = pool.take(size);
     let at = 0;
     for (const seq of seqs) {
-      const { buffered, run } = this.batches[this.batchOf[seq]!]!;
-      const index = this.indexOf[seq]!;
-      const head = `{"s":${seq},"p":${buffered.partition},"o":${run.offset(index)},"m":${this.metaOf[seq]},"v":`;
+      const { buffered, run } = this.batches[this.columns[seq * 4]!]!;
+      const index = this.index(seq);
+      const head = `{"s":${seq},"p":${buffered.partition},"o":${run.offset(index)},"m":${this.meta(seq)},"v":`;
       at += out.write(head, at, 'latin1');
-      at += run.chunk(index).copy(out, at, run.valueStart(index), run.valueEnd(index));
+      // set() of a view: Buffer#copy's argument checks cost more than copying a payload this size.
+      const start = run.valueStart(index);
+      const end = run.valueEnd(index);
+      out.set(run.chunk(index).subarray(start, end), at);
+      at += end - start;
       out[at++] = 0x7d;
       out[at++] = 0x0a;
     }

@@ -1,5 +1,4 @@
 import { rename } from 'node:fs/promises';
-import type { DuckDBValue } from '@duckdb/node-api';
 import type { Feed } from '../../connectors/types.js';
 import type { DatasetName } from '../../schemas/index.js';
 import { NO_HEADERS, REPLAY_OF_HEADER, SOURCE_HEADER } from '../bus/headers.js';
@@ -13,10 +12,11 @@ import type {
   TopicPartition,
 } from '../bus/types.js';
 import { CityhubError } from '../errors.js';
-import type { BulkPlan } from '../normalize/bulk-plan.js';
+import { type BulkPlan, KEY_SEPARATOR, KEY_SEPARATOR_SQL } from '../normalize/bulk-plan.js';
 import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
 import { shanghaiDate } from '../normalize/time.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
+import { BufferPool } from './buffer-pool.js';
 import { type Column, datasetColumns, deadLetterColumns, naturalKeyTextSql } from './columns.js';
 import { DeferredLog } from './deferred-log.js';
 import { type DiscardScope, FlushJournals, JOURNAL_DIR } from './flush-journal.js';
@@ -138,7 +138,7 @@ interface MappedChunk {
 
 type ChunkResult =
   /** The table of mapped rows, and the `_ok` rows' sequence numbers and natural keys in sequence order. */
-  | { table: string; seqs: DuckDBValue[]; keys: DuckDBValue[] }
+  | { table: string; seqs: number[]; keys: string[] }
   /** The statement refused these payloads (or a bug in it): they take the record path. */
   | { refused: unknown }
   /** The machine failed (disk, memory): the flush fails and is retried as any flush is. */
@@ -195,12 +195,16 @@ export class Lander {
   private uncounted: { buffers: PartitionBuffer[]; files: number } | undefined;
   /** Messages waiting for the flush, in arrival order, and the (source, ingested-at) pairs of the buffered ones. */
   private deferred = new DeferredLog<PartitionBuffer>();
+  /** The last flush's log once walked, emptied for the next flush. */
+  private spareLog: DeferredLog<PartitionBuffer> | undefined;
   private metas: { source: string; ingestedAt: string }[] = [];
   private metaIndex = new Map<string, number>();
   private bulkTables = 0;
   /** Per bulk plan, deferred messages of this flush not yet handed to DuckDB; and the chunks that were. */
   private unmapped = new Map<BulkPlan, number[]>();
   private chunks: MappedChunk[] = [];
+  /** The chunks' scratch lines are written into these (one per mapping lane in flight, and one filling). */
+  private readonly scratchBuffers = new BufferPool(MAPPING_LANES + 1);
 
   constructor(private readonly options: LanderOptions) {
     this.now = options.now ?? Date.now;
@@ -448,9 +452,13 @@ export class Lander {
     for (const plan of [...this.unmapped.keys()]) this.mapChunk(plan);
     const chunks = this.chunks.splice(0);
     this.metas = [];
-    this.deferred = new DeferredLog();
+    this.deferred = this.spareLog ?? new DeferredLog();
+    this.spareLog = undefined;
     this.metaIndex.clear();
     const bulk = await this.mapDeferred(deferred, metas, chunks);
+    // Walked: nothing reads it any more (each chunk copied its messages when it was handed to DuckDB).
+    deferred.reset();
+    this.spareLog = deferred;
     try {
       return await this.write(taken, buffers, bulk);
     } finally {
@@ -474,19 +482,28 @@ export class Lander {
     const table = `bulk_rows_${process.pid}_${this.bulkTables++}`;
     const metas = this.metas;
     const now = this.now();
+    const topic = deferred.buffered(waiting[0]!).topic;
     const done = (async (): Promise<ChunkResult> => {
       let file: string | undefined;
       try {
-        file = await writer.scratchFile('bulk', deferred.scratchLines(waiting));
+        const lines = deferred.scratchLines(waiting, this.scratchBuffers);
+        try {
+          file = await writer.scratchFile('bulk', lines);
+        } finally {
+          this.scratchBuffers.give(lines);
+        }
         await writer.prepare(plan, lane);
-        const topic = deferred.buffered(waiting[0]!).topic;
         await writer.run(`create table ${table} as ${plan.selectSql({ file, topic, metas, now })}`, lane);
-        const [seqs, keys] = await writer.columns(
-          `select seq::INTEGER, _key from ${table} where _ok order by seq`,
+        // The `_ok` rows' seqs and natural keys, each as one text: two strings to decode and split, not a value per
+        // row (bulk-plan.ts KEY_SEPARATOR). NULLs when no row is `_ok`.
+        const [[seqText] = [], [keyText] = []] = await writer.columns(
+          `select string_agg(seq::VARCHAR, ',' order by seq), string_agg(_key, ${KEY_SEPARATOR_SQL} order by seq) from ${table} where _ok`,
           lane,
         );
-        // No rows, no columns: an empty result has no column vectors to read.
-        return { table, seqs: seqs ?? [], keys: keys ?? [] };
+        const seqs = typeof seqText === 'string' ? seqText.split(',').map(Number) : [];
+        const keys = typeof keyText === 'string' ? keyText.split(KEY_SEPARATOR) : [];
+        if (keys.length !== seqs.length) throw new Error(`${keys.length} natural keys for ${seqs.length} rows`);
+        return { table, seqs, keys };
       } catch (error) {
         await writer.run(`drop table if exists ${table}`, lane).catch(() => {});
         // The machine failing (disk, memory) is retried as any flush is. Anything else is the statement refusing
@@ -526,7 +543,7 @@ export class Lander {
      */
     const sure = new Map<
       BulkPlan,
-      { parts: { rows: BulkRows; seqs: DuckDBValue[]; keys: DuckDBValue[] }[]; part: number; next: number }
+      { parts: { rows: BulkRows; seqs: number[]; keys: string[] }[]; part: number; next: number }
     >();
     const tables: BulkRows[] = [];
     let machine: unknown;
@@ -579,7 +596,7 @@ export class Lander {
           const part = parts[cursor.part];
           if (part && part.seqs[cursor.next] === seq) {
             const dataset = part.rows.dataset;
-            const duplicate = normalizer.bulkRow!(dataset, part.keys[cursor.next++] as string, run, index);
+            const duplicate = normalizer.bulkRow!(dataset, part.keys[cursor.next++]!, run, index);
             if (duplicate) {
               part.rows.duplicates.push(seq);
               this.countMessage(buffer, run.message(index), meta.source, meta.ingestedAt, duplicate);

@@ -3,7 +3,7 @@
  * maps them (bulk-sql.ts), applies every rule of the canonical schema (schema-sql.ts), the region catalog and the
  * time plausibility, and marks each row `_ok` only where the record path is certain to land the same row. Rows not
  * `_ok` go to the record path, which alone writes dead letters; dedupe stays with the normalizer's key window, fed
- * the `_key` of each `_ok` row in bus order.
+ * the `_key` of each `_ok` row in bus order (a key holding a line break is not `_ok`: keys are read back joined by one).
  *
  * Scratch file: one line per payload, `{"s":seq,"p":partition,"o":offset,"m":meta,"v":<payload>}` (bulk-eligible.ts
  * lets through only payloads that are one object with distinct keys and no line break, so the wrapper holds them as
@@ -39,6 +39,13 @@ export interface BulkInput {
    */
   now: number;
 }
+
+/**
+ * Between the natural keys of a chunk's `_ok` rows when they are read back as one text (one string to decode, not one
+ * per row): a row whose key holds it is left to the record path.
+ */
+export const KEY_SEPARATOR = '\n';
+export const KEY_SEPARATOR_SQL = `chr(${KEY_SEPARATOR.charCodeAt(0)})`;
 
 export type BulkPlanResult = { ok: true; plan: BulkPlan } | { ok: false; reason: string };
 
@@ -192,15 +199,15 @@ export class BulkPlan {
         from ${measured ? measured.from : 'fielded'}
       ),
       checked as (
-        select *, coalesce(_sure and ${[...checks, region, ...plausible].join(' and ')}, false) as _ok from mapped
-      )
-      select seq, _ok,
-        case when _ok then ${key} end as _key,
-        case when _ok then cast(cast(make_timestamp(epoch_us(${event}) + ${8 * 3600 * 1_000_000}) as DATE) as VARCHAR) end as dt,
+        select *, coalesce(_sure and ${[...checks, region, ...plausible].join(' and ')}, false) as _checked from mapped
+      ),
+      keyed as (select *, case when _checked then ${key} end as _key from checked)
+      select seq, coalesce(_checked and not contains(_key, ${KEY_SEPARATOR_SQL}), false) as _ok, _key,
+        case when _checked then cast(cast(make_timestamp(epoch_us(${event}) + ${8 * 3600 * 1_000_000}) as DATE) as VARCHAR) end as dt,
         ${canonical.join(', ')},
         [${sources}][_meta + 1] as _source, [${ingested}][_meta + 1] as _ingested_at, ${sqlString(input.topic)} as _topic,
         _part_no as _partition, _off as _offset
-      from checked`;
+      from keyed`;
   }
 
   /**
