@@ -54,7 +54,10 @@ marts were built from; docs/lake.md "S3"): \`cityhub models run\` brings it up t
                   cityhub query "select * from mart_hotline where region_code = $region" --param region=330106
   --format table  aligned for a terminal; shows the first 10,000 rows and counts the rest
   --format csv    RFC 4180 with a header row
-  --format json   an array of row objects`;
+  --format json   an array of row objects
+  --config FILE   the config whose marts and lake are queried: only the keys naming its files are read (data_dir,
+                  bus, lake, models.marts_path, models.sql_dir); a config whose other keys are wrong still queries
+  --marts FILE    another marts file`;
 
 const modelsHelp = `Usage: cityhub models run [--select MODEL[+]]… [--full-refresh] [--config FILE]
        cityhub models test [--config FILE]

@@ -105,13 +105,14 @@ async function commandQuery(args: string[], io: CliIo): Promise<number> {
   const format = values.format as RowFormat;
   if (!['table', 'csv', 'json'].includes(format))
     throw new UsageError(`--format must be table, csv or json (got ${format})`);
-  // The marts' query and row formats only: not the models runner (models/index.js) and what it loads.
-  const [{ loadConfig }, { streamQuery }, { createRowWriter }] = await Promise.all([
-    import('../config/load.js'),
+  // The marts' query and row formats only: not the models runner (models/index.js) and what it loads. The config's
+  // paths are read as written; only a config whose path keys are not usable is loaded whole, to say what is wrong.
+  const [{ pathsAsWritten }, { streamQuery }, { createRowWriter }] = await Promise.all([
+    import('../config/paths.js'),
     import('../models/query.js'),
     import('../models/format.js'),
   ]);
-  const { paths } = loadConfig(values.config);
+  const paths = pathsAsWritten(values.config) ?? (await import('../config/load.js')).loadConfig(values.config).paths;
   const martsPath = values.marts ? resolve(values.marts) : paths.martsPath;
   // Each chunk is written before the next is fetched, waiting for stdout to drain: memory stays flat however
   // large the result.

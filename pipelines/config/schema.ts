@@ -6,6 +6,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_LIMIT } from '../bus/embed
 import { kafkaBusOptionsSchema } from '../bus/kafka/options.js';
 import { indicatorSettingsSchema } from '../models/indicator-settings.js';
 import { defaultPersonalFieldNames } from '../privacy/masker.js';
+import { DEFAULT_DATA_DIR } from './paths.js';
 
 /**
  * The config file's schema. It is also its documentation: every key has a description, and
@@ -520,7 +521,7 @@ export const hubConfig = z
       .enum(['city', 'province', 'national'])
       .default('city')
       .describe('platform tier of this hub: a city hub lands raw data; province and national hubs roll up those below'),
-    data_dir: z.string().default('data').describe('where the bus, lake and marts live unless set one by one'),
+    data_dir: z.string().default(DEFAULT_DATA_DIR).describe('where the bus, lake and marts live unless set one by one'),
     bus: z.discriminatedUnion('type', [embeddedBus, kafkaBus]).prefault({ type: 'embedded' }),
     topics: topicDefaults.prefault({}),
     lake: z

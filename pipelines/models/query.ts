@@ -12,7 +12,7 @@ import {
   type DuckDBValue,
   StatementType,
 } from '@duckdb/node-api';
-import { literal } from './columns.js';
+import { sqlString } from '../mapping/sql-literal.js';
 import { FileAccessQueryError, MartsFileError, MartsQueryError, ReadOnlyQueryError } from './errors.js';
 
 /** A JSON-friendly cell value. */
@@ -120,7 +120,8 @@ export async function openMartsReadOnly(
     const connection = await instance.connect();
     // allowed_directories can only be set while external access is still on, and external access cannot be turned
     // back on once off: set the list, then close the door, then lock the configuration.
-    if (lakeDir !== undefined) await connection.run(`set allowed_directories = [${literal(directoryPrefix(lakeDir))}]`);
+    if (lakeDir !== undefined)
+      await connection.run(`set allowed_directories = [${sqlString(directoryPrefix(lakeDir))}]`);
     await connection.run('set enable_external_access = false');
     await connection.run('set lock_configuration = true');
     return { instance, connection };
