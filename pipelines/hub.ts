@@ -27,6 +27,7 @@ import { S3LakeStore } from './land/s3-store.js';
 import type { LakeStore } from './land/store.js';
 import { compileMapping } from './mapping/compile.js';
 import { builtinMapping } from './mapping/index.js';
+import { BuildThread } from './models/build-thread.js';
 import { DataTestsFailedError } from './models/errors.js';
 import {
   describeLakeSync,
@@ -369,6 +370,9 @@ async function runRoles(
 
   let building: Promise<RunSummary['marts']> | undefined;
   const federation = memberSeedsOf(loaded);
+  // Builds run off this thread, whose event loop the connectors and the lander keep busy (models/build-thread.ts).
+  const buildThread = runs('models') ? new BuildThread() : undefined;
+  buildThread?.start();
   const buildMartsOnce = async (): Promise<RunSummary['marts']> => {
     const t0 = Date.now();
     // Several models processes may share the marts location: one builds, the others skip this turn.
@@ -389,6 +393,7 @@ async function runRoles(
         lookbackDays: config.models.lookback_days,
         ...(config.models.memory_limit === undefined ? {} : { memoryLimit: config.models.memory_limit }),
         ...(federation === undefined ? {} : { federation }),
+        ...(buildThread === undefined ? {} : { thread: buildThread }),
         signal,
       });
     });
@@ -674,6 +679,7 @@ async function runRoles(
       log.error({ err: error }, 'building the marts failed');
     }
   }
+  await buildThread?.close();
   await api?.close();
   s3Store?.client.destroy();
   dataDirLock?.release();

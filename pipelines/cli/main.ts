@@ -69,7 +69,11 @@ async function commandRun(args: string[], io: CliIo): Promise<number> {
       signals++;
       if (signals > 1) {
         log.warn({ signal }, 'second signal: exiting without draining');
-        process.exit(130);
+        // A marts build in its thread is cut short first: exiting while DuckDB works for a thread aborts the process.
+        void import('../models/build-thread.js')
+          .then(({ stopBuildThreads }) => stopBuildThreads())
+          .finally(() => process.exit(130));
+        return;
       }
       log.info({ signal }, 'stopping gracefully (send again to force)');
       resolveStop();

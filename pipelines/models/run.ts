@@ -5,11 +5,12 @@ import { recoverCompactions } from '../land/compact-recover.js';
 import { LocalLakeStore } from '../land/local-store.js';
 import type { LakeStore } from '../land/store.js';
 import { type BuildOptions, type BuildOutcome, buildModels, type ModelRunStat } from './build.js';
+import type { BuildThread } from './build-thread.js';
 import { type DataTestResult, failedTests, runDataTests } from './data-tests.js';
 import { DataTestsFailedError, MartsFileError } from './errors.js';
 import type { IndicatorSettingsInput } from './indicator-settings.js';
 import type { MemberSeedsOptions } from './member-seeds.js';
-import { loadProject } from './project.js';
+import { loadProject, type ModelProject } from './project.js';
 import { openMartsReadOnly } from './query.js';
 import type { ModelCatalogs } from './seeds.js';
 
@@ -54,6 +55,11 @@ export interface ModelsRunOptions {
   federation?: MemberSeedsOptions;
   /** Aborts when the build lost its right to publish (the models build lock, build-lock.ts): checked before it does. */
   signal?: AbortSignal;
+  /**
+   * Build in this thread instead of the caller's (the hub: its event loop, busy with ingest, would otherwise delay
+   * each of the build's hundreds of awaited steps). Publishing stays with the caller.
+   */
+  thread?: BuildThread;
 }
 
 export interface ModelsRunResult {
@@ -124,6 +130,77 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
+/** What a build needs to make its marts file, as plain data (it may cross to a build thread). */
+export interface BuildIntoFileRequest {
+  /** The new database file, `<martsPath>.building-<pid>`: created, built, checkpointed and closed. */
+  buildingPath: string;
+  sqlDir: string;
+  memoryLimit?: string;
+  options: Omit<BuildOptions, 'onProgress'>;
+}
+
+function buildOptionsOf(o: ModelsRunOptions, martsPath: string): BuildIntoFileRequest['options'] {
+  return {
+    lakeDir: o.lakeDir,
+    martsPath,
+    regionCode: o.regionCode,
+    catalogs: o.catalogs,
+    now: o.now ?? new Date(),
+    ...(o.indicators === undefined ? {} : { indicators: o.indicators }),
+    ...(o.fullRefresh === undefined ? {} : { fullRefresh: o.fullRefresh }),
+    ...(o.select === undefined ? {} : { select: o.select }),
+    ...(o.lookbackDays === undefined ? {} : { lookbackDays: o.lookbackDays }),
+    ...(o.federation === undefined ? {} : { federation: o.federation }),
+  };
+}
+
+/**
+ * Creates the building database, builds every model into it and checkpoints it; the file is closed on return,
+ * built or not (the caller removes a failed one). Runs in this thread or in a build thread (build-thread.ts).
+ */
+export async function buildIntoFile(
+  request: BuildIntoFileRequest,
+  project: ModelProject,
+  onProgress?: BuildOptions['onProgress'],
+  /** Cuts the build short: its statements are interrupted until it ends (it then fails). */
+  interrupt?: AbortSignal,
+): Promise<BuildOutcome> {
+  const { buildingPath } = request;
+  const settings = request.memoryLimit === undefined ? undefined : { memory_limit: request.memoryLimit };
+  const instance = await DuckDBInstance.create(buildingPath, settings).catch((err: unknown) => {
+    throw new MartsFileError(buildingPath, 'prepare', err);
+  });
+  const connection = await instance.connect().catch((err: unknown) => {
+    instance.closeSync();
+    throw new MartsFileError(buildingPath, 'prepare', err);
+  });
+  // An interrupt between two statements is lost (each statement starts uninterrupted): repeat it until the end.
+  let interrupting: NodeJS.Timeout | undefined;
+  const interruptNow = () => {
+    connection.interrupt();
+    interrupting ??= setInterval(() => connection.interrupt(), 10);
+  };
+  if (interrupt?.aborted) interruptNow();
+  else interrupt?.addEventListener('abort', interruptNow, { once: true });
+  try {
+    const result = await buildModels(connection, project, {
+      ...request.options,
+      ...(onProgress === undefined ? {} : { onProgress }),
+    });
+    try {
+      await connection.run('checkpoint');
+    } catch (err) {
+      throw new MartsFileError(buildingPath, 'checkpoint', err);
+    }
+    return result;
+  } finally {
+    interrupt?.removeEventListener('abort', interruptNow);
+    clearInterval(interrupting);
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
 /**
  * Builds every model into `<martsPath>.building-<pid>`, runs the header tests, drops the views that read the lake
  * (so the file is self-contained), fsyncs and renames it over martsPath: readers see the old file or the new one,
@@ -133,7 +210,13 @@ async function fsyncPath(path: string): Promise<void> {
  * Leftover building files of killed builds (pids no longer alive) are removed first.
  */
 export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
-  const project = await loadProject(o.sqlDir);
+  // Loaded first, so a broken model file fails before anything is written. A build thread loads its own: this
+  // thread, when it has one, is busy (the hub's), and reading the project here cost it a turn of its loop per file.
+  const { thread } = o;
+  const buildFile: (request: BuildIntoFileRequest) => Promise<BuildOutcome> =
+    thread === undefined
+      ? await loadProject(o.sqlDir).then((project) => (request) => buildIntoFile(request, project, o.onProgress))
+      : (request) => thread.build(request, o.onProgress);
   const martsPath = resolve(o.martsPath);
   return serialized(martsPath, async () => {
     const buildingPath = `${martsPath}.building-${process.pid}`;
@@ -148,29 +231,13 @@ export async function runModels(o: ModelsRunOptions): Promise<ModelsRunResult> {
     }
     let result: BuildOutcome;
     try {
-      const settings = o.memoryLimit === undefined ? undefined : { memory_limit: o.memoryLimit };
-      const instance = await DuckDBInstance.create(buildingPath, settings).catch((err: unknown) => {
-        throw new MartsFileError(buildingPath, 'prepare', err);
-      });
-      const connection = await instance.connect().catch((err: unknown) => {
-        instance.closeSync();
-        throw new MartsFileError(buildingPath, 'prepare', err);
-      });
-      try {
-        result = await buildModels(connection, project, {
-          ...o,
-          martsPath,
-          now: o.now ?? new Date(),
-        });
-        try {
-          await connection.run('checkpoint');
-        } catch (err) {
-          throw new MartsFileError(buildingPath, 'checkpoint', err);
-        }
-      } finally {
-        connection.closeSync();
-        instance.closeSync();
-      }
+      const request: BuildIntoFileRequest = {
+        buildingPath,
+        sqlDir: o.sqlDir,
+        ...(o.memoryLimit === undefined ? {} : { memoryLimit: o.memoryLimit }),
+        options: buildOptionsOf(o, martsPath),
+      };
+      result = await buildFile(request);
       await rm(`${buildingPath}.wal`, { force: true }); // checkpointed and closed: nothing is left in it
       const blocking = failedTests(result.tests, 'error');
       if (blocking.length > 0) throw new DataTestsFailedError(martsPath, blocking, result.tests);
