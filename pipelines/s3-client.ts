@@ -1,4 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from './s3-sdk.js';
 
 /** The S3 connection keys a config gives (the S3 lake and dept-files' S3 source share them). */
 export interface S3ConnectionConfig {
@@ -11,7 +12,7 @@ export interface S3ConnectionConfig {
 
 /** A client for an S3-compatible store (AWS, MinIO, OSS, COS…) from the config's connection keys. */
 export function s3ClientOf(config: S3ConnectionConfig): S3Client {
-  return new S3Client({
+  return new (s3Sdk().S3Client)({
     region: config.region,
     forcePathStyle: config.force_path_style,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),

@@ -22,6 +22,9 @@ interface HistoryMarker {
   files: number;
 }
 
+/** History files written at once (each is written, fsynced and renamed on its own). */
+const HISTORY_WRITES_AT_ONCE = 8;
+
 export class DemoInbox {
   private created = false;
 
@@ -46,7 +49,12 @@ export class DemoInbox {
     const marker = await this.readMarker();
     if (marker?.history === history && marker.files === files.length) return 0;
     let written = 0;
-    for (const file of files) if (await this.write(file)) written++;
+    // Several at a time: each file is fsynced, and the hub's connectors start only once all of them are written.
+    let next = 0;
+    const writeNext = async () => {
+      while (next < files.length) if (await this.write(files[next++]!)) written++;
+    };
+    await Promise.all(Array.from({ length: Math.min(HISTORY_WRITES_AT_ONCE, files.length) }, writeNext));
     for (const format of deptFileFormats) await syncFolder(join(this.root, format));
     await this.writeAtomically(
       this.root,

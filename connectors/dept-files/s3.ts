@@ -3,7 +3,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../../pipelines/s3-sdk.js';
 import type { S3SourceConfig } from './config.js';
 import type { DeliverySource, SourceFile } from './folder.js';
 
@@ -27,7 +28,7 @@ export class S3Source implements DeliverySource {
     let token: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({
+        new (s3Sdk().ListObjectsV2Command)({
           Bucket: this.config.bucket,
           Prefix: this.config.prefix,
           MaxKeys: this.config.max_keys,
@@ -62,7 +63,7 @@ export class S3Source implements DeliverySource {
     await mkdir(this.spoolDir, { recursive: true });
     // One object at a time: a fixed name, so a crash leaves at most one spool file behind.
     const path = join(this.spoolDir, 'object.download');
-    const object = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), {
+    const object = await this.client.send(new (s3Sdk().GetObjectCommand)({ Bucket: this.config.bucket, Key: key }), {
       abortSignal: this.signal,
     });
     await pipeline(object.Body as Readable, createWriteStream(path));

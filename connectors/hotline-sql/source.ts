@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import type { HotlineCursor, SourceOrder } from '../hotline-cursor/cursor.js';
 import { HotlineSourceError } from '../hotline-cursor/errors.js';
 import { instantKey, isoText } from '../hotline-cursor/instant.js';
@@ -6,7 +7,12 @@ import type { OrderPage, OrderSource, UnusableOrder } from '../hotline-cursor/po
 import type { HotlineSqlConnectorConfig } from './config.js';
 import { CURSOR_AT, CURSOR_ID, cursorQuery } from './query.js';
 
-const { Pool, types } = pg;
+/** pg, loaded by the first PostgreSQL source: a hub without one (npm start) starts without loading it. */
+let loaded: typeof pg | undefined;
+function pgModule(): typeof pg {
+  loaded ??= createRequire(import.meta.url)('pg') as typeof pg;
+  return loaded;
+}
 
 /** PostgreSQL type OIDs whose JavaScript values would not survive JSON as the source wrote them. */
 const TIMESTAMPTZ = 1184;
@@ -25,7 +31,7 @@ const jsonTypes = {
     if (oid === TIMESTAMP) return (text: string) => text.replace(' ', 'T');
     if (oid === DATE || oid === BYTEA) return (text: string) => text;
     // biome-ignore lint/suspicious/noExplicitAny: pg's overloads differ by format; the default parser is what we want.
-    return types.getTypeParser(oid, format as any);
+    return pgModule().types.getTypeParser(oid, format as any);
   },
 };
 
@@ -36,14 +42,14 @@ const jsonTypes = {
  */
 export class HotlineSqlSource implements OrderSource<true> {
   readonly name: string;
-  private readonly pool: InstanceType<typeof Pool>;
+  private readonly pool: pg.Pool;
   private readonly withCursor: string;
   private readonly fromStart: string;
 
   constructor(private readonly config: HotlineSqlConnectorConfig) {
     const url = new URL(config.connection_string);
     this.name = `postgres://${url.host}${url.pathname} ${config.schema ? `${config.schema}.` : ''}${config.table}`;
-    this.pool = new Pool({
+    this.pool = new (pgModule().Pool)({
       connectionString: config.connection_string,
       max: config.pool_size,
       connectionTimeoutMillis: config.connect_timeout_ms,

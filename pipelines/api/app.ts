@@ -10,15 +10,7 @@ import type { z } from 'zod';
 import { type JsValue, toJsValue } from '../models/query.js';
 import type { HubStatus } from '../ops/hub-status.js';
 import type { AuditLog } from './audit.js';
-import {
-  arrowBody,
-  csvBody,
-  mediaTypes,
-  negotiate,
-  type ResponseFormat,
-  type ResultSet,
-  rowObjects,
-} from './formats.js';
+import { csvBody, mediaTypes, negotiate, type ResponseFormat, type ResultSet, rowObjects } from './formats.js';
 import { openApiDocument } from './openapi.js';
 import { aggregatesQuery, describeParamError, indicatorsQuery } from './params.js';
 import { RateLimiter } from './rate-limit.js';
@@ -222,7 +214,7 @@ export function buildApiApp(o: ApiAppOptions): FastifyInstance {
         let hit = cacheable ? cache.get(key) : undefined;
         if (hit === undefined) {
           const answered = await answer(q, grant, lease, request);
-          hit = encode(answered, format, lease.info, request.query as { bom?: string });
+          hit = await encode(answered, format, lease.info, request.query as { bom?: string });
           if (cacheable) cache.set(key, hit);
         }
         request.auditRows = hit.rows;
@@ -381,12 +373,17 @@ function withOffset(url: string, offset: number): string {
   return `${parsed.pathname}${parsed.search}`;
 }
 
-function encode(answer: Answer, format: ResponseFormat, info: SnapshotInfo, query: { bom?: string }): Encoded {
+async function encode(
+  answer: Answer,
+  format: ResponseFormat,
+  info: SnapshotInfo,
+  query: { bom?: string },
+): Promise<Encoded> {
   const headers: Record<string, string> = { 'content-type': mediaTypes[format] };
   if (answer.next !== undefined) headers.link = `<${answer.next}>; rel="next"`;
   const rows = answer.result.rows.length;
   if (format === 'csv') return { body: csvBody(answer.result, query.bom === 'true'), rows, headers };
-  if (format === 'arrow') return { body: arrowBody(answer.result), rows, headers };
+  if (format === 'arrow') return { body: (await import('./arrow-body.js')).arrowBody(answer.result), rows, headers };
   const envelope = {
     snapshot_id: info.snapshotId,
     data_cutoff: info.dataCutoff,

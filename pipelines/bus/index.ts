@@ -1,6 +1,5 @@
 import type { HubConfig } from '../config/schema.js';
 import { openEmbeddedBus } from './embedded/index.js';
-import { openKafkaBus } from './kafka/index.js';
 import type { Bus } from './types.js';
 
 /** Opens the configured bus implementation; `baseDir` (the config's folder) resolves the files the config names. */
@@ -16,6 +15,8 @@ export async function openBus(config: HubConfig['bus'], paths: { busDir: string;
       });
     case 'kafka': {
       const { type: _, ...options } = config;
+      // kafkajs is loaded only by a hub whose bus is Kafka: the embedded bus (npm start) starts without it.
+      const { openKafkaBus } = await import('./kafka/index.js');
       return openKafkaBus(options, { baseDir: paths.baseDir });
     }
   }

@@ -12,21 +12,11 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3LakeConfig } from '../config/schema.js';
 import { CityhubError } from '../errors.js';
 import { s3ClientOf } from '../s3-client.js';
+import { s3Sdk } from '../s3-sdk.js';
 import { type LakeObject, type LakeObjectSource, mirrorObject } from './lake-mirror.js';
 import type { LakeStore } from './store.js';
 import { walkFiles } from './walk-files.js';
@@ -165,7 +155,7 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
     }
     // DeleteObject succeeds for a key that is already gone.
     await this.send('delete', relPath, () =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(relPath) })),
+      this.client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: this.bucket, Key: this.key(relPath) })),
     );
     await rm(join(this.mirrorDir, relPath), { force: true });
     // And its ETag record (lake-mirror.ts): a sync never visits records of files gone, and compaction removes many.
@@ -176,7 +166,12 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
     const body = Buffer.from(text);
     await this.send('write', relPath, () =>
       this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: this.key(relPath), Body: body, ContentMD5: md5(body) }),
+        new (s3Sdk().PutObjectCommand)({
+          Bucket: this.bucket,
+          Key: this.key(relPath),
+          Body: body,
+          ContentMD5: md5(body),
+        }),
       ),
     );
   }
@@ -190,7 +185,9 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
 
   async readSmall(relPath: string): Promise<string | undefined> {
     try {
-      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(relPath) }));
+      const object = await this.client.send(
+        new (s3Sdk().GetObjectCommand)({ Bucket: this.bucket, Key: this.key(relPath) }),
+      );
       return await object.Body!.transformToString('utf8');
     } catch (error) {
       if ((error as SdkError).name === 'NoSuchKey') return undefined;
@@ -229,7 +226,7 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
 
   async download(relPath: string, localPath: string): Promise<{ etag: string; size: number }> {
     const object = await this.send('download', relPath, () =>
-      this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(relPath) })),
+      this.client.send(new (s3Sdk().GetObjectCommand)({ Bucket: this.bucket, Key: this.key(relPath) })),
     );
     try {
       await pipeline(object.Body as Readable, createWriteStream(localPath));
@@ -251,7 +248,7 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
     do {
       const page = await this.send('list', prefix, () =>
         this.client.send(
-          new ListObjectsV2Command({
+          new (s3Sdk().ListObjectsV2Command)({
             Bucket: this.bucket,
             Prefix: prefix,
             ...(token ? { ContinuationToken: token } : {}),
@@ -286,7 +283,12 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
           // Content-MD5: the store refuses bytes damaged on the way (BadDigest) instead of keeping them.
           () =>
             this.client.send(
-              new PutObjectCommand({ Bucket: this.bucket, Key: this.key(relPath), Body: body, ContentMD5: md5(body) }),
+              new (s3Sdk().PutObjectCommand)({
+                Bucket: this.bucket,
+                Key: this.key(relPath),
+                Body: body,
+                ContentMD5: md5(body),
+              }),
             ),
         );
       } else await this.uploadInParts(relPath, file, size);
@@ -294,7 +296,7 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
       await file.close();
     }
     const head = await this.send('verify', relPath, () =>
-      this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(relPath) })),
+      this.client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: this.bucket, Key: this.key(relPath) })),
     );
     if (head.ContentLength !== size)
       throw new LakeStoreError(
@@ -316,7 +318,7 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
   ): Promise<void> {
     const Key = this.key(relPath);
     const created = await this.send('upload', relPath, () =>
-      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key })),
+      this.client.send(new (s3Sdk().CreateMultipartUploadCommand)({ Bucket: this.bucket, Key })),
     );
     const UploadId = created.UploadId!;
     try {
@@ -327,7 +329,7 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
         const body = buffer.subarray(0, bytesRead);
         const part = await this.send('upload', relPath, () =>
           this.client.send(
-            new UploadPartCommand({
+            new (s3Sdk().UploadPartCommand)({
               Bucket: this.bucket,
               Key,
               UploadId,
@@ -341,11 +343,18 @@ export class S3LakeStore implements LakeStore, LakeObjectSource {
       }
       await this.send('upload', relPath, () =>
         this.client.send(
-          new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } }),
+          new (s3Sdk().CompleteMultipartUploadCommand)({
+            Bucket: this.bucket,
+            Key,
+            UploadId,
+            MultipartUpload: { Parts: parts },
+          }),
         ),
       );
     } catch (error) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => {});
+      await this.client
+        .send(new (s3Sdk().AbortMultipartUploadCommand)({ Bucket: this.bucket, Key, UploadId }))
+        .catch(() => {});
       throw error;
     }
   }
