@@ -167,6 +167,27 @@ describe('Lander.flush writes the lake layout of docs/lake.md', () => {
     ]);
   });
 
+  it("gives each partition's dead letters their own file, dated by the flush, holding only that partition's", async () => {
+    const { lander: l, store } = await lander('lake');
+    l.add(mixed());
+    l.add(batch(3, 7, ['{broken', { ...gas, dev: 'GAS-330106-0300', val: 'x' }, { ...gas, dev: 'GAS-330106-0301' }]));
+    l.add(batch(5, 40, [{ ...gas, dev: 'GAS-330106-0500' }]));
+    await l.flush();
+    const other = 'raw.sensor~3~00000000000000000007~00000000000000000009.parquet';
+    expect((await store.list()).filter((path) => path.startsWith('_dlq/')).sort()).toEqual([
+      `_dlq/sensor/dt=2026-08-02/${range}`,
+      `_dlq/sensor/dt=2026-08-02/${other}`,
+    ]);
+    const offsets = async (file: string) =>
+      (
+        await query(
+          `select _partition, _offset from '${join(dir, 'lake', '_dlq', 'sensor', 'dt=2026-08-02', file)}' order by _offset`,
+        )
+      ).map((r) => `${r._partition}:${r._offset}`);
+    expect(await offsets(range)).toEqual(['0:102', '0:104']);
+    expect(await offsets(other)).toEqual(['3:7', '3:8']);
+  });
+
   it('lands readings with canonical values and physical types DuckDB reads back (TIMESTAMPTZ, DOUBLE, BIGINT)', async () => {
     const { lander: l } = await lander('lake');
     l.add(mixed());
