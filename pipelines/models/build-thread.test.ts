@@ -248,5 +248,9 @@ describe('transferError / reviveError', () => {
     expect(revived).toMatchObject({ name: 'VendorError', message: 'vendor failed', code: 'E42' });
     expect('handle' in revived).toBe(false);
     expect(reviveError(transferError('a string'))).toMatchObject({ name: 'Error', message: 'a string' });
+    // A name that is a key of every object is no class of the table.
+    const inherited = reviveError({ name: 'constructor', message: 'odd', fields: {} });
+    expect(Object.getPrototypeOf(inherited)).toBe(Error.prototype);
+    expect(inherited).toMatchObject({ name: 'constructor', message: 'odd' });
   });
 });

@@ -145,16 +145,18 @@ export async function stopBuildThreads(timeoutMs = 5_000): Promise<void> {
 }
 
 /** The errors a build throws, by class name, so that the caller can tell them apart as if thrown in its thread. */
-const errorClasses: Record<string, new (...args: never[]) => Error> = {
-  CityhubError,
-  DataTestsFailedError,
-  MartsFileError,
-  MartsQueryError,
-  ModelBuildError,
-  ModelCycleError,
-  ModelDefinitionError,
-  UnknownModelSelectedError,
-};
+const errorClasses = new Map<string, new (...args: never[]) => Error>(
+  [
+    CityhubError,
+    DataTestsFailedError,
+    MartsFileError,
+    MartsQueryError,
+    ModelBuildError,
+    ModelCycleError,
+    ModelDefinitionError,
+    UnknownModelSelectedError,
+  ].map((cls) => [cls.name, cls]),
+);
 
 /** An error as plain, cloneable data: own fields that cannot be cloned are left out; the cause keeps its message. */
 export function transferError(error: unknown): TransferredError {
@@ -180,7 +182,7 @@ export function transferError(error: unknown): TransferredError {
 
 /** The transferred error as an instance of its class (its constructor is not re-run: the message is as thrown). */
 export function reviveError(transferred: TransferredError): Error {
-  const cls = errorClasses[transferred.name] ?? Error;
+  const cls = errorClasses.get(transferred.name) ?? Error;
   const error = Object.create(cls.prototype) as Error;
   Object.defineProperty(error, 'message', { value: transferred.message, writable: true, configurable: true });
   if (transferred.stack !== undefined)
