@@ -57,8 +57,11 @@ interface PartitionBuffer {
   startedAt: number;
   /** Bus generation tag for the file names. */
   generation?: string;
-  /** Per dataset, NDJSON chunks: each batch's lines joined at once, so a buffered row is one flat string's bytes. */
-  datasets: Map<DatasetName, string[]>;
+  /**
+   * Per dataset, NDJSON chunks: each batch's lines joined and encoded at once, so a buffered row costs its UTF-8 bytes
+   * (not a string's one or two bytes a character on the heap) and the flush writes them as they are.
+   */
+  datasets: Map<DatasetName, Buffer[]>;
   deadLetters: string[];
   counts: FeedCounts;
   /** Of counts.dead_lettered, the records per reason_code. */
@@ -396,12 +399,13 @@ export class Lander {
     }
   }
 
-  /** A batch's new NDJSON lines, joined once per dataset into the buffer's chunks. */
+  /** A batch's new NDJSON lines, joined and encoded once per dataset into the buffer's chunks. */
   private keepLines(buffer: PartitionBuffer, fresh: Map<DatasetName, string[]>): void {
     for (const [dataset, lines] of fresh) {
+      const chunk = Buffer.from(lines.join('\n'));
       const chunks = buffer.datasets.get(dataset);
-      if (chunks) chunks.push(lines.join('\n'));
-      else buffer.datasets.set(dataset, [lines.join('\n')]);
+      if (chunks) chunks.push(chunk);
+      else buffer.datasets.set(dataset, [chunk]);
     }
   }
 
@@ -630,7 +634,7 @@ export class Lander {
     buffers: PartitionBuffer[],
     bulk: readonly BulkRows[],
   ): Promise<TopicOffset[]> {
-    const byDataset = new Map<DatasetName, string[]>();
+    const byDataset = new Map<DatasetName, Buffer[]>();
     for (const rows of bulk) if (!byDataset.has(rows.dataset)) byDataset.set(rows.dataset, []);
     for (const buffer of buffers) {
       for (const [dataset, chunks] of buffer.datasets) {
@@ -702,12 +706,12 @@ export class Lander {
    */
   private async setAsideRejectedRows(
     dataset: DatasetName,
-    chunks: string[],
+    chunks: readonly Buffer[],
     taken: ReadonlyMap<string, PartitionBuffer>,
     error: unknown,
-  ): Promise<string[]> {
+  ): Promise<Buffer[]> {
     const columns = datasetColumns(dataset);
-    const lines = chunks.flatMap((chunk) => chunk.split('\n'));
+    const lines = chunks.flatMap((chunk) => chunk.toString('utf8').split('\n'));
     const rejected: string[] = [];
     const accepted: string[] = [];
     const pending: string[][] = [lines];
@@ -749,7 +753,7 @@ export class Lander {
       }
       buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 1) - 1;
     }
-    return accepted.length > 0 ? [accepted.join('\n')] : [];
+    return accepted.length > 0 ? [Buffer.from(accepted.join('\n'))] : [];
   }
 
   /**

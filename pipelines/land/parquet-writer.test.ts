@@ -61,3 +61,35 @@ describe('writePartitioned gives each (partition, day) of a flush exactly one fi
     instance.closeSync();
   });
 });
+
+describe('writePartitioned takes NDJSON pieces as text or UTF-8 bytes', () => {
+  it('keeps every row whole across pieces of either kind and across the scratch file write requests', async () => {
+    // About 20 MiB in pieces of uneven size, so some pieces end exactly where a write request of the scratch file
+    // ends (every 8 MiB) and others straddle one; every third piece is text, the rest bytes. Values carry non-ASCII
+    // text, so a piece cut mid-character or a newline lost between two pieces would fail the read or the count.
+    const pieces: (string | Buffer)[] = [];
+    let v = 0;
+    for (let piece = 0; piece < 400; piece++) {
+      const lines: string[] = [];
+      for (let i = 0; i < 200 + (piece % 7) * 150; i++) {
+        lines.push(
+          `{"v":${v++},"_topic":"raw.dept 市政","_partition":${piece % 3},"dt":"2026-01-0${1 + (piece % 2)}"}`,
+        );
+      }
+      const text = lines.join('\n');
+      pieces.push(piece % 3 === 0 ? text : Buffer.from(text));
+    }
+    const files = await writer.writePartitioned(join(dir, 'out'), columns, pieces);
+
+    expect(files).toHaveLength(6);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const list = files.map((f) => `'${f.path}'`).join(', ');
+    const reader = await connection.runAndReadAll(
+      `select count(*)::int as n, count(distinct v)::int as d, sum(v)::double as s, count(distinct _topic)::int as t from read_parquet([${list}])`,
+    );
+    expect(reader.getRowObjects()[0]).toEqual({ n: v, d: v, s: (v * (v - 1)) / 2, t: 1 });
+    connection.closeSync();
+    instance.closeSync();
+  });
+});
