@@ -288,6 +288,8 @@ async function runRoles(
   let worker: PipelineWorker | undefined;
   let writer: ParquetWriter | undefined;
   let lander: Lander | undefined;
+  /** Called after each committed flush (the first marts builds follow them: see the models role below). */
+  let afterFlush: (() => void) | undefined;
   if (bus && runs('pipeline')) {
     await mkdir(paths.lakeDir, { recursive: true });
     const scratch = join(dataDir, 'tmp');
@@ -353,7 +355,10 @@ async function runRoles(
       topics,
       groupId: 'cityhub-pipeline',
       log,
-      onFlush: (_committed, ms) => ops.flushDurations.observe(ms / 1000),
+      onFlush: (_committed, ms) => {
+        ops.flushDurations.observe(ms / 1000);
+        afterFlush?.();
+      },
     });
     ops.watchPipeline(lander, worker);
     await worker.start();
@@ -542,16 +547,23 @@ async function runRoles(
       pictured = true;
       void scheduleBuild().catch(() => {});
     };
-    const watch = setInterval(() => {
+    const followFlush = () => {
       const flushes = lander ? lander.stats.flushes : 1;
       if (flushes > seenFlushes && building === undefined) {
         seenFlushes = flushes;
         firstPicture();
       }
       if (!followFlushes || Date.now() - startedAt > FOLLOW_FLUSHES_MS || !lander) {
-        if (pictured) clearInterval(watch);
+        if (pictured) {
+          clearInterval(watch);
+          afterFlush = undefined;
+        }
       }
-    }, 250);
+    };
+    // At once after a flush (the first picture waits for nothing more), and every 250 ms for a flush that came while
+    // a build was in progress.
+    afterFlush = followFlush;
+    const watch = setInterval(followFlush, 250);
     timers.push(watch);
     if (options.forMs === undefined || options.forMs > 15_000)
       timers.push(setTimeout(() => pictured || firstPicture(), 15_000));

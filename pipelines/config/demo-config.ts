@@ -61,8 +61,8 @@ export const demoConfig = {
   region_code: '330000',
   tier: 'province',
   privacy: { hmac_key: '${CITYHUB_HMAC_KEY:-cityhub-demo-key-not-for-production}', key_id: 'demo' },
-  // The first rows land after 1 s, so the first indicators come soon after start.
-  landing: { first_flush_age_ms: 1_000 },
+  // The first rows land half a second after they arrive, so the first indicators come soon after start.
+  landing: { first_flush_age_ms: 500 },
   connectors: demoConnectors(),
 } as const;
 

@@ -174,7 +174,7 @@ export const landingConfig = z
       .min(10)
       .optional()
       .describe(
-        'the age limit of the first flush after start (default max_age_ms; the built-in demo: 1000): the first rows land, and the first marts are built, sooner',
+        'the age limit of the first flush after start (default max_age_ms; the built-in demo: 500): the first rows land, and the first marts are built, sooner',
       ),
     bulk: z
       .boolean()
