@@ -77,12 +77,51 @@ describe('config check says which path each mapping takes', () => {
     expect(describeIngestPath(byDevice)).toBe(
       `  (ingest) sensor from old-meters = record path: field region_code: a catalog lookup  [mapping ${join(dir, 'by-device.yaml')}]`,
     );
-    // The hotline's payloads are personal (keyed hashes per record); departmental deliveries have a code mapping.
-    expect(all.find((p) => p.feed === 'hotline')).toMatchObject({
-      bulk: false,
-      reason: 'the feed carries personal data',
-    });
+    // The hotline's caller hash is read from the token the masker wrote before the bus; departmental deliveries
+    // have a code mapping.
+    expect(all.find((p) => p.feed === 'hotline')).toMatchObject({ bulk: true });
     expect(all.find((p) => p.feed === 'dept')).toMatchObject({ bulk: false });
+  });
+
+  it('personal fields: a keyed hash alone compiles; redacted text and a hash after other steps do not', async () => {
+    const hotline = (category: unknown, caller: Record<string, unknown>) => ({
+      dataset: 'hotline_case',
+      personal: true,
+      fields: {
+        case_id: 'no',
+        received_at: { path: 'at', type: 'time' },
+        region_code: 'street',
+        category,
+        caller_hash: { path: 'phone', personal: 'hash', ...caller },
+      },
+    });
+    const reasons: (string | undefined)[] = [];
+    for (const mapping of [
+      hotline({ path: 'text', personal: 'redact' }, {}),
+      hotline('text', {}),
+      hotline('text', { default: '12345' }),
+    ]) {
+      await writeFile(join(dir, 'hotline.yaml'), stringify(mapping));
+      const file = join(dir, 'cityhub.yaml');
+      await writeFile(
+        file,
+        stringify({
+          region_code: '330000',
+          privacy: { salt: 'ingest-paths-test-salt' },
+          mappings: { hotline: 'hotline.yaml' },
+          catalogs: { devices: 'none', data_resources: 'none', scenarios: 'none' },
+          connectors: [{ id: 'orders', kind: 'raw-files', path: 'inbox', feed: 'hotline' }],
+        }),
+      );
+      const loaded = loadConfig(file);
+      const path = ingestPaths(loaded, preflight(loaded)).find((p) => p.feed === 'hotline')!;
+      reasons.push(path.bulk ? undefined : path.reason);
+    }
+    expect(reasons).toEqual([
+      'field category: personal data redacted from free text',
+      undefined,
+      'field caller_hash: a keyed hash read with other steps (default)',
+    ]);
   });
 
   it('landing.bulk: false puts every mapping on the record path', async () => {

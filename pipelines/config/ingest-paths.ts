@@ -25,10 +25,6 @@ export function ingestPaths(loaded: LoadedConfig, checked: PreflightResult): Ing
   const { config } = loaded;
   const byFeed = checked.mappings.byFeed as Partial<Record<Feed, LoadedMapping>>;
   const sources = [...checked.mappings.bySource];
-  const personal = (feed: Feed) =>
-    config.privacy.personal_feeds.includes(feed) ||
-    (byFeed[feed] ?? builtinMapping(feed).loaded)?.spec.personal === true ||
-    sources.some(([, m]) => m.feed === feed && m.spec.personal);
   const options = {
     regionCodes: new Set(checked.catalogs.regions.map((r) => r.code)),
     minEventMs: 0,
@@ -37,7 +33,7 @@ export function ingestPaths(loaded: LoadedConfig, checked: PreflightResult): Ing
   };
   const pathOf = (feed: Feed, source: string | undefined, mapping: LoadedMapping | undefined): IngestPath => {
     const entry = { feed, source, mapping: mapping?.file ?? 'built-in' };
-    const plan = bulkPathOf(mapping, { bulk: config.landing.bulk, personal: personal(feed) }, options);
+    const plan = bulkPathOf(mapping, { bulk: config.landing.bulk }, options);
     return plan.ok ? { ...entry, bulk: true } : { ...entry, bulk: false, reason: plan.reason };
   };
   return [

@@ -8,6 +8,7 @@
 import { type DatasetName, datasets } from '../../schemas/index.js';
 import type { DuckType } from '../land/columns.js';
 import { datasetColumns } from '../land/columns.js';
+import { HASH_TOKEN_PATTERN } from '../privacy/keyed-hash.js';
 import type { CodeTable } from './code-table.js';
 import { booleans, compileFieldStep, fixedZoneOffsetMs, type LoadedMapping, NUMERIC_TEXT } from './compile.js';
 import { compilePath, type PathStep } from './path.js';
@@ -121,7 +122,6 @@ class Compiler {
   compile(): MappingSql {
     const { spec } = this.loaded;
     if (spec.records !== undefined) throw new NotCompilable('a message holding several records (records:)');
-    if (spec.personal) throw new NotCompilable('personal data (keyed hashes are computed per record)');
     if (this.dataset === 'dept_delivery' || this.dataset === 'dept_record')
       throw new NotCompilable('departmental deliveries');
     const fields: BulkFieldSql[] = [];
@@ -179,7 +179,7 @@ class Compiler {
     if (rule.column !== undefined) throw new NotCompilable('a file column');
     if (rule.segment !== undefined) throw new NotCompilable('a segment of a value');
     if (rule.lookup !== undefined) throw new NotCompilable('a catalog lookup');
-    if (rule.personal !== undefined) throw new NotCompilable('personal data');
+    if (rule.personal !== undefined) return this.personal(rule);
     const codes = this.loaded.codeTables.get(name);
     // What the record path makes of an absent value (a const is always "absent": it reads no record).
     const absent = this.folded(rule, type, codes);
@@ -192,6 +192,24 @@ class Compiler {
     return {
       value: `(case when ${read.absent} then ${absent.value} else ${typed.sql} end)`,
       sure: `(case when ${read.absent} then ${absent.sure} else coalesce(${typed.sure}, false) end)`,
+    };
+  }
+
+  /**
+   * A keyed hash or its key id, read from the token the masker put in place of the clear value before the bus. A value
+   * still in clear is hashed by the record path (the key stays out of SQL); redacted free text is left to it too.
+   */
+  private personal(rule: FieldRule): { value: string; sure: string } {
+    if (rule.personal === 'redact') throw new NotCompilable('personal data redacted from free text');
+    const steps = Object.keys(rule).filter((key) => !['path', 'personal', 'separator', 'join'].includes(key));
+    if (typeof rule.path !== 'string' || steps.length > 0)
+      throw new NotCompilable(`a keyed hash read with other steps (${steps.join(', ') || 'several paths'})`);
+    const k = this.pathIndex(rule.path);
+    const token = sqlString(HASH_TOKEN_PATTERN);
+    const group = rule.personal === 'hash' ? 2 : 1;
+    return {
+      value: `(case when ${absentSql(k)} then NULL else regexp_extract(_s${k}, ${token}, ${group}) end)`,
+      sure: `(case when ${absentSql(k)} then true else coalesce(_t${k} = 'VARCHAR' and regexp_full_match(_s${k}, ${token}), false) end)`,
     };
   }
 

@@ -55,11 +55,10 @@ export type BulkPlanResult = { ok: true; plan: BulkPlan } | { ok: false; reason:
  */
 export function bulkPathOf(
   loaded: LoadedMapping | undefined,
-  feed: { bulk: boolean; personal: boolean },
+  feed: { bulk: boolean },
   options: BulkPlanOptions,
 ): BulkPlanResult {
   if (!feed.bulk) return { ok: false, reason: 'landing.bulk is off' };
-  if (feed.personal) return { ok: false, reason: 'the feed carries personal data' };
   return BulkPlan.of(loaded, options);
 }
 
@@ -151,9 +150,12 @@ export class BulkPlan {
       const text = `case when ascii(${j}) = 34 then (case when contains(${j}, '\\') then ${j} ->> '$' else substring(${j}, 2, length(${j}) - 2) end) else ${j} end`;
       return `${t} as _t${i + 1}, ${text} as _s${i + 1}`;
     });
+    // A parent missing or null gives its children no value on both paths (path.ts valueAt): they are absent. One
+    // present must be of its kind, an object without a repeated key (JSON.parse keeps the last, json_extract not).
+    const missing = (k: number) => `_t${k} is null or _t${k} = 'NULL'`;
     const shapes = [
-      ...m.objectPaths.map((k) => `(_t${k} = 'OBJECT' and ${uniqueKeys(`_j${k}`)})`),
-      ...m.arrayPaths.map((k) => `_t${k} = 'ARRAY'`),
+      ...m.objectPaths.map((k) => `(${missing(k)} or (_t${k} = 'OBJECT' and ${uniqueKeys(`_j${k}`)}))`),
+      ...m.arrayPaths.map((k) => `(${missing(k)} or _t${k} = 'ARRAY')`),
     ];
     const fieldValues = m.fields.map((f) => `${f.value} as ${sqlIdentifier(`f_${f.name}`)}`);
     const fieldSure = m.fields.map((f) => `(${f.sure.replaceAll(VALUE, sqlIdentifier(`f_${f.name}`))})`);

@@ -14,6 +14,9 @@ import { type MappingContext, MappingRejection, type SourceMapping } from './map
 import { compileFields } from './resource-fields.js';
 import { shanghaiDate } from './time.js';
 
+/** The masker's key for a payload it could not mask, as it appears quoted in the payload's bytes. */
+const UNMASKABLE_KEY_BYTES = Buffer.from(JSON.stringify(UNMASKABLE_KEY));
+
 export interface NormalizerOptions {
   salt: string;
   /** Every region code of the catalog: a record naming another code is dead-lettered as unknown_region. */
@@ -421,7 +424,7 @@ export class Normalizer {
   bulkPlanOf(mapping: SourceMapping): BulkPlanResult {
     let result = this.plans.get(mapping);
     if (!result) {
-      result = bulkPathOf(mapping.loaded, { bulk: this.options.bulk !== false, personal: this.personal }, this.options);
+      result = bulkPathOf(mapping.loaded, { bulk: this.options.bulk !== false }, this.options);
       this.plans.set(mapping, result);
     }
     return result;
@@ -441,7 +444,11 @@ export class Normalizer {
    */
   bulkPlanFor(value: Buffer, headers: MessageHeaders): BulkPlan | undefined {
     const result = this.bulkPlanOf(this.mappingOf(headers));
-    return result.ok && bulkEligible(value, this.limits) ? result.plan : undefined;
+    if (!result.ok || !bulkEligible(value, this.limits)) return undefined;
+    // What the masker could not mask is dead-lettered by normalize() (rejectUnmaskable). Its key is searched as bytes:
+    // a key with escapes takes the record path anyway (bulk-eligible.ts).
+    if (this.personal && value.includes(UNMASKABLE_KEY_BYTES)) return undefined;
+    return result.plan;
   }
 
   /**
@@ -450,7 +457,11 @@ export class Normalizer {
    */
   bulkRow(dataset: DatasetName, key: string, run: RecordRun, index: number): NormalizedMessage | undefined {
     if (!this.windowOf(dataset).seen(key)) return undefined;
-    const deadLetter = this.deadLetter({}, run.value(index), {
+    const value = run.value(index);
+    // A personal feed's dead letter holds the payload masked field by field, as normalize() gives it: parsed again
+    // (the bulk path took only well-formed objects without prototype keys). Others keep the payload's bytes.
+    const payload = this.masker ? (JSON.parse(value.toString('utf8')) as Record<string, unknown>) : {};
+    const deadLetter = this.deadLetter(payload, value, {
       reason_code: 'duplicate',
       issues: this.duplicateIssue(dataset),
     });

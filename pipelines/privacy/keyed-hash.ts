@@ -11,8 +11,12 @@ export interface HashKey {
   key: string;
 }
 
-/** Written into masked payloads in place of the clear value: `hmac-sha256:<key id>:<64 hex>`. */
-const TOKEN = /^hmac-sha256:([A-Za-z0-9_.-]{1,32}):([0-9a-f]{64})$/;
+/**
+ * Written into masked payloads in place of the clear value: `hmac-sha256:<key id>:<64 hex>`. Unanchored, as text: the
+ * bulk path's SQL (mapping/bulk-sql.ts) matches the same pattern with RE2, whose syntax for it is the same.
+ */
+export const HASH_TOKEN_PATTERN = 'hmac-sha256:([A-Za-z0-9_.-]{1,32}):([0-9a-f]{64})';
+const TOKEN = new RegExp(`^${HASH_TOKEN_PATTERN}$`);
 
 /** Spaces, dashes and a +86 country prefix are presentation, not identity. */
 function canonical(value: string): string {
