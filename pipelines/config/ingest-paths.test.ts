@@ -47,22 +47,22 @@ async function paths(landing: Record<string, unknown> = {}) {
       },
     }),
   );
-  const file = join(dir, 'cityhub.yaml');
-  await writeFile(
-    file,
-    stringify({
-      region_code: '330000',
-      privacy: { salt: 'ingest-paths-test-salt' },
-      landing,
-      mappings: { sensor: 'sensor.yaml' },
-      catalogs: { devices: 'devices.csv', data_resources: 'none', scenarios: 'none' },
-      connectors: [{ id: 'old-meters', kind: 'raw-files', path: 'inbox', feed: 'sensor', mapping: 'by-device.yaml' }],
-    }),
-  );
   await writeFile(
     join(dir, 'devices.csv'),
     'device_id,device_type,region_code,reporting_interval_s\nM-1,gas_methane,330106,300\n',
   );
+  return pathsOf({
+    landing,
+    mappings: { sensor: 'sensor.yaml' },
+    catalogs: { devices: 'devices.csv', data_resources: 'none', scenarios: 'none' },
+    connectors: [{ id: 'old-meters', kind: 'raw-files', path: 'inbox', feed: 'sensor', mapping: 'by-device.yaml' }],
+  });
+}
+
+/** The ingest paths of a config with these keys (besides region and salt), written to the test folder. */
+async function pathsOf(config: Record<string, unknown>) {
+  const file = join(dir, 'cityhub.yaml');
+  await writeFile(file, stringify({ region_code: '330000', privacy: { salt: 'ingest-paths-test-salt' }, ...config }));
   const loaded = loadConfig(file);
   return ingestPaths(loaded, preflight(loaded));
 }
@@ -102,19 +102,12 @@ describe('config check says which path each mapping takes', () => {
       hotline('text', { default: '12345' }),
     ]) {
       await writeFile(join(dir, 'hotline.yaml'), stringify(mapping));
-      const file = join(dir, 'cityhub.yaml');
-      await writeFile(
-        file,
-        stringify({
-          region_code: '330000',
-          privacy: { salt: 'ingest-paths-test-salt' },
-          mappings: { hotline: 'hotline.yaml' },
-          catalogs: { devices: 'none', data_resources: 'none', scenarios: 'none' },
-          connectors: [{ id: 'orders', kind: 'raw-files', path: 'inbox', feed: 'hotline' }],
-        }),
-      );
-      const loaded = loadConfig(file);
-      const path = ingestPaths(loaded, preflight(loaded)).find((p) => p.feed === 'hotline')!;
+      const all = await pathsOf({
+        mappings: { hotline: 'hotline.yaml' },
+        catalogs: { devices: 'none', data_resources: 'none', scenarios: 'none' },
+        connectors: [{ id: 'orders', kind: 'raw-files', path: 'inbox', feed: 'hotline' }],
+      });
+      const path = all.find((p) => p.feed === 'hotline')!;
       reasons.push(path.bulk ? undefined : path.reason);
     }
     expect(reasons).toEqual([
