@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { recordsOf } from '../bus/record-run.js';
 import { keyedHash } from '../privacy/keyed-hash.js';
 import { scrubAll as scrubText } from '../privacy/masker.js';
 
@@ -155,6 +156,30 @@ describe('dead letters of the hotline feed keep no clear name or phone', () => {
     const out = n.normalize(bytes(order));
     expect(out.deadLetters.map((d) => d.reason_code)).toEqual(['duplicate']);
     expectNoPersonalData(out);
+  });
+
+  it("when the bulk path finds the duplicate: the record path's dead letter, masked field by field", () => {
+    const recordPath = hotline();
+    recordPath.normalize(bytes(order));
+    const expected = recordPath.normalize(bytes(order));
+    const bulkPath = hotline();
+    const run = (value: Buffer) =>
+      recordsOf({
+        topic: 'raw.hotline',
+        partition: 0,
+        highWatermark: 1,
+        messages: [{ topic: 'raw.hotline', partition: 0, offset: 0, key: null, value, timestamp: 0, headers: {} }],
+      });
+    expect(bulkPath.bulkRow('hotline_case', 'k', run(bytes(order)), 0)).toBeUndefined();
+    const out = bulkPath.bulkRow('hotline_case', 'k', run(bytes(order)), 0)!;
+    expect(out).toEqual(expected);
+    expectNoPersonalData(out);
+    // Bytes JSON.parse refuses (never expected there): the record path's own verdict, scrubbed.
+    const broken = Buffer.from(`{"caller":{"phone":"${PHONE}"},`);
+    bulkPath.bulkRow('hotline_case', 'broken', run(broken), 0);
+    const refused = bulkPath.bulkRow('hotline_case', 'broken', run(broken), 0)!;
+    expect(refused).toEqual(hotline().normalize(broken));
+    expectNoPersonalData(refused);
   });
 });
 

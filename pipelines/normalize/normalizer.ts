@@ -460,7 +460,15 @@ export class Normalizer {
     const value = run.value(index);
     // A personal feed's dead letter holds the payload masked field by field, as normalize() gives it: parsed again
     // (the bulk path took only well-formed objects without prototype keys). Others keep the payload's bytes.
-    const payload = this.masker ? (JSON.parse(value.toString('utf8')) as Record<string, unknown>) : {};
+    let payload: Record<string, unknown> = {};
+    if (this.masker) {
+      try {
+        payload = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        // Never expected (bulk-eligible.ts): should DuckDB ever take what JSON.parse refuses, the record path decides.
+        return this.normalize(value, run.headers(index));
+      }
+    }
     const deadLetter = this.deadLetter(payload, value, {
       reason_code: 'duplicate',
       issues: this.duplicateIssue(dataset),
