@@ -3,15 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { CityhubError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 import type { BuildOptions, BuildOutcome } from './build.js';
-import {
-  DataTestsFailedError,
-  MartsFileError,
-  MartsQueryError,
-  ModelBuildError,
-  ModelCycleError,
-  ModelDefinitionError,
-  UnknownModelSelectedError,
-} from './errors.js';
+import * as modelErrors from './errors.js';
 import type { BuildIntoFileRequest } from './run.js';
 
 export type ProgressEvent = Parameters<NonNullable<BuildOptions['onProgress']>>[0];
@@ -144,18 +136,17 @@ export async function stopBuildThreads(timeoutMs = 5_000): Promise<void> {
   clearTimeout(timer);
 }
 
-/** The errors a build throws, by class name, so that the caller can tell them apart as if thrown in its thread. */
-const errorClasses = new Map<string, new (...args: never[]) => Error>(
-  [
-    CityhubError,
-    DataTestsFailedError,
-    MartsFileError,
-    MartsQueryError,
-    ModelBuildError,
-    ModelCycleError,
-    ModelDefinitionError,
-    UnknownModelSelectedError,
-  ].map((cls) => [cls.name, cls]),
+type ErrorClass = new (...args: never[]) => Error;
+
+const isErrorClass = (value: unknown): value is ErrorClass =>
+  typeof value === 'function' && value.prototype instanceof Error;
+
+/**
+ * The errors a build throws, by class name, so that the caller can tell them apart as if thrown in its thread: every
+ * error class of models/errors.ts (a class added there crosses without being listed again here).
+ */
+const errorClasses = new Map<string, ErrorClass>(
+  [CityhubError, ...Object.values<unknown>(modelErrors).filter(isErrorClass)].map((cls) => [cls.name, cls]),
 );
 
 /** An error as plain, cloneable data: own fields that cannot be cloned are left out; the cause keeps its message. */
