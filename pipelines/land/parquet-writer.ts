@@ -47,19 +47,6 @@ export function isRowRejection(error: unknown): boolean {
   );
 }
 
-/**
- * Writes `data` with as few write requests as the OS allows. fs.promises.writeFile writes in 512 KiB chunks, one
- * event-loop turn each: while the pipeline thread normalizes the next batches, a 30 MB flush then waited seconds.
- */
-async function writeWhole(path: string, data: Buffer): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await writeAt(handle, data, 0);
-  } finally {
-    await handle.close();
-  }
-}
-
 async function writeAt(handle: FileHandle, data: Buffer, position: number): Promise<void> {
   let written = 0;
   while (written < data.length) {
@@ -73,8 +60,10 @@ const PIECES_PER_WRITE_BYTES = 8 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
 
 /**
- * Writes NDJSON `pieces` to `path`, a newline between each two, a few MiB per write request: never the whole joined
- * (a flush of 150,000 departmental rows held its lines, their join and its encoding at once: 300 MB of a 1 GiB peak).
+ * Writes NDJSON `pieces` to `path`, a newline between each two, a few MiB per write request (a large piece in one):
+ * never the whole joined (a flush of 150,000 departmental rows held its lines, their join and its encoding at once:
+ * 300 MB of a 1 GiB peak). fs.promises.writeFile writes in 512 KiB chunks, one event-loop turn each: while the pipeline
+ * thread normalizes the next batches, a 30 MB flush then waited seconds.
  */
 async function writePieces(path: string, pieces: readonly NdjsonPiece[]): Promise<void> {
   const handle = await open(path, 'w');
@@ -85,9 +74,12 @@ async function writePieces(path: string, pieces: readonly NdjsonPiece[]): Promis
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
       const bytes = typeof piece === 'string' ? Buffer.from(piece) : piece;
-      if (i > 0) group.push(NEWLINE);
+      if (i > 0) {
+        group.push(NEWLINE);
+        groupBytes += NEWLINE.length;
+      }
       group.push(bytes);
-      groupBytes += bytes.length + (i > 0 ? 1 : 0);
+      groupBytes += bytes.length;
       if (groupBytes >= PIECES_PER_WRITE_BYTES || i === pieces.length - 1) {
         await writeAt(handle, group.length === 1 ? group[0]! : Buffer.concat(group, groupBytes), position);
         position += groupBytes;
@@ -286,7 +278,7 @@ export class ParquetWriter {
   /** Writes a scratch file for one statement (removeScratch after it). */
   async scratchFile(prefix: string, data: Buffer): Promise<string> {
     const path = this.scratchPath(prefix);
-    await writeWhole(path, data);
+    await writePieces(path, [data]);
     return path;
   }
 
