@@ -57,6 +57,11 @@ const localTimes = (rnd: () => number, i: number): unknown =>
     ` 2026-08-01 10:00:00`,
     `2026/08/01 10:00:00`,
     1.5e12,
+    // Numbers no epoch reads alike unless both paths check them: a fraction, an exponent, beyond 2^53, negative.
+    1785542400000.5,
+    1.5e21,
+    12345678901234567890,
+    -1,
     null,
     '',
     true,

@@ -90,8 +90,16 @@ export class DeferredLog<Buffered extends { partition: number }> {
     for (const seq of seqs) {
       const { buffered, run } = this.batches[this.columns[seq * 4]!]!;
       const index = this.index(seq);
-      const head = `{"s":${seq},"p":${buffered.partition},"o":${run.offset(index)},"m":${this.meta(seq)},"v":`;
-      at += out.write(head, at, 'latin1');
+      // The wrapper's bytes written one by one: a template string per line, and writing it, cost more than the copy.
+      at = writeAscii(out, at, '{"s":');
+      at = writeDigits(out, at, seq);
+      at = writeAscii(out, at, ',"p":');
+      at = writeDigits(out, at, buffered.partition);
+      at = writeAscii(out, at, ',"o":');
+      at = writeDigits(out, at, run.offset(index));
+      at = writeAscii(out, at, ',"m":');
+      at = writeDigits(out, at, this.meta(seq));
+      at = writeAscii(out, at, ',"v":');
       // set() of a view: Buffer#copy's argument checks cost more than copying a payload this size.
       const start = run.valueStart(index);
       const end = run.valueEnd(index);
@@ -102,4 +110,22 @@ export class DeferredLog<Buffered extends { partition: number }> {
     }
     return out.subarray(0, at);
   }
+}
+
+/** Writes ASCII `text` at `at`; returns where it ends. */
+function writeAscii(out: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  return at;
+}
+
+/** Writes a non-negative safe integer's decimal digits at `at`; returns where they end. */
+export function writeDigits(out: Buffer, at: number, value: number): number {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  let rest = value;
+  for (let i = at + digits - 1; i >= at; i--) {
+    out[i] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return at + digits;
 }

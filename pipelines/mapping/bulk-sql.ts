@@ -30,8 +30,8 @@ export interface BulkFieldSql {
 export const VALUE = '{{value}}';
 
 /**
- * The mapping as SQL over a row of columns `_t<k>` (json_type of the value at path k, NULL where absent) and `_s<k>`
- * (its text) for k = 1…paths.length.
+ * The mapping as SQL over a row of columns `_j<k>` (the JSON text of the value at path k, NULL where absent: see
+ * jsonIs) and `_s<k>` (a string's content, any other value's JSON text) for k = 1…paths.length.
  */
 export interface MappingSql {
   dataset: DatasetName;
@@ -60,17 +60,34 @@ export type BulkCompileResult = { ok: true; sql: MappingSql } | { ok: false; rea
 
 class NotCompilable extends Error {}
 
-const JSON_INTEGER = "in ('BIGINT', 'UBIGINT')";
 const MAX_SAFE = '9007199254740991';
+
+/**
+ * Tests of the kind of path k's value on its JSON text `_j<k>` (NULL where the path is absent). DuckDB writes a JSON
+ * value minified, so its first character tells its kind: a test of one character costs far less per row than a
+ * json_type() parse, or than a kind tag built as text and compared again per field.
+ */
+export const jsonIs = {
+  missing: (k: number) => `_j${k} is null`,
+  null: (k: number) => `_j${k} = 'null'`,
+  string: (k: number) => `ascii(_j${k}) = 34`,
+  boolean: (k: number) => `_j${k} in ('true', 'false')`,
+  /** A JSON number: a minus sign or a digit first. */
+  number: (k: number) => `(ascii(_j${k}) = 45 or ascii(_j${k}) between 48 and 57)`,
+  /** A JSON number without fraction or exponent. */
+  integer: (k: number) => `regexp_full_match(_j${k}, '-?[0-9]+')`,
+  object: (k: number) => `ascii(_j${k}) = 123`,
+  array: (k: number) => `ascii(_j${k}) = 91`,
+};
 
 /** Path k's value is absent for the record path: missing, JSON null or empty text. */
 function absentSql(k: number): string {
-  return `(_t${k} is null or _t${k} = 'NULL' or (_t${k} = 'VARCHAR' and _s${k} = ''))`;
+  return `(_j${k} is null or _j${k} in ('null', '""'))`;
 }
 
 /** Path k's value becomes the text JS writes for it: a string, a boolean, or an integer JS holds exactly. */
 function textLikeSql(k: number): string {
-  return `(_t${k} in ('VARCHAR', 'BOOLEAN') or (_t${k} ${JSON_INTEGER} and abs(try_cast(_s${k} as HUGEINT)) <= ${MAX_SAFE}))`;
+  return `(${jsonIs.string(k)} or ${jsonIs.boolean(k)} or (${jsonIs.integer(k)} and abs(try_cast(_s${k} as HUGEINT)) <= ${MAX_SAFE}))`;
 }
 
 /** The boolean cast's words (compile.ts), as SQL lists: those read as true, and all of them. */
@@ -102,8 +119,8 @@ interface Stage {
   kind: 'string' | 'number' | 'boolean' | 'time';
   sql: string;
   sure: string;
-  /** The json_type column of the value read, while it is still the raw value (a time reads text or a number). */
-  jsonType?: string;
+  /** The path of the value read, while it is still the raw value (a time reads text or a number). */
+  path?: number;
 }
 
 class Compiler {
@@ -209,7 +226,7 @@ class Compiler {
     const group = rule.personal === 'hash' ? 2 : 1;
     return {
       value: `(case when ${absentSql(k)} then NULL else regexp_extract(_s${k}, ${token}, ${group}) end)`,
-      sure: `(case when ${absentSql(k)} then true else coalesce(_t${k} = 'VARCHAR' and regexp_full_match(_s${k}, ${token}), false) end)`,
+      sure: `(case when ${absentSql(k)} then true else coalesce(${jsonIs.string(k)} and regexp_full_match(_s${k}, ${token}), false) end)`,
     };
   }
 
@@ -235,26 +252,25 @@ class Compiler {
     codes: CodeTable | undefined,
   ): { absent: string; present: Stage } {
     const k = this.pathIndex(path);
-    const t = `_t${k}`;
     const s = `_s${k}`;
     const absent = absentSql(k);
     // The kind the record path's next step expects, given the raw JSON type; other JSON types are left to it.
     const isTime = rule.type === 'time' || rule.time !== undefined;
     if (codes !== undefined || rule.type === 'text' || (rule.type === undefined && !isTime && type === 'VARCHAR')) {
       if (codes !== undefined || rule.type === undefined)
-        return { absent, present: stage('string', s, `${t} = 'VARCHAR'`) };
+        return { absent, present: stage('string', s, jsonIs.string(k)) };
       // text: JSON integers and booleans become their text, exactly as JS writes them.
       return { absent, present: stage('string', s, textLikeSql(k)) };
     }
     if (isTime)
-      return { absent, present: { ...stage('time', s, `(${t} = 'VARCHAR' or ${t} ${JSON_INTEGER})`), jsonType: t } };
+      return { absent, present: { ...stage('time', s, `(${jsonIs.string(k)} or ${jsonIs.integer(k)})`), path: k } };
     if (rule.type === 'boolean') {
       return {
         absent,
         present: stage(
           'boolean',
           `(lower(${s}) in ${TRUE_WORDS})`,
-          `(${t} = 'BOOLEAN' or (${t} = 'VARCHAR' and lower(${s}) in ${BOOLEAN_WORDS}) or (${t} ${JSON_INTEGER} and ${s} in ('0', '1')))`,
+          `(${jsonIs.boolean(k)} or (${jsonIs.string(k)} and lower(${s}) in ${BOOLEAN_WORDS}) or (${jsonIs.integer(k)} and ${s} in ('0', '1')))`,
         ),
       };
     }
@@ -263,13 +279,14 @@ class Compiler {
       const fromText =
         rule.type === undefined
           ? 'false'
-          : `(${t} = 'VARCHAR' and regexp_full_match(${s}, ${sqlString(NUMERIC_TEXT)}))`;
-      const value = `try_cast(${s} as DOUBLE)`;
-      let sure = `((${t} in ('BIGINT', 'UBIGINT', 'DOUBLE') or ${fromText}) and isfinite(${value}))`;
+          : `(${jsonIs.string(k)} and regexp_full_match(${s}, ${sqlString(NUMERIC_TEXT)}))`;
+      // A bare field reads the JSON number's own text (its string's content is never certain): `_s` is not needed.
+      const value = `try_cast(${rule.type === undefined ? `_j${k}` : s} as DOUBLE)`;
+      let sure = `((${jsonIs.number(k)} or ${fromText}) and isfinite(${value}))`;
       if (rule.type === 'integer') sure = `(${sure} and ${value} = floor(${value}))`;
       return { absent, present: stage('number', value, sure) };
     }
-    if (type === 'BOOLEAN') return { absent, present: stage('boolean', `(${s} = 'true')`, `${t} = 'BOOLEAN'`) };
+    if (type === 'BOOLEAN') return { absent, present: stage('boolean', `(${s} = 'true')`, jsonIs.boolean(k)) };
     throw new NotCompilable(`no bulk rule for a ${type} value without a type`);
   }
 
@@ -303,8 +320,8 @@ class Compiler {
       at = stage('number', value, at.sure);
     }
     if (isTime) {
-      if (at.jsonType === undefined) throw new NotCompilable('a time read through other steps or from joined paths');
-      at = this.time(at, at.jsonType, rule);
+      if (at.path === undefined) throw new NotCompilable('a time read through other steps or from joined paths');
+      at = this.time(at, at.path, rule);
     }
     return at;
   }
@@ -313,7 +330,7 @@ class Compiler {
    * Formats tried in order, then `auto`: each format's own SQL (time-format.ts) on text; on a JSON integer only the
    * epoch formats and auto's epoch milliseconds (a pattern never reads a number in JS).
    */
-  private time(read: Stage, t: string, rule: FieldRule): Stage {
+  private time(read: Stage, k: number, rule: FieldRule): Stage {
     const zone = rule.time_zone ?? this.loaded.spec.time_zone;
     const formats = Array.isArray(rule.time) ? rule.time : [rule.time ?? 'auto'];
     const onText: string[] = [];
@@ -336,7 +353,7 @@ class Compiler {
     const text = onText.length === 1 ? onText[0]! : `coalesce(${onText.join(', ')})`;
     const number =
       onNumber.length === 0 ? 'NULL' : onNumber.length === 1 ? onNumber[0]! : `coalesce(${onNumber.join(', ')})`;
-    const value = `(case when ${t} = 'VARCHAR' then ${text} else ${number} end)`;
+    const value = `(case when ${jsonIs.string(k)} then ${text} else ${number} end)`;
     return stage('time', value, `(${read.sure} and ${VALUE} is not null)`);
   }
 

@@ -13,7 +13,7 @@
  */
 import { type DatasetName, datasetMeta } from '../../schemas/index.js';
 import { type DuckType, datasetColumns, naturalKeyTextSql } from '../land/columns.js';
-import { compileBulkSql, jsonPath, type MappingSql, VALUE } from '../mapping/bulk-sql.js';
+import { compileBulkSql, jsonIs, jsonPath, type MappingSql, VALUE } from '../mapping/bulk-sql.js';
 import type { LoadedMapping } from '../mapping/compile.js';
 import { sqlDouble, sqlIdentifier, sqlString } from '../mapping/sql-literal.js';
 import { convertSql } from '../mapping/units.js';
@@ -140,22 +140,19 @@ export class BulkPlan {
       const top = `v.${sqlIdentifier(steps[0] as string)}`;
       return steps.length === 1 ? top : `json_extract(${top}, ${sqlString(jsonPath(steps.slice(1)))})`;
     };
-    // The JSON type and text of each value, read off its (minified) JSON text without parsing it again: a string's
-    // content is the text between its quotes unless it holds an escape; a number's text is itself.
+    // The text of each value, read off its (minified) JSON text without parsing it again: a string's content is the
+    // text between its quotes unless it holds an escape; any other value's text is its JSON. Its kind: jsonIs.
     const raw = m.paths.map((steps, i) => `cast(${valueAt(steps)} as VARCHAR) as _j${i + 1}`);
-    const typed = m.paths.map((_, i) => {
+    const texts = m.paths.map((_, i) => {
       const j = `_j${i + 1}`;
-      // ascii(): the code of the first character, one of " t f n { [ or a number's sign or digit.
-      const t = `case when ${j} is null then NULL else case ascii(${j}) when 34 then 'VARCHAR' when 116 then 'BOOLEAN' when 102 then 'BOOLEAN' when 110 then 'NULL' when 123 then 'OBJECT' when 91 then 'ARRAY' else (case when contains(${j}, '.') or contains(${j}, 'e') or contains(${j}, 'E') then 'DOUBLE' else 'BIGINT' end) end end`;
-      const text = `case when ascii(${j}) = 34 then (case when contains(${j}, '\\') then ${j} ->> '$' else substring(${j}, 2, length(${j}) - 2) end) else ${j} end`;
-      return `${t} as _t${i + 1}, ${text} as _s${i + 1}`;
+      return `case when ascii(${j}) = 34 then (case when contains(${j}, '\\') then ${j} ->> '$' else substring(${j}, 2, length(${j}) - 2) end) else ${j} end as _s${i + 1}`;
     });
     // A parent missing or null gives its children no value on both paths (path.ts valueAt): they are absent. One
     // present must be of its kind, an object without a repeated key (JSON.parse keeps the last, json_extract not).
-    const missing = (k: number) => `_t${k} is null or _t${k} = 'NULL'`;
+    const missing = (k: number) => `${jsonIs.missing(k)} or ${jsonIs.null(k)}`;
     const shapes = [
-      ...m.objectPaths.map((k) => `(${missing(k)} or (_t${k} = 'OBJECT' and ${uniqueKeys(`_j${k}`)}))`),
-      ...m.arrayPaths.map((k) => `(${missing(k)} or _t${k} = 'ARRAY')`),
+      ...m.objectPaths.map((k) => `(${missing(k)} or (${jsonIs.object(k)} and ${uniqueKeys(`_j${k}`)}))`),
+      ...m.arrayPaths.map((k) => `(${missing(k)} or ${jsonIs.array(k)})`),
     ];
     const fieldValues = m.fields.map((f) => `${f.value} as ${sqlIdentifier(`f_${f.name}`)}`);
     const fieldSure = m.fields.map((f) => `(${f.sure.replaceAll(VALUE, sqlIdentifier(`f_${f.name}`))})`);
@@ -190,7 +187,7 @@ export class BulkPlan {
     const lines = `read_json(${sqlString(input.file)}, format = 'newline_delimited', columns = ${columns_}, ignore_errors = true, maximum_object_size = ${objectBytes})`;
     return `
       with json as (select s as seq, p as _part_no, o as _off, m as _meta, ${raw.join(', ')} from ${lines} where s is not null),
-      typed as (select seq, _part_no, _off, _meta, ${raw.map((_, i) => `_j${i + 1}`).join(', ')}, ${typed.join(', ')} from json),
+      typed as (select seq, _part_no, _off, _meta, ${raw.map((_, i) => `_j${i + 1}`).join(', ')}, ${texts.join(', ')} from json),
       valued as (select *, ${fieldValues.join(', ')} from typed),
       fielded as (
         select seq, _part_no, _off, _meta, ${shapes.length > 0 ? shapes.join(' and ') : 'true'} and ${fieldSure.join(' and ')} as _sure, ${m.fields.map((f) => sqlIdentifier(`f_${f.name}`)).join(', ')}

@@ -1,0 +1,92 @@
+import { isUtf8 } from 'node:buffer';
+import { describe, expect, it } from 'vitest';
+import { bulkEligible } from './bulk-eligible.js';
+
+const limits = { maxPayloadBytes: 4096, maxDepth: 8, maxStringBytes: 4096 };
+const eligible = (text: string | Buffer) => bulkEligible(typeof text === 'string' ? Buffer.from(text) : text, limits);
+
+describe('bulkEligible: payloads DuckDB and JSON.parse read alike', () => {
+  it('takes plain objects, with non-ASCII text and escapes of non-ASCII characters', () => {
+    for (const text of [
+      '{"a":"x","b":1.5,"c":-2,"d":true,"e":null,"f":[1,{"g":"h"}]}',
+      '  {"街道":"徐家汇街道","n":1e3}  ',
+      '{"a":"\\u4e2d\\n\\"q\\""}',
+      '{"a":"-0.5","b":-10.25,"c":-10}',
+      '{"a":{"a":1}}',
+    ])
+      expect(eligible(text), text).toBe(true);
+  });
+
+  it('leaves to the record path what the two could read differently, or what would break a scratch line', () => {
+    for (const text of [
+      '{"a":1,"a":2}',
+      '{"a":1,}',
+      '{"a":[1,]}',
+      '{"a":-0}',
+      '{"a":-0.0}',
+      '{"a":NaN}',
+      '{"a":Infinity}',
+      '{"a":"x\ny"}',
+      '{"a":"x\ty"}',
+      '{"a":"\\u0041"}',
+      '{"a":"\\ud800"}',
+      '{"\\u0061":1}',
+      '{"__proto__":{}}',
+      '{"a":"prototype"}',
+      '{"a":1} {"b":2}',
+      '{"a":1}x',
+      '[1,2]',
+      '"text"',
+      '{"a":"unterminated}',
+      '{"a":tru}',
+      '{"a":1',
+      '{"a":[[[[[[[[1]]]]]]]]}',
+      '',
+    ])
+      expect(eligible(text), JSON.stringify(text)).toBe(false);
+  });
+
+  it('refuses invalid UTF-8 inside a string, wherever it is', () => {
+    const good = Buffer.from('{"a":"中文","b":"x"}');
+    expect(eligible(good)).toBe(true);
+    for (let at = 6; at < good.length - 2; at++) {
+      const bad = Buffer.from(good);
+      bad[at] = 0xff;
+      expect(eligible(bad), `0xff at ${at}`).toBe(false);
+    }
+    // A lone continuation byte as the string's last byte.
+    expect(eligible(Buffer.concat([Buffer.from('{"a":"x'), Buffer.from([0x80]), Buffer.from('"}')]))).toBe(false);
+  });
+
+  it('takes, of random mutations, only one object on one line in valid UTF-8, when JSON.parse reads it at all', () => {
+    // Text neither reads (a misplaced colon) may be taken: DuckDB gives it no row and the record path dead-letters it.
+    const seed = '{"dev":"GAS-310101-0001","val":12.5,"ts":"2026-11-01 08:00:00","tags":["a","中"],"o":{"k":null}}';
+    let state = 7;
+    const random = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    const alphabet = Buffer.from('{}[]",:\\-0123456789.eE+tfnul \n\t\u0000ax');
+    let parsed = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const buf = Buffer.from(seed);
+      for (let m = 1 + Math.floor(random() * 3); m > 0; m--) {
+        const at = Math.floor(random() * buf.length);
+        buf[at] =
+          random() < 0.1 ? 0x80 + Math.floor(random() * 0x80) : alphabet[Math.floor(random() * alphabet.length)]!;
+      }
+      if (!eligible(buf)) continue;
+      expect(buf.some((b) => b < 0x20)).toBe(false);
+      expect(isUtf8(buf)).toBe(true);
+      let value: unknown;
+      try {
+        value = JSON.parse(buf.toString('utf8'));
+      } catch {
+        continue;
+      }
+      parsed++;
+      expect(typeof value === 'object' && value !== null && !Array.isArray(value), buf.toString()).toBe(true);
+    }
+    expect(parsed).toBeGreaterThan(1000);
+  });
+});
