@@ -160,7 +160,9 @@ export const landingConfig = z
       .int()
       .min(1)
       .default(100_000)
-      .describe('flush the buffered rows (all partitions together) into Parquet once there are this many'),
+      .describe(
+        'flush the buffered rows (all partitions together) into Parquet once there are this many; reads are sized so a flush passes it by at most about one message’s rows (a departmental chunk: dozens)',
+      ),
     max_bytes: z
       .number()
       .int()

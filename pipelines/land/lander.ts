@@ -155,6 +155,9 @@ type ChunkResult =
  */
 const BULK_CHUNK_MESSAGES = 20_000;
 
+/** Messages a poll brings before the lander knows how many rows a message carries (see pollRoom). */
+const FIRST_POLL_MESSAGES = 100;
+
 /** The SQL rows of one bulk plan in a flush, once dedupe said which land. */
 interface BulkRows {
   dataset: DatasetName;
@@ -207,6 +210,8 @@ export class Lander {
   private bulkTables = 0;
   /** Per bulk plan, deferred messages of this flush not yet handed to DuckDB; and the chunks that were. */
   private unmapped = new Map<BulkPlan, number[]>();
+  /** Per topic, the rows a message brought in its last batch (a departmental chunk: dozens): polls are sized by it. */
+  private readonly rowsPerMessage = new Map<string, number>();
   private chunks: MappedChunk[] = [];
   /** The chunks' scratch lines are written into these (one per mapping lane in flight, and one filling). */
   private readonly scratchBuffers = new BufferPool(MAPPING_LANES + 1);
@@ -286,18 +291,37 @@ export class Lander {
       }
       buffer.rows += run.length;
       buffer.lastOffset = run.offset(run.length - 1);
+      this.rowsPerMessage.set(batch.topic, 1);
       const chunk = this.options.bulkChunkMessages ?? BULK_CHUNK_MESSAGES;
       for (const [plan, waiting] of this.unmapped) if (waiting.length >= chunk) this.mapChunk(plan);
       return;
     }
     const fresh = new Map<DatasetName, string[]>();
     const landing = new LandingText(batch.topic, batch.partition, ingestedAt);
+    const rowsBefore = buffer.rows;
     for (let i = 0; i < run.length; i++) {
       const message = run.message(i);
       const result = normalizer.normalize(message.value, message.headers);
       this.absorb(buffer, fresh, landing, message, sourceOf(message.headers, normalizer.feed), result);
     }
     this.keepLines(buffer, fresh);
+    this.rowsPerMessage.set(batch.topic, Math.max(1, (buffer.rows - rowsBefore) / run.length));
+  }
+
+  /**
+   * How many messages the next poll may bring (at least one, at most `most`) so that the buffered rows pass
+   * `max_rows` by no more than about one message's rows: a poll of 2,000 departmental chunks of 80 rows each made
+   * one flush of 160,000 rows against a limit of 100,000. Rows per message: the most any topic's last batch brought;
+   * until a first batch is seen, polls bring at most FIRST_POLL_MESSAGES (a backlog of chunks after a restart).
+   */
+  pollRoom(most: number): number {
+    if (this.rowsPerMessage.size === 0) most = Math.min(most, FIRST_POLL_MESSAGES);
+    let rows = 0;
+    for (const buffer of this.buffers.values()) rows += buffer.rows;
+    let perMessage = 1;
+    for (const ratio of this.rowsPerMessage.values()) perMessage = Math.max(perMessage, ratio);
+    const left = this.options.limits.maxRows - rows;
+    return Math.max(1, Math.min(most, Math.ceil(left / perMessage)));
   }
 
   /** The partition's buffer, opened at its first message since the last flush. */

@@ -252,7 +252,7 @@ export class PipelineWorker {
           resetNeeded = false;
         }
         const batches = await consumer.poll({
-          maxMessages: this.options.pollMaxMessages ?? POLL_MAX_MESSAGES,
+          maxMessages: lander.pollRoom(this.options.pollMaxMessages ?? POLL_MAX_MESSAGES),
           maxWaitMs: this.options.pollMaxWaitMs ?? 100,
         });
         for (const batch of batches) {
