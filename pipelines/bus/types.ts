@@ -76,6 +76,11 @@ export interface RecordRun {
   sameHeaders(i: number, j: number): boolean;
   /** Message i as an object, as `messages` holds it. */
   message(i: number): BusMessage;
+  /**
+   * Says the caller is done with the messages' bytes (it keeps no view of them), so the bus may read into their
+   * buffers again; offsets stay readable. Optional: a run whose bytes are never reused has nothing to do.
+   */
+  release?(): void;
 }
 
 export interface TopicOffset extends TopicPartition {

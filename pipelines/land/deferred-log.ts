@@ -3,9 +3,10 @@
  * message is its position (its `seq`) and four numbers in one typed array, with no object per message. A flush holds
  * hundreds of thousands of them for seconds; as objects, every young-generation collection copied them all again.
  */
+
+import type { BufferPool } from '../buffer-pool.js';
 import type { RecordRun } from '../bus/types.js';
 import type { BulkPlan } from '../normalize/bulk-plan.js';
-import type { BufferPool } from './buffer-pool.js';
 
 export class DeferredLog<Buffered extends { partition: number }> {
   /** The batches the messages came in (one per Lander.add), each with the partition buffer it counts into. */
@@ -19,8 +20,12 @@ export class DeferredLog<Buffered extends { partition: number }> {
     return this.count;
   }
 
-  /** Empties the log and keeps its memory for the next flush (new memory costs page faults as it fills). */
+  /**
+   * Empties the log and keeps its memory for the next flush (new memory costs page faults as it fills). The runs'
+   * buffers go back to the bus: nothing holds a view of them any more (rows and dead letters are copies).
+   */
   reset(): void {
+    for (const { run } of this.batches) run.release?.();
     this.batches = [];
     this.plans = [];
     this.count = 0;

@@ -1,6 +1,7 @@
 import { rename } from 'node:fs/promises';
 import type { Feed } from '../../connectors/types.js';
 import type { DatasetName } from '../../schemas/index.js';
+import { BufferPool } from '../buffer-pool.js';
 import { NO_HEADERS, REPLAY_OF_HEADER, SOURCE_HEADER } from '../bus/headers.js';
 import { recordsOf } from '../bus/record-run.js';
 import type {
@@ -16,7 +17,6 @@ import { type BulkPlan, KEY_SEPARATOR, KEY_SEPARATOR_SQL } from '../normalize/bu
 import type { DeadLetter, NormalizedMessage } from '../normalize/normalizer.js';
 import { shanghaiDate } from '../normalize/time.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
-import { BufferPool } from './buffer-pool.js';
 import { type Column, datasetColumns, deadLetterColumns, naturalKeyTextSql } from './columns.js';
 import { DeferredLog } from './deferred-log.js';
 import { type DiscardScope, FlushJournals, JOURNAL_DIR } from './flush-journal.js';
@@ -306,6 +306,8 @@ export class Lander {
     }
     this.keepLines(buffer, fresh);
     this.rowsPerMessage.set(batch.topic, Math.max(1, (buffer.rows - rowsBefore) / run.length));
+    // Rows and dead letters are copies: the bus may read into these bytes again.
+    run.release?.();
   }
 
   /**

@@ -2,6 +2,7 @@
  * A consumer group member: owns the partitions the coordinator gives it, reads them from its own positions
  * (starting at the group's committed offsets) and commits through the group store.
  */
+import { BufferPool } from '../../buffer-pool.js';
 import type { BusConsumer, PartitionBatch, PollOptions, TopicOffset, TopicPartition } from '../types.js';
 import { EmbeddedBusArgumentError, EmbeddedBusClosedError, EmbeddedBusStateError } from './errors.js';
 import type { GroupCoordinator, GroupMember } from './group-coordinator.js';
@@ -13,6 +14,12 @@ import { validateTopicName } from './topic.js';
 
 /** Log bytes one read call may take; a poll makes more calls while it wants more messages. */
 const MAX_READ_BYTES = 16 * 1024 * 1024;
+/**
+ * Read buffers kept for reuse once the records read into them are released (RecordRun.release): a flush's worth of
+ * polls. Fresh buffers cost a page fault per 4 KiB when the kernel copies into them, about a quarter of a
+ * sensor pipeline's system time on the VMs measured (perf: 22,000 of its 139,000 faults came from these reads).
+ */
+const READ_BUFFERS_KEPT = 256;
 
 export interface ConsumerHost {
   assertOpen(operation: string): void;
@@ -33,6 +40,7 @@ export class EmbeddedConsumer implements BusConsumer, GroupMember {
   private positions = new Map<Partition, number>();
   /** Bumped by seek and by losing a partition, so a poll that was reading meanwhile drops what it read. */
   private readonly epochs = new Map<Partition, number>();
+  private readonly readBuffers = new BufferPool(READ_BUFFERS_KEPT);
   private polling = false;
   private wake: (() => void) | null = null;
   private closed = false;
@@ -186,7 +194,7 @@ export class EmbeddedConsumer implements BusConsumer, GroupMember {
       let position = this.positionOf(partition);
       if (position >= partition.highWatermark) continue;
       const epoch = this.epochs.get(partition) ?? 0;
-      const records = new PolledRecords(partition.topic, partition.id);
+      const records = new PolledRecords(partition.topic, partition.id, this.readBuffers);
       while (remaining > 0 && position < partition.highWatermark) {
         const next = await partition.read(position, remaining, MAX_READ_BYTES, records);
         if (next === position) break;

@@ -38,6 +38,7 @@ function transpileForChild(outDir: string): string {
       .map((name) => join(here, name)),
     join(repoRoot, 'pipelines', 'errors.ts'),
     join(repoRoot, 'pipelines', 'retry.ts'),
+    join(repoRoot, 'pipelines', 'buffer-pool.ts'),
     join(repoRoot, 'pipelines', 'bus', 'errors.ts'),
     join(repoRoot, 'pipelines', 'bus', 'headers.ts'),
   ];

@@ -252,7 +252,7 @@ export class Partition {
       const length = Math.min(available, Math.max(MIN_READ_BYTES, minLength, Math.min(estimate, maxBytes)));
       let buf: Buffer;
       try {
-        buf = await segment.read(position, length);
+        buf = await segment.read(position, length, out.pool);
       } catch (err) {
         // Retention deleted the segment under a reader that was behind every committed offset: nothing to return.
         if (isErrno(err, 'ENOENT') && !this.segments.includes(segment)) return offset;

@@ -115,4 +115,37 @@ describe('a poll hands over records (offsets and byte ranges), and messages buil
       expect(run.sameHeaders(i, 1)).toBe(JSON.stringify(messages[i]!.headers) === JSON.stringify(messages[1]!.headers));
     }
   });
+
+  it('released records give their buffers to the next reads, which read their own messages whole', async () => {
+    const dir = fixture.tempDir();
+    const bus = await fixture.open({ dir });
+    await bus.ensureTopic('raw.r', { partitions: 1 });
+    const sent = variedMessages(1_200);
+    for (let at = 0; at < sent.length; at += 300) await bus.producer().send('raw.r', sent.slice(at, at + 300));
+    const consumer = bus.consumer({ groupId: 'g' });
+    await consumer.subscribe(['raw.r']);
+    const buffersSeen = new Set<ArrayBufferLike>();
+    let reused = 0;
+    let next = 0;
+    while (next < sent.length) {
+      const [batch] = await consumer.poll({ maxMessages: 150, maxWaitMs: 5_000 });
+      const run = batch!.records!;
+      for (let i = 0; i < run.length; i++) {
+        const buffer = run.chunk(i).buffer;
+        if (i === 0 && buffersSeen.has(buffer)) reused++;
+        buffersSeen.add(buffer);
+        expect(run.offset(i)).toBe(next);
+        expect(run.value(i).toString()).toBe(sent[next]!.value);
+        expect(run.message(i).key).toBe(sent[next]!.key ?? null);
+        next++;
+      }
+      const last = run.offset(run.length - 1);
+      run.release!();
+      // Offsets stay readable; bytes do not, so a view kept by mistake is an error, not another record's bytes.
+      expect(run.offset(run.length - 1)).toBe(last);
+      expect(() => run.value(0)).toThrow(/released/);
+    }
+    await consumer.close();
+    expect(reused).toBeGreaterThan(3);
+  });
 });

@@ -3,6 +3,7 @@
  * buffers read from the segment files (RecordRun), so landing reads a message's value and headers without an
  * object per message. `messages` builds the objects on demand for code that wants them.
  */
+import type { BufferPool } from '../../buffer-pool.js';
 import type { MessageHeaders } from '../headers.js';
 import type { BusMessage, PartitionBatch, RecordRun } from '../types.js';
 import { decodeHeaders, type FrameView, newFrameView, revisitRecord } from './frame.js';
@@ -20,10 +21,25 @@ export class PolledRecords implements RecordRun {
   private readonly view: FrameView = newFrameView();
   private viewing = -1;
 
+  private released = false;
+
   constructor(
     readonly topic: string,
     readonly partition: number,
+    /** Where the buffers these records are read into come from, and go back to on release(). */
+    readonly pool?: BufferPool,
   ) {}
+
+  /**
+   * Hands the buffers read back to the pool, for later reads: the caller keeps no view of a value, key or header.
+   * Offsets stay readable; reading bytes after this throws (a value would silently be another record's).
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.pool) for (const chunk of this.chunks) this.pool.give(chunk);
+    this.chunks.length = 0;
+  }
 
   /** Adds the record `view` points at, in `chunk` (the buffer parseFrame read), at `offset`. */
   push(chunk: Buffer, offset: number, view: FrameView): void {
@@ -43,6 +59,8 @@ export class PolledRecords implements RecordRun {
   }
 
   chunk(i: number): Buffer {
+    if (this.released)
+      throw new Error(`record ${i} of ${this.topic}/${this.partition} read after its buffers were released`);
     return this.chunks[this.chunkOf[i]!]!;
   }
 

@@ -2,8 +2,10 @@
  * One segment file: a run of frames (see frame.ts) starting at `baseOffset`. Knows its sizes, its sparse index and
  * its file descriptor; the partition decides when to roll, write, sync and delete.
  */
+
 import fs from 'node:fs';
 import { basename, join } from 'node:path';
+import type { BufferPool } from '../../buffer-pool.js';
 import { EmbeddedLogCorruptError } from './errors.js';
 import { findSoundFrame, scanSegment } from './frame-scan.js';
 import { closeFd, fdatasync, isErrno, readFullyAt, writevAllAt } from './fs-util.js';
@@ -163,12 +165,13 @@ export class Segment {
   }
 
   /** Reads up to `length` bytes at `position` into a fresh buffer (messages keep views into it). */
-  async read(position: number, length: number): Promise<Buffer> {
+  /** `pool`: where the buffer read into comes from (its owner hands it back once no view of it is left). */
+  async read(position: number, length: number, pool?: BufferPool): Promise<Buffer> {
     const fd = await this.acquire();
     try {
-      const target = Buffer.allocUnsafe(length);
+      const target = pool ? pool.take(length) : Buffer.allocUnsafe(length);
       const n = await readFullyAt(fd, target, length, position);
-      return n === length ? target : target.subarray(0, n);
+      return n === target.length ? target : target.subarray(0, n);
     } finally {
       this.release();
     }
