@@ -107,7 +107,6 @@ describe('schemaSql: a text check passes only what zod accepts', () => {
         // Sound: SQL never passes what zod refuses.
         if (sql[i]) expect(zod, where).toBe(true);
         // And as sure as it can be on ASCII text (the bulk path's common case stays on it).
-        // biome-ignore lint/suspicious/noControlCharactersInRegex: ASCII is exactly these code points
         if (zod && /^[\x00-\x7f]*$/.test(text)) expect(sql[i], where).toBe(true);
         if (sql[i]) sure++;
       });
