@@ -789,37 +789,48 @@ export class Lander {
    */
   async recallLanded(): Promise<number> {
     const { store, writer } = this.options;
-    let recalled = 0;
+    // One statement per dataset, side by side on the writer's connection and its mapping lanes: each reads hundreds
+    // of small files on one thread, and one after another they held a restart's first flush back by 2 s.
+    const connections = [undefined, ...Array.from({ length: MAPPING_LANES }, (_, lane) => lane)];
+    const recalls: Promise<number>[] = [];
     for (const normalizer of new Set(this.options.normalizers.values())) {
       if (!normalizer.remember || !normalizer.naturalKeyFields) continue;
       for (const dataset of normalizer.dedupedDatasets ?? []) {
-        const files = await store.recentFiles(dataset, RECALL_MAX_FILES);
-        if (files.length === 0) continue;
-        const types = new Map(datasetColumns(dataset).map((c) => [c.name, c.type]));
-        const fields = normalizer.naturalKeyFields(dataset);
-        const key = fields.map((field) => naturalKeyTextSql(quoted(field), types.get(field))).join(', ');
-        // Files landed before a key field joined its schema (an optional column added later) lack that column: a
-        // typed empty relation unioned by name gives it to every file, as NULL.
-        const typed = [...fields, '_ingested_at', '_offset']
-          .map((field) => `cast(null as ${types.get(field) ?? 'VARCHAR'}) as ${quoted(field)}`)
-          .join(', ');
-        const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');
-        const keys = await writer.readColumn(
-          `select key from (
-             select concat_ws(chr(1), ${key}) as key, _ingested_at, _offset
-             from (
-               select ${typed} where false
-               union all by name
-               select * from read_parquet([${list}], union_by_name = true)
-             )
-             order by _ingested_at desc, _offset desc
-             limit ${normalizer.dedupeWindow ?? 200_000}
-           ) order by _ingested_at, _offset`,
+        const connection = connections[recalls.length % connections.length];
+        recalls.push(
+          (async () => {
+            const files = await store.recentFiles(dataset, RECALL_MAX_FILES);
+            if (files.length === 0) return 0;
+            const types = new Map(datasetColumns(dataset).map((c) => [c.name, c.type]));
+            const fields = normalizer.naturalKeyFields!(dataset);
+            const key = fields.map((field) => naturalKeyTextSql(quoted(field), types.get(field))).join(', ');
+            // Files landed before a key field joined its schema (an optional column added later) lack that column:
+            // a typed empty relation unioned by name gives it to every file, as NULL.
+            const typed = [...fields, '_ingested_at', '_offset']
+              .map((field) => `cast(null as ${types.get(field) ?? 'VARCHAR'}) as ${quoted(field)}`)
+              .join(', ');
+            const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');
+            const keys = await writer.readColumn(
+              `select key from (
+                 select concat_ws(chr(1), ${key}) as key, _ingested_at, _offset
+                 from (
+                   select ${typed} where false
+                   union all by name
+                   select * from read_parquet([${list}], union_by_name = true)
+                 )
+                 order by _ingested_at desc, _offset desc
+                 limit ${normalizer.dedupeWindow ?? 200_000}
+               ) order by _ingested_at, _offset`,
+              connection,
+            );
+            normalizer.remember!(dataset, keys);
+            return keys.length;
+          })(),
         );
-        normalizer.remember(dataset, keys);
-        recalled += keys.length;
       }
     }
+    let recalled = 0;
+    for (const count of await Promise.all(recalls)) recalled += count;
     return recalled;
   }
 

@@ -225,9 +225,12 @@ export class ParquetWriter {
     return merged;
   }
 
-  /** The first column of a query's rows as text (reads of the lake: the natural keys to remember on start). */
-  async readColumn(sql: string): Promise<string[]> {
-    const reader = await this.connection.runAndReadAll(sql);
+  /**
+   * The first column of a query's rows as text (reads of the lake: the natural keys to remember on start), on a
+   * mapping lane's connection when `lane` is given.
+   */
+  async readColumn(sql: string, lane?: number): Promise<string[]> {
+    const reader = await (lane === undefined ? this.connection : await this.lane(lane)).runAndReadAll(sql);
     return reader.getRows().map((row) => String(row[0]));
   }
 
