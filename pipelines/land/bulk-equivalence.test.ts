@@ -280,18 +280,23 @@ function normalizers(bulk: boolean, broken = false): Map<string, MessageNormaliz
   return map;
 }
 
-/** Lands every message of every feed over PARTITIONS partitions, in polls of mixed sizes, flushing now and then. */
 /**
+ * Lands every message of every feed over PARTITIONS partitions, in polls of mixed sizes, flushing now and then.
  * `chunk`: the bulk path maps a plan's messages in chunks of this many while they arrive (several statements in
- * flight at once, their rows merged in arrival order at the flush). `abandonAfter`: that many polls are added, then
- * abandoned (as the worker does after a failure, chunks still mapping) and everything is read again from the start.
+ * flight at once, their rows merged in arrival order). `abandonAfter`: that many polls are added, then abandoned (as
+ * the worker does after a failure, chunks still mapping) and everything is read again from the start. `asWorker`: as
+ * the pipeline worker does, a flush is not awaited before the next polls are added (only before the next flush), and
+ * the event loop turns between polls, so chunks finish mapping and are walked while polls arrive and flushes run.
  */
 async function land(
   bulk: boolean,
   seed: number,
-  broken = false,
-  chunk?: number,
-  abandonAfter?: number,
+  {
+    broken = false,
+    chunk,
+    abandonAfter,
+    asWorker = false,
+  }: { broken?: boolean; chunk?: number | undefined; abandonAfter?: number; asWorker?: boolean } = {},
 ): Promise<{ lake: string; lander: Lander; writer: ParquetWriter }> {
   const lake = join(dir, bulk ? (broken ? 'broken' : 'bulk') : 'record');
   await mkdir(join(lake, 'scratch'), { recursive: true });
@@ -312,14 +317,20 @@ async function land(
     for (const step of polls) if (step !== 'flush') lander.add(step);
     lander.abandon();
   }
+  let inFlight: Promise<void> | undefined;
+  const turns = seededRandom(seed + 7);
   for (const step of steps) {
     if (step === 'flush') {
-      await lander.flush();
-      await lander.committed();
+      await inFlight;
+      inFlight = lander.flush().then(() => lander.committed());
+      if (!asWorker) await inFlight;
     } else {
       lander.add(step);
+      // Sometimes until every chunk is mapped (and walked), sometimes one turn of the event loop.
+      if (asWorker) await (turns() < 0.5 ? lander.mapped() : new Promise((turned) => setImmediate(turned)));
     }
   }
+  await inFlight;
   await lander.flush();
   await lander.committed();
   return { lake: join(lake, 'lake'), lander, writer };
@@ -403,7 +414,7 @@ describe('the bulk path lands exactly what the record path lands', () => {
     [3, 53],
   ])('seed %i (chunks of %s): same files, rows, dead letters and counts', async (seed, chunk) => {
     const record = await land(false, seed);
-    const bulk = await land(true, seed, false, chunk);
+    const bulk = await land(true, seed, { chunk });
     await expectSameLanding(record, bulk);
     // Not vacuous: most valid sensor, video, event and (masked) hotline records took the bulk path, and the corpus
     // the record path.
@@ -418,13 +429,26 @@ describe('the bulk path lands exactly what the record path lands', () => {
   });
 });
 
+describe('polls added while the previous flush is written, as the worker adds them', () => {
+  it('land what the record path lands, messages walked as their chunks are mapped, dedupe in arrival order', async () => {
+    const record = await land(false, 6);
+    const bulk = await land(true, 6, { chunk: 11, asWorker: true });
+    await expectSameLanding(record, bulk);
+    // Not vacuous: most messages were normalized before their flush began, and repeats of a record landed in an
+    // earlier flush were there (dedupe across flushes, while the earlier flush was still walking its messages).
+    const received = Object.values(bulk.lander.stats.feeds).reduce((n, counts) => n + counts.received, 0);
+    expect(bulk.lander.walkedAhead).toBeGreaterThan(received / 2);
+    expect(record.lander.deadLettersByReason.get('sensor')?.get('duplicate') ?? 0).toBeGreaterThan(10);
+  });
+});
+
 describe('a flush abandoned while its chunks are being mapped', () => {
   it('lands what the record path lands once everything is read again, and leaves no mapped table behind', async () => {
     const record = await land(false, 5);
     const steps = pollsOf(5);
     const beforeFlush = steps.indexOf('flush');
     expect(beforeFlush).toBeGreaterThan(2);
-    const bulk = await land(true, 5, false, 5, beforeFlush);
+    const bulk = await land(true, 5, { chunk: 5, abandonAfter: beforeFlush });
     // Every chunk of the abandoned polls was mapped on the lanes before the last flush's chunks (one statement at a
     // time per lane), and dropped when it ended: nothing of them is left once the writer is idle.
     const [tables] = await bulk.writer.columns(
@@ -439,7 +463,7 @@ describe('a flush abandoned while its chunks are being mapped', () => {
 describe('a bulk statement that fails', () => {
   it('leaves its messages to the record path: the same lake, and landing goes on', async () => {
     const record = await land(false, 4);
-    const broken = await land(true, 4, true, 29);
+    const broken = await land(true, 4, { broken: true, chunk: 29 });
     await expectSameLanding(record, broken);
     expect(broken.lander.bulkFallbacks).toBeGreaterThan(0);
     expect([...broken.lander.bulkLanded.values()].reduce((n, x) => n + x, 0)).toBe(0);

@@ -677,6 +677,51 @@ describe('dedupe memory survives a restart (issue 6, also expected)', () => {
   });
 });
 
+describe('dedupe keeps arrival order while a flush waits for DuckDB (bulk path)', () => {
+  it('a repeat read during the flush is the duplicate, even when it is mapped before the original', async () => {
+    writer = await ParquetWriter.open(join(dir, 'scratch'));
+    // The statement of the flush's last chunk (the second chunk mapped) is held until the next poll's is mapped.
+    const run = writer.run.bind(writer);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    writer.run = async (sql, lane) => {
+      if (sql.startsWith(`create table bulk_rows_${process.pid}_1 `)) await held;
+      return run(sql, lane);
+    };
+    const land = new Lander({
+      store: new LocalLakeStore(join(dir, 'lake')),
+      writer,
+      normalizers: new Map([['raw.sensor', normalizer('sensor', { bulk: true })]]),
+      limits: relaxed,
+      now: () => clock,
+      bulkChunkMessages: 2,
+    });
+    const at = (ts: string) => ({ ...gas, ts: `2026-08-01 ${ts}` });
+    // Offsets 100–101 are mapped as they arrive (a chunk of two); 102 at the flush (held).
+    land.add(batch(0, 100, [at('07:00:00'), at('07:10:00')]));
+    land.add(batch(0, 102, [at('07:20:00')]));
+    const first = land.flush();
+    // 103 repeats 102; 103–104 are mapped (and walked as far as arrival order allows) while 102 is held.
+    land.add(batch(0, 103, [at('07:20:00'), at('07:30:00')]));
+    await land.mapped();
+    release();
+    await first;
+    await land.committed();
+    await land.flush();
+    await land.committed();
+    expect(land.stats.feeds.sensor).toEqual({ received: 5, landed: 4, dead_lettered: 1 });
+    expect(land.bulkLanded.get('sensor')).toBe(4);
+    const deadLetters = await query(
+      `select reason_code, coordinates from read_parquet('${join(dir, 'lake', '_dlq')}/**/*.parquet')`,
+    );
+    expect(deadLetters.map((d) => [d.reason_code, JSON.parse(String(d.coordinates)).offset])).toEqual([
+      ['duplicate', 103],
+    ]);
+  });
+});
+
 describe('a 12345 order lands once per version, across restarts too (issue 8)', () => {
   /** docs/feeds.md "hotline": a closed order, and its version of a day later with the follow-up visit. */
   const closed = {

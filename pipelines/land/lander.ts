@@ -133,12 +133,43 @@ export interface LanderOptions {
 
 /**
  * Deferred messages of one bulk plan handed to DuckDB before the flush (a chunk): mapped on the writer's mapping
- * connection while more messages arrive and the previous flush writes. `done` never rejects.
+ * connection while more messages arrive and the previous flush writes. `done` never rejects; `result` is set when it
+ * resolves, so the walk can tell without waiting.
  */
 interface MappedChunk {
   plan: BulkPlan;
   messages: number;
+  /** The chunk's last seq: a plan's chunks hold its seqs in arrival order, each the ones after the previous chunk's. */
+  lastSeq: number;
   done: Promise<ChunkResult>;
+  result?: ChunkResult;
+  /** Whether the walk reached it; then, for a table result, the rows it lands with its `_ok` rows' seqs and keys. */
+  walked: boolean;
+  sure?: { rows: BulkRows; seqs: number[]; keys: string[] };
+  /** The `_ok` row the walk takes next. */
+  next: number;
+}
+
+/**
+ * How far the walk of a flush's deferred log went (see walkDeferred): messages are taken in arrival order as soon as
+ * DuckDB has mapped the chunk each belongs to, while the flush fills, so at the flush only the last chunks are left.
+ */
+interface DeferredWalk {
+  /** The first seq not walked. */
+  next: number;
+  /** Per plan, its chunks in arrival order and the one the walk is in. */
+  plans: Map<BulkPlan, { chunks: MappedChunk[]; at: number }>;
+  /** The rows of every table-result chunk walked into, for the flush's write. */
+  tables: BulkRows[];
+  /**
+   * A chunk's statement failed on the machine, or the walk itself threw between flushes: the walk stops and the
+   * flush fails (retried as any flush is).
+   */
+  failed?: unknown;
+}
+
+function newWalk(): DeferredWalk {
+  return { next: 0, plans: new Map(), tables: [] };
 }
 
 type ChunkResult =
@@ -194,6 +225,8 @@ export class Lander {
   readonly bulkLanded = new Map<Feed, number>();
   /** Bulk statements that failed and left their messages to the record path. */
   bulkFallbacks = 0;
+  /** Deferred messages normalized before their flush began (the flush walked only the rest). */
+  walkedAhead = 0;
   private readonly buffers = new Map<string, PartitionBuffer>();
   private readonly now: () => number;
 
@@ -213,6 +246,9 @@ export class Lander {
   /** Per topic, the rows a message brought in its last batch (a departmental chunk: dozens): polls are sized by it. */
   private readonly rowsPerMessage = new Map<string, number>();
   private chunks: MappedChunk[] = [];
+  /** The walk of `deferred`; and whether a flush is still walking the log it took (see walkAhead). */
+  private walk = newWalk();
+  private flushWalking = false;
   /** The chunks' scratch lines are written into these (one per mapping lane in flight, and one filling). */
   private readonly scratchBuffers = new BufferPool(MAPPING_LANES + 1);
 
@@ -294,6 +330,8 @@ export class Lander {
       this.rowsPerMessage.set(batch.topic, 1);
       const chunk = this.options.bulkChunkMessages ?? BULK_CHUNK_MESSAGES;
       for (const [plan, waiting] of this.unmapped) if (waiting.length >= chunk) this.mapChunk(plan);
+      // Dedupe must see messages in arrival order: not before the flush has walked every message it took.
+      this.walkAhead();
       return;
     }
     const fresh = new Map<DatasetName, string[]>();
@@ -464,10 +502,20 @@ export class Lander {
     this.deferred = new DeferredLog();
     this.unmapped.clear();
     this.dropChunks(this.chunks.splice(0));
+    this.walk = newWalk();
     this.metas = [];
     this.metaIndex.clear();
     this.uncounted = undefined;
     for (const normalizer of this.options.normalizers.values()) normalizer.forgetSeen();
+  }
+
+  /**
+   * Resolves once every chunk handed to DuckDB since the last flush is mapped, and walked as far as it goes (unless a
+   * flush is still walking the messages it took).
+   */
+  async mapped(): Promise<void> {
+    // Each chunk's own callback (attached first) has walked by the time these resolve.
+    await Promise.all(this.chunks.map((chunk) => chunk.done));
   }
 
   get buffered(): boolean {
@@ -481,13 +529,37 @@ export class Lander {
     const buffers = [...taken.values()];
     const metas = this.metas;
     const deferred = this.deferred;
+    const walk = this.walk;
     for (const plan of [...this.unmapped.keys()]) this.mapChunk(plan);
     const chunks = this.chunks.splice(0);
     this.metas = [];
     this.deferred = this.spareLog ?? new DeferredLog();
     this.spareLog = undefined;
+    this.walk = newWalk();
     this.metaIndex.clear();
-    const bulk = await this.mapDeferred(deferred, metas, chunks);
+    this.flushWalking = true;
+    this.walkedAhead += walk.next;
+    try {
+      for (let pending = this.walkDeferred(deferred, metas, walk); pending; ) {
+        await pending.done;
+        pending = this.walkDeferred(deferred, metas, walk);
+      }
+      if (walk.failed !== undefined) throw walk.failed;
+    } catch (error) {
+      const { writer } = this.options;
+      await Promise.all(
+        chunks.map(async (chunk) => {
+          const result = await chunk.done;
+          if ('table' in result) await writer.run(`drop table if exists ${result.table}`).catch(() => {});
+        }),
+      );
+      throw error;
+    } finally {
+      this.flushWalking = false;
+    }
+    // The next flush's messages that arrived meanwhile.
+    this.walkAhead();
+    const bulk = walk.tables;
     // Walked: nothing reads it any more (each chunk copied its messages when it was handed to DuckDB).
     deferred.reset();
     this.spareLog = deferred;
@@ -545,7 +617,28 @@ export class Lander {
         if (file) await writer.removeScratch(file).catch(() => {});
       }
     })();
-    this.chunks.push({ plan, messages: waiting.length, done });
+    const chunk: MappedChunk = {
+      plan,
+      messages: waiting.length,
+      lastSeq: waiting[waiting.length - 1]!,
+      done,
+      walked: false,
+      next: 0,
+    };
+    const walk = this.walk;
+    void done.then((result) => {
+      chunk.result = result;
+      // A flush walks its own log; otherwise the walk goes on now, not at the next batch (there may be none before
+      // the flush: the worker waits for the previous flush once this one is due).
+      if (this.walk === walk) this.walkAhead();
+    });
+    this.chunks.push(chunk);
+    let queue = walk.plans.get(plan);
+    if (!queue) {
+      queue = { chunks: [], at: 0 };
+      walk.plans.set(plan, queue);
+    }
+    queue.chunks.push(chunk);
   }
 
   /** Drops the tables of chunks no flush will land (once their statements end). */
@@ -558,54 +651,53 @@ export class Lander {
   }
 
   /**
-   * Normalizes the deferred messages of a flush (bulk path): the chunks DuckDB mapped hold, per plan, the rows it is
-   * sure of; every deferred message is taken in arrival order — a row DuckDB is sure of goes through the normalizer's
-   * dedupe by its key, any other message through normalize() — so rows, dead letters and counts are those of the
-   * record path. Returns the tables whose rows land (duplicates excluded).
+   * Walks the log of the flush to come as far as DuckDB mapped it, unless a flush is still walking the log it took:
+   * dedupe must see messages in arrival order. What it throws fails the next flush.
    */
-  private async mapDeferred(
+  private walkAhead(): void {
+    if (this.flushWalking) return;
+    try {
+      this.walkDeferred(this.deferred, this.metas, this.walk);
+    } catch (error) {
+      this.walk.failed ??= error;
+    }
+  }
+
+  /**
+   * Normalizes deferred messages (bulk path) in arrival order, from where the walk is, as far as DuckDB has mapped
+   * them: a row DuckDB was sure of goes through the normalizer's dedupe by its key, any other message through
+   * normalize(), so rows, dead letters and counts are those of the record path. Returns the chunk the walk waits for
+   * (still being mapped); undefined when it reached the end of the log, a message not yet handed to DuckDB, or a
+   * chunk the machine failed.
+   */
+  private walkDeferred(
     deferred: DeferredLog<PartitionBuffer>,
     metas: readonly { source: string; ingestedAt: string }[],
-    chunks: readonly MappedChunk[],
-  ): Promise<BulkRows[]> {
-    const results = await Promise.all(chunks.map((chunk) => chunk.done));
-    /**
-     * Per plan, its chunks' `_ok` rows in seq order (chunks of a plan were mapped in arrival order), and where the walk
-     * below is: part `part`, row `next`.
-     */
-    const sure = new Map<
-      BulkPlan,
-      { parts: { rows: BulkRows; seqs: number[]; keys: string[] }[]; part: number; next: number }
-    >();
-    const tables: BulkRows[] = [];
-    let machine: unknown;
-    for (const [k, result] of results.entries()) {
-      const { plan, messages } = chunks[k]!;
-      if ('machine' in result) {
-        machine ??= result.machine;
-        continue;
-      }
-      if ('refused' in result) {
-        this.bulkFallbacks++;
-        this.options.onBulkFailure?.(plan.dataset, messages, result.refused);
-        continue;
-      }
-      const rows: BulkRows = { dataset: plan.dataset, table: result.table, duplicates: [] };
-      tables.push(rows);
-      let entry = sure.get(plan);
-      if (!entry) {
-        entry = { parts: [], part: 0, next: 0 };
-        sure.set(plan, entry);
-      }
-      entry.parts.push({ rows, seqs: result.seqs, keys: result.keys });
-    }
-    const { writer } = this.options;
+    walk: DeferredWalk,
+  ): MappedChunk | undefined {
+    if (walk.failed !== undefined) return undefined;
+    let fresh = new Map<DatasetName, string[]>();
+    let landing: LandingText | undefined;
+    let current: PartitionBuffer | undefined;
     try {
-      if (machine !== undefined) throw machine;
-      let fresh = new Map<DatasetName, string[]>();
-      let landing: LandingText | undefined;
-      let current: PartitionBuffer | undefined;
-      for (let seq = 0; seq < deferred.length; seq++) {
+      for (; walk.next < deferred.length; walk.next++) {
+        const seq = walk.next;
+        const plan = deferred.plan(seq);
+        let chunk: MappedChunk | undefined;
+        if (plan) {
+          const queue = walk.plans.get(plan);
+          if (!queue) return undefined;
+          while (queue.at < queue.chunks.length && queue.chunks[queue.at]!.lastSeq < seq) queue.at++;
+          chunk = queue.chunks[queue.at];
+          if (!chunk) return undefined;
+          const result = chunk.result;
+          if (!result) return chunk;
+          if ('machine' in result) {
+            walk.failed = result.machine;
+            return undefined;
+          }
+          if (!chunk.walked) this.walkInto(chunk, walk);
+        }
         const buffer = deferred.buffered(seq);
         const run = deferred.run(seq);
         const index = deferred.index(seq);
@@ -617,23 +709,16 @@ export class Lander {
         }
         const normalizer = this.options.normalizers.get(buffer.topic)!;
         const meta = metas[deferred.meta(seq)]!;
-        const plan = deferred.plan(seq);
-        const cursor = plan && sure.get(plan);
-        if (cursor) {
-          const parts = cursor.parts;
-          while (cursor.part < parts.length && cursor.next >= parts[cursor.part]!.seqs.length) {
-            cursor.part++;
-            cursor.next = 0;
-          }
-          const part = parts[cursor.part];
-          if (part && part.seqs[cursor.next] === seq) {
-            const dataset = part.rows.dataset;
-            const duplicate = normalizer.bulkRow!(dataset, part.keys[cursor.next++]!, run, index);
+        const sure = chunk?.sure;
+        if (sure) {
+          if (sure.seqs[chunk!.next] === seq) {
+            const rows = sure.rows;
+            const duplicate = normalizer.bulkRow!(rows.dataset, sure.keys[chunk!.next++]!, run, index);
             if (duplicate) {
-              part.rows.duplicates.push(seq);
+              rows.duplicates.push(seq);
               this.countMessage(buffer, run.message(index), meta.source, meta.ingestedAt, duplicate);
             } else {
-              buffer.datasetRows[dataset] = (buffer.datasetRows[dataset] ?? 0) + 1;
+              buffer.datasetRows[rows.dataset] = (buffer.datasetRows[rows.dataset] ?? 0) + 1;
               buffer.counts.received++;
               buffer.counts.landed++;
               buffer.bulkLanded++;
@@ -647,12 +732,26 @@ export class Lander {
         const result = normalizer.normalize(message.value, message.headers);
         this.absorb(buffer, fresh, landing, message, meta.source, result);
       }
+      return undefined;
+    } finally {
       if (current) this.keepLines(current, fresh);
-    } catch (error) {
-      for (const rows of tables) await writer.run(`drop table if exists ${rows.table}`).catch(() => {});
-      throw error;
     }
-    return tables;
+  }
+
+  /** The walk reaches a chunk's first message: its rows join the flush's, or (refused) its messages go the record path. */
+  private walkInto(chunk: MappedChunk, walk: DeferredWalk): void {
+    const result = chunk.result!;
+    chunk.walked = true;
+    if ('refused' in result) {
+      this.bulkFallbacks++;
+      this.options.onBulkFailure?.(chunk.plan.dataset, chunk.messages, result.refused);
+      return;
+    }
+    if ('table' in result) {
+      const rows: BulkRows = { dataset: chunk.plan.dataset, table: result.table, duplicates: [] };
+      chunk.sure = { rows, seqs: result.seqs, keys: result.keys };
+      walk.tables.push(rows);
+    }
   }
 
   private async write(
