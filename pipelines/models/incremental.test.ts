@@ -210,6 +210,42 @@ describe('incremental builds', () => {
     await expectSameMarts(second.martsPath, full.martsPath);
   });
 
+  it("a recomputed month still counts its unchanged days' facts (a late file on one day of the month)", async () => {
+    const { dir, lakeDir, options } = await setup();
+    const at = (local: string) => new Date(`${local}+08:00`).toISOString();
+    const event = (id: string, day: string, offset: number) =>
+      cityEvent({ event_id: id, reported_at: at(`${day}T09:00:00`), status: 'reported', _offset: offset });
+    await writeLake(lakeDir, 'city_event', [event('e1', '2026-09-05', 0), event('e2', '2026-09-20', 1)]);
+    await writeLake(lakeDir, 'hotline_case', [
+      hotline({ case_id: 'c1', received_at: at('2026-09-05T10:00:00') }),
+      hotline({ case_id: 'c2', received_at: at('2026-09-20T10:00:00'), _offset: 1 }),
+    ]);
+    await writeLake(lakeDir, 'sensor_reading', [
+      ...readingsOn('2026-09-05', 'dev-1', 2, 0),
+      ...readingsOn('2026-09-20', 'dev-1', 2, 10),
+    ]);
+    await runModels(options());
+
+    // Late records of 2026-09-20 only: September is recomputed, 2026-09-05 is not.
+    await writeLake(lakeDir, 'city_event', [event('e3', '2026-09-20', 2)]);
+    await writeLake(lakeDir, 'hotline_case', [
+      hotline({ case_id: 'c3', received_at: at('2026-09-20T11:00:00'), _offset: 2 }),
+    ]);
+    await writeLake(lakeDir, 'sensor_reading', readingsOn('2026-09-20', 'dev-2', 2, 20));
+    const second = await runModels(options());
+    for (const mart of ['mart_hotline', 'mart_event_closure', 'mart_sensor_health']) {
+      expect(statOf(second, mart), mart).toMatchObject({ mode: 'incremental' });
+    }
+    const month = await queryMarts({
+      martsPath: second.martsPath,
+      sql: `select reported_count from mart_event_closure
+            where grain = 'month' and period = '2026-09' and region_code = '330100' and breakdown = 'all'`,
+    });
+    expect(month.rows).toEqual([[3]]);
+    const full = await runModels(options({ martsPath: join(dir, 'full.duckdb'), fullRefresh: true }));
+    await expectSameMarts(second.martsPath, full.martsPath);
+  });
+
   it('drops the rows of a day whose files are gone, and recomputes in full when the registry changes', async () => {
     const { lakeDir, options } = await setup();
     await writeLake(lakeDir, 'sensor_reading', [

@@ -113,17 +113,18 @@ period_regions as (
     cross join regions
 ),
 
--- Which periods count each day: an open period stops at counted_end (the day before the cut-off). Day and region maps
--- are small, so the event days join them on equality (fast at megacity scale) instead of by range and prefix.
+-- Which periods count each day: an open period stops at counted_end (the day before the cut-off). Each period's own
+-- days, not int_periods' day rows: an incremental build reads only the recomputed periods, so a recomputed month
+-- whose other days did not change has no day rows beside it. Day and region maps are small, so the event days join
+-- them on equality (fast at megacity scale) instead of by range and prefix.
 day_periods as (
     select
-        days.period_start as reported_date,
-        periods.grain,
-        periods.period
-    from periods as days
-    inner join periods
-        on days.period_start between periods.period_start and periods.counted_end
-    where days.grain = 'day'
+        grain,
+        period,
+        cast(unnest(generate_series(cast(period_start as timestamp), cast(counted_end as timestamp), interval 1 day))
+            as date) as reported_date
+    from periods
+    where counted_end >= period_start
 ),
 
 -- Inclusive roll-up: an event's region counts for every region in scope whose prefix it starts with.
