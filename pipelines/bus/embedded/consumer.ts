@@ -187,18 +187,25 @@ export class EmbeddedConsumer implements BusConsumer, GroupMember {
     const batches: PartitionBatch[] = [];
     if (owned.length === 0) return batches;
     const start = this.rotation++ % owned.length;
-    let remaining = maxMessages;
+    // A poll is shared among the partitions with messages waiting, as a Kafka fetch is: filled from one partition at
+    // a time, a backlog was read one partition after another in stretches of a whole poll, and the other partitions'
+    // records in between pushed a repeat's original out of the dedupe window (departmental chunks: 100,000 records a
+    // poll).
+    let waiting = 0;
+    for (const partition of owned) if (this.positionOf(partition) < partition.highWatermark) waiting++;
+    const share = Math.ceil(maxMessages / Math.max(1, waiting));
     let taken = 0;
-    for (let k = 0; k < owned.length && remaining > 0; k++) {
+    for (let k = 0; k < owned.length && taken < maxMessages; k++) {
       const partition = owned[(start + k) % owned.length]!;
       let position = this.positionOf(partition);
       if (position >= partition.highWatermark) continue;
       const epoch = this.epochs.get(partition) ?? 0;
       const records = new PolledRecords(partition.topic, partition.id, this.readBuffers);
+      let remaining = Math.min(share, maxMessages - taken);
       while (remaining > 0 && position < partition.highWatermark) {
         const next = await partition.read(position, remaining, MAX_READ_BYTES, records);
         if (next === position) break;
-        remaining = maxMessages - taken - records.length;
+        remaining = Math.min(share, maxMessages - taken) - records.length;
         position = next;
         if (this.closed || (this.epochs.get(partition) ?? 0) !== epoch) break;
       }

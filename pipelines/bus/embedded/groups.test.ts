@@ -109,6 +109,26 @@ describe('consumer groups', () => {
     expect(batches[0]!.highWatermark).toBe(1);
   });
 
+  it('a poll over a backlog is shared among the partitions with messages waiting, so none waits a whole poll', async () => {
+    // 4 partitions of ~300 messages each (keys hashed) and one nearly drained: a poll of 100 takes about 25 from each.
+    const bus = await seed(4, 1200);
+    const consumer = bus.consumer({ groupId: 'fair' });
+    await consumer.subscribe(['t']);
+    const highs = await bus.describe('t');
+    const low = highs.find((p) => p.highWatermark > 10)!;
+    consumer.seek({ topic: 't', partition: low.partition, offset: low.highWatermark - 3 });
+    const batches = await consumer.poll({ maxMessages: 100, maxWaitMs: 0 });
+    const sizes = new Map(batches.map((batch) => [batch.partition, batch.messages.length]));
+    expect([...sizes.keys()].sort()).toEqual([0, 1, 2, 3]);
+    expect(sizes.get(low.partition)).toBe(3);
+    for (const [partition, size] of sizes) if (partition !== low.partition) expect(size).toBe(25);
+    // Still everything is read, each partition in offset order.
+    const rest = await drainOwned(consumer);
+    const polled = batches.reduce((n, batch) => n + batch.messages.length, 0);
+    const skipped = low.highWatermark - 3;
+    expect(polled + rest.length).toBe(1200 - skipped);
+  });
+
   it('seek moves the position without committing', async () => {
     const bus = await seed(1, 10);
     const consumer = bus.consumer({ groupId: 'g' });
