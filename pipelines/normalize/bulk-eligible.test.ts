@@ -28,6 +28,9 @@ describe('bulkEligible: payloads DuckDB and JSON.parse read alike', () => {
       '{"a":Infinity}',
       '{"a":"x\ny"}',
       '{"a":"x\ty"}',
+      // A raw line break or control byte after a backslash: invalid JSON, and it would split the scratch line.
+      '{"a":"x\\\ny"}',
+      '{"a":"x\\\u0000y"}',
       '{"a":"\\u0041"}',
       '{"a":"\\ud800"}',
       '{"\\u0061":1}',
@@ -46,6 +49,16 @@ describe('bulkEligible: payloads DuckDB and JSON.parse read alike', () => {
       expect(eligible(text), JSON.stringify(text)).toBe(false);
   });
 
+  it("leaves a payload with the record path's own top-level key to the record path, and only that key", () => {
+    const withKey = { ...limits, recordPathKey: Buffer.from('_mark') };
+    expect(bulkEligible(Buffer.from('{"a":1,"_mark":{"x":1}}'), withKey)).toBe(false);
+    expect(bulkEligible(Buffer.from('{"_mark":null}'), withKey)).toBe(false);
+    // Elsewhere, or a key of the same length, is an ordinary payload (the record path looks at the top level only).
+    expect(bulkEligible(Buffer.from('{"a":{"_mark":1},"b":"_mark"}'), withKey)).toBe(true);
+    expect(bulkEligible(Buffer.from('{"_marc":1}'), withKey)).toBe(true);
+    expect(eligible('{"_mark":1}')).toBe(true);
+  });
+
   it('refuses invalid UTF-8 inside a string, wherever it is', () => {
     const good = Buffer.from('{"a":"中文","b":"x"}');
     expect(eligible(good)).toBe(true);
@@ -54,6 +67,8 @@ describe('bulkEligible: payloads DuckDB and JSON.parse read alike', () => {
       bad[at] = 0xff;
       expect(eligible(bad), `0xff at ${at}`).toBe(false);
     }
+    // A lone byte escaped by a backslash, the payload's only non-ASCII byte.
+    expect(eligible(Buffer.concat([Buffer.from('{"a":"x\\'), Buffer.from([0xff]), Buffer.from('"}')]))).toBe(false);
     // A lone continuation byte as the string's last byte.
     expect(eligible(Buffer.concat([Buffer.from('{"a":"x'), Buffer.from([0x80]), Buffer.from('"}')]))).toBe(false);
   });

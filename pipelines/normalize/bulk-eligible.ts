@@ -14,6 +14,11 @@ export interface BulkLimits {
   maxPayloadBytes: number;
   maxDepth: number;
   maxStringBytes: number;
+  /**
+   * A top-level key (UTF-8, unquoted) whose payloads the record path handles: the masker's mark of a payload it could
+   * not mask.
+   */
+  recordPathKey?: Buffer;
 }
 
 const COMMA = 0x2c;
@@ -50,63 +55,86 @@ function repeatsKey(buf: Buffer, start: number, end: number, count: number): boo
   return false;
 }
 
+/**
+ * What a byte inside a string asks of the scan: nothing (0: most bytes, non-ASCII ones included, whose UTF-8 is
+ * checked once for the whole payload), the closing quote (1), an escape (2), or refusal (3: a raw control byte, invalid
+ * in a string, and a line break would split the scratch line).
+ */
+const IN_STRING = new Uint8Array(256);
+IN_STRING.fill(3, 0, SPACE);
+IN_STRING[QUOTE] = 1;
+IN_STRING[BACKSLASH] = 2;
+
 /** True when the bulk path gives exactly what the record path would for this payload (see the module comment). */
 export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
   const length = buf.length;
   if (length === 0 || length > limits.maxPayloadBytes || length > limits.maxStringBytes) return false;
   let depth = 0;
-  let inString = false;
-  let nonAscii = false;
   // The last byte outside strings that was not blank: a comma before a closing bracket is a trailing comma.
   let last = 0;
-  // A top-level key being read (its first byte), and the keys read so far.
-  let keyStart = -1;
   let keys = 0;
-  let stringStart = 0;
+  const recordPathKey = limits.recordPathKey;
   let first = 0;
   while (first < length && buf[first] === SPACE) first++;
   if (buf[first] !== OPEN_BRACE) return false;
   for (let i = 0; i < length; i++) {
     const b = buf[i]!;
     if (b < SPACE) {
-      // Raw control bytes: invalid inside strings, and a line break would split the scratch line. A tab between
-      // tokens is valid JSON but is the scratch file's separator.
+      // Raw control bytes: a tab between tokens is valid JSON but is the scratch file's separator.
       return false;
     }
-    if (inString) {
-      if (b === QUOTE) {
-        inString = false;
-        // "__proto__" and "prototype" (as a key or not): the record path's prototype guard decides.
-        if (i - stringStart === 9 && (wordAt(buf, stringStart, '__proto__') || wordAt(buf, stringStart, 'prototype')))
-          return false;
-        if (keyStart >= 0) {
-          if (keys === MAX_KEYS || repeatsKey(buf, keyStart, i, keys)) return false;
-          keyStarts[keys] = keyStart;
-          keyEnds[keys++] = i;
-          keyStart = -1;
+    if (b === QUOTE) {
+      // A string, read to its closing quote in one tight loop (most of a payload's bytes are in strings).
+      const stringStart = i + 1;
+      const isKey = depth === 1 && (last === OPEN_BRACE || last === COMMA);
+      let j = stringStart;
+      for (;;) {
+        if (j >= length) return false;
+        const kind = IN_STRING[buf[j]!]!;
+        if (kind === 0) {
+          j++;
+          continue;
         }
-      } else if (b === BACKSLASH) {
+        if (kind === 1) break;
+        if (kind === 3) return false;
         // Two spellings of one key (`"\/"` and `"/"`) would hide a repeat: keys with escapes take the record path.
-        if (keyStart >= 0) return false;
-        if (buf[i + 1] === 0x75 /* u */) {
+        if (isKey) return false;
+        const escaped = buf[j + 1] ?? 0;
+        if (escaped === 0x75 /* u */) {
           const code =
-            (hexDigit(buf[i + 2] ?? 0) << 12) |
-            (hexDigit(buf[i + 3] ?? 0) << 8) |
-            (hexDigit(buf[i + 4] ?? 0) << 4) |
-            hexDigit(buf[i + 5] ?? 0);
-          // An escaped ASCII character could spell a key the guards look for; a surrogate may be lone.
+            (hexDigit(buf[j + 2] ?? 0) << 12) |
+            (hexDigit(buf[j + 3] ?? 0) << 8) |
+            (hexDigit(buf[j + 4] ?? 0) << 4) |
+            hexDigit(buf[j + 5] ?? 0);
+          // An escaped ASCII character could spell a key the guards look for; a surrogate may be lone. A bad hex
+          // digit makes the code negative.
           if (code < 0x80 || (code >= 0xd800 && code <= 0xdfff)) return false;
-          i += 5;
-        } else i++;
-      } else if (b >= 0x80) nonAscii = true;
+          j += 6;
+        } else {
+          // JSON escapes only printable ASCII; a raw control byte after the backslash would still split the line.
+          if (escaped < 0x21 || escaped > 0x7e) return false;
+          j += 2;
+        }
+      }
+      // "__proto__" and "prototype" (as a key or not): the record path's prototype guard decides.
+      if (j - stringStart === 9 && (wordAt(buf, stringStart, '__proto__') || wordAt(buf, stringStart, 'prototype')))
+        return false;
+      if (isKey) {
+        if (keys === MAX_KEYS || repeatsKey(buf, stringStart, j, keys)) return false;
+        if (
+          recordPathKey !== undefined &&
+          j - stringStart === recordPathKey.length &&
+          buf.compare(recordPathKey, 0, recordPathKey.length, stringStart, j) === 0
+        )
+          return false;
+        keyStarts[keys] = stringStart;
+        keyEnds[keys++] = j;
+      }
+      last = QUOTE;
+      i = j;
       continue;
     }
     switch (b) {
-      case QUOTE:
-        inString = true;
-        stringStart = i + 1;
-        if (depth === 1 && (last === OPEN_BRACE || last === COMMA)) keyStart = i + 1;
-        break;
       case OPEN_BRACE:
       case OPEN_BRACKET:
         if (++depth >= limits.maxDepth) return false;
@@ -151,6 +179,7 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
     }
     if (b !== SPACE) last = b;
   }
-  if (inString || depth !== 0) return false;
-  return !nonAscii || isUtf8(buf);
+  if (depth !== 0) return false;
+  // Native and quick on ASCII: cheaper than noting each non-ASCII byte in the loop above.
+  return isUtf8(buf);
 }

@@ -6,7 +6,7 @@ import { builtinMapping } from '../mapping/index.js';
 import { PersonalDataMasker, scrubAll } from '../privacy/masker.js';
 import { UNMASKABLE_KEY } from '../privacy/masking-producer.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
-import { bulkEligible } from './bulk-eligible.js';
+import { type BulkLimits, bulkEligible } from './bulk-eligible.js';
 import { type BulkPlan, type BulkPlanResult, bulkPathOf } from './bulk-plan.js';
 import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
 import { illFormedStringPath, mayHoldSurrogateEscape, prototypeKeyPath, structureProblem } from './guards.js';
@@ -15,7 +15,7 @@ import { compileFields } from './resource-fields.js';
 import { shanghaiDate } from './time.js';
 
 /** The masker's key for a payload it could not mask, as it appears quoted in the payload's bytes. */
-const UNMASKABLE_KEY_BYTES = Buffer.from(JSON.stringify(UNMASKABLE_KEY));
+const UNMASKABLE_KEY_BYTES = Buffer.from(UNMASKABLE_KEY);
 
 export interface NormalizerOptions {
   salt: string;
@@ -186,6 +186,7 @@ export class Normalizer {
       maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
       maxStringBytes: options.maxStringBytes ?? DEFAULT_MAX_STRING_BYTES,
     };
+    this.bulkLimits = this.personal ? { ...this.limits, recordPathKey: UNMASKABLE_KEY_BYTES } : this.limits;
   }
 
   /** The mapping of a message: its source's own (the `cityhub-source` header), else the feed's. */
@@ -197,6 +198,8 @@ export class Normalizer {
   }
 
   private readonly limits: { maxPayloadBytes: number; maxDepth: number; maxStringBytes: number };
+  /** The limits, and for a personal feed the masker's mark as a key whose payloads take the record path. */
+  private readonly bulkLimits: BulkLimits;
   private readonly masker: PersonalDataMasker | undefined;
   /** The feed's payloads hold personal data (privacy.personal_feeds): masked before the bus, dead letters too. */
   private readonly personal: boolean;
@@ -444,10 +447,9 @@ export class Normalizer {
    */
   bulkPlanFor(value: Buffer, headers: MessageHeaders): BulkPlan | undefined {
     const result = this.bulkPlanOf(this.mappingOf(headers));
-    if (!result.ok || !bulkEligible(value, this.limits)) return undefined;
-    // What the masker could not mask is dead-lettered by normalize() (rejectUnmaskable). Its key is searched as bytes:
-    // a key with escapes takes the record path anyway (bulk-eligible.ts).
-    if (this.personal && value.includes(UNMASKABLE_KEY_BYTES)) return undefined;
+    // What the masker could not mask is dead-lettered by normalize() (rejectUnmaskable, a top-level key): bulkEligible
+    // refuses that key, and any key with escapes (another spelling of it).
+    if (!result.ok || !bulkEligible(value, this.bulkLimits)) return undefined;
     return result.plan;
   }
 
