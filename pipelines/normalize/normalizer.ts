@@ -14,7 +14,7 @@ import { type MappingContext, MappingRejection, type SourceMapping } from './map
 import { compileFields } from './resource-fields.js';
 import { shanghaiDate } from './time.js';
 
-/** The masker's key for a payload it could not mask, as it appears quoted in the payload's bytes. */
+/** The masker's key for a payload it could not mask, as a top-level key's bytes (bulk-eligible.ts compares them). */
 const UNMASKABLE_KEY_BYTES = Buffer.from(UNMASKABLE_KEY);
 
 export interface NormalizerOptions {
