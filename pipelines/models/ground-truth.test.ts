@@ -57,10 +57,10 @@ function landedCity(hub: string, months: number, scale: number): Promise<{ city:
 }
 
 /**
- * Which rows land only later (`landRest`): a growing lake, as a hub's builds see it while files keep landing. Given the
- * dataset, a row's event day (as written, in UTC) and its index among the dataset's rows.
+ * Which rows land only later (`landRest`): a growing lake, as a hub's builds see it while files keep landing. Given a
+ * row's event day (as written, in UTC) and its index among its dataset's rows.
  */
-type LandsLater = (dataset: DatasetName, day: string, index: number) => boolean;
+type LandsLater = (day: string, index: number) => boolean;
 
 async function landCity(
   hub: string,
@@ -72,7 +72,7 @@ async function landCity(
   const writeLake = async <D extends DatasetName>(lakeDir: string, dataset: D, rows: LandedRow<D>[]) => {
     if (landsLater === undefined) return writeLakeNow(lakeDir, dataset, rows);
     const timeField = datasetMeta(dataset).event_time as keyof LandedRow<D>;
-    const isLate = (row: LandedRow<D>, i: number) => landsLater(dataset, String(row[timeField]).slice(0, 10), i);
+    const isLate = (row: LandedRow<D>, i: number) => landsLater(String(row[timeField]).slice(0, 10), i);
     await writeLakeNow(
       lakeDir,
       dataset,
@@ -257,8 +257,7 @@ it('an incremental build after late files on a few days equals the ground truth'
   const hub = '330000';
   const now = new Date('2027-01-01T00:00:00+08:00');
   // Every other row of about one day in eight lands after the first build.
-  const fewDays = (_dataset: DatasetName, day: string, index: number) =>
-    index % 2 === 1 && Number(day.slice(8, 10)) % 8 === 3;
+  const fewDays = (day: string, index: number) => index % 2 === 1 && Number(day.slice(8, 10)) % 8 === 3;
   const { city, lakeDir, landRest } = await landCity(hub, 3, 0.2, fewDays);
   const martsPath = join(await dirs.make(), 'marts.duckdb');
   const build = () => runModels({ lakeDir, martsPath, sqlDir, regionCode: hub, catalogs: city.catalogs, now });
