@@ -10,6 +10,7 @@ import { type BulkLimits, bulkEligible } from './bulk-eligible.js';
 import { type BulkPlan, type BulkPlanResult, bulkPathOf } from './bulk-plan.js';
 import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
 import { illFormedStringPath, mayHoldSurrogateEscape, prototypeKeyPath, structureProblem } from './guards.js';
+import { KeyWindow } from './key-window.js';
 import { type MappingContext, MappingRejection, type SourceMapping } from './mappings/index.js';
 import { compileFields } from './resource-fields.js';
 import { shanghaiDate } from './time.js';
@@ -119,31 +120,6 @@ function datasetRules(name: DatasetName): DatasetRules {
 /** One natural-key field as key text: absent (undefined or null) is empty, as the lake's recall renders NULL. */
 function keyPart(value: unknown): string {
   return value === undefined || value === null ? '' : String(value);
-}
-
-/** Remembers recent natural keys; forgets the oldest past its window so memory stays bounded. */
-class KeyWindow {
-  private readonly keys = new Set<string>();
-  /** Insertion order as a ring: evicting via the Set's own iterator rescans deleted slots, which is quadratic. */
-  private readonly ring: string[] = [];
-  private head = 0;
-  constructor(private readonly limit: number) {}
-  /** True when the key was seen before; remembers it otherwise. */
-  seen(key: string): boolean {
-    if (this.limit === 0) return this.keys.has(key);
-    // One hash lookup, not has() then add(): per-record hot path.
-    const size = this.keys.size;
-    this.keys.add(key);
-    if (this.keys.size === size) return true;
-    if (this.ring.length < this.limit) {
-      this.ring.push(key);
-    } else {
-      this.keys.delete(this.ring[this.head]!);
-      this.ring[this.head] = key;
-      this.head = (this.head + 1) % this.limit;
-    }
-    return false;
-  }
 }
 
 /**
