@@ -111,8 +111,7 @@ export interface FrameView {
   next: number;
   /** Where the current record is, as revisitRecord takes it: a batch record's position, or -(frame position) - 1. */
   record: number;
-  /** The current record: */
-  timestamp: number;
+  /** The current record (its timestamp: recordTimestamp, read only when a message object is built): */
   /** -1 for a null key. */
   keyLength: number;
   keyStart: number;
@@ -134,7 +133,6 @@ export function newFrameView(): FrameView {
     batch: false,
     next: 0,
     record: 0,
-    timestamp: 0,
     keyLength: -1,
     keyStart: 0,
     headersStart: -1,
@@ -182,8 +180,7 @@ export function parseFrame(
   out.batch = false;
   out.count = 1;
   out.record = -pos - 1;
-  out.timestamp = buf.readDoubleBE(pos + 16);
-  out.maxTimestamp = out.timestamp;
+  out.maxTimestamp = buf.readDoubleBE(pos + 16);
   const keyLength = buf.readInt32BE(pos + 24);
   if (keyLength < -1 || keyLength > length - LENGTH_FIXED_BYTES) return `key length ${keyLength} out of range`;
   out.keyLength = keyLength;
@@ -232,7 +229,6 @@ export function nextRecord(buf: Buffer, view: FrameView): string | undefined {
   view.next = recordEnd;
   const attributes = buf[at + 4]!;
   if ((attributes & ~RECORD_HEADERS_ATTRIBUTE) !== 0) return `record attributes ${attributes} unknown`;
-  view.timestamp = buf.readDoubleBE(at + 5);
   const keyLength = buf.readInt32BE(at + 13);
   const keyStart = at + 4 + RECORD_FIXED_BYTES;
   if (keyLength < -1 || keyLength > recordEnd - keyStart) return `key length ${keyLength} out of range`;
@@ -249,6 +245,11 @@ export function nextRecord(buf: Buffer, view: FrameView): string | undefined {
   return parseHeadersBlock(buf, afterKey, recordEnd, view);
 }
 
+/** The timestamp of the record at `record` (FrameView.record: a batch record's position, or -(frame position) - 1). */
+export function recordTimestamp(buf: Buffer, record: number): number {
+  return record >= 0 ? buf.readDoubleBE(record + 5) : buf.readDoubleBE(-record - 1 + 16);
+}
+
 /**
  * Points `view` again at a record a read already checked: the batch record at `pos`, or, for a negative `pos`, the
  * record frame at `-pos - 1`. No checks: only for positions parseFrame and nextRecord accepted in this buffer.
@@ -259,14 +260,12 @@ export function revisitRecord(buf: Buffer, pos: number, view: FrameView): void {
   if (pos >= 0) {
     view.end = pos + 4 + buf.readUInt32BE(pos);
     headersFlag = buf[pos + 4] !== 0;
-    view.timestamp = buf.readDoubleBE(pos + 5);
     view.keyLength = buf.readInt32BE(pos + 13);
     keyStart = pos + 4 + RECORD_FIXED_BYTES;
   } else {
     const frame = -pos - 1;
     view.end = frame + 4 + buf.readUInt32BE(frame);
     headersFlag = buf[frame + 8]! >= HEADERS_FLAG_BYTE;
-    view.timestamp = buf.readDoubleBE(frame + 16);
     view.keyLength = buf.readInt32BE(frame + 24);
     keyStart = frame + FRAME_OVERHEAD_BYTES;
   }

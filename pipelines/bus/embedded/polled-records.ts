@@ -6,7 +6,7 @@
 import type { BufferPool } from '../../buffer-pool.js';
 import type { MessageHeaders } from '../headers.js';
 import type { BusMessage, PartitionBatch, RecordRun } from '../types.js';
-import { decodeHeaders, type FrameView, newFrameView, revisitRecord } from './frame.js';
+import { decodeHeaders, type FrameView, newFrameView, recordTimestamp, revisitRecord } from './frame.js';
 import { readUtf8 } from './utf8.js';
 
 export class PolledRecords implements RecordRun {
@@ -106,7 +106,7 @@ export class PolledRecords implements RecordRun {
       offset: this.offsets[i]!,
       key: keyLength < 0 ? null : readUtf8(chunk, view.keyStart, view.keyStart + keyLength),
       value: chunk.subarray(view.valueStart, view.end),
-      timestamp: view.timestamp,
+      timestamp: recordTimestamp(chunk, this.records[i]!),
       headers: decodeHeaders(chunk, view.headersStart, view.headersEnd),
     };
   }
