@@ -7,7 +7,7 @@ import type { Feed } from '../../connectors/types.js';
 import { NO_HEADERS } from '../bus/headers.js';
 import type { BusMessage, MessageHeaders, PartitionBatch } from '../bus/types.js';
 import { Normalizer } from '../normalize/normalizer.js';
-import { FlushRevokedError, Lander, type LandingLimits } from './lander.js';
+import { FlushRevokedError, inSeqOrder, Lander, type LandingLimits } from './lander.js';
 import { LocalLakeStore } from './local-store.js';
 import { ParquetWriter } from './parquet-writer.js';
 
@@ -719,6 +719,16 @@ describe('dedupe keeps arrival order while a flush waits for DuckDB (bulk path)'
     expect(deadLetters.map((d) => [d.reason_code, JSON.parse(String(d.coordinates)).offset])).toEqual([
       ['duplicate', 103],
     ]);
+  });
+});
+
+describe("a chunk's mapped rows reach the walk in bus order", () => {
+  it('keeps seqs and keys paired and puts them in ascending seq order whatever order DuckDB gave them in', () => {
+    const seqs = [4, 9, 10];
+    const keys = ['a', 'b', 'c'];
+    expect(inSeqOrder(seqs, keys)).toEqual({ seqs, keys });
+    expect(inSeqOrder([10, 4, 9], ['c', 'a', 'b'])).toEqual({ seqs, keys });
+    expect(inSeqOrder([], [])).toEqual({ seqs: [], keys: [] });
   });
 });
 

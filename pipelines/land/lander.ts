@@ -599,15 +599,17 @@ export class Lander {
         await writer.prepare(plan, lane);
         await writer.run(`create table ${table} as ${plan.selectSql({ file, topic, metas, now })}`, lane);
         // The `_ok` rows' seqs and natural keys, each as one text: two strings to decode and split, not a value per
-        // row (bulk-plan.ts KEY_SEPARATOR). NULLs when no row is `_ok`.
+        // row (bulk-plan.ts KEY_SEPARATOR). NULLs when no row is `_ok`. Not ordered in SQL (sorting took half of
+        // the statement): both aggregates see the rows in the same order, the table's (the file's, seq order), and
+        // inSeqOrder makes sure.
         const [[seqText] = [], [keyText] = []] = await writer.columns(
-          `select string_agg(seq::VARCHAR, ',' order by seq), string_agg(_key, ${KEY_SEPARATOR_SQL} order by seq) from ${table} where _ok`,
+          `select string_agg(seq::VARCHAR, ','), string_agg(_key, ${KEY_SEPARATOR_SQL}) from ${table} where _ok`,
           lane,
         );
         const seqs = typeof seqText === 'string' ? seqText.split(',').map(Number) : [];
         const keys = typeof keyText === 'string' ? keyText.split(KEY_SEPARATOR) : [];
         if (keys.length !== seqs.length) throw new Error(`${keys.length} natural keys for ${seqs.length} rows`);
-        return { table, seqs, keys };
+        return { table, ...inSeqOrder(seqs, keys) };
       } catch (error) {
         await writer.run(`drop table if exists ${table}`, lane).catch(() => {});
         // The machine failing (disk, memory) is retried as any flush is. Anything else is the statement refusing
@@ -1093,6 +1095,15 @@ class LandingText {
 }
 
 /** The rows of a bulk temp table that land, as the writer's partitioned copy takes them (columns, then dt). */
+/** The `_ok` rows' seqs and keys (pairs at the same index) in ascending seq order, as the walk takes them. */
+export function inSeqOrder(seqs: number[], keys: string[]): { seqs: number[]; keys: string[] } {
+  let ascending = true;
+  for (let i = 1; i < seqs.length && ascending; i++) ascending = seqs[i - 1]! < seqs[i]!;
+  if (ascending) return { seqs, keys };
+  const order = seqs.map((_, i) => i).sort((a, b) => seqs[a]! - seqs[b]!);
+  return { seqs: order.map((i) => seqs[i]!), keys: order.map((i) => keys[i]!) };
+}
+
 function bulkRowsSql(rows: BulkRows, columns: readonly Column[]): string {
   const list = columns.map((c) => quoted(c.name)).join(', ');
   const duplicates = rows.duplicates.length === 0 ? '' : ` and seq not in (${rows.duplicates.join(', ')})`;
