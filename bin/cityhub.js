@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+// CommonJS (bin/package.json), so that threadpool.cjs runs before the ESM loader starts libuv's threadpool.
 // The CLI is compiled to dist/ by `npm run build` (run automatically by `npm ci` / `npm install` through `prepare`).
-import { main } from '../dist/pipelines/cli/main.js';
+require('./threadpool.cjs');
 
-process.exitCode = await main(process.argv.slice(2));
+import('../dist/pipelines/cli/main.js').then(async ({ main }) => {
+  process.exitCode = await main(process.argv.slice(2));
+});
