@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../connectors/demo/rng.js';
 import { KeyWindow, keyHash } from './key-window.js';
 
 /** What the window promises, written the plain way: the newest `limit` distinct keys, in a Set with an eviction queue. */
@@ -16,25 +17,13 @@ class PlainWindow {
   }
 }
 
-/** A small deterministic PRNG (mulberry32): the same sequence on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function compare(limit: number, keys: number, steps: number, seed: number, hash?: (key: string) => number): number {
-  const next = random(seed);
+  const rng = new Rng(seed);
   const window = new KeyWindow(limit, hash);
   const plain = new PlainWindow(limit);
   let repeats = 0;
   for (let step = 0; step < steps; step++) {
-    const key = `device-${Math.floor(next() * keys)}\u0001level`;
+    const key = `device-${rng.int(0, keys - 1)}\u0001level`;
     const expected = plain.seen(key);
     if (window.seen(key) !== expected) throw new Error(`step ${step}: ${key} seen=${!expected}, expected ${expected}`);
     if (expected) repeats++;
