@@ -111,8 +111,10 @@ export interface FrameView {
   next: number;
   /** Where the current record is, as revisitRecord takes it: a batch record's position, or -(frame position) - 1. */
   record: number;
-  /** The current record (its timestamp: recordTimestamp, read only when a message object is built): */
-  /** -1 for a null key. */
+  /**
+   * The current record's key length (-1 for a null key), then its bounds below. Its timestamp is read by
+   * recordTimestamp, only when a message object is built.
+   */
   keyLength: number;
   keyStart: number;
   /** First header entry (after the block's length field); -1 when the record has no headers. */
@@ -219,7 +221,7 @@ function parseBatchHeader(buf: Buffer, pos: number, frameEnd: number, out: Frame
 }
 
 /**
- * Moves `view` (a batch parseFrame accepted) to its next record: timestamp, key, headers and value bounds. Returns
+ * Moves `view` (a batch parseFrame accepted) to its next record: key, headers and value bounds. Returns
  * why the record is bad, or undefined. Call it exactly `count` times per batch.
  */
 export function nextRecord(buf: Buffer, view: FrameView): string | undefined {
