@@ -29,7 +29,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../pipelines/package-root.js';
+import { threadpoolPreload } from '../pipelines/package-root.js';
 import { benchArgs } from './bench-args.js';
 import { accountingProblems } from './ingest/check.js';
 import { type BenchFeed, benchFeeds } from './ingest/feeds.js';
@@ -67,16 +67,12 @@ if (
 }
 const now = Date.now();
 
-/** libuv's threadpool as bin/cityhub.js sizes it for the hub (DuckDB's statements run on it). */
-const threadpool = join(packageRoot(), 'bin', 'threadpool.cjs');
-
 /** Runs a child role and returns the JSON line it prints last. */
 function child<T>(role: string, feed: BenchFeed, dir: string, extra: string[] = []): T {
   const out = execFileSync(
     process.execPath,
     [
-      '--require',
-      threadpool,
+      ...threadpoolPreload(),
       join(import.meta.dirname, 'ingest', 'child.js'),
       role,
       '--feed',

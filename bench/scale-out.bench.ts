@@ -15,10 +15,9 @@
  */
 import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startS3rver } from '../connectors/dept-files/s3rver-peer.js';
-import { packageRoot } from '../pipelines/package-root.js';
+import { threadpoolPreload } from '../pipelines/package-root.js';
 import { benchArgs } from './bench-args.js';
 import { startBroker, startBurners } from './scale-out/peers.js';
 import { pipelineRun } from './scale-out/pipeline-run.js';
@@ -49,9 +48,7 @@ const BUCKET = 'bench-lake';
 
 /** Runs one path in a process of its own; resolves with what it printed. */
 function runChild(args: string[]): Promise<string> {
-  // libuv's threadpool as bin/cityhub.js sizes it for the hub (DuckDB's statements run on it).
-  const threadpool = join(packageRoot(), 'bin', 'threadpool.cjs');
-  const proc = spawn(process.execPath, ['--require', threadpool, fileURLToPath(import.meta.url), ...args], {
+  const proc = spawn(process.execPath, [...threadpoolPreload(), fileURLToPath(import.meta.url), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     // The AWS SDK's notice that its 2027 releases need Node 22 would interleave with every S3 run's lines.
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },

@@ -19,3 +19,11 @@ export function packageRoot(): string {
     dir = parent;
   }
 }
+
+/**
+ * Node options that size libuv's threadpool as bin/cityhub.js does (bin/threadpool.cjs), for a process started on
+ * another entry (the benches' children): DuckDB's statements run on that pool.
+ */
+export function threadpoolPreload(): string[] {
+  return ['--require', join(packageRoot(), 'bin', 'threadpool.cjs')];
+}

@@ -1094,7 +1094,6 @@ class LandingText {
   }
 }
 
-/** The rows of a bulk temp table that land, as the writer's partitioned copy takes them (columns, then dt). */
 /** The `_ok` rows' seqs and keys (pairs at the same index) in ascending seq order, as the walk takes them. */
 export function inSeqOrder(seqs: number[], keys: string[]): { seqs: number[]; keys: string[] } {
   let ascending = true;
@@ -1104,6 +1103,7 @@ export function inSeqOrder(seqs: number[], keys: string[]): { seqs: number[]; ke
   return { seqs: order.map((i) => seqs[i]!), keys: order.map((i) => keys[i]!) };
 }
 
+/** The rows of a bulk temp table that land, as the writer's partitioned copy takes them (columns, then dt). */
 function bulkRowsSql(rows: BulkRows, columns: readonly Column[]): string {
   const list = columns.map((c) => quoted(c.name)).join(', ');
   const duplicates = rows.duplicates.length === 0 ? '' : ` and seq not in (${rows.duplicates.join(', ')})`;
