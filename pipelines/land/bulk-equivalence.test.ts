@@ -5,16 +5,18 @@
  * (reason, issues, raw text, coordinates), and the same counts. A test that could pass with the bulk path idle is
  * worthless, so it also checks that the bulk path landed most valid records.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../bench/ingest/payload-set.js';
 import { type Feed, rawTopic } from '../../connectors/types.js';
 import { hostileBodies, validPayload } from '../../test/support/hostile-corpus.js';
 import { NO_HEADERS } from '../bus/headers.js';
 import type { BusMessage, BusProducer, MessageHeaders, PartitionBatch } from '../bus/types.js';
+import { configuredMapping } from '../mapping/index.js';
 import { ConnectorDeadLetterReader, deadLetterTopic } from '../normalize/connector-dead-letter.js';
 import { Normalizer } from '../normalize/normalizer.js';
 import { PersonalDataMasker } from '../privacy/masker.js';
@@ -34,6 +36,62 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/**
+ * A sensor vendor nesting its readings (a source mapping of the sensor feed): paths into objects and arrays under
+ * top-level keys, whose parents come as objects, strings (JSON text among them), arrays, numbers, null, or missing.
+ */
+const NESTED_SOURCE = 'nested-vendor';
+const nestedDir = mkdtempSync(join(tmpdir(), 'cityhub-bulk-eq-mapping-'));
+afterAll(() => rmSync(nestedDir, { recursive: true, force: true }));
+const nestedMappingFile = join(nestedDir, 'nested.yaml');
+writeFileSync(
+  nestedMappingFile,
+  `dataset: sensor_reading
+description: a vendor nesting its readings
+fields:
+  device_id: info.dev
+  device_type: info.kind
+  metric: data.metric
+  value: data.val
+  unit: data.unit
+  observed_at: { path: data.ts, type: time }
+  region_code: where.code
+  lon: pos[0]
+  lat: pos[1]
+measurement: { value: value, unit: unit, metric: metric }
+`,
+);
+const nestedVariants: ((nested: Record<string, unknown>) => Record<string, unknown> | string)[] = [
+  (n) => ({ ...n, info: JSON.stringify(n.info) }),
+  (n) => ({ ...n, info: 'abc' }),
+  (n) => ({ ...n, info: null }),
+  (n) => ({ ...n, info: [n.info] }),
+  (n) => ({ ...n, info: 7 }),
+  (n) => ({ ...n, info: {} }),
+  (n) => ({ ...n, data: { ...(n.data as object), val: '1.5' } }),
+  (n) => ({ ...n, data: { ...(n.data as object), val: null } }),
+  (n) => ({ ...n, where: { code: 330106 } }),
+  (n) => ({ ...n, where: '{"code":"330106"}' }),
+  (n) => ({ ...n, pos: { 0: 120, 1: 30 } }),
+  (n) => ({ ...n, pos: '[120,30]' }),
+  (n) => ({ ...n, pos: [] }),
+  (n) => ({ ...n, pos: [121.5, 'x'] }),
+  (n) => JSON.stringify(n).replace('"metric":"methane"', '"metric":"pressure","metric":"methane"'),
+  (n) => JSON.stringify(n).replace('"info":{', '"info":{"dev":"GAS-DUP",'),
+];
+function nestedPayload(i: number, rnd: () => number): string {
+  const flat = JSON.parse(validPayload.sensor(i)) as Record<string, unknown>;
+  const nested = {
+    info: { dev: `${flat.dev as string}-${i % 7}`, kind: flat.kind },
+    data: { metric: flat.metric, val: flat.val, unit: i % 3 === 0 ? 'ppm' : flat.unit, ts: flat.ts },
+    where: { code: flat.adcode },
+    pos: [120 + (i % 10) / 10, 30],
+  };
+  if (rnd() >= 0.5) return JSON.stringify(nested);
+  const variant = pick(rnd, nestedVariants)(nested);
+  return typeof variant === 'string' ? variant : JSON.stringify(variant);
+}
 
 type Variant = (record: Record<string, unknown>, rnd: () => number) => Record<string, unknown> | string;
 const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -245,6 +303,10 @@ function messagesOf(feed: Feed, seed: number): { value: Buffer; headers: Message
     if (rnd() < 0.05) out.push({ value: Buffer.from(text), headers: headers(i + 1) });
     if (rnd() < 0.03 && out.length > 10) out.push(out[Math.floor(rnd() * (out.length - 1))]!);
   }
+  if (feed === 'sensor') {
+    for (let i = 0; i < 200; i++)
+      out.push({ value: Buffer.from(nestedPayload(i, rnd)), headers: { 'cityhub-source': NESTED_SOURCE } });
+  }
   for (const body of hostileBodies(feed, { hugeBodies: false })) {
     const value = Buffer.isBuffer(body) ? body : Buffer.from(body);
     out.push({ value: feed === 'hotline' ? maskedForBus(value) : value, headers: NO_HEADERS });
@@ -263,6 +325,16 @@ function normalizers(bulk: boolean, broken = false): Map<string, MessageNormaliz
       maxFutureSkewMs: 24 * 3600_000,
       dedupeWindow: 50,
       dataResources: [],
+      ...(feed === 'sensor'
+        ? {
+            sourceMappings: new Map([
+              [
+                NESTED_SOURCE,
+                configuredMapping(nestedMappingFile, 'sensor', { regions: [], devices: [], data_resources: [] }),
+              ],
+            ]),
+          }
+        : {}),
       bulk,
       now: () => NOW,
     });
@@ -416,6 +488,8 @@ describe('the bulk path lands exactly what the record path lands', () => {
     const record = await land(false, seed);
     const bulk = await land(true, seed, { chunk });
     await expectSameLanding(record, bulk);
+    // No statement refused its chunk (the record path would have taken it, hiding a broken statement).
+    expect(bulk.lander.bulkFallbacks).toBe(0);
     // Not vacuous: most valid sensor, video, event and (masked) hotline records took the bulk path, and the corpus
     // the record path.
     for (const feed of ['sensor', 'video', 'event', 'hotline'] as const) {

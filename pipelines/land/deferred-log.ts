@@ -14,6 +14,8 @@ export class DeferredLog<Buffered extends { partition: number }> {
   private plans: BulkPlan[] = [];
   /** Per message: its batch, its index in the batch's run, its flush meta, its plan in `plans` (-1: none). */
   private columns = new Int32Array(4 * 16_384);
+  /** Per message: the kinds of the values its plan reads (bulk-eligible.ts bulkKinds), up to 51 bits. */
+  private kinds = new Float64Array(16_384);
   private count = 0;
 
   get length(): number {
@@ -36,8 +38,8 @@ export class DeferredLog<Buffered extends { partition: number }> {
     this.batches.push({ buffered, run });
   }
 
-  /** Message `index` of the last batch, with its flush meta and bulk plan; returns its seq. */
-  push(index: number, meta: number, plan: BulkPlan | undefined): number {
+  /** Message `index` of the last batch, with its flush meta, bulk plan and kinds; returns its seq. */
+  push(index: number, meta: number, plan: BulkPlan | undefined, kinds: number): number {
     let p = -1;
     if (plan) {
       p = this.plans.lastIndexOf(plan);
@@ -48,7 +50,11 @@ export class DeferredLog<Buffered extends { partition: number }> {
       const grown = new Int32Array(this.columns.length * 2);
       grown.set(this.columns);
       this.columns = grown;
+      const kindsGrown = new Float64Array(this.kinds.length * 2);
+      kindsGrown.set(this.kinds);
+      this.kinds = kindsGrown;
     }
+    this.kinds[this.count] = kinds;
     const columns = this.columns;
     columns[at++] = this.batches.length - 1;
     columns[at++] = index;
@@ -80,7 +86,8 @@ export class DeferredLog<Buffered extends { partition: number }> {
   }
 
   /**
-   * A bulk plan's scratch file of these messages: `{"s":seq,"p":partition,"o":offset,"m":meta,"v":<payload>}` lines,
+   * A bulk plan's scratch file of these messages: `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"v":<payload>}`
+   * lines,
    * written into a buffer of `pool` (a view of it is returned: give it back once written out).
    */
   scratchLines(seqs: readonly number[], pool: BufferPool): Buffer {
@@ -88,7 +95,8 @@ export class DeferredLog<Buffered extends { partition: number }> {
     for (const seq of seqs) {
       const run = this.run(seq);
       const index = this.index(seq);
-      size += run.valueEnd(index) - run.valueStart(index) + 96;
+      // The wrapper: six names and at most 16 digits for each of five numbers.
+      size += run.valueEnd(index) - run.valueStart(index) + 128;
     }
     const out = pool.take(size);
     let at = 0;
@@ -104,6 +112,8 @@ export class DeferredLog<Buffered extends { partition: number }> {
       at = writeDigits(out, at, run.offset(index));
       at = writeAscii(out, at, ',"m":');
       at = writeDigits(out, at, this.meta(seq));
+      at = writeAscii(out, at, ',"k":');
+      at = writeDigits(out, at, this.kinds[seq]!);
       at = writeAscii(out, at, ',"v":');
       // set() of a view: Buffer#copy's argument checks cost more than copying a payload this size.
       const start = run.valueStart(index);

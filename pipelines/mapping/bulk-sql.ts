@@ -30,13 +30,21 @@ export interface BulkFieldSql {
 export const VALUE = '{{value}}';
 
 /**
- * The mapping as SQL over a row of columns `_j<k>` (the JSON text of the value at path k, NULL where absent: see
- * jsonIs) and `_s<k>` (a string's content, any other value's JSON text) for k = 1…paths.length.
+ * The mapping as SQL over a row of columns, for k = 1…paths.length: `_s<k>` (a string's content, any other value's
+ * JSON text) and either `_k<k>` (the value's kind, ValueKind, where `kindSlots` gives path k one) or `_j<k>` (its
+ * JSON text, NULL where absent). See ValueTests.
  */
 export interface MappingSql {
   dataset: DatasetName;
   /** Paths read from each record (steps: a name, or an index): the first step is a top-level key. */
   paths: PathStep[][];
+  /**
+   * Per path (index k − 1), where the scratch line's kinds number holds its value's kind (bulk-eligible.ts), or -1:
+   * the top-level keys, in the order first read, up to KINDED_TOPS of them.
+   */
+  kindSlots: number[];
+  /** The top-level keys with a kind slot, by slot: what bulk-eligible.ts looks for. */
+  kindedTops: string[];
   /** Of `paths`, those that must be objects with unique keys (the record's parents along a path), by index. */
   objectPaths: number[];
   /** Of `paths`, those that must be arrays (parents of an index step), by index. */
@@ -63,31 +71,67 @@ class NotCompilable extends Error {}
 const MAX_SAFE = '9007199254740991';
 
 /**
- * Tests of the kind of path k's value on its JSON text `_j<k>` (NULL where the path is absent). DuckDB writes a JSON
- * value minified, so its first character tells its kind: a test of one character costs far less per row than a
- * json_type() parse, or than a kind tag built as text and compared again per field.
+ * A top-level value's kind as bulk-eligible.ts writes it into a scratch line, 3 bits per kinded top-level key. Reading
+ * those keys as text (VARCHAR: a string's content, any other value's JSON text) with the kind beside it costs DuckDB
+ * far less than reading them as JSON and unquoting each string (a new string per value).
  */
-export const jsonIs = {
-  missing: (k: number) => `_j${k} is null`,
-  null: (k: number) => `_j${k} = 'null'`,
-  string: (k: number) => `ascii(_j${k}) = 34`,
-  boolean: (k: number) => `_j${k} in ('true', 'false')`,
+export const ValueKind = { absent: 0, string: 1, number: 2, boolean: 3, object: 4, array: 5 } as const;
+/** Kinds of this many top-level keys fit one safe integer (3 bits each); keys read beyond them are read as JSON. */
+export const KINDED_TOPS = 17;
+const INTEGER_TEXT = "'-?[0-9]+'";
+
+/**
+ * Tests of the kind of path k's value. Where the path has a kind slot, on `_k<k>`; elsewhere on its JSON text `_j<k>`
+ * (NULL where the path is absent), whose first character tells its kind (DuckDB writes JSON minified): a test of one
+ * character costs far less per row than a json_type() parse.
+ */
+export class ValueTests {
+  constructor(private readonly kindSlots: readonly number[]) {}
+
+  private kinded(k: number): boolean {
+    return this.kindSlots[k - 1]! >= 0;
+  }
+
+  /** Missing, or JSON null. */
+  missingOrNull(k: number): string {
+    return this.kinded(k) ? `_k${k} = ${ValueKind.absent}` : `(_j${k} is null or _j${k} = 'null')`;
+  }
+  string(k: number): string {
+    return this.kinded(k) ? `_k${k} = ${ValueKind.string}` : `ascii(_j${k}) = 34`;
+  }
+  boolean(k: number): string {
+    return this.kinded(k) ? `_k${k} = ${ValueKind.boolean}` : `_j${k} in ('true', 'false')`;
+  }
   /** A JSON number: a minus sign or a digit first. */
-  number: (k: number) => `(ascii(_j${k}) = 45 or ascii(_j${k}) between 48 and 57)`,
+  number(k: number): string {
+    return this.kinded(k) ? `_k${k} = ${ValueKind.number}` : `(ascii(_j${k}) = 45 or ascii(_j${k}) between 48 and 57)`;
+  }
   /** A JSON number without fraction or exponent. */
-  integer: (k: number) => `regexp_full_match(_j${k}, '-?[0-9]+')`,
-  object: (k: number) => `ascii(_j${k}) = 123`,
-  array: (k: number) => `ascii(_j${k}) = 91`,
-};
-
-/** Path k's value is absent for the record path: missing, JSON null or empty text. */
-function absentSql(k: number): string {
-  return `(_j${k} is null or _j${k} in ('null', '""'))`;
-}
-
-/** Path k's value becomes the text JS writes for it: a string, a boolean, or an integer JS holds exactly. */
-function textLikeSql(k: number): string {
-  return `(${jsonIs.string(k)} or ${jsonIs.boolean(k)} or (${jsonIs.integer(k)} and abs(try_cast(_s${k} as HUGEINT)) <= ${MAX_SAFE}))`;
+  integer(k: number): string {
+    return this.kinded(k)
+      ? `(_k${k} = ${ValueKind.number} and regexp_full_match(_s${k}, ${INTEGER_TEXT}))`
+      : `regexp_full_match(_j${k}, ${INTEGER_TEXT})`;
+  }
+  object(k: number): string {
+    return this.kinded(k) ? `_k${k} = ${ValueKind.object}` : `ascii(_j${k}) = 123`;
+  }
+  array(k: number): string {
+    return this.kinded(k) ? `_k${k} = ${ValueKind.array}` : `ascii(_j${k}) = 91`;
+  }
+  /** The value's JSON text, for a value that is not a string. */
+  json(k: number): string {
+    return this.kinded(k) ? `_s${k}` : `_j${k}`;
+  }
+  /** The value is absent for the record path: missing, JSON null or empty text. */
+  absent(k: number): string {
+    return this.kinded(k)
+      ? `(_k${k} = ${ValueKind.absent} or (_k${k} = ${ValueKind.string} and _s${k} = ''))`
+      : `(_j${k} is null or _j${k} in ('null', '""'))`;
+  }
+  /** The value becomes the text JS writes for it: a string, a boolean, or an integer JS holds exactly. */
+  textLike(k: number): string {
+    return `(${this.string(k)} or ${this.boolean(k)} or (${this.integer(k)} and abs(try_cast(_s${k} as HUGEINT)) <= ${MAX_SAFE}))`;
+  }
 }
 
 /** The boolean cast's words (compile.ts), as SQL lists: those read as true, and all of them. */
@@ -126,6 +170,9 @@ interface Stage {
 class Compiler {
   private readonly paths: PathStep[][] = [];
   private readonly pathKeys: string[] = [];
+  private readonly kindSlots: number[] = [];
+  private readonly kindedTops: string[] = [];
+  private readonly is = new ValueTests(this.kindSlots);
   private readonly objectPaths = new Set<number>();
   private readonly arrayPaths = new Set<number>();
   private readonly dataset: DatasetName;
@@ -160,6 +207,8 @@ class Compiler {
     return {
       dataset: this.dataset,
       paths: this.paths,
+      kindSlots: this.kindSlots,
+      kindedTops: this.kindedTops,
       objectPaths: [...this.objectPaths],
       arrayPaths: [...this.arrayPaths],
       fields,
@@ -188,6 +237,9 @@ class Compiler {
     if (found >= 0) return found + 1;
     this.pathKeys.push(key);
     this.paths.push(steps);
+    // A top-level key is registered before any path under it (pathIndex): slots go in the order keys are first read.
+    const kinded = steps.length === 1 && this.kindedTops.length < KINDED_TOPS;
+    this.kindSlots.push(kinded ? this.kindedTops.push(steps[0] as string) - 1 : -1);
     return this.paths.length;
   }
 
@@ -225,8 +277,8 @@ class Compiler {
     const token = sqlString(HASH_TOKEN_PATTERN);
     const group = rule.personal === 'hash' ? 2 : 1;
     return {
-      value: `(case when ${absentSql(k)} then NULL else regexp_extract(_s${k}, ${token}, ${group}) end)`,
-      sure: `(case when ${absentSql(k)} then true else coalesce(${jsonIs.string(k)} and regexp_full_match(_s${k}, ${token}), false) end)`,
+      value: `(case when ${this.is.absent(k)} then NULL else regexp_extract(_s${k}, ${token}, ${group}) end)`,
+      sure: `(case when ${this.is.absent(k)} then true else coalesce(${this.is.string(k)} and regexp_full_match(_s${k}, ${token}), false) end)`,
     };
   }
 
@@ -253,24 +305,24 @@ class Compiler {
   ): { absent: string; present: Stage } {
     const k = this.pathIndex(path);
     const s = `_s${k}`;
-    const absent = absentSql(k);
+    const absent = this.is.absent(k);
     // The kind the record path's next step expects, given the raw JSON type; other JSON types are left to it.
     const isTime = rule.type === 'time' || rule.time !== undefined;
     if (codes !== undefined || rule.type === 'text' || (rule.type === undefined && !isTime && type === 'VARCHAR')) {
       if (codes !== undefined || rule.type === undefined)
-        return { absent, present: stage('string', s, jsonIs.string(k)) };
+        return { absent, present: stage('string', s, this.is.string(k)) };
       // text: JSON integers and booleans become their text, exactly as JS writes them.
-      return { absent, present: stage('string', s, textLikeSql(k)) };
+      return { absent, present: stage('string', s, this.is.textLike(k)) };
     }
     if (isTime)
-      return { absent, present: { ...stage('time', s, `(${jsonIs.string(k)} or ${jsonIs.integer(k)})`), path: k } };
+      return { absent, present: { ...stage('time', s, `(${this.is.string(k)} or ${this.is.integer(k)})`), path: k } };
     if (rule.type === 'boolean') {
       return {
         absent,
         present: stage(
           'boolean',
           `(lower(${s}) in ${TRUE_WORDS})`,
-          `(${jsonIs.boolean(k)} or (${jsonIs.string(k)} and lower(${s}) in ${BOOLEAN_WORDS}) or (${jsonIs.integer(k)} and ${s} in ('0', '1')))`,
+          `(${this.is.boolean(k)} or (${this.is.string(k)} and lower(${s}) in ${BOOLEAN_WORDS}) or (${this.is.integer(k)} and ${s} in ('0', '1')))`,
         ),
       };
     }
@@ -279,22 +331,22 @@ class Compiler {
       const fromText =
         rule.type === undefined
           ? 'false'
-          : `(${jsonIs.string(k)} and regexp_full_match(${s}, ${sqlString(NUMERIC_TEXT)}))`;
+          : `(${this.is.string(k)} and regexp_full_match(${s}, ${sqlString(NUMERIC_TEXT)}))`;
       // A bare field reads the JSON number's own text (its string's content is never certain): `_s` is not needed.
-      const value = `try_cast(${rule.type === undefined ? `_j${k}` : s} as DOUBLE)`;
-      let sure = `((${jsonIs.number(k)} or ${fromText}) and isfinite(${value}))`;
+      const value = `try_cast(${rule.type === undefined ? this.is.json(k) : s} as DOUBLE)`;
+      let sure = `((${this.is.number(k)} or ${fromText}) and isfinite(${value}))`;
       if (rule.type === 'integer') sure = `(${sure} and ${value} = floor(${value}))`;
       return { absent, present: stage('number', value, sure) };
     }
-    if (type === 'BOOLEAN') return { absent, present: stage('boolean', `(${s} = 'true')`, jsonIs.boolean(k)) };
+    if (type === 'BOOLEAN') return { absent, present: stage('boolean', `(${s} = 'true')`, this.is.boolean(k)) };
     throw new NotCompilable(`no bulk rule for a ${type} value without a type`);
   }
 
   /** Several paths joined: absent when any part is; each part text, an integer or a boolean as JS writes it. */
   private joined(paths: string[], separator: string): { absent: string; present: Stage } {
     const parts = paths.map((path) => this.pathIndex(path));
-    const absent = parts.map(absentSql);
-    const sure = parts.map(textLikeSql);
+    const absent = parts.map((k) => this.is.absent(k));
+    const sure = parts.map((k) => this.is.textLike(k));
     const text = parts.map((k) => `_s${k}`).join(` || ${sqlString(separator)} || `);
     return { absent: `(${absent.join(' or ')})`, present: stage('string', `(${text})`, `(${sure.join(' and ')})`) };
   }
@@ -353,7 +405,7 @@ class Compiler {
     const text = onText.length === 1 ? onText[0]! : `coalesce(${onText.join(', ')})`;
     const number =
       onNumber.length === 0 ? 'NULL' : onNumber.length === 1 ? onNumber[0]! : `coalesce(${onNumber.join(', ')})`;
-    const value = `(case when ${jsonIs.string(k)} then ${text} else ${number} end)`;
+    const value = `(case when ${this.is.string(k)} then ${text} else ${number} end)`;
     return stage('time', value, `(${read.sure} and ${VALUE} is not null)`);
   }
 

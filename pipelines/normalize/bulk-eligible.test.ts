@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { bulkEligible } from './bulk-eligible.js';
+import { ValueKind } from '../mapping/bulk-sql.js';
+import { bulkEligible, bulkKinds } from './bulk-eligible.js';
 
 const limits = { maxPayloadBytes: 4096, maxDepth: 8, maxStringBytes: 4096 };
 const eligible = (text: string | Buffer) => bulkEligible(typeof text === 'string' ? Buffer.from(text) : text, limits);
@@ -103,5 +104,54 @@ describe('bulkEligible: payloads DuckDB and JSON.parse read alike', () => {
       expect(typeof value === 'object' && value !== null && !Array.isArray(value), buf.toString()).toBe(true);
     }
     expect(parsed).toBeGreaterThan(1000);
+  });
+});
+
+describe('bulkKinds: the kinds of the values of the keys a plan reads', () => {
+  const tops = ['a', 'b', 'cc', 'd', 'e', 'f', 'g'].map((key) => Buffer.from(key));
+  /** The kinds number as slots: kind of a, b, cc, …. */
+  const slots = (text: string) => {
+    const kinds = bulkKinds(Buffer.from(text), limits, tops);
+    if (kinds < 0) return undefined;
+    return tops.map((_, slot) => Math.floor(kinds / 8 ** slot) % 8);
+  };
+  const { absent, string, number, boolean, object, array } = ValueKind;
+
+  it('gives each read key its value kind by slot, whatever the key order, spacing or other keys around it', () => {
+    expect(slots('{"a":"x","b":-1.5,"cc":true,"d":{"a":1},"e":[1],"f":null,"z":"b"}')).toEqual([
+      string,
+      number,
+      boolean,
+      object,
+      array,
+      absent,
+      absent,
+    ]);
+    expect(slots('{ "g" : false , "cc":"", "c":1, "ccc":[], "a" : 0 }')).toEqual([
+      number,
+      absent,
+      string,
+      absent,
+      absent,
+      absent,
+      boolean,
+    ]);
+  });
+
+  it('reads only top-level keys: the same names inside objects, arrays or strings are not counted', () => {
+    expect(slots('{"x":{"a":"s","b":1},"y":[{"cc":true}],"z":"\\"a\\":1"}')).toEqual(tops.map(() => absent));
+  });
+
+  it('is -1 where bulkEligible refuses the payload', () => {
+    for (const text of ['{"a":1,"a":2}', '{"a":NaN}', '{"a":1,}', '[{"a":1}]', '{"a":"x\n"}'])
+      expect(bulkKinds(Buffer.from(text), limits, tops), text).toBe(-1);
+  });
+
+  it('holds 17 slots of the largest kind in one safe integer', () => {
+    const many = Array.from({ length: 17 }, (_, i) => Buffer.from(`k${i}`));
+    const text = `{${many.map((key) => `"${key.toString()}":[]`).join(',')}}`;
+    const kinds = bulkKinds(Buffer.from(text), limits, many);
+    expect(Number.isSafeInteger(kinds)).toBe(true);
+    expect(kinds).toBe(many.reduce((sum, _, slot) => sum + array * 8 ** slot, 0));
   });
 });

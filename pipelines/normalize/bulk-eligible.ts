@@ -8,6 +8,7 @@
  * both read alike.
  */
 import { isUtf8 } from 'node:buffer';
+import { KINDED_TOPS, ValueKind } from '../mapping/bulk-sql.js';
 import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './guards.js';
 
 export interface BulkLimits {
@@ -24,6 +25,7 @@ export interface BulkLimits {
 const COMMA = 0x2c;
 const SPACE = 0x20;
 const MINUS = 0x2d;
+const COLON = 0x3a;
 const ZERO = 0x30;
 /** Top-level keys compared for repeats; a payload with more takes the record path. */
 const MAX_KEYS = 64;
@@ -65,10 +67,49 @@ IN_STRING.fill(3, 0, SPACE);
 IN_STRING[QUOTE] = 1;
 IN_STRING[BACKSLASH] = 2;
 
+/** A plan's kinded top-level keys (bulk-sql.ts KINDED_TOPS), as UTF-8, by slot. */
+export type KindedTops = readonly Buffer[];
+const NO_TOPS: KindedTops = [];
+/** A kind in slot i weighs 8^i in the kinds number. */
+const SLOT_WEIGHTS = Array.from({ length: KINDED_TOPS }, (_, i) => 8 ** i);
+/** The kind of a value by its first byte (0: a byte no value starts with here: null, spaces and colons). */
+const KIND_OF_FIRST = new Uint8Array(256);
+KIND_OF_FIRST[QUOTE] = ValueKind.string;
+for (let digit = 0x30; digit <= 0x39; digit++) KIND_OF_FIRST[digit] = ValueKind.number;
+KIND_OF_FIRST[0x2d] = ValueKind.number;
+KIND_OF_FIRST[0x74] = ValueKind.boolean;
+KIND_OF_FIRST[0x66] = ValueKind.boolean;
+KIND_OF_FIRST[OPEN_BRACE] = ValueKind.object;
+KIND_OF_FIRST[OPEN_BRACKET] = ValueKind.array;
+
 /** True when the bulk path gives exactly what the record path would for this payload (see the module comment). */
 export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
+  return bulkKinds(buf, limits, NO_TOPS) >= 0;
+}
+
+/** The slot of the key at [start, end) among `tops`, or -1. */
+function slotOf(buf: Buffer, start: number, end: number, tops: KindedTops): number {
+  const size = end - start;
+  for (let slot = 0; slot < tops.length; slot++) {
+    const top = tops[slot]!;
+    if (top.length !== size) continue;
+    let i = 0;
+    while (i < size && top[i] === buf[start + i]) i++;
+    if (i === size) return slot;
+  }
+  return -1;
+}
+
+/**
+ * -1 when the payload must take the record path (bulkEligible); otherwise the kinds of the values of `tops` (ValueKind
+ * ×  8^slot; absent keys and JSON null count 0), which the bulk statement reads beside their text.
+ */
+export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops): number {
   const length = buf.length;
-  if (length === 0 || length > limits.maxPayloadBytes || length > limits.maxStringBytes) return false;
+  if (length === 0 || length > limits.maxPayloadBytes || length > limits.maxStringBytes) return -1;
+  let kinds = 0;
+  // The slot of the key whose value comes next, or -1.
+  let valueSlot = -1;
   let depth = 0;
   // The last byte outside strings that was not blank: a comma before a closing bracket is a trailing comma.
   let last = 0;
@@ -76,12 +117,16 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
   const recordPathKey = limits.recordPathKey;
   let first = 0;
   while (first < length && buf[first] === SPACE) first++;
-  if (buf[first] !== OPEN_BRACE) return false;
+  if (buf[first] !== OPEN_BRACE) return -1;
   for (let i = 0; i < length; i++) {
     const b = buf[i]!;
     if (b < SPACE) {
       // Raw control bytes: a tab between tokens is valid JSON but is the scratch file's separator.
-      return false;
+      return -1;
+    }
+    if (valueSlot >= 0 && b !== SPACE && b !== COLON) {
+      kinds += KIND_OF_FIRST[b]! * SLOT_WEIGHTS[valueSlot]!;
+      valueSlot = -1;
     }
     if (b === QUOTE) {
       // A string, read to its closing quote in one tight loop (most of a payload's bytes are in strings).
@@ -89,16 +134,16 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
       const isKey = depth === 1 && (last === OPEN_BRACE || last === COMMA);
       let j = stringStart;
       for (;;) {
-        if (j >= length) return false;
+        if (j >= length) return -1;
         const kind = IN_STRING[buf[j]!]!;
         if (kind === 0) {
           j++;
           continue;
         }
         if (kind === 1) break;
-        if (kind === 3) return false;
+        if (kind === 3) return -1;
         // Two spellings of one key (`"\/"` and `"/"`) would hide a repeat: keys with escapes take the record path.
-        if (isKey) return false;
+        if (isKey) return -1;
         const escaped = buf[j + 1] ?? 0;
         if (escaped === 0x75 /* u */) {
           const code =
@@ -108,27 +153,28 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
             hexDigit(buf[j + 5] ?? 0);
           // An escaped ASCII character could spell a key the guards look for; a surrogate may be lone. A bad hex
           // digit makes the code negative.
-          if (code < 0x80 || (code >= 0xd800 && code <= 0xdfff)) return false;
+          if (code < 0x80 || (code >= 0xd800 && code <= 0xdfff)) return -1;
           j += 6;
         } else {
           // JSON escapes only printable ASCII; a raw control byte after the backslash would still split the line.
-          if (escaped < 0x21 || escaped > 0x7e) return false;
+          if (escaped < 0x21 || escaped > 0x7e) return -1;
           j += 2;
         }
       }
       // "__proto__" and "prototype" (as a key or not): the record path's prototype guard decides.
       if (j - stringStart === 9 && (wordAt(buf, stringStart, '__proto__') || wordAt(buf, stringStart, 'prototype')))
-        return false;
+        return -1;
       if (isKey) {
-        if (keys === MAX_KEYS || repeatsKey(buf, stringStart, j, keys)) return false;
+        if (keys === MAX_KEYS || repeatsKey(buf, stringStart, j, keys)) return -1;
         if (
           recordPathKey !== undefined &&
           j - stringStart === recordPathKey.length &&
           buf.compare(recordPathKey, 0, recordPathKey.length, stringStart, j) === 0
         )
-          return false;
+          return -1;
         keyStarts[keys] = stringStart;
         keyEnds[keys++] = j;
+        if (tops.length > 0) valueSlot = slotOf(buf, stringStart, j, tops);
       }
       last = QUOTE;
       i = j;
@@ -137,49 +183,49 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
     switch (b) {
       case OPEN_BRACE:
       case OPEN_BRACKET:
-        if (++depth >= limits.maxDepth) return false;
+        if (++depth >= limits.maxDepth) return -1;
         break;
       case CLOSE_BRACE:
       case CLOSE_BRACKET:
-        if (last === COMMA) return false;
+        if (last === COMMA) return -1;
         // The object that opened at the first byte closes only at the last one: one value, nothing after it.
         if (--depth === 0) {
-          for (let j = i + 1; j < length; j++) if (buf[j] !== SPACE) return false;
+          for (let j = i + 1; j < length; j++) if (buf[j] !== SPACE) return -1;
         }
         break;
       case MINUS:
         if (buf[i + 1] === ZERO) {
           const after = buf[i + 2];
           // -0 and -0.000…: JSON.parse keeps the sign, DuckDB does not. Any other -0.x is not zero.
-          if (after === undefined || after < 0x31 || after > 0x39) return false;
+          if (after === undefined || after < 0x31 || after > 0x39) return -1;
         }
         break;
       case 0x74: // true
-        if (!wordAt(buf, i, 'true')) return false;
+        if (!wordAt(buf, i, 'true')) return -1;
         i += 3;
         break;
       case 0x66: // false
-        if (!wordAt(buf, i, 'false')) return false;
+        if (!wordAt(buf, i, 'false')) return -1;
         i += 4;
         break;
       case 0x6e: // null
-        if (!wordAt(buf, i, 'null')) return false;
+        if (!wordAt(buf, i, 'null')) return -1;
         i += 3;
         break;
       case 0x65: // e, E: only an exponent, right after a digit
       case 0x45: {
         const before = buf[i - 1] ?? 0;
-        if (before < ZERO || before > 0x39) return false;
+        if (before < ZERO || before > 0x39) return -1;
         break;
       }
       default:
         // Digits, signs, the decimal point, colon, comma, blank: anything else is not JSON both accept alike.
-        if (!((b >= ZERO && b <= 0x39) || b === 0x2b || b === 0x2e || b === 0x3a || b === COMMA || b === SPACE))
-          return false;
+        if (!((b >= ZERO && b <= 0x39) || b === 0x2b || b === 0x2e || b === COLON || b === COMMA || b === SPACE))
+          return -1;
     }
     if (b !== SPACE) last = b;
   }
-  if (depth !== 0) return false;
+  if (depth !== 0) return -1;
   // Native and quick on ASCII: cheaper than noting each non-ASCII byte in the loop above.
-  return isUtf8(buf);
+  return isUtf8(buf) ? kinds : -1;
 }

@@ -5,18 +5,20 @@
  * `_ok` go to the record path, which alone writes dead letters; dedupe stays with the normalizer's key window, fed
  * the `_key` of each `_ok` row in bus order (a key holding a line break is not `_ok`: keys are read back joined by one).
  *
- * Scratch file: one line per payload, `{"s":seq,"p":partition,"o":offset,"m":meta,"v":<payload>}` (bulk-eligible.ts
- * lets through only payloads that are one object with distinct keys and no line break, so the wrapper holds them as
- * they are); `meta` indexes the flush's (source, ingested-at) pairs. DuckDB parses each line once, reading the
+ * Scratch file: one line per payload, `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"v":<payload>}`
+ * (bulk-eligible.ts lets through only payloads that are one object with distinct keys and no line break, so the
+ * wrapper holds them as they are); `meta` indexes the flush's (source, ingested-at) pairs; `kinds` holds the kinds of
+ * the top-level values the mapping reads (bulk-sql.ts ValueKind), which DuckDB then reads as plain text. DuckDB parses each line once, reading the
  * mapping's top-level keys as JSON values; a line it cannot parse gives no row, and its message goes to the record
  * path like any row that is not `_ok`.
  */
 import { type DatasetName, datasetMeta } from '../../schemas/index.js';
 import { type DuckType, datasetColumns, naturalKeyTextSql } from '../land/columns.js';
-import { compileBulkSql, jsonIs, jsonPath, type MappingSql, VALUE } from '../mapping/bulk-sql.js';
+import { compileBulkSql, jsonPath, type MappingSql, VALUE, ValueKind, ValueTests } from '../mapping/bulk-sql.js';
 import type { LoadedMapping } from '../mapping/compile.js';
 import { sqlDouble, sqlIdentifier, sqlString } from '../mapping/sql-literal.js';
 import { convertSql } from '../mapping/units.js';
+import type { KindedTops } from './bulk-eligible.js';
 import { schemaSql } from './schema-sql.js';
 
 export interface BulkPlanOptions {
@@ -70,6 +72,8 @@ export class BulkPlan {
   private readonly regionsTable: string;
   /** The temp table of unit conversions (from, to, factor, shift) a measurement joins. */
   private readonly unitsTable: string;
+  /** The top-level keys whose values' kinds a scratch line carries (bulk-eligible.ts bulkKinds), by slot. */
+  readonly kindedTops: KindedTops;
 
   private constructor(
     private readonly mapping: MappingSql,
@@ -79,6 +83,7 @@ export class BulkPlan {
     this.dataset = mapping.dataset;
     this.regionsTable = `bulk_regions_${++plans}`;
     this.unitsTable = `bulk_units_${plans}`;
+    this.kindedTops = mapping.kindedTops.map((top) => Buffer.from(top));
   }
 
   /** The plan of a loaded mapping file, or why its records stay on the record path. */
@@ -134,25 +139,42 @@ export class BulkPlan {
     const columns = datasetColumns(this.dataset);
     const types = new Map<string, DuckType>(columns.map((c) => [c.name, c.type]));
     const { natural_key: naturalKey, event_time: eventTime } = datasetMeta(this.dataset);
+    const is = new ValueTests(m.kindSlots);
     const tops = [...new Set(m.paths.map((steps) => steps[0] as string))];
-    const struct = `STRUCT(${tops.map((top) => `${sqlIdentifier(top)} JSON`).join(', ')})`;
+    const kinded = new Set(m.kindedTops);
+    // Kinded keys are read as text, their kinds from the line's `k` (bulk-eligible.ts); any other key as JSON.
+    const struct = `STRUCT(${tops.map((top) => `${sqlIdentifier(top)} ${kinded.has(top) ? 'VARCHAR' : 'JSON'}`).join(', ')})`;
+    const kindOf = (top: string) => `((k >> ${3 * m.kindedTops.indexOf(top)}) & 7)`;
     const valueAt = (steps: (string | number)[]) => {
-      const top = `v.${sqlIdentifier(steps[0] as string)}`;
-      return steps.length === 1 ? top : `json_extract(${top}, ${sqlString(jsonPath(steps.slice(1)))})`;
+      const top = steps[0] as string;
+      const at = `v.${sqlIdentifier(top)}`;
+      if (steps.length === 1) return at;
+      const extract = `json_extract(${at}, ${sqlString(jsonPath(steps.slice(1)))})`;
+      // A kinded key's text is a string's content when it is one: only an object's or an array's text is JSON.
+      return kinded.has(top)
+        ? `case when ${kindOf(top)} in (${ValueKind.object}, ${ValueKind.array}) then ${extract} end`
+        : extract;
     };
-    // The text of each value, read off its (minified) JSON text without parsing it again: a string's content is the
-    // text between its quotes unless it holds an escape; any other value's text is its JSON. Its kind: jsonIs.
-    const raw = m.paths.map((steps, i) => `cast(${valueAt(steps)} as VARCHAR) as _j${i + 1}`);
-    const texts = m.paths.map((_, i) => {
+    const columnsRead = m.paths.map((steps, i) =>
+      m.kindSlots[i]! >= 0
+        ? `${valueAt(steps)} as _s${i + 1}, ${kindOf(steps[0] as string)} as _k${i + 1}`
+        : `cast(${valueAt(steps)} as VARCHAR) as _j${i + 1}`,
+    );
+    // Any other value's text, read off its (minified) JSON text without parsing it again: a string's content is the
+    // text between its quotes unless it holds an escape; any other value's text is its JSON.
+    const columnsTyped = m.paths.map((_, i) => {
+      if (m.kindSlots[i]! >= 0) return `_s${i + 1}, _k${i + 1}`;
       const j = `_j${i + 1}`;
-      return `case when ascii(${j}) = 34 then (case when contains(${j}, '\\') then ${j} ->> '$' else substring(${j}, 2, length(${j}) - 2) end) else ${j} end as _s${i + 1}`;
+      return `${j}, case when ascii(${j}) = 34 then (case when contains(${j}, '\\') then ${j} ->> '$' else substring(${j}, 2, length(${j}) - 2) end) else ${j} end as _s${i + 1}`;
     });
     // A parent missing or null gives its children no value on both paths (path.ts valueAt): they are absent. One
     // present must be of its kind, an object without a repeated key (JSON.parse keeps the last, json_extract not).
-    const missing = (k: number) => `${jsonIs.missing(k)} or ${jsonIs.null(k)}`;
+    // A projection evaluates both sides of `and`: json_keys() must only see JSON (a kinded string's text may not be).
+    const objectText = (k: number) =>
+      m.kindSlots[k - 1]! >= 0 ? `case when ${is.object(k)} then _s${k} end` : `_j${k}`;
     const shapes = [
-      ...m.objectPaths.map((k) => `(${missing(k)} or (${jsonIs.object(k)} and ${uniqueKeys(`_j${k}`)}))`),
-      ...m.arrayPaths.map((k) => `(${missing(k)} or ${jsonIs.array(k)})`),
+      ...m.objectPaths.map((k) => `(${is.missingOrNull(k)} or (${is.object(k)} and ${uniqueKeys(objectText(k))}))`),
+      ...m.arrayPaths.map((k) => `(${is.missingOrNull(k)} or ${is.array(k)})`),
     ];
     const fieldValues = m.fields.map((f) => `${f.value} as ${sqlIdentifier(`f_${f.name}`)}`);
     const fieldSure = m.fields.map((f) => `(${f.sure.replaceAll(VALUE, sqlIdentifier(`f_${f.name}`))})`);
@@ -183,11 +205,11 @@ export class BulkPlan {
     const ingested = input.metas.map((meta) => `${sqlString(meta.ingestedAt)}::TIMESTAMPTZ`).join(', ');
     const canonical = columns.filter((c) => !c.name.startsWith('_')).map((c) => sqlIdentifier(c.name));
     const objectBytes = this.options.maxPayloadBytes + 1024;
-    const columns_ = `{'s': 'BIGINT', 'p': 'INTEGER', 'o': 'BIGINT', 'm': 'INTEGER', 'v': ${sqlString(struct)}}`;
+    const columns_ = `{'s': 'BIGINT', 'p': 'INTEGER', 'o': 'BIGINT', 'm': 'INTEGER', 'k': 'BIGINT', 'v': ${sqlString(struct)}}`;
     const lines = `read_json(${sqlString(input.file)}, format = 'newline_delimited', columns = ${columns_}, ignore_errors = true, maximum_object_size = ${objectBytes})`;
     return `
-      with json as (select s as seq, p as _part_no, o as _off, m as _meta, ${raw.join(', ')} from ${lines} where s is not null),
-      typed as (select seq, _part_no, _off, _meta, ${raw.map((_, i) => `_j${i + 1}`).join(', ')}, ${texts.join(', ')} from json),
+      with json as (select s as seq, p as _part_no, o as _off, m as _meta, ${columnsRead.join(', ')} from ${lines} where s is not null),
+      typed as (select seq, _part_no, _off, _meta, ${columnsTyped.join(', ')} from json),
       valued as (select *, ${fieldValues.join(', ')} from typed),
       fielded as (
         select seq, _part_no, _off, _meta, ${shapes.length > 0 ? shapes.join(' and ') : 'true'} and ${fieldSure.join(' and ')} as _sure, ${m.fields.map((f) => sqlIdentifier(`f_${f.name}`)).join(', ')}
