@@ -341,8 +341,8 @@ function normalizers(bulk: boolean, broken = false): Map<string, MessageNormaliz
     if (broken) {
       // A plan whose statement DuckDB refuses (as a bug in the SQL would be): its messages must take the record path.
       const bulkPlanFor = normalizer.bulkPlanFor.bind(normalizer);
-      normalizer.bulkPlanFor = (value, headers) => {
-        const plan = bulkPlanFor(value, headers);
+      normalizer.bulkPlanFor = (chunk, start, end, headers) => {
+        const plan = bulkPlanFor(chunk, start, end, headers);
         return plan && Object.assign(Object.create(plan), { selectSql: () => 'select no_such_column from range(1)' });
       };
     }

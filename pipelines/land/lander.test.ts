@@ -7,7 +7,7 @@ import type { Feed } from '../../connectors/types.js';
 import { NO_HEADERS } from '../bus/headers.js';
 import type { BusMessage, MessageHeaders, PartitionBatch } from '../bus/types.js';
 import { Normalizer } from '../normalize/normalizer.js';
-import { FlushRevokedError, inSeqOrder, Lander, type LandingLimits } from './lander.js';
+import { commaSeparatedIntegers, FlushRevokedError, inSeqOrder, Lander, type LandingLimits } from './lander.js';
 import { LocalLakeStore } from './local-store.js';
 import { ParquetWriter } from './parquet-writer.js';
 
@@ -729,6 +729,13 @@ describe("a chunk's mapped rows reach the walk in bus order", () => {
     expect(inSeqOrder(seqs, keys)).toEqual({ seqs, keys });
     expect(inSeqOrder([10, 4, 9], ['c', 'a', 'b'])).toEqual({ seqs, keys });
     expect(inSeqOrder([], [])).toEqual({ seqs: [], keys: [] });
+  });
+
+  it("reads the seqs' text as DuckDB's string_agg writes it, and refuses anything else", () => {
+    expect(commaSeparatedIntegers('0,7,10,9007199254740991')).toEqual([0, 7, 10, 9007199254740991]);
+    expect(commaSeparatedIntegers('42')).toEqual([42]);
+    expect(commaSeparatedIntegers('')).toEqual([]);
+    expect(() => commaSeparatedIntegers('1,-2')).toThrow(/not a list of integers/);
   });
 });
 

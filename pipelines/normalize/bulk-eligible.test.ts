@@ -147,6 +147,38 @@ describe('bulkKinds: the kinds of the values of the keys a plan reads', () => {
       expect(bulkKinds(Buffer.from(text), limits, tops), text).toBe(-1);
   });
 
+  it('reads a payload in place in a larger buffer exactly as on its own, whatever bytes surround it', () => {
+    const payloads = [
+      '{"a":"x","b":-1.5,"cc":[1,{"d":2}]}',
+      '{"a":"街道","b":-0}',
+      '{"a":-0.5,"b":1e3}',
+      '{"a":"\\u00e9"}',
+      '{"a":"\\u00"}',
+      '{"a":tru}',
+      '{"a":1}x',
+      '  {"g":null}  ',
+      '{"a":"x\\',
+      '{"a":-',
+      '{"a":1,"b":fals',
+    ];
+    const around = [
+      ['', ''],
+      ['{"z":0}', '\n'],
+      ['\u00ff\u00fe', '0e}'],
+      ['x', '\xff\xfe'],
+    ];
+    for (const payload of payloads) {
+      const alone = bulkKinds(Buffer.from(payload), limits, tops);
+      for (const [before, after] of around) {
+        const head = Buffer.from(before!, 'latin1');
+        const buf = Buffer.concat([head, Buffer.from(payload), Buffer.from(after!, 'latin1')]);
+        const start = head.length;
+        const end = start + Buffer.byteLength(payload);
+        expect(bulkKinds(buf, limits, tops, start, end), `${before}|${payload}|${after}`).toBe(alone);
+      }
+    }
+  });
+
   it('holds 17 slots of the largest kind in one safe integer', () => {
     const many = Array.from({ length: 17 }, (_, i) => Buffer.from(`k${i}`));
     const text = `{${many.map((key) => `"${key.toString()}":[]`).join(',')}}`;

@@ -39,9 +39,9 @@ function hexDigit(b: number): number {
   return -1;
 }
 
-/** `word` (ASCII) at `at` in `buf`. */
-function wordAt(buf: Buffer, at: number, word: string): boolean {
-  if (at + word.length > buf.length) return false;
+/** `word` (ASCII) at `at` in `buf`, before `end`. */
+function wordAt(buf: Buffer, at: number, end: number, word: string): boolean {
+  if (at + word.length > end) return false;
   for (let i = 0; i < word.length; i++) if (buf[at + i] !== word.charCodeAt(i)) return false;
   return true;
 }
@@ -58,14 +58,15 @@ function repeatsKey(buf: Buffer, start: number, end: number, count: number): boo
 }
 
 /**
- * What a byte inside a string asks of the scan: nothing (0: most bytes, non-ASCII ones included, whose UTF-8 is
- * checked once for the whole payload), the closing quote (1), an escape (2), or refusal (3: a raw control byte, invalid
- * in a string, and a line break would split the scratch line).
+ * What a byte inside a string asks of the scan: nothing (0: most bytes), the closing quote (1), an escape (2), refusal
+ * (3: a raw control byte, invalid in a string, and a line break would split the scratch line), or to note that the
+ * payload's UTF-8 must be checked (4: a non-ASCII byte; checked once for the whole payload, natively).
  */
 const IN_STRING = new Uint8Array(256);
 IN_STRING.fill(3, 0, SPACE);
 IN_STRING[QUOTE] = 1;
 IN_STRING[BACKSLASH] = 2;
+IN_STRING.fill(4, 0x80);
 
 /** A plan's kinded top-level keys (bulk-sql.ts KINDED_TOPS), as UTF-8, by slot. */
 export type KindedTops = readonly Buffer[];
@@ -81,6 +82,11 @@ KIND_OF_FIRST[0x74] = ValueKind.boolean;
 KIND_OF_FIRST[0x66] = ValueKind.boolean;
 KIND_OF_FIRST[OPEN_BRACE] = ValueKind.object;
 KIND_OF_FIRST[OPEN_BRACKET] = ValueKind.array;
+
+/** The byte at `at` when it is before `end`, else 0 (the payload may be a range of a larger buffer). */
+function byteAt(buf: Buffer, at: number, end: number): number {
+  return at < end ? buf[at]! : 0;
+}
 
 /** True when the bulk path gives exactly what the record path would for this payload (see the module comment). */
 export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
@@ -102,11 +108,15 @@ function slotOf(buf: Buffer, start: number, end: number, tops: KindedTops): numb
 
 /**
  * -1 when the payload must take the record path (bulkEligible); otherwise the kinds of the values of `tops` (ValueKind
- * ×  8^slot; absent keys and JSON null count 0), which the bulk statement reads beside their text.
+ * ×  8^slot; absent keys and JSON null count 0), which the bulk statement reads beside their text. The payload is
+ * `buf[start, end)`: a message read in place in the bus's buffer, without a view of its own.
  */
-export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops): number {
-  const length = buf.length;
-  if (length === 0 || length > limits.maxPayloadBytes || length > limits.maxStringBytes) return -1;
+export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, start = 0, end = buf.length): number {
+  const size = end - start;
+  if (size <= 0 || size > limits.maxPayloadBytes || size > limits.maxStringBytes) return -1;
+  const length = end;
+  // A byte of a multi-byte character was seen (in a string: anywhere else it is refused): UTF-8 is then checked.
+  let nonAscii = false;
   let kinds = 0;
   // The slot of the key whose value comes next, or -1.
   let valueSlot = -1;
@@ -115,10 +125,10 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops): nu
   let last = 0;
   let keys = 0;
   const recordPathKey = limits.recordPathKey;
-  let first = 0;
+  let first = start;
   while (first < length && buf[first] === SPACE) first++;
-  if (buf[first] !== OPEN_BRACE) return -1;
-  for (let i = 0; i < length; i++) {
+  if (byteAt(buf, first, end) !== OPEN_BRACE) return -1;
+  for (let i = start; i < length; i++) {
     const b = buf[i]!;
     if (b < SPACE) {
       // Raw control bytes: a tab between tokens is valid JSON but is the scratch file's separator.
@@ -140,17 +150,24 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops): nu
           j++;
           continue;
         }
+        if (kind === 4) {
+          // Multi-byte characters come in runs (Chinese text): skipped in a loop of their own.
+          nonAscii = true;
+          j++;
+          while (j < length && buf[j]! >= 0x80) j++;
+          continue;
+        }
         if (kind === 1) break;
         if (kind === 3) return -1;
         // Two spellings of one key (`"\/"` and `"/"`) would hide a repeat: keys with escapes take the record path.
         if (isKey) return -1;
-        const escaped = buf[j + 1] ?? 0;
+        const escaped = byteAt(buf, j + 1, end);
         if (escaped === 0x75 /* u */) {
           const code =
-            (hexDigit(buf[j + 2] ?? 0) << 12) |
-            (hexDigit(buf[j + 3] ?? 0) << 8) |
-            (hexDigit(buf[j + 4] ?? 0) << 4) |
-            hexDigit(buf[j + 5] ?? 0);
+            (hexDigit(byteAt(buf, j + 2, end)) << 12) |
+            (hexDigit(byteAt(buf, j + 3, end)) << 8) |
+            (hexDigit(byteAt(buf, j + 4, end)) << 4) |
+            hexDigit(byteAt(buf, j + 5, end));
           // An escaped ASCII character could spell a key the guards look for; a surrogate may be lone. A bad hex
           // digit makes the code negative.
           if (code < 0x80 || (code >= 0xd800 && code <= 0xdfff)) return -1;
@@ -162,7 +179,10 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops): nu
         }
       }
       // "__proto__" and "prototype" (as a key or not): the record path's prototype guard decides.
-      if (j - stringStart === 9 && (wordAt(buf, stringStart, '__proto__') || wordAt(buf, stringStart, 'prototype')))
+      if (
+        j - stringStart === 9 &&
+        (wordAt(buf, stringStart, end, '__proto__') || wordAt(buf, stringStart, end, 'prototype'))
+      )
         return -1;
       if (isKey) {
         if (keys === MAX_KEYS || repeatsKey(buf, stringStart, j, keys)) return -1;
@@ -194,27 +214,27 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops): nu
         }
         break;
       case MINUS:
-        if (buf[i + 1] === ZERO) {
-          const after = buf[i + 2];
+        if (byteAt(buf, i + 1, end) === ZERO) {
+          const after = byteAt(buf, i + 2, end);
           // -0 and -0.000…: JSON.parse keeps the sign, DuckDB does not. Any other -0.x is not zero.
-          if (after === undefined || after < 0x31 || after > 0x39) return -1;
+          if (after < 0x31 || after > 0x39) return -1;
         }
         break;
       case 0x74: // true
-        if (!wordAt(buf, i, 'true')) return -1;
+        if (!wordAt(buf, i, end, 'true')) return -1;
         i += 3;
         break;
       case 0x66: // false
-        if (!wordAt(buf, i, 'false')) return -1;
+        if (!wordAt(buf, i, end, 'false')) return -1;
         i += 4;
         break;
       case 0x6e: // null
-        if (!wordAt(buf, i, 'null')) return -1;
+        if (!wordAt(buf, i, end, 'null')) return -1;
         i += 3;
         break;
       case 0x65: // e, E: only an exponent, right after a digit
       case 0x45: {
-        const before = buf[i - 1] ?? 0;
+        const before = i > start ? buf[i - 1]! : 0;
         if (before < ZERO || before > 0x39) return -1;
         break;
       }
@@ -226,6 +246,6 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops): nu
     if (b !== SPACE) last = b;
   }
   if (depth !== 0) return -1;
-  // Native and quick on ASCII: cheaper than noting each non-ASCII byte in the loop above.
-  return isUtf8(buf) ? kinds : -1;
+  if (!nonAscii) return kinds;
+  return isUtf8(start === 0 && end === buf.length ? buf : buf.subarray(start, end)) ? kinds : -1;
 }

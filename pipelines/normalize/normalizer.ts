@@ -421,12 +421,12 @@ export class Normalizer {
    * The bulk plan for this message, when it may take the bulk path: its mapping compiles to SQL and its bytes are
    * read alike by DuckDB and JSON.parse (bulk-eligible.ts). Otherwise undefined: normalize() it.
    */
-  bulkPlanFor(value: Buffer, headers: MessageHeaders): BulkPlan | undefined {
+  bulkPlanFor(chunk: Buffer, start: number, end: number, headers: MessageHeaders): BulkPlan | undefined {
     const result = this.bulkPlanOf(this.mappingOf(headers));
     if (!result.ok) return undefined;
     // What the masker could not mask is dead-lettered by normalize() (rejectUnmaskable, a top-level key): bulkEligible
     // refuses that key, and any key with escapes (another spelling of it).
-    const kinds = bulkKinds(value, this.bulkLimits, result.plan.kindedTops);
+    const kinds = bulkKinds(chunk, this.bulkLimits, result.plan.kindedTops, start, end);
     if (kinds < 0) return undefined;
     this.lastBulkKinds = kinds;
     return result.plan;
