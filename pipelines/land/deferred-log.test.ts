@@ -14,7 +14,10 @@ describe('writeDigits (the scratch lines’ numbers)', () => {
       2 ** 31 - 1,
       2 ** 31,
       2 ** 32 + 5,
+      9_999_999_999,
+      10 ** 15 - 1,
       10 ** 15,
+      2 ** 51 - 1,
       Number.MAX_SAFE_INTEGER,
     ];
     const out = Buffer.alloc(400, 0x20);

@@ -133,14 +133,26 @@ function writeAscii(out: Buffer, at: number, text: string): number {
   return at;
 }
 
+/** 10^i: a number's digits are counted by comparisons, not divisions. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
 /** Writes a non-negative safe integer's decimal digits at `at`; returns where they end. */
 export function writeDigits(out: Buffer, at: number, value: number): number {
   let digits = 1;
-  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  while (digits < 16 && value >= POWERS_OF_TEN[digits]!) digits++;
+  let i = at + digits - 1;
   let rest = value;
-  for (let i = at + digits - 1; i >= at; i--) {
-    out[i] = 0x30 + (rest % 10);
-    rest = Math.floor(rest / 10);
+  // Floating-point division only above 2^31; below, integer division (seqs, offsets and most kinds).
+  while (rest > 0x7fffffff) {
+    const tenth = Math.floor(rest / 10);
+    out[i--] = 0x30 + (rest - tenth * 10);
+    rest = tenth;
+  }
+  let small = rest | 0;
+  while (i >= at) {
+    const tenth = (small / 10) | 0;
+    out[i--] = 0x30 + (small - tenth * 10);
+    small = tenth;
   }
   return at + digits;
 }

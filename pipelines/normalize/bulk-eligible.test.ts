@@ -179,6 +179,22 @@ describe('bulkKinds: the kinds of the values of the keys a plan reads', () => {
     }
   });
 
+  it('judges each payload on its own, whatever the payloads before it (keys repeated, reordered, another limit)', () => {
+    expect(slots('{"a":1,"b":2,"cc":3}')).toEqual([number, number, number, absent, absent, absent, absent]);
+    // The same keys first, then one repeated: refused, though it starts as the payload before it.
+    expect(slots('{"a":1,"b":2,"cc":3,"a":"x"}')).toBeUndefined();
+    expect(slots('{"a":1,"b":2,"b":"x"}')).toBeUndefined();
+    // Fewer keys, other keys, another order: each key found again.
+    expect(slots('{"a":1,"b":2}')).toEqual([number, number, absent, absent, absent, absent, absent]);
+    expect(slots('{"a":1,"cc":"x","b":[]}')).toEqual([number, array, string, absent, absent, absent, absent]);
+    expect(slots('{"cc":"x","a":{},"b":true}')).toEqual([object, boolean, string, absent, absent, absent, absent]);
+    expect(slots('{"cc":"x","a":{},"b":true}')).toEqual([object, boolean, string, absent, absent, absent, absent]);
+    // The same keys under limits that refuse one of them (the masker's mark).
+    const marked = { ...limits, recordPathKey: Buffer.from('b') };
+    expect(bulkKinds(Buffer.from('{"cc":"x","a":{},"b":true}'), marked, tops)).toBe(-1);
+    expect(bulkKinds(Buffer.from('{"cc":"x","a":{},"b":true}'), limits, tops)).toBeGreaterThan(0);
+  });
+
   it('holds 17 slots of the largest kind in one safe integer', () => {
     const many = Array.from({ length: 17 }, (_, i) => Buffer.from(`k${i}`));
     const text = `{${many.map((key) => `"${key.toString()}":[]`).join(',')}}`;

@@ -31,6 +31,7 @@ const ZERO = 0x30;
 const MAX_KEYS = 64;
 const keyStarts = new Int32Array(MAX_KEYS);
 const keyEnds = new Int32Array(MAX_KEYS);
+const keySlots = new Int32Array(MAX_KEYS);
 
 function hexDigit(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;
@@ -93,6 +94,50 @@ export function bulkEligible(buf: Buffer, limits: BulkLimits): boolean {
   return bulkKinds(buf, limits, NO_TOPS) >= 0;
 }
 
+/** The top-level keys of the last eligible payload, in order, with their slots (see bulkKinds). */
+class KeyShape {
+  tops: KindedTops = [];
+  limits: BulkLimits | undefined;
+  count = 0;
+  readonly slots = new Int32Array(MAX_KEYS);
+  private readonly starts = new Int32Array(MAX_KEYS + 1);
+  private bytes = Buffer.alloc(1024);
+
+  reset(tops: KindedTops, limits: BulkLimits): void {
+    this.tops = tops;
+    this.limits = limits;
+    this.count = 0;
+  }
+
+  /** Whether key `n` of the shape is `buf[start, end)`. */
+  keyIs(n: number, buf: Buffer, start: number, end: number): boolean {
+    const at = this.starts[n]!;
+    const size = end - start;
+    if (this.starts[n + 1]! - at !== size) return false;
+    const bytes = this.bytes;
+    for (let i = 0; i < size; i++) if (bytes[at + i] !== buf[start + i]) return false;
+    return true;
+  }
+
+  /** Takes the `count` keys just scanned (keyStarts, keyEnds, keySlots) as the shape. */
+  remember(buf: Buffer, count: number): void {
+    let size = 0;
+    for (let n = 0; n < count; n++) size += keyEnds[n]! - keyStarts[n]!;
+    if (size > this.bytes.length) this.bytes = Buffer.alloc(Math.max(size, 2 * this.bytes.length));
+    const bytes = this.bytes;
+    let at = 0;
+    for (let n = 0; n < count; n++) {
+      this.starts[n] = at;
+      // Byte by byte: a source whose keys vary (optional fields) changes shape often, and keys are short.
+      for (let i = keyStarts[n]!, end = keyEnds[n]!; i < end; i++) bytes[at++] = buf[i]!;
+      this.slots[n] = keySlots[n]!;
+    }
+    this.starts[count] = at;
+    this.count = count;
+  }
+}
+const shape = new KeyShape();
+
 /** The slot of the key at [start, end) among `tops`, or -1. */
 function slotOf(buf: Buffer, start: number, end: number, tops: KindedTops): number {
   const size = end - start;
@@ -120,6 +165,10 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
   let kinds = 0;
   // The slot of the key whose value comes next, or -1.
   let valueSlot = -1;
+  // Payloads of a source repeat their keys in the same order: while this one's keys are the last eligible payload's
+  // (for the same tops and limits), each key costs one comparison instead of the repeat and slot searches.
+  if (shape.tops !== tops || shape.limits !== limits) shape.reset(tops, limits);
+  let following = true;
   let depth = 0;
   // The last byte outside strings that was not blank: a comma before a closing bracket is a trailing comma.
   let last = 0;
@@ -185,16 +234,24 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
       )
         return -1;
       if (isKey) {
-        if (keys === MAX_KEYS || repeatsKey(buf, stringStart, j, keys)) return -1;
-        if (
-          recordPathKey !== undefined &&
-          j - stringStart === recordPathKey.length &&
-          buf.compare(recordPathKey, 0, recordPathKey.length, stringStart, j) === 0
-        )
-          return -1;
+        if (keys === MAX_KEYS) return -1;
+        if (following && keys < shape.count && shape.keyIs(keys, buf, stringStart, j)) {
+          // The keys so far are the previous payload's, which were distinct and not the record path's key.
+          valueSlot = shape.slots[keys]!;
+        } else {
+          following = false;
+          if (repeatsKey(buf, stringStart, j, keys)) return -1;
+          if (
+            recordPathKey !== undefined &&
+            j - stringStart === recordPathKey.length &&
+            buf.compare(recordPathKey, 0, recordPathKey.length, stringStart, j) === 0
+          )
+            return -1;
+          valueSlot = tops.length > 0 ? slotOf(buf, stringStart, j, tops) : -1;
+        }
+        keySlots[keys] = valueSlot;
         keyStarts[keys] = stringStart;
         keyEnds[keys++] = j;
-        if (tops.length > 0) valueSlot = slotOf(buf, stringStart, j, tops);
       }
       last = QUOTE;
       i = j;
@@ -246,6 +303,7 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
     if (b !== SPACE) last = b;
   }
   if (depth !== 0) return -1;
-  if (!nonAscii) return kinds;
-  return isUtf8(start === 0 && end === buf.length ? buf : buf.subarray(start, end)) ? kinds : -1;
+  if (nonAscii && !isUtf8(start === 0 && end === buf.length ? buf : buf.subarray(start, end))) return -1;
+  if (!following || keys !== shape.count) shape.remember(buf, keys);
+  return kinds;
 }
