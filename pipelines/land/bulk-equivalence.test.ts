@@ -136,6 +136,17 @@ const variants: Record<'sensor' | 'video' | 'event' | 'hotline', Variant[]> = {
       ...r,
       unit: pick(rnd, ['ppm', '%LEL', '%VOL', 'kPa', 'MPa', '℃', '℉', 'Pa', 'cm', 'furlong', '', null]),
     }),
+    // A metric with units of its own dimension: conversions with a scale and a shift (℉ → ℃), and none (K).
+    (r, rnd) => ({
+      ...r,
+      ...pick(rnd, [
+        { metric: 'temperature', unit: pick(rnd, ['℉', '°F', '℃', 'K']) },
+        { metric: 'pressure', unit: pick(rnd, ['kPa', 'bar', 'Pa', 'MPa']) },
+        { metric: 'level', unit: pick(rnd, ['mm', 'm', 'cm']) },
+        { metric: 'flow', unit: pick(rnd, ['L/s', 'm³/h', 'm3/h']) },
+      ]),
+      val: pick(rnd, [-40, 32, 98.6, 0.1, 212.5, 1e6, 7]),
+    }),
     (r, rnd) => ({
       ...r,
       metric: pick(rnd, [
