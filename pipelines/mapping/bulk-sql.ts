@@ -274,11 +274,13 @@ class Compiler {
     if (typeof rule.path !== 'string' || steps.length > 0)
       throw new NotCompilable(`a keyed hash read with other steps (${steps.join(', ') || 'several paths'})`);
     const k = this.pathIndex(rule.path);
-    const token = sqlString(HASH_TOKEN_PATTERN);
-    const group = rule.personal === 'hash' ? 2 : 1;
+    const s = `_s${k}`;
+    // A whole token is ASCII: `hmac-sha256:` (12 characters), the key id, `:`, 64 hex digits. Its parts are read by
+    // position once RE2 has matched it whole (a match without groups: capturing them cost 1 µs a row per field).
+    const part = rule.personal === 'hash' ? `right(${s}, 64)` : `substring(${s}, 13, strlen(${s}) - 77)`;
     return {
-      value: `(case when ${this.is.absent(k)} then NULL else regexp_extract(_s${k}, ${token}, ${group}) end)`,
-      sure: `(case when ${this.is.absent(k)} then true else coalesce(${this.is.string(k)} and regexp_full_match(_s${k}, ${token}), false) end)`,
+      value: `(case when ${this.is.absent(k)} then NULL when ${this.is.string(k)} and regexp_full_match(${s}, ${sqlString(HASH_TOKEN_PATTERN)}) then ${part} end)`,
+      sure: `(${this.is.absent(k)} or ${VALUE} is not null)`,
     };
   }
 
