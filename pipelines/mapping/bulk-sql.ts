@@ -13,7 +13,7 @@ import type { CodeTable } from './code-table.js';
 import { booleans, compileFieldStep, fixedZoneOffsetMs, type LoadedMapping, NUMERIC_TEXT } from './compile.js';
 import { compilePath, type PathStep } from './path.js';
 import type { FieldRule } from './spec.js';
-import { sqlDouble, sqlString } from './sql-literal.js';
+import { sqlDouble, sqlString, sqlUtcInstant } from './sql-literal.js';
 import { autoLocalToSql, compileTimeFormat, TimeParseFailure } from './time-format.js';
 import { knownUnits, unitConversion } from './units.js';
 
@@ -395,7 +395,7 @@ class Compiler {
         if (offsetMs === undefined) throw new NotCompilable(`time auto in zone ${zone}`);
         onText.push(autoLocalToSql(read.sql, offsetMs / 60_000));
         onNumber.push(
-          `case when abs(try_cast(${read.sql} as HUGEINT)) <= 8640000000000000 then timezone('UTC', epoch_ms(cast(${read.sql} as BIGINT))) end`,
+          `case when abs(try_cast(${read.sql} as HUGEINT)) <= 8640000000000000 then ${sqlUtcInstant(`epoch_ms(cast(${read.sql} as BIGINT))`)} end`,
         );
         break; // auto accepts nothing after it that it would not have accepted
       }

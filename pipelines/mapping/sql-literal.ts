@@ -50,6 +50,14 @@ export function sqlJsRound(expr: string): string {
   return `list_transform([${expr}], lambda x: case when x - floor(x) >= 0.5 then floor(x) + 1 else floor(x) end)[1]`;
 }
 
+/**
+ * A TIMESTAMP holding a UTC wall clock as the TIMESTAMPTZ instant, by its microseconds: timezone('UTC', …) gives the
+ * same instant through ICU's calendar at ten times the cost per row.
+ */
+export function sqlUtcInstant(timestamp: string): string {
+  return `make_timestamptz(epoch_us(${timestamp}))`;
+}
+
 /** A DuckDB quoted identifier (a table or column name): a double quote is doubled. */
 export function sqlIdentifier(name: string): string {
   if (!name.isWellFormed() || name.includes('\0')) throw new SqlLiteralError(name, 'not usable as an identifier');

@@ -15,7 +15,7 @@
  * Years before 1000 are rejected (4-digit years only; no era arithmetic to get wrong between JS and DuckDB).
  */
 import { CityhubError } from '../errors.js';
-import { sqlJsRound, sqlString } from './sql-literal.js';
+import { sqlJsRound, sqlString, sqlUtcInstant } from './sql-literal.js';
 
 export class TimeFormatError extends CityhubError {
   constructor(
@@ -353,7 +353,7 @@ function isoFormat(zone: string): CompiledTimeFormat {
     zone,
     parse: lastValueCache(parse),
     toSql(expr) {
-      const instant = `timezone('UTC', ${sqlWallClock(field)} - to_minutes(${offset}))`;
+      const instant = sqlUtcInstant(`${sqlWallClock(field)} - to_minutes(${offset})`);
       return `list_transform([${sqlRegexExtract(expr, ISO_REGEX, ISO_GROUPS)}], lambda p: case when p.y = '' then NULL when ${sqlCalendarInvalid(field)} or ${sqlGroup('oh')} > 23 or ${sqlGroup('om')} > 59 then NULL else ${instant} end)[1]`;
     },
   };
@@ -443,7 +443,7 @@ function epochFormat(format: 'epoch_s' | 'epoch_ms', zone: string): CompiledTime
     parse: lastValueCache(parse),
     toSql(expr) {
       const ms = sqlJsRound(scale === 1 ? 'v' : `v * ${scale}.0`);
-      const instant = `timezone('UTC', epoch_ms(${ms}::BIGINT))`;
+      const instant = sqlUtcInstant(`epoch_ms(${ms}::BIGINT)`);
       return `case when regexp_full_match(${expr}, '${NUMERIC_TEXT_REGEX}') then list_transform([try_cast(${expr} as DOUBLE)], lambda v: case when v >= ${low} and v < ${high} then ${instant} end)[1] end`;
     },
   };
@@ -471,11 +471,11 @@ const AUTO_LOCAL_FAST_REGEX =
 export function autoLocalToSql(expr: string, offsetMinutes: number): string {
   const fraction = `cast(case when p.f = '' then 0 else ${sqlJsRound(`cast('0.' || p.f as DOUBLE) * 1000`)} end as INTEGER)`;
   const field = (name: string) => (name === 'ms' ? fraction : sqlGroup(name));
-  const instant = `timezone('UTC', ${sqlWallClock(field)} - to_minutes(${offsetMinutes}))`;
+  const instant = sqlUtcInstant(`${sqlWallClock(field)} - to_minutes(${offsetMinutes})`);
   const general = `list_transform([${sqlRegexExtract(expr, AUTO_LOCAL_REGEX, AUTO_LOCAL_GROUPS)}], lambda p: case when p.y = '' then NULL when ${sqlCalendarInvalid(field)} then NULL else ${instant} end)[1]`;
   // The common forms take DuckDB's own timestamp cast, several times cheaper than the general reading; CASE runs
   // the general one only on the rows the fast form does not match.
-  const fast = `timezone('UTC', try_cast(${expr} as TIMESTAMP) - to_minutes(${offsetMinutes}))`;
+  const fast = sqlUtcInstant(`try_cast(${expr} as TIMESTAMP) - to_minutes(${offsetMinutes})`);
   return `case when regexp_full_match(${expr}, ${sqlString(AUTO_LOCAL_FAST_REGEX)}) then ${fast} else ${general} end`;
 }
 
@@ -518,7 +518,7 @@ function buildZone(name: string, format: string): SourceZone {
     const offsetMs = fixed * 60_000;
     return {
       localToUtc: (localMs) => localMs - offsetMs,
-      sqlFromLocal: (local) => `timezone('UTC', ${local} - to_minutes(${fixed}))`,
+      sqlFromLocal: (local) => sqlUtcInstant(`${local} - to_minutes(${fixed})`),
     };
   }
   let formatter: Intl.DateTimeFormat;
