@@ -185,10 +185,13 @@ type ChunkResult =
   | { machine: unknown };
 
 /**
- * Deferred messages of one plan are mapped in chunks of this many while the flush fills: large enough that a
- * statement's fixed costs vanish per message, small enough that a 100,000-row flush is mostly mapped when it is due.
+ * Deferred messages of one plan are mapped in chunks of this many, or of this many payload bytes, while the flush
+ * fills: large enough that a statement's fixed costs (14 ms for the demo sensors, 28 ms for the hotline's orders)
+ * weigh little per message, small enough that a flush is mostly mapped when it is due and the last chunk's statement
+ * does not hold it long. By bytes too: a statement's cost per row grows with the payload.
  */
-const BULK_CHUNK_MESSAGES = 20_000;
+const BULK_CHUNK_MESSAGES = 40_000;
+const BULK_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** Messages a poll brings before the lander knows how many rows a message carries (see pollRoom). */
 const FIRST_POLL_MESSAGES = 100;
@@ -246,7 +249,8 @@ export class Lander {
   private metaIndex = new Map<string, number>();
   private bulkTables = 0;
   /** Per bulk plan, deferred messages of this flush not yet handed to DuckDB; and the chunks that were. */
-  private unmapped = new Map<BulkPlan, number[]>();
+  /** Per plan, the seqs of its deferred messages not yet handed to DuckDB, and their payloads' bytes. */
+  private unmapped = new Map<BulkPlan, { seqs: number[]; bytes: number }>();
   /** Per topic, the rows a message brought in its last batch (a departmental chunk: dozens): polls are sized by it. */
   private readonly rowsPerMessage = new Map<string, number>();
   private chunks: MappedChunk[] = [];
@@ -326,8 +330,10 @@ export class Lander {
         const seq = this.deferred.push(i, meta, plan, plan ? normalizer.lastBulkKinds! : 0);
         if (plan) {
           const waiting = this.unmapped.get(plan);
-          if (waiting) waiting.push(seq);
-          else this.unmapped.set(plan, [seq]);
+          if (waiting) {
+            waiting.seqs.push(seq);
+            waiting.bytes += end - start;
+          } else this.unmapped.set(plan, { seqs: [seq], bytes: end - start });
         }
         buffer.bytes += end - start;
       }
@@ -335,7 +341,8 @@ export class Lander {
       buffer.lastOffset = run.offset(run.length - 1);
       this.rowsPerMessage.set(batch.topic, 1);
       const chunk = this.options.bulkChunkMessages ?? BULK_CHUNK_MESSAGES;
-      for (const [plan, waiting] of this.unmapped) if (waiting.length >= chunk) this.mapChunk(plan);
+      for (const [plan, waiting] of this.unmapped)
+        if (waiting.seqs.length >= chunk || waiting.bytes >= BULK_CHUNK_BYTES) this.mapChunk(plan);
       // Dedupe must see messages in arrival order: not before the flush has walked every message it took.
       this.walkAhead();
       return;
@@ -583,7 +590,7 @@ export class Lander {
    * so a row sure now is sure then.
    */
   private mapChunk(plan: BulkPlan): void {
-    const waiting = this.unmapped.get(plan);
+    const waiting = this.unmapped.get(plan)?.seqs;
     this.unmapped.delete(plan);
     if (!waiting || waiting.length === 0) return;
     const deferred = this.deferred;
