@@ -192,9 +192,8 @@ export class BulkPlan {
         return `(${x} is null or (epoch_ms(${x}) >= ${this.options.minEventMs}${upper}))`;
       });
     const region = `region_code in (select code from ${sqlIdentifier(this.regionsTable)})`;
-    const key = naturalKey
-      .map((field) => naturalKeyTextSql(sqlIdentifier(field), types.get(field)))
-      .join(` || chr(1) || `);
+    // One concat(), not a chain of ||: each || made a string of its own per row.
+    const key = `concat(${naturalKey.map((field) => naturalKeyTextSql(sqlIdentifier(field), types.get(field))).join(', chr(1), ')})`;
     const event = sqlIdentifier(eventTime);
     const sources = input.metas.map((meta) => sqlString(meta.source)).join(', ');
     const ingested = input.metas.map((meta) => `${sqlString(meta.ingestedAt)}::TIMESTAMPTZ`).join(', ');
