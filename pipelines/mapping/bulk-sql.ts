@@ -45,6 +45,11 @@ export interface MappingSql {
   kindSlots: number[];
   /** The top-level keys with a kind slot, by slot: what bulk-eligible.ts looks for. */
   kindedTops: string[];
+  /**
+   * Values computed once per row before the fields, as columns `_c<n>` (n = 1…): joined paths. In a field's SQL they
+   * are read several times under conditions (a code table's branches), where DuckDB computes an expression again.
+   */
+  computed: string[];
   /** Of `paths`, those that must be objects with unique keys (the record's parents along a path), by index. */
   objectPaths: number[];
   /** Of `paths`, those that must be arrays (parents of an index step), by index. */
@@ -172,6 +177,7 @@ class Compiler {
   private readonly pathKeys: string[] = [];
   private readonly kindSlots: number[] = [];
   private readonly kindedTops: string[] = [];
+  private readonly computed: string[] = [];
   private readonly is = new ValueTests(this.kindSlots);
   private readonly objectPaths = new Set<number>();
   private readonly arrayPaths = new Set<number>();
@@ -209,6 +215,7 @@ class Compiler {
       paths: this.paths,
       kindSlots: this.kindSlots,
       kindedTops: this.kindedTops,
+      computed: this.computed,
       objectPaths: [...this.objectPaths],
       arrayPaths: [...this.arrayPaths],
       fields,
@@ -349,8 +356,9 @@ class Compiler {
     const parts = paths.map((path) => this.pathIndex(path));
     const absent = parts.map((k) => this.is.absent(k));
     const sure = parts.map((k) => this.is.textLike(k));
-    const text = parts.map((k) => `_s${k}`).join(` || ${sqlString(separator)} || `);
-    return { absent: `(${absent.join(' or ')})`, present: stage('string', `(${text})`, `(${sure.join(' and ')})`) };
+    const text = `concat(${parts.map((k) => `_s${k}`).join(`, ${sqlString(separator)}, `)})`;
+    const column = `_c${this.computed.push(text)}`;
+    return { absent: `(${absent.join(' or ')})`, present: stage('string', column, `(${sure.join(' and ')})`) };
   }
 
   /** codes → cast → scale → time, in the record path's order, on a present value. */

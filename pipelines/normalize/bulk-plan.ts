@@ -204,7 +204,8 @@ export class BulkPlan {
     return `
       with json as (select s as seq, p as _part_no, o as _off, m as _meta, ${columnsRead.join(', ')} from ${lines} where s is not null),
       typed as (select seq, _part_no, _off, _meta, ${columnsTyped.join(', ')} from json),
-      valued as (select *, ${fieldValues.join(', ')} from typed),
+      computed as (select *${m.computed.map((sql, i) => `, ${sql} as _c${i + 1}`).join('')} from typed),
+      valued as (select *, ${fieldValues.join(', ')} from computed),
       fielded as (
         select seq, _part_no, _off, _meta, ${shapes.length > 0 ? shapes.join(' and ') : 'true'} and ${fieldSure.join(' and ')} as _sure, ${m.fields.map((f) => sqlIdentifier(`f_${f.name}`)).join(', ')}
         from valued
