@@ -182,7 +182,7 @@ export const landingConfig = z
       .boolean()
       .default(true)
       .describe(
-        'the bulk path: payloads whose mapping compiles to SQL are mapped and checked by DuckDB, one statement per 20,000 messages while they arrive; records it is not sure of (and their dead letters) go through the record path, so results are the same. `config check` shows which path each mapping takes (docs/feeds.md, Bulk path)',
+        'the bulk path: payloads whose mapping compiles to SQL are mapped and checked by DuckDB, one statement per 40,000 messages or 8 MiB of payloads while they arrive; records it is not sure of (and their dead letters) go through the record path, so results are the same. `config check` shows which path each mapping takes (docs/feeds.md, Bulk path)',
       ),
     max_payload_bytes: z
       .number()
