@@ -86,9 +86,9 @@ export class DeferredLog<Buffered extends { partition: number }> {
   }
 
   /**
-   * A bulk plan's scratch file of these messages: `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"v":<payload>}`
-   * lines,
-   * written into a buffer of `pool` (a view of it is returned: give it back once written out).
+   * A bulk plan's scratch file of these messages, lines of
+   * `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"v":<payload>}` written into a buffer of `pool` (a view of it
+   * is returned: give it back once written out).
    */
   scratchLines(seqs: readonly number[], pool: BufferPool): Buffer {
     let size = 0;

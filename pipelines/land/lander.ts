@@ -248,8 +248,7 @@ export class Lander {
   private metas: { source: string; ingestedAt: string }[] = [];
   private metaIndex = new Map<string, number>();
   private bulkTables = 0;
-  /** Per bulk plan, deferred messages of this flush not yet handed to DuckDB; and the chunks that were. */
-  /** Per plan, the seqs of its deferred messages not yet handed to DuckDB, and their payloads' bytes. */
+  /** Per bulk plan, the seqs of this flush's deferred messages not yet handed to DuckDB, and their payloads' bytes. */
   private unmapped = new Map<BulkPlan, { seqs: number[]; bytes: number }>();
   /** Per topic, the rows a message brought in its last batch (a departmental chunk: dozens): polls are sized by it. */
   private readonly rowsPerMessage = new Map<string, number>();

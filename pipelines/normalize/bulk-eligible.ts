@@ -159,7 +159,6 @@ function slotOf(buf: Buffer, start: number, end: number, tops: KindedTops): numb
 export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, start = 0, end = buf.length): number {
   const size = end - start;
   if (size <= 0 || size > limits.maxPayloadBytes || size > limits.maxStringBytes) return -1;
-  const length = end;
   // A byte of a multi-byte character was seen (in a string: anywhere else it is refused): UTF-8 is then checked.
   let nonAscii = false;
   let kinds = 0;
@@ -175,9 +174,9 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
   let keys = 0;
   const recordPathKey = limits.recordPathKey;
   let first = start;
-  while (first < length && buf[first] === SPACE) first++;
+  while (first < end && buf[first] === SPACE) first++;
   if (byteAt(buf, first, end) !== OPEN_BRACE) return -1;
-  for (let i = start; i < length; i++) {
+  for (let i = start; i < end; i++) {
     const b = buf[i]!;
     if (b < SPACE) {
       // Raw control bytes: a tab between tokens is valid JSON but is the scratch file's separator.
@@ -193,7 +192,7 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
       const isKey = depth === 1 && (last === OPEN_BRACE || last === COMMA);
       let j = stringStart;
       for (;;) {
-        if (j >= length) return -1;
+        if (j >= end) return -1;
         const kind = IN_STRING[buf[j]!]!;
         if (kind === 0) {
           j++;
@@ -203,7 +202,7 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
           // Multi-byte characters come in runs (Chinese text): skipped in a loop of their own.
           nonAscii = true;
           j++;
-          while (j < length && buf[j]! >= 0x80) j++;
+          while (j < end && buf[j]! >= 0x80) j++;
           continue;
         }
         if (kind === 1) break;
@@ -267,7 +266,7 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
         if (last === COMMA) return -1;
         // The object that opened at the first byte closes only at the last one: one value, nothing after it.
         if (--depth === 0) {
-          for (let j = i + 1; j < length; j++) if (buf[j] !== SPACE) return -1;
+          for (let j = i + 1; j < end; j++) if (buf[j] !== SPACE) return -1;
         }
         break;
       case MINUS:

@@ -8,9 +8,9 @@
  * Scratch file: one line per payload, `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"v":<payload>}`
  * (bulk-eligible.ts lets through only payloads that are one object with distinct keys and no line break, so the
  * wrapper holds them as they are); `meta` indexes the flush's (source, ingested-at) pairs; `kinds` holds the kinds of
- * the top-level values the mapping reads (bulk-sql.ts ValueKind), which DuckDB then reads as plain text. DuckDB parses each line once, reading the
- * mapping's top-level keys as JSON values; a line it cannot parse gives no row, and its message goes to the record
- * path like any row that is not `_ok`.
+ * the top-level values the mapping reads (bulk-sql.ts ValueKind). DuckDB parses each line once, reading those
+ * top-level values as text (any others as JSON); a line it cannot parse gives no row, and its message goes to the
+ * record path like any row that is not `_ok`.
  */
 import { type DatasetName, datasetMeta } from '../../schemas/index.js';
 import { type DuckType, datasetColumns, naturalKeyTextSql } from '../land/columns.js';
@@ -245,20 +245,35 @@ export class BulkPlan {
       if (list) list.push(c);
       else byCanonical.set(c.to, [c]);
     }
-    // NULL where no conversion leads from the unit to the canonical unit; the shift is asked only where there is one.
-    const pick = (of: (c: BulkMeasurement['conversions'][number]) => number, otherwise: string) => {
-      const branches = [...byCanonical]
-        .map(([to, list]) => {
-          const inner = list.filter((c) => of(c) !== 0 || otherwise === 'NULL');
-          if (inner.length === 0) return '';
-          return `when ${sqlString(to)} then (case ${unit} ${inner.map((c) => `when ${sqlString(c.from)} then ${sqlDouble(of(c))}`).join(' ')} else ${otherwise} end)`;
-        })
-        .filter((branch) => branch !== '');
+    // A number of each conversion from the unit to the canonical unit, `otherwise` where there is none; `only` keeps
+    // the conversions worth a branch (the factor: all of them, NULL without one; the shift: the non-zero ones, else 0).
+    const pick = (
+      of: (c: BulkMeasurement['conversions'][number]) => number,
+      otherwise: string,
+      only: (c: BulkMeasurement['conversions'][number]) => boolean,
+    ) => {
+      const branches: string[] = [];
+      for (const [to, list] of byCanonical) {
+        const kept = list.filter(only);
+        if (kept.length === 0) continue;
+        const inner = kept.map((c) => `when ${sqlString(c.from)} then ${sqlDouble(of(c))}`).join(' ');
+        branches.push(`when ${sqlString(to)} then (case ${unit} ${inner} else ${otherwise} end)`);
+      }
       return branches.length === 0 ? otherwise : `(case _canonical ${branches.join(' ')} else ${otherwise} end)`;
     };
+    const factor = pick(
+      (c) => c.factor,
+      'NULL',
+      () => true,
+    );
+    const shift = pick(
+      (c) => c.offset,
+      '0::DOUBLE',
+      (c) => c.offset !== 0,
+    );
     const converted = `(case when _factor = 1 and _shift = 0 then ${value} else ${convertSql(value, '_factor', '_shift')} end)`;
     return {
-      from: `(select *, ${pick((c) => c.factor, 'NULL')} as _factor, ${pick((c) => c.offset, '0::DOUBLE')} as _shift from (select *, ${ms.canonical} as _canonical from fielded))`,
+      from: `(select *, ${factor} as _factor, ${shift} as _shift from (select *, ${ms.canonical} as _canonical from fielded))`,
       sure: `(not ${both} or _factor is not null)`,
       fields: new Map([
         [ms.unit, `(case when ${both} then _canonical else ${unit} end)`],
