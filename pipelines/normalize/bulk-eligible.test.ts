@@ -189,6 +189,21 @@ describe('bulkKinds: the kinds of the values of the keys a plan reads', () => {
     expect(slots('{"a":1,"cc":"x","b":[]}')).toEqual([number, array, string, absent, absent, absent, absent]);
     expect(slots('{"cc":"x","a":{},"b":true}')).toEqual([object, boolean, string, absent, absent, absent, absent]);
     expect(slots('{"cc":"x","a":{},"b":true}')).toEqual([object, boolean, string, absent, absent, absent, absent]);
+    // Keys that start as the shape's keys but are longer, shorter, escaped, or the shape's key as a value.
+    expect(slots('{"ccc":"x","a":{},"b":true}')).toEqual([object, boolean, absent, absent, absent, absent, absent]);
+    expect(slots('{"cc":"x","a":{},"b":true}')).toEqual([object, boolean, string, absent, absent, absent, absent]);
+    expect(slots('{"c":"x","a":{},"b":true}')).toEqual([object, boolean, absent, absent, absent, absent, absent]);
+    expect(slots('{"cc":"x","a":{},"b":true}')).toEqual([object, boolean, string, absent, absent, absent, absent]);
+    expect(slots('{"cc":"x","a":{},"b\\u0062":true}')).toBeUndefined();
+    expect(slots('{"cc":"x","a":{},"b')).toBeUndefined();
+    expect(slots('{"cc":"a","a":"b","b":"cc"}')).toEqual([string, string, string, absent, absent, absent, absent]);
+    // A shape with a multi-byte key, then the same key before invalid UTF-8 in a value: still checked.
+    const wide = [Buffer.from('街')];
+    expect(bulkKinds(Buffer.from('{"街":"道"}'), limits, wide)).toBe(ValueKind.string);
+    expect(
+      bulkKinds(Buffer.concat([Buffer.from('{"街":"'), Buffer.from([0xe8, 0xa1]), Buffer.from('"}')]), limits, wide),
+    ).toBe(-1);
+    expect(bulkKinds(Buffer.from('{"街":1}'), limits, wide)).toBe(ValueKind.number);
     // The same keys under limits that refuse one of them (the masker's mark).
     const marked = { ...limits, recordPathKey: Buffer.from('b') };
     expect(bulkKinds(Buffer.from('{"cc":"x","a":{},"b":true}'), marked, tops)).toBe(-1);

@@ -69,6 +69,15 @@ IN_STRING[QUOTE] = 1;
 IN_STRING[BACKSLASH] = 2;
 IN_STRING.fill(4, 0x80);
 
+/**
+ * The end of the run of plain string bytes (IN_STRING 0) from `j`: a function of its own, so the tight loop is
+ * compiled with registers of its own (inline in bulkKinds it reloaded the buffer on every byte).
+ */
+function plainRun(buf: Buffer, j: number, end: number): number {
+  while (j < end && IN_STRING[buf[j]!] === 0) j++;
+  return j;
+}
+
 /** A plan's kinded top-level keys (bulk-sql.ts KINDED_TOPS), as UTF-8, by slot. */
 export type KindedTops = readonly Buffer[];
 const NO_TOPS: KindedTops = [];
@@ -109,14 +118,18 @@ class KeyShape {
     this.count = 0;
   }
 
-  /** Whether key `n` of the shape is `buf[start, end)`. */
-  keyIs(n: number, buf: Buffer, start: number, end: number): boolean {
+  /**
+   * Where key `n` of the shape, read at `start`, closes: the index of its closing quote, or -1 when the key there is
+   * another. The shape's keys held no escape, so the key is read without scanning it byte by byte.
+   */
+  keyAt(n: number, buf: Buffer, start: number, end: number): number {
     const at = this.starts[n]!;
-    const size = end - start;
-    if (this.starts[n + 1]! - at !== size) return false;
+    const size = this.starts[n + 1]! - at;
+    const close = start + size;
+    if (close >= end || buf[close] !== QUOTE) return -1;
     const bytes = this.bytes;
-    for (let i = 0; i < size; i++) if (bytes[at + i] !== buf[start + i]) return false;
-    return true;
+    for (let i = 0; i < size; i++) if (bytes[at + i] !== buf[start + i]) return -1;
+    return close;
   }
 
   /** Takes the `count` keys just scanned (keyStarts, keyEnds, keySlots) as the shape. */
@@ -165,7 +178,7 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
   // The slot of the key whose value comes next, or -1.
   let valueSlot = -1;
   // Payloads of a source repeat their keys in the same order: while this one's keys are the last eligible payload's
-  // (for the same tops and limits), each key costs one comparison instead of the repeat and slot searches.
+  // (for the same tops and limits), each key costs one comparison instead of its scan and the repeat and slot searches.
   if (shape.tops !== tops || shape.limits !== limits) shape.reset(tops, limits);
   let following = true;
   let depth = 0;
@@ -190,14 +203,26 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
       // A string, read to its closing quote in one tight loop (most of a payload's bytes are in strings).
       const stringStart = i + 1;
       const isKey = depth === 1 && (last === OPEN_BRACE || last === COMMA);
-      let j = stringStart;
-      for (;;) {
-        if (j >= end) return -1;
-        const kind = IN_STRING[buf[j]!]!;
-        if (kind === 0) {
-          j++;
+      if (isKey && following && keys < shape.count) {
+        // The shape's next key, compared in place without a scan: it was scanned in an earlier payload, where it
+        // held no escape and was distinct from the keys before it (the same as here) and not the record path's key.
+        // Its bytes, between two quotes, are whole UTF-8 characters there as here: nothing of it to check again.
+        const close = shape.keyAt(keys, buf, stringStart, end);
+        if (close >= 0) {
+          valueSlot = shape.slots[keys]!;
+          keySlots[keys] = valueSlot;
+          keyStarts[keys] = stringStart;
+          keyEnds[keys++] = close;
+          last = QUOTE;
+          i = close;
           continue;
         }
+      }
+      let j = stringStart;
+      for (;;) {
+        j = plainRun(buf, j, end);
+        if (j >= end) return -1;
+        const kind = IN_STRING[buf[j]!]!;
         if (kind === 4) {
           // Multi-byte characters come in runs (Chinese text): skipped in a loop of their own.
           nonAscii = true;
@@ -234,20 +259,16 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
         return -1;
       if (isKey) {
         if (keys === MAX_KEYS) return -1;
-        if (following && keys < shape.count && shape.keyIs(keys, buf, stringStart, j)) {
-          // The keys so far are the previous payload's, which were distinct and not the record path's key.
-          valueSlot = shape.slots[keys]!;
-        } else {
-          following = false;
-          if (repeatsKey(buf, stringStart, j, keys)) return -1;
-          if (
-            recordPathKey !== undefined &&
-            j - stringStart === recordPathKey.length &&
-            buf.compare(recordPathKey, 0, recordPathKey.length, stringStart, j) === 0
-          )
-            return -1;
-          valueSlot = tops.length > 0 ? slotOf(buf, stringStart, j, tops) : -1;
-        }
+        // Not the shape's next key (keyAt above): the keys from here on are searched.
+        following = false;
+        if (repeatsKey(buf, stringStart, j, keys)) return -1;
+        if (
+          recordPathKey !== undefined &&
+          j - stringStart === recordPathKey.length &&
+          buf.compare(recordPathKey, 0, recordPathKey.length, stringStart, j) === 0
+        )
+          return -1;
+        valueSlot = tops.length > 0 ? slotOf(buf, stringStart, j, tops) : -1;
         keySlots[keys] = valueSlot;
         keyStarts[keys] = stringStart;
         keyEnds[keys++] = j;

@@ -18,8 +18,12 @@ export class PolledRecords implements RecordRun {
   private readonly offsets: number[] = [];
   /** Where each record is in its chunk, as revisitRecord takes it. */
   private readonly records: number[] = [];
-  private readonly view: FrameView = newFrameView();
+  // The views of the last two records read (sameHeaders compares a record with the one before it; reading one view
+  // at a time parsed each record's header three times).
+  private view: FrameView = newFrameView();
   private viewing = -1;
+  private previousView: FrameView = newFrameView();
+  private previousViewing = -1;
 
   private released = false;
 
@@ -118,13 +122,19 @@ export class PolledRecords implements RecordRun {
     return out;
   }
 
-  /** The view at record i (one record at a time: the fields of the previous one are gone). */
+  /**
+   * The view at record i, valid until two other records are read (the fields of older ones are gone): the view
+   * returned last is never the one the next read writes into.
+   */
   private at(i: number): FrameView {
-    if (this.viewing !== i) {
-      revisitRecord(this.chunk(i), this.records[i]!, this.view);
-      this.viewing = i;
-    }
-    return this.view;
+    if (this.viewing === i) return this.view;
+    const view = this.previousView;
+    if (this.previousViewing !== i) revisitRecord(this.chunk(i), this.records[i]!, view);
+    this.previousView = this.view;
+    this.previousViewing = this.viewing;
+    this.view = view;
+    this.viewing = i;
+    return view;
   }
 }
 
