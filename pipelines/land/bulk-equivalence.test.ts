@@ -126,6 +126,30 @@ const localTimes = (rnd: () => number, i: number): unknown =>
     { at: 1 },
   ]);
 
+/** JSON number texts (and two strings) for a numeric key, written as they come, not as JSON.stringify writes them. */
+const RAW_NUMBERS = [
+  '1.0',
+  '1e3',
+  '1E-7',
+  '2.50',
+  '0.30000000000000004',
+  '0.1000000000000000055511151231257827',
+  '123456789012345678901234567890',
+  '9007199254740993',
+  '18446744073709551616',
+  '-9223372036854775809',
+  '4.9e-324',
+  '2.2250738585072011e-308',
+  '1.7976931348623157e308',
+  '1.7976931348623159e308',
+  '1e400',
+  '1e-400',
+  '-1e-400',
+  '12',
+  '""',
+  '" "',
+];
+
 const variants: Record<'sensor' | 'video' | 'event' | 'hotline', Variant[]> = {
   sensor: [
     (r, rnd) => ({
@@ -169,6 +193,12 @@ const variants: Record<'sensor' | 'video' | 'event' | 'hotline', Variant[]> = {
       lng: pick(rnd, [120.1, -180, 180, 180.0001, '120.1', null]),
       lat: pick(rnd, [30.2, 90, -91, 0.5]),
     }),
+    // Numbers as vendors write them, not as JS writes them back (the bulk path reads these keys as DOUBLE): digits
+    // past a double's precision, past 64 bits, subnormals, overflow and underflow, empty text.
+    (r, rnd) =>
+      JSON.stringify({ ...r, val: 0, lat: 0 })
+        .replace('"val":0', `"val":${pick(rnd, RAW_NUMBERS)}`)
+        .replace('"lat":0', `"lat":${pick(rnd, RAW_NUMBERS)}`),
     (r, rnd) => ({
       ...r,
       dev: pick(rnd, ['GAS-1', 'GAS 1', '-GAS', 'GAS..1', '设备甲', 'x'.repeat(64), 'x'.repeat(65), '𠀀设备', 7]),
@@ -194,6 +224,7 @@ const variants: Record<'sensor' | 'video' | 'event' | 'hotline', Variant[]> = {
   ],
   video: [
     (r, rnd) => ({ ...r, score: pick(rnd, [0, 50, 100, 101, -1, 99.5, '90', null]) }),
+    (r, rnd) => JSON.stringify({ ...r, score: 0 }).replace('"score":0', `"score":${pick(rnd, RAW_NUMBERS)}`),
     (r, rnd) => ({
       ...r,
       vendor: pick(rnd, ['hik', 'dh', 'unknown', '', 7]),

@@ -31,8 +31,8 @@ export const VALUE = '{{value}}';
 
 /**
  * The mapping as SQL over a row of columns, for k = 1…paths.length: `_s<k>` (a string's content, any other value's
- * JSON text) and either `_k<k>` (the value's kind, ValueKind, where `kindSlots` gives path k one) or `_j<k>` (its
- * JSON text, NULL where absent). See ValueTests.
+ * JSON text; a DOUBLE for numberPaths) and either `_k<k>` (the value's kind, ValueKind, where `kindSlots` gives path k
+ * one) or `_j<k>` (its JSON text, NULL where absent). See ValueTests.
  */
 export interface MappingSql {
   dataset: DatasetName;
@@ -45,6 +45,12 @@ export interface MappingSql {
   kindSlots: number[];
   /** The top-level keys with a kind slot, by slot: what bulk-eligible.ts looks for. */
   kindedTops: string[];
+  /**
+   * Of `paths`, the kinded top-level keys read only as bare numbers (fields without a cast whose canonical type is a
+   * number), by index: DuckDB reads them as DOUBLE (`_s<k>` is then a number, NULL for any other JSON value). Read as
+   * text, each JSON number was written out as text by DuckDB's reader and parsed back by try_cast, per row.
+   */
+  numberPaths: number[];
   /**
    * Values computed once per row before the fields, as columns `_c<n>` (n = 1…): joined paths. In a field's SQL they
    * are read several times under conditions (a code table's branches), where DuckDB computes an expression again.
@@ -91,7 +97,21 @@ const INTEGER_TEXT = "'-?[0-9]+'";
  * character costs far less per row than a json_type() parse.
  */
 export class ValueTests {
-  constructor(private readonly kindSlots: readonly number[]) {}
+  /** Paths whose `_s<k>` was read as text (numberPaths are only those never read so). */
+  readonly textRead = new Set<number>();
+
+  constructor(
+    private readonly kindSlots: readonly number[],
+    /** Kinded paths read as DOUBLE (MappingSql.numberPaths). */
+    private readonly numbers: ReadonlySet<number> = new Set(),
+  ) {}
+
+  /** Path k's `_s<k>` column read as text. */
+  text(k: number): string {
+    if (this.numbers.has(k)) throw new Error(`path ${k} is read as a number, not as text`);
+    this.textRead.add(k);
+    return `_s${k}`;
+  }
 
   private kinded(k: number): boolean {
     return this.kindSlots[k - 1]! >= 0;
@@ -114,7 +134,7 @@ export class ValueTests {
   /** A JSON number without fraction or exponent. */
   integer(k: number): string {
     return this.kinded(k)
-      ? `(_k${k} = ${ValueKind.number} and regexp_full_match(_s${k}, ${INTEGER_TEXT}))`
+      ? `(_k${k} = ${ValueKind.number} and regexp_full_match(${this.text(k)}, ${INTEGER_TEXT}))`
       : `regexp_full_match(_j${k}, ${INTEGER_TEXT})`;
   }
   object(k: number): string {
@@ -123,19 +143,26 @@ export class ValueTests {
   array(k: number): string {
     return this.kinded(k) ? `_k${k} = ${ValueKind.array}` : `ascii(_j${k}) = 91`;
   }
-  /** The value's JSON text, for a value that is not a string. */
-  json(k: number): string {
-    return this.kinded(k) ? `_s${k}` : `_j${k}`;
+  /** A JSON number's value as a DOUBLE (NULL, or not that number's, for a value that is not a number). */
+  numberValue(k: number): string {
+    if (this.numbers.has(k)) return `_s${k}`;
+    // Not noted as a text read: this is the use a number path replaces.
+    return `try_cast(${this.kinded(k) ? `_s${k}` : `_j${k}`} as DOUBLE)`;
   }
-  /** The value is absent for the record path: missing, JSON null or empty text. */
+  /**
+   * The value is absent for the record path: missing, JSON null or empty text. Of a path read as a number, only
+   * missing or null: its empty text cannot be told from other text, and any text is left to the record path.
+   */
   absent(k: number): string {
+    if (this.numbers.has(k)) return `_k${k} = ${ValueKind.absent}`;
+    // Not noted as a text read: the empty-text test is the one use a number path replaces (above).
     return this.kinded(k)
       ? `(_k${k} = ${ValueKind.absent} or (_k${k} = ${ValueKind.string} and _s${k} = ''))`
       : `(_j${k} is null or _j${k} in ('null', '""'))`;
   }
   /** The value becomes the text JS writes for it: a string, a boolean, or an integer JS holds exactly. */
   textLike(k: number): string {
-    return `(${this.string(k)} or ${this.boolean(k)} or (${this.integer(k)} and abs(try_cast(_s${k} as HUGEINT)) <= ${MAX_SAFE}))`;
+    return `(${this.string(k)} or ${this.boolean(k)} or (${this.integer(k)} and abs(try_cast(${this.text(k)} as HUGEINT)) <= ${MAX_SAFE}))`;
   }
 }
 
@@ -156,7 +183,11 @@ const EMPTY_CONTEXT = {
 /** Compiles a loaded mapping for the bulk path, or says why it stays on the record path. */
 export function compileBulkSql(loaded: LoadedMapping): BulkCompileResult {
   try {
-    return { ok: true, sql: new Compiler(loaded).compile() };
+    const first = new Compiler(loaded);
+    const sql = first.compile();
+    const numbers = first.numberPathsFound();
+    // Compiled again with those paths read as numbers (the SQL of every test on them changes).
+    return { ok: true, sql: numbers.size === 0 ? sql : new Compiler(loaded, numbers).compile() };
   } catch (error) {
     if (error instanceof NotCompilable) return { ok: false, reason: error.message };
     throw error;
@@ -178,13 +209,20 @@ class Compiler {
   private readonly kindSlots: number[] = [];
   private readonly kindedTops: string[] = [];
   private readonly computed: string[] = [];
-  private readonly is = new ValueTests(this.kindSlots);
+  private readonly is: ValueTests;
+  /** Paths read by a bare number field (numberPaths, unless also read otherwise). */
+  private readonly bareNumbers = new Set<number>();
   private readonly objectPaths = new Set<number>();
   private readonly arrayPaths = new Set<number>();
   private readonly dataset: DatasetName;
   private readonly types: Map<string, DuckType>;
 
-  constructor(private readonly loaded: LoadedMapping) {
+  constructor(
+    private readonly loaded: LoadedMapping,
+    /** The paths to read as DOUBLE: found by a first compile (numberPaths). */
+    private readonly numbers: ReadonlySet<number> = new Set(),
+  ) {
+    this.is = new ValueTests(this.kindSlots, numbers);
     this.dataset = loaded.spec.dataset as DatasetName;
     this.types = new Map(datasetColumns(this.dataset).map((c) => [c.name, c.type]));
   }
@@ -215,12 +253,25 @@ class Compiler {
       paths: this.paths,
       kindSlots: this.kindSlots,
       kindedTops: this.kindedTops,
+      numberPaths: [...this.numbers],
       computed: this.computed,
       objectPaths: [...this.objectPaths],
       arrayPaths: [...this.arrayPaths],
       fields,
       ...(spec.measurement ? { measurement: this.measurement(spec.measurement) } : {}),
     };
+  }
+
+  /**
+   * After compile(): the kinded top-level paths only bare number fields read (never their text, nor a path under them).
+   */
+  numberPathsFound(): Set<number> {
+    const found = new Set<number>();
+    for (const k of this.bareNumbers) {
+      const nested = this.objectPaths.has(k) || this.arrayPaths.has(k);
+      if (this.kindSlots[k - 1]! >= 0 && !this.is.textRead.has(k) && !nested) found.add(k);
+    }
+    return found;
   }
 
   /** The index (1-based, as DuckDB lists count) of a JSON path, registering its parents' shape checks. */
@@ -281,7 +332,7 @@ class Compiler {
     if (typeof rule.path !== 'string' || steps.length > 0)
       throw new NotCompilable(`a keyed hash read with other steps (${steps.join(', ') || 'several paths'})`);
     const k = this.pathIndex(rule.path);
-    const s = `_s${k}`;
+    const s = this.is.text(k);
     // A whole token is ASCII: `hmac-sha256:` (12 characters), the key id, `:`, 64 hex digits. Its parts are read by
     // position once RE2 has matched it whole (a match without groups: capturing them cost 1 µs a row per field).
     const part = rule.personal === 'hash' ? `right(${s}, 64)` : `substring(${s}, 13, strlen(${s}) - 77)`;
@@ -313,19 +364,22 @@ class Compiler {
     codes: CodeTable | undefined,
   ): { absent: string; present: Stage } {
     const k = this.pathIndex(path);
-    const s = `_s${k}`;
     const absent = this.is.absent(k);
     // The kind the record path's next step expects, given the raw JSON type; other JSON types are left to it.
     const isTime = rule.type === 'time' || rule.time !== undefined;
     if (codes !== undefined || rule.type === 'text' || (rule.type === undefined && !isTime && type === 'VARCHAR')) {
+      const s = this.is.text(k);
       if (codes !== undefined || rule.type === undefined)
         return { absent, present: stage('string', s, this.is.string(k)) };
       // text: JSON integers and booleans become their text, exactly as JS writes them.
       return { absent, present: stage('string', s, this.is.textLike(k)) };
     }
-    if (isTime)
+    if (isTime) {
+      const s = this.is.text(k);
       return { absent, present: { ...stage('time', s, `(${this.is.string(k)} or ${this.is.integer(k)})`), path: k } };
+    }
     if (rule.type === 'boolean') {
+      const s = this.is.text(k);
       return {
         absent,
         present: stage(
@@ -337,17 +391,19 @@ class Compiler {
     }
     if (rule.type === 'number' || rule.type === 'integer' || type === 'DOUBLE' || type === 'BIGINT') {
       // Numeric text is read as JSON writes numbers (number/integer casts); a bare field takes JSON numbers only.
+      if (rule.type === undefined) this.bareNumbers.add(k);
       const fromText =
         rule.type === undefined
           ? 'false'
-          : `(${this.is.string(k)} and regexp_full_match(${s}, ${sqlString(NUMERIC_TEXT)}))`;
-      // A bare field reads the JSON number's own text (its string's content is never certain): `_s` is not needed.
-      const value = `try_cast(${rule.type === undefined ? this.is.json(k) : s} as DOUBLE)`;
+          : `(${this.is.string(k)} and regexp_full_match(${this.is.text(k)}, ${sqlString(NUMERIC_TEXT)}))`;
+      // A bare field reads the JSON number itself (its string's content is never certain): its text is not needed.
+      const value = rule.type === undefined ? this.is.numberValue(k) : `try_cast(${this.is.text(k)} as DOUBLE)`;
       let sure = `((${this.is.number(k)} or ${fromText}) and isfinite(${value}))`;
       if (rule.type === 'integer') sure = `(${sure} and ${value} = floor(${value}))`;
       return { absent, present: stage('number', value, sure) };
     }
-    if (type === 'BOOLEAN') return { absent, present: stage('boolean', `(${s} = 'true')`, this.is.boolean(k)) };
+    if (type === 'BOOLEAN')
+      return { absent, present: stage('boolean', `(${this.is.text(k)} = 'true')`, this.is.boolean(k)) };
     throw new NotCompilable(`no bulk rule for a ${type} value without a type`);
   }
 
@@ -356,7 +412,7 @@ class Compiler {
     const parts = paths.map((path) => this.pathIndex(path));
     const absent = parts.map((k) => this.is.absent(k));
     const sure = parts.map((k) => this.is.textLike(k));
-    const text = `concat(${parts.map((k) => `_s${k}`).join(`, ${sqlString(separator)}, `)})`;
+    const text = `concat(${parts.map((k) => this.is.text(k)).join(`, ${sqlString(separator)}, `)})`;
     const column = `_c${this.computed.push(text)}`;
     return { absent: `(${absent.join(' or ')})`, present: stage('string', column, `(${sure.join(' and ')})`) };
   }

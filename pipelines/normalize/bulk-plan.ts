@@ -9,8 +9,8 @@
  * (bulk-eligible.ts lets through only payloads that are one object with distinct keys and no line break, so the
  * wrapper holds them as they are); `meta` indexes the flush's (source, ingested-at) pairs; `kinds` holds the kinds of
  * the top-level values the mapping reads (bulk-sql.ts ValueKind). DuckDB parses each line once, reading those
- * top-level values as text (any others as JSON); a line it cannot parse gives no row, and its message goes to the
- * record path like any row that is not `_ok`.
+ * top-level values as text (those only read as numbers, as DOUBLE; any others as JSON); a line it cannot parse gives
+ * no row, and its message goes to the record path like any row that is not `_ok`.
  */
 import { type DatasetName, datasetMeta } from '../../schemas/index.js';
 import { type DuckType, datasetColumns, naturalKeyTextSql } from '../land/columns.js';
@@ -134,11 +134,14 @@ export class BulkPlan {
     const columns = datasetColumns(this.dataset);
     const types = new Map<string, DuckType>(columns.map((c) => [c.name, c.type]));
     const { natural_key: naturalKey, event_time: eventTime } = datasetMeta(this.dataset);
-    const is = new ValueTests(m.kindSlots);
+    const is = new ValueTests(m.kindSlots, new Set(m.numberPaths));
     const tops = [...new Set(m.paths.map((steps) => steps[0] as string))];
     const kinded = new Set(m.kindedTops);
-    // Kinded keys are read as text, their kinds from the line's `k` (bulk-eligible.ts); any other key as JSON.
-    const struct = `STRUCT(${tops.map((top) => `${sqlIdentifier(top)} ${kinded.has(top) ? 'VARCHAR' : 'JSON'}`).join(', ')})`;
+    const numbers = new Set(m.numberPaths.map((k) => m.paths[k - 1]![0] as string));
+    // Kinded keys are read as text (those only read as numbers, as DOUBLE), their kinds from the line's `k`
+    // (bulk-eligible.ts); any other key as JSON.
+    const typeOf = (top: string) => (numbers.has(top) ? 'DOUBLE' : kinded.has(top) ? 'VARCHAR' : 'JSON');
+    const struct = `STRUCT(${tops.map((top) => `${sqlIdentifier(top)} ${typeOf(top)}`).join(', ')})`;
     const kindOf = (top: string) => `((k >> ${3 * m.kindedTops.indexOf(top)}) & 7)`;
     const valueAt = (steps: (string | number)[]) => {
       const top = steps[0] as string;
