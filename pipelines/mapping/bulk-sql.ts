@@ -82,11 +82,12 @@ class NotCompilable extends Error {}
 const MAX_SAFE = '9007199254740991';
 
 /**
- * A top-level value's kind as bulk-eligible.ts writes it into a scratch line, 3 bits per kinded top-level key. Reading
- * those keys as text (VARCHAR: a string's content, any other value's JSON text) with the kind beside it costs DuckDB
- * far less than reading them as JSON and unquoting each string (a new string per value).
+ * A top-level value's kind as bulk-eligible.ts writes it into a scratch line, 3 bits per kinded top-level key (an
+ * empty string apart: it is absent for the record path). Reading those keys as text (VARCHAR: a string's content, any
+ * other value's JSON text) with the kind beside it costs DuckDB far less than reading them as JSON and unquoting each
+ * string (a new string per value).
  */
-export const ValueKind = { absent: 0, string: 1, number: 2, boolean: 3, object: 4, array: 5 } as const;
+export const ValueKind = { absent: 0, string: 1, number: 2, boolean: 3, object: 4, array: 5, emptyString: 6 } as const;
 /** Kinds of this many top-level keys fit one safe integer (3 bits each); keys read beyond them are read as JSON. */
 export const KINDED_TOPS = 17;
 const INTEGER_TEXT = "'-?[0-9]+'";
@@ -121,6 +122,7 @@ export class ValueTests {
   missingOrNull(k: number): string {
     return this.kinded(k) ? `_k${k} = ${ValueKind.absent}` : `(_j${k} is null or _j${k} = 'null')`;
   }
+  /** A string that is not empty (an empty one is absent). */
   string(k: number): string {
     return this.kinded(k) ? `_k${k} = ${ValueKind.string}` : `ascii(_j${k}) = 34`;
   }
@@ -149,15 +151,10 @@ export class ValueTests {
     // Not noted as a text read: this is the use a number path replaces.
     return `try_cast(${this.kinded(k) ? `_s${k}` : `_j${k}`} as DOUBLE)`;
   }
-  /**
-   * The value is absent for the record path: missing, JSON null or empty text. Of a path read as a number, only
-   * missing or null: its empty text cannot be told from other text, and any text is left to the record path.
-   */
+  /** The value is absent for the record path: missing, JSON null or empty text. */
   absent(k: number): string {
-    if (this.numbers.has(k)) return `_k${k} = ${ValueKind.absent}`;
-    // Not noted as a text read: the empty-text test is the one use a number path replaces (above).
     return this.kinded(k)
-      ? `(_k${k} = ${ValueKind.absent} or (_k${k} = ${ValueKind.string} and _s${k} = ''))`
+      ? `_k${k} in (${ValueKind.absent}, ${ValueKind.emptyString})`
       : `(_j${k} is null or _j${k} in ('null', '""'))`;
   }
   /** The value becomes the text JS writes for it: a string, a boolean, or an integer JS holds exactly. */

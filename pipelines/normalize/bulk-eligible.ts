@@ -196,7 +196,10 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
       return -1;
     }
     if (valueSlot >= 0 && b !== SPACE && b !== COLON) {
-      kinds += KIND_OF_FIRST[b]! * SLOT_WEIGHTS[valueSlot]!;
+      // An empty string is a kind of its own: the record path takes it as absent, and a key read as a number
+      // (bulk-sql.ts numberPaths) has no text to tell it by.
+      const kind = b === QUOTE && byteAt(buf, i + 1, end) === QUOTE ? ValueKind.emptyString : KIND_OF_FIRST[b]!;
+      kinds += kind * SLOT_WEIGHTS[valueSlot]!;
       valueSlot = -1;
     }
     if (b === QUOTE) {
