@@ -4,6 +4,7 @@ import type { Bus, BusConsumer, TopicOffset, TopicPartition } from '../bus/types
 import { CityhubError } from '../errors.js';
 import { FlushRevokedError, type Lander } from '../land/lander.js';
 import { backoffDelay, defaultRetryPolicy, isRetriable, type RetryPolicy, sleep } from '../retry.js';
+import { PollSize } from './poll-size.js';
 
 export interface WorkerOptions {
   bus: Bus;
@@ -53,19 +54,14 @@ export class DrainTimeoutError extends CityhubError {
 }
 
 /**
- * Messages per poll. Normalizing a poll's messages is one synchronous stretch of the event loop, and each step of
- * the overlapped flush (file writes, DuckDB, fsyncs, renames) waits for the stretch in progress to end: with 20,000
- * a flush spent seconds queued behind them (measured with npm run bench), with 2,000 it keeps pace.
- */
-const POLL_MAX_MESSAGES = 2_000;
-
-/**
  * The pipeline role: consume raw topics, normalize and land, commit after the files are durable.
  * A failed flush is retried from the committed offsets with backoff (never a crash loop, never a lost record).
  */
 export class PipelineWorker {
   private consumer: BusConsumer | undefined;
   private stopping = false;
+  /** How many messages the next poll asks for, unless the options fix it. */
+  private readonly pollSize = new PollSize();
   private loop: Promise<void> | undefined;
   /** Next offset to read per partition, for the drain check. */
   private readonly positions = new Map<string, number>();
@@ -252,16 +248,20 @@ export class PipelineWorker {
           resetNeeded = false;
         }
         const batches = await consumer.poll({
-          maxMessages: lander.pollRoom(this.options.pollMaxMessages ?? POLL_MAX_MESSAGES),
+          maxMessages: lander.pollRoom(this.options.pollMaxMessages ?? this.pollSize.messages),
           maxWaitMs: this.options.pollMaxWaitMs ?? 100,
         });
+        const adding = performance.now();
+        let added = 0;
         for (const batch of batches) {
           lander.add(batch);
           const records = recordsOf(batch);
           if (records.length > 0) {
             this.positions.set(`${batch.topic}~${batch.partition}`, records.offset(records.length - 1) + 1);
           }
+          added += records.length;
         }
+        this.pollSize.took(performance.now() - adding, added);
         const draining = this.drainWaiters.length > 0;
         const idle = batches.length === 0;
         if (lander.buffered && (lander.due() || (draining && idle)) && !this.rebalanced()) {
