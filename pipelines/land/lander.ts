@@ -796,7 +796,7 @@ export class Lander {
       const extra = bulk.filter((rows) => rows.dataset === dataset).map((rows) => bulkRowsSql(rows, columns));
       let files: Awaited<ReturnType<ParquetWriter['writePartitioned']>>;
       try {
-        files = await this.options.writer.writePartitioned(dir, columns, chunks, extra);
+        files = await this.options.writer.writePartitioned(dir, columns, chunks, topicsOf(buffers), extra);
       } catch (error) {
         if (!isRowRejection(error) || chunks.length === 0) throw error;
         // The writer refused a row (text DuckDB cannot take): find the rows it refuses, dead-letter each, land the rest.
@@ -806,6 +806,7 @@ export class Lander {
           await this.options.store.scratchDir(dataset),
           columns,
           chunks,
+          topicsOf(buffers),
           extra,
         );
       }
@@ -997,7 +998,7 @@ export class Lander {
     }
     if (lines.length === 0) return [];
     const dir = await this.options.store.scratchDir(DEAD_LETTER_SCRATCH);
-    const files = await this.options.writer.writePartitioned(dir, deadLetterColumns, lines);
+    const files = await this.options.writer.writePartitioned(dir, deadLetterColumns, lines, topicsOf(buffers));
     return Promise.all(
       files.map(async ({ topic, partition, path }) => {
         const buffer = taken.get(partitionId(topic, partition));
@@ -1133,6 +1134,11 @@ export function inSeqOrder(seqs: number[], keys: string[]): { seqs: number[]; ke
 }
 
 /** The rows of a bulk temp table that land, as the writer's partitioned copy takes them (columns, then dt). */
+/** The topics of a flush's buffers, each once. */
+function topicsOf(buffers: readonly PartitionBuffer[]): string[] {
+  return [...new Set(buffers.map((buffer) => buffer.topic))];
+}
+
 function bulkRowsSql(rows: BulkRows, columns: readonly Column[]): string {
   const list = columns.map((c) => quoted(c.name)).join(', ');
   // A list subquery, not an IN list: DuckDB tests an IN list's values one by one on every row (0.7 µs a row for 1,000

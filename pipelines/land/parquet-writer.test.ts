@@ -38,7 +38,7 @@ describe('writePartitioned gives each (partition, day) of a flush exactly one fi
         for (let partition = 0; partition < 4; partition++)
           lines.push(`{"v":${v++},"_topic":"raw.sensor","_partition":${partition},"dt":"${dt}"}`);
 
-    const files = await writer.writePartitioned(join(dir, 'out'), columns, lines);
+    const files = await writer.writePartitioned(join(dir, 'out'), columns, lines, ['raw.sensor']);
 
     expect(files).toHaveLength(600);
     for (const file of files) {
@@ -62,6 +62,41 @@ describe('writePartitioned gives each (partition, day) of a flush exactly one fi
   });
 });
 
+describe('writePartitioned names each file by its topic, partition and day', () => {
+  it('whatever the topic names, partition numbers and days, and refuses a topic it was not told of', async () => {
+    const topics = ['raw.sensor', 'raw.video~1', "raw.街道's"];
+    const partitions = [0, 7, 999_999];
+    const dts = ['1969-12-31', '1970-01-01', '2000-02-29', '2026-12-05', '9999-12-31'];
+    const lines: string[] = [];
+    const expected: string[] = [];
+    let v = 0;
+    for (const topic of topics)
+      for (const partition of partitions)
+        for (const dt of dts) {
+          lines.push(JSON.stringify({ v: v++, _topic: topic, _partition: partition, dt }));
+          expected.push(`${topic}|${partition}|${dt}`);
+        }
+    const files = await writer.writePartitioned(join(dir, 'named'), columns, lines, [...topics, 'raw.unused']);
+    expect(files.map((f) => `${f.topic}|${f.partition}|${f.dt}`).sort()).toEqual(expected.sort());
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    for (const file of files) {
+      const reader = await connection.runAndReadAll(`select distinct _topic, _partition from '${file.path}'`);
+      expect(reader.getRowObjects()).toEqual([{ _topic: file.topic, _partition: file.partition }]);
+    }
+    connection.closeSync();
+    instance.closeSync();
+    await expect(
+      writer.writePartitioned(join(dir, 'unnamed'), columns, lines.slice(0, 1), ['raw.other']),
+    ).rejects.toThrow(/unexpected partition folder/);
+    // A partition number past the key's room is refused, not read as another topic's.
+    const far = JSON.stringify({ v: 0, _topic: 'raw.sensor', _partition: 1_000_000, dt: '2026-12-05' });
+    await expect(writer.writePartitioned(join(dir, 'far'), columns, [far], topics)).rejects.toThrow(
+      /unexpected partition folder/,
+    );
+  });
+});
+
 describe('writePartitioned takes NDJSON pieces as text or UTF-8 bytes', () => {
   it('keeps every row whole across pieces of either kind and across the scratch file write requests', async () => {
     // About 20 MiB in pieces of uneven size, so some pieces end exactly where a write request of the scratch file
@@ -79,7 +114,7 @@ describe('writePartitioned takes NDJSON pieces as text or UTF-8 bytes', () => {
       const text = lines.join('\n');
       pieces.push(piece % 3 === 0 ? text : Buffer.from(text));
     }
-    const files = await writer.writePartitioned(join(dir, 'out'), columns, pieces);
+    const files = await writer.writePartitioned(join(dir, 'out'), columns, pieces, ['raw.dept 市政']);
 
     expect(files).toHaveLength(6);
     const instance = await DuckDBInstance.create(':memory:');
