@@ -122,7 +122,7 @@ export class ValueTests {
   missingOrNull(k: number): string {
     return this.kinded(k) ? `_k${k} = ${ValueKind.absent}` : `(_j${k} is null or _j${k} = 'null')`;
   }
-  /** A string that is not empty (an empty one is absent). */
+  /** A string; of a kinded path, one that is not empty (an empty one is absent: ValueKind.emptyString). */
   string(k: number): string {
     return this.kinded(k) ? `_k${k} = ${ValueKind.string}` : `ascii(_j${k}) = 34`;
   }
