@@ -1133,12 +1133,12 @@ export function inSeqOrder(seqs: number[], keys: string[]): { seqs: number[]; ke
   return { seqs: order.map((i) => seqs[i]!), keys: order.map((i) => keys[i]!) };
 }
 
-/** The rows of a bulk temp table that land, as the writer's partitioned copy takes them (columns, then dt). */
 /** The topics of a flush's buffers, each once. */
 function topicsOf(buffers: readonly PartitionBuffer[]): string[] {
   return [...new Set(buffers.map((buffer) => buffer.topic))];
 }
 
+/** The rows of a bulk temp table that land, as the writer's partitioned copy takes them (columns, then dt). */
 function bulkRowsSql(rows: BulkRows, columns: readonly Column[]): string {
   const list = columns.map((c) => quoted(c.name)).join(', ');
   // A list subquery, not an IN list: DuckDB tests an IN list's values one by one on every row (0.7 µs a row for 1,000
