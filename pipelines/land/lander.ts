@@ -787,6 +787,7 @@ export class Lander {
       }
     }
     const staged: string[] = [];
+    const topics = topicsOf(buffers);
     for (const [dataset, pieces] of byDataset) {
       // One DuckDB statement per dataset writes the file of every (partition, day) in the flush; each file then
       // moves to its lake name, which says which partition's offset range it holds.
@@ -796,7 +797,7 @@ export class Lander {
       const extra = bulk.filter((rows) => rows.dataset === dataset).map((rows) => bulkRowsSql(rows, columns));
       let files: Awaited<ReturnType<ParquetWriter['writePartitioned']>>;
       try {
-        files = await this.options.writer.writePartitioned(dir, columns, chunks, topicsOf(buffers), extra);
+        files = await this.options.writer.writePartitioned(dir, columns, chunks, topics, extra);
       } catch (error) {
         if (!isRowRejection(error) || chunks.length === 0) throw error;
         // The writer refused a row (text DuckDB cannot take): find the rows it refuses, dead-letter each, land the rest.
@@ -806,7 +807,7 @@ export class Lander {
           await this.options.store.scratchDir(dataset),
           columns,
           chunks,
-          topicsOf(buffers),
+          topics,
           extra,
         );
       }

@@ -33,6 +33,13 @@ const keyStarts = new Int32Array(MAX_KEYS);
 const keyEnds = new Int32Array(MAX_KEYS);
 const keySlots = new Int32Array(MAX_KEYS);
 
+/** Notes top-level key `n`, at [start, end), whose value goes to `slot` (-1: none). */
+function noteKey(n: number, slot: number, start: number, end: number): void {
+  keySlots[n] = slot;
+  keyStarts[n] = start;
+  keyEnds[n] = end;
+}
+
 function hexDigit(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;
   if (b >= 0x61 && b <= 0x66) return b - 0x57;
@@ -213,9 +220,7 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
         const close = shape.keyAt(keys, buf, stringStart, end);
         if (close >= 0) {
           valueSlot = shape.slots[keys]!;
-          keySlots[keys] = valueSlot;
-          keyStarts[keys] = stringStart;
-          keyEnds[keys++] = close;
+          noteKey(keys++, valueSlot, stringStart, close);
           last = QUOTE;
           i = close;
           continue;
@@ -272,9 +277,7 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
         )
           return -1;
         valueSlot = tops.length > 0 ? slotOf(buf, stringStart, j, tops) : -1;
-        keySlots[keys] = valueSlot;
-        keyStarts[keys] = stringStart;
-        keyEnds[keys++] = j;
+        noteKey(keys++, valueSlot, stringStart, j);
       }
       last = QUOTE;
       i = j;
