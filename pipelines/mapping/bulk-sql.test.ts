@@ -50,3 +50,29 @@ describe('compileBulkSql: the keys DuckDB reads as numbers', () => {
     expect(numberKeys(`${base}  value: val\n  lon: val.x\n`)).toEqual([]);
   });
 });
+
+describe('compileBulkSql: unit conversions', () => {
+  it('converts only to units the canonical-units table can give, and to all of them when it passes units through', () => {
+    const file = join(dir, 'units.yaml');
+    const measured = (table: string) => {
+      writeFileSync(
+        file,
+        `dataset: sensor_reading\ndescription: test\nfields:\n${base}  value: val\nmeasurement:\n  value: value\n  unit: unit\n  metric: metric\n  canonical_units: ${table}\n`,
+      );
+      const compiled = compileBulkSql(loadMappingFile(file, 'sensor'));
+      if (!compiled.ok) throw new Error(compiled.reason);
+      return compiled.sql.measurement!.conversions;
+    };
+    const two = measured(`{ entries: { methane: ppm, pressure: kPa } }`);
+    expect(new Set(two.map((c) => c.to))).toEqual(new Set(['ppm', 'kPa']));
+    // Every unit of the two dimensions converts to them (the gas dimension's three, the pressure's four).
+    expect(two.filter((c) => c.to === 'ppm').map((c) => c.from)).toEqual(
+      expect.arrayContaining(['%LEL', 'ppm', '%VOL']),
+    );
+    expect(two.filter((c) => c.to === 'kPa').map((c) => c.from)).toEqual(
+      expect.arrayContaining(['Pa', 'kPa', 'MPa', 'bar']),
+    );
+    const any = measured(`{ entries: { methane: ppm }, on_missing: pass_through }`);
+    expect(new Set(any.map((c) => c.to)).size).toBeGreaterThan(20);
+  });
+});

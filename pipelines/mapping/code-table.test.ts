@@ -142,6 +142,20 @@ describe('CodeTable lookup', () => {
     expect(inlineCodeTable({ a: 'x' }).lookup({ a: 1 })).toBe(UNMAPPED);
   });
 
+  it('names every value a lookup can give, unless it passes source values through', () => {
+    expect(inlineCodeTable({ a: 'x', b: 'y', c: 'x' }).outcomes()).toEqual(new Set(['x', 'y']));
+    expect(inlineCodeTable({ a: 'x' }, { default: 'other' }).outcomes()).toEqual(new Set(['x', 'other']));
+    expect(inlineCodeTable({ a: 'x' }, { on_missing: 'pass_through' }).outcomes()).toBeUndefined();
+    // A default answers every code the table misses: pass_through never comes into play.
+    expect(inlineCodeTable({ a: 'x' }, { on_missing: 'pass_through', default: 'd' }).outcomes()).toEqual(
+      new Set(['x', 'd']),
+    );
+    for (const code of ['a', 'b', 'zz']) {
+      const table = inlineCodeTable({ a: 'x' }, { default: 'other' });
+      expect(table.outcomes()!.has(table.lookup(code) as string)).toBe(true);
+    }
+  });
+
   it('looks numbers and booleans up by their text, as SQL sees them', () => {
     const yesNo = builtinCodeTable('yes_no');
     expect(yesNo.lookup(1)).toBe(true);

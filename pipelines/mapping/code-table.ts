@@ -119,6 +119,17 @@ export class CodeTable {
     return this.codes.size;
   }
 
+  /**
+   * Every value a lookup can give besides undefined and UNMAPPED: the table's values and its default; undefined when
+   * any value can come out (pass_through gives the source value itself).
+   */
+  outcomes(): ReadonlySet<CodeValue> | undefined {
+    if (this.options.default === undefined && this.options.on_missing === 'pass_through') return undefined;
+    const values = new Set(this.codes.values());
+    if (this.options.default !== undefined) values.add(this.options.default);
+    return values;
+  }
+
   /** The type of the values it gives (text when it has none: pass_through gives the source text). */
   get valueKind(): 'string' | 'number' | 'boolean' {
     return this.valueType ?? 'string';
