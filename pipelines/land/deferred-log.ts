@@ -16,6 +16,8 @@ export class DeferredLog<Buffered extends { partition: number }> {
   private columns = new Int32Array(4 * 16_384);
   /** Per message: the kinds of the values its plan reads (bulk-eligible.ts bulkKinds), up to 51 bits. */
   private kinds = new Float64Array(16_384);
+  /** Per message: the classes of those that are strings (bulk-eligible.ts lastStringClasses), 32 bits. */
+  private classes = new Float64Array(16_384);
   private count = 0;
 
   get length(): number {
@@ -38,8 +40,8 @@ export class DeferredLog<Buffered extends { partition: number }> {
     this.batches.push({ buffered, run });
   }
 
-  /** Message `index` of the last batch, with its flush meta, bulk plan and kinds; returns its seq. */
-  push(index: number, meta: number, plan: BulkPlan | undefined, kinds: number): number {
+  /** Message `index` of the last batch, with its flush meta, bulk plan, kinds and string classes; returns its seq. */
+  push(index: number, meta: number, plan: BulkPlan | undefined, kinds: number, classes: number): number {
     let p = -1;
     if (plan) {
       p = this.plans.lastIndexOf(plan);
@@ -53,8 +55,12 @@ export class DeferredLog<Buffered extends { partition: number }> {
       const kindsGrown = new Float64Array(this.kinds.length * 2);
       kindsGrown.set(this.kinds);
       this.kinds = kindsGrown;
+      const classesGrown = new Float64Array(this.classes.length * 2);
+      classesGrown.set(this.classes);
+      this.classes = classesGrown;
     }
     this.kinds[this.count] = kinds;
+    this.classes[this.count] = classes;
     const columns = this.columns;
     columns[at++] = this.batches.length - 1;
     columns[at++] = index;
@@ -86,18 +92,19 @@ export class DeferredLog<Buffered extends { partition: number }> {
   }
 
   /**
-   * A bulk plan's scratch file of these messages, lines of
-   * `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"v":<payload>}` written into a buffer of `pool` (a view of it
-   * is returned: give it back once written out).
+   * A bulk plan's scratch file of these messages (all of that plan), lines of
+   * `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"c":classes,"v":<payload>}` (`c` where the plan reads
+   * string classes) written into a buffer of `pool` (a view of it is returned: give it back once written out).
    */
   scratchLines(seqs: readonly number[], pool: BufferPool): Buffer {
     let size = 0;
     for (const seq of seqs) {
       const run = this.run(seq);
       const index = this.index(seq);
-      // The wrapper: six names and at most 16 digits for each of five numbers.
-      size += run.valueEnd(index) - run.valueStart(index) + 128;
+      // The wrapper: seven names and at most 16 digits for each of six numbers.
+      size += run.valueEnd(index) - run.valueStart(index) + 160;
     }
+    const classed = seqs.length > 0 && this.plan(seqs[0]!)!.readsStringClasses;
     const out = pool.take(size);
     let at = 0;
     for (const seq of seqs) {
@@ -114,6 +121,10 @@ export class DeferredLog<Buffered extends { partition: number }> {
       at = writeDigits(out, at, this.meta(seq));
       at = writeAscii(out, at, ',"k":');
       at = writeDigits(out, at, this.kinds[seq]!);
+      if (classed) {
+        at = writeAscii(out, at, ',"c":');
+        at = writeDigits(out, at, this.classes[seq]!);
+      }
       at = writeAscii(out, at, ',"v":');
       // set() of a view: Buffer#copy's argument checks cost more than copying a payload this size.
       const start = run.valueStart(index);

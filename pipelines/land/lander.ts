@@ -91,6 +91,8 @@ export interface MessageNormalizer {
    */
   bulkPlanFor?(chunk: Buffer, start: number, end: number, headers: MessageHeaders): BulkPlan | undefined;
   readonly lastBulkKinds?: number;
+  /** With lastBulkKinds, the classes of its strings (bulk-eligible.ts lastStringClasses). */
+  readonly lastBulkClasses?: number;
   /** Whether one of its mappings has a bulk plan: its messages then wait for the flush. */
   readonly takesBulkPath?: boolean;
   /** A row the bulk path landed (message `index` of `run`), by natural key: undefined, or the duplicate's dead letter. */
@@ -326,7 +328,9 @@ export class Lander {
         const start = run.valueStart(i);
         const end = run.valueEnd(i);
         const plan = normalizer.bulkPlanFor(run.chunk(i), start, end, headers);
-        const seq = this.deferred.push(i, meta, plan, plan ? normalizer.lastBulkKinds! : 0);
+        const seq = plan
+          ? this.deferred.push(i, meta, plan, normalizer.lastBulkKinds!, normalizer.lastBulkClasses ?? 0)
+          : this.deferred.push(i, meta, undefined, 0, 0);
         if (plan) {
           const waiting = this.unmapped.get(plan);
           if (waiting) {

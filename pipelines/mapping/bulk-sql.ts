@@ -24,6 +24,11 @@ export interface BulkFieldSql {
   value: string;
   /** May name the field's own value as VALUE (bulk-plan.ts puts the value's column there): not computed twice. */
   sure: string;
+  /**
+   * The kinded top-level path (index) whose string the value is, as read, with no step between: where the scratch
+   * line gives that string a class (StringClass, not `none`), the value is that string and has that class.
+   */
+  textOf?: number;
 }
 
 /** In a `sure` expression, the field's value (a time parse or a code lookup is evaluated once, for the value). */
@@ -88,6 +93,19 @@ const MAX_SAFE = '9007199254740991';
  * string (a new string per value).
  */
 export const ValueKind = { absent: 0, string: 1, number: 2, boolean: 3, object: 4, array: 5, emptyString: 6 } as const;
+/**
+ * What bulk-eligible.ts found of a kinded string value's characters, 2 bits per kinded top-level key in the scratch
+ * line's `c`: `digits`, only the ASCII digits; `word`, ASCII letters and digits first, then also `_ . : # + / -`, not
+ * only digits; `none`, anything else (empty, an escape, another character). The schema's patterns that a class
+ * decides (schema-sql.ts) are then judged without RE2, which cost 50–90 ns a value.
+ */
+export const StringClass = { none: 0, word: 1, digits: 2 } as const;
+/** The characters of the string classes: a word's first character is one of `wordFirst`, the others of `wordRest`. */
+export const STRING_CLASS_CHARS = {
+  digits: '0123456789',
+  wordFirst: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
+  wordRest: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:#+/-',
+} as const;
 /** Kinds of this many top-level keys fit one safe integer (3 bits each); keys read beyond them are read as JSON. */
 export const KINDED_TOPS = 17;
 const INTEGER_TEXT = "'-?[0-9]+'";
@@ -198,6 +216,8 @@ interface Stage {
   sure: string;
   /** The path of the value read, while it is still the raw value (a time reads text or a number). */
   path?: number;
+  /** The path whose string content the value is, untouched (BulkFieldSql.textOf). */
+  textOf?: number;
 }
 
 class Compiler {
@@ -298,7 +318,7 @@ class Compiler {
     return this.paths.length;
   }
 
-  private field(name: string, rule: FieldRule, type: DuckType): { value: string; sure: string } {
+  private field(name: string, rule: FieldRule, type: DuckType): { value: string; sure: string; textOf?: number } {
     if (rule.header !== undefined) throw new NotCompilable('a header value');
     if (rule.column !== undefined) throw new NotCompilable('a file column');
     if (rule.segment !== undefined) throw new NotCompilable('a segment of a value');
@@ -313,9 +333,11 @@ class Compiler {
     else read = this.single(rule.path, rule, type, codes);
     const stage = this.steps(read.present, rule, codes);
     const typed = finalType(stage, type);
+    const textOf = typed.textOf !== undefined && this.kindSlots[typed.textOf - 1]! >= 0 ? typed.textOf : undefined;
     return {
       value: `(case when ${read.absent} then ${absent.value} else ${typed.sql} end)`,
       sure: `(case when ${read.absent} then ${absent.sure} else coalesce(${typed.sure}, false) end)`,
+      ...(textOf !== undefined ? { textOf } : {}),
     };
   }
 
@@ -367,9 +389,9 @@ class Compiler {
     if (codes !== undefined || rule.type === 'text' || (rule.type === undefined && !isTime && type === 'VARCHAR')) {
       const s = this.is.text(k);
       if (codes !== undefined || rule.type === undefined)
-        return { absent, present: stage('string', s, this.is.string(k)) };
+        return { absent, present: { ...stage('string', s, this.is.string(k)), textOf: k } };
       // text: JSON integers and booleans become their text, exactly as JS writes them.
-      return { absent, present: stage('string', s, this.is.textLike(k)) };
+      return { absent, present: { ...stage('string', s, this.is.textLike(k)), textOf: k } };
     }
     if (isTime) {
       const s = this.is.text(k);

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { ValueKind } from '../mapping/bulk-sql.js';
-import { bulkEligible, bulkKinds } from './bulk-eligible.js';
+import { StringClass, ValueKind } from '../mapping/bulk-sql.js';
+import { bulkEligible, bulkKinds, lastStringClasses } from './bulk-eligible.js';
 
 const limits = { maxPayloadBytes: 4096, maxDepth: 8, maxStringBytes: 4096 };
 const eligible = (text: string | Buffer) => bulkEligible(typeof text === 'string' ? Buffer.from(text) : text, limits);
@@ -216,5 +216,73 @@ describe('bulkKinds: the kinds of the values of the keys a plan reads', () => {
     const kinds = bulkKinds(Buffer.from(text), limits, many);
     expect(Number.isSafeInteger(kinds)).toBe(true);
     expect(kinds).toBe(many.reduce((sum, _, slot) => sum + array * 8 ** slot, 0));
+  });
+});
+
+describe('lastStringClasses: what the kinded strings are made of', () => {
+  const tops = ['a', 'b', 'cc'].map((key) => Buffer.from(key));
+  /** The classes of a, b, cc; undefined when the payload is refused. */
+  const classes = (text: string, classed = 0b111) => {
+    const payload = Buffer.from(text);
+    if (bulkKinds(payload, limits, tops, 0, payload.length, classed) < 0) return undefined;
+    const all = lastStringClasses();
+    return tops.map((_, slot) => Math.floor(all / 4 ** slot) % 4);
+  };
+  /** The classes by their definition (bulk-sql.ts StringClass), on the string JSON.parse reads. */
+  const expected = (value: unknown) => {
+    if (typeof value !== 'string') return StringClass.none;
+    if (/^[0-9]+$/.test(value)) return StringClass.digits;
+    return /^[A-Za-z0-9][A-Za-z0-9_.:#+/-]*$/.test(value) ? StringClass.word : StringClass.none;
+  };
+  const { none, word, digits } = StringClass;
+
+  it('classes each kinded string: digits, a word, or none; any other value and any other key none', () => {
+    expect(classes('{"a":"GAS-330102-0001","b":"330102","cc":"x","z":"123"}')).toEqual([word, digits, word]);
+    expect(classes('{"a":"0","b":"A","cc":"id#1+2:3.4_5/6"}')).toEqual([digits, word, word]);
+    expect(classes('{"a":"_x","b":"-1","cc":"a b"}')).toEqual([none, none, none]);
+    expect(classes('{"a":"燃气-1","b":"x燃","cc":"é"}')).toEqual([none, none, none]);
+    // An escape, even of a character of the class, is not read as one: the SQL reads the string DuckDB unescaped.
+    expect(classes('{"a":"\\u4e00","b":"a\\/b","cc":"1\\n"}')).toEqual([none, none, none]);
+    expect(classes('{"a":"","b":123,"cc":["1"]}')).toEqual([none, none, none]);
+    expect(classes('{"z":{"a":"1"},"a":null,"b":true,"cc":{"a":"x"}}')).toEqual([none, none, none]);
+  });
+
+  it('agrees with the definitions on random strings, in and out of the key shape the scan follows', () => {
+    const alphabet = ['a', 'Z', '0', '9', '_', '.', ':', '#', '+', '/', '-', ' ', '燃', 'é', '\\n', '\\"', '"', '~'];
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 20_000; i++) {
+      const text = () => {
+        let out = '';
+        for (let n = random(6); n > 0; n--) out += alphabet[random(alphabet.length)];
+        return out.replaceAll(/(?<!\\)"/g, '\\"');
+      };
+      const values = [text(), text(), text()];
+      const order = random(2) === 0 ? [0, 1, 2] : [2, 0, 1];
+      const json = `{${order.map((k) => `"${['a', 'b', 'cc'][k]}":"${values[k]}"`).join(',')}}`;
+      const parsed = JSON.parse(json) as Record<string, unknown>;
+      const got = classes(json);
+      expect(got, json).toEqual(['a', 'b', 'cc'].map((key) => expected(parsed[key])));
+      for (const c of got!) counts[c]!++;
+    }
+    // Every class was met many times.
+    for (const count of counts) expect(count).toBeGreaterThan(200);
+  });
+
+  it('classes only the slots asked for; gives the classes of the last payload taken, none of a refused one', () => {
+    expect(classes('{"a":"1","b":"1","cc":"1"}')).toEqual([digits, digits, digits]);
+    expect(classes('{"a":"1","b":"1","cc":"1"}', 0b101)).toEqual([digits, none, digits]);
+    expect(classes('{"a":"1","b":"1","cc":"1"}', 0)).toEqual([none, none, none]);
+    expect(classes('{"a":"1","a":"x"}')).toBeUndefined();
+    // Sixteen slots fill 32 bits: the last one's class is not a sign.
+    const sixteen = Array.from({ length: 16 }, (_, i) => Buffer.from(`k${i}`));
+    const payload = Buffer.from(`{${sixteen.map((key) => `"${key.toString()}":"12"`).join(',')}}`);
+    expect(bulkKinds(payload, limits, sixteen, 0, payload.length, 0xffff)).toBeGreaterThan(0);
+    expect(lastStringClasses()).toBe(sixteen.reduce((sum, _, slot) => sum + digits * 4 ** slot, 0));
+    expect(classes('{"a":"x"}')).toEqual([word, none, none]);
   });
 });

@@ -8,7 +8,7 @@
  * both read alike.
  */
 import { isUtf8 } from 'node:buffer';
-import { KINDED_TOPS, ValueKind } from '../mapping/bulk-sql.js';
+import { KINDED_TOPS, STRING_CLASS_CHARS, StringClass, ValueKind } from '../mapping/bulk-sql.js';
 import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './guards.js';
 
 export interface BulkLimits {
@@ -83,6 +83,66 @@ IN_STRING.fill(4, 0x80);
 function plainRun(buf: Buffer, j: number, end: number): number {
   while (j < end && IN_STRING[buf[j]!] === 0) j++;
   return j;
+}
+
+/**
+ * Of a string byte, for its class (bulk-sql.ts StringClass): 0 for a byte that is not plain (IN_STRING), else 8 and
+ * the bits of the classes it may be in: 1, a digit; 2, a word's; 4, a word's first.
+ */
+const CHAR_BITS = new Uint8Array(256);
+for (let b = 0; b < 256; b++) if (IN_STRING[b] === 0) CHAR_BITS[b] = 8;
+for (const [chars, bit] of [
+  [STRING_CLASS_CHARS.digits, 1],
+  [STRING_CLASS_CHARS.wordRest, 2],
+  [STRING_CLASS_CHARS.wordFirst, 4],
+] as const) {
+  for (let i = 0; i < chars.length; i++) CHAR_BITS[chars.charCodeAt(i)]! |= bit;
+}
+/** Slots whose strings are classed: 2 bits each in a 32-bit integer (the classes number is kept a small integer). */
+export const CLASSED_SLOTS = 16;
+/** Where the kinded string values of the payload being scanned start, by slot (those of `stringSlots`). */
+const stringStarts = new Int32Array(CLASSED_SLOTS);
+
+/**
+ * The classes of the strings that start at stringStarts for the slots in `slots` (bit i: slot i): each string's bytes
+ * are read to the first one that is not plain; the string is classed only if that is its closing quote (no escape,
+ * no other byte on the way). Run after the scan, on an eligible payload: its strings all close before `end`.
+ */
+function classesOf(buf: Buffer, slots: number, end: number): number {
+  let classes = 0;
+  for (let slot = 0; slots !== 0; slot++, slots >>>= 1) {
+    if ((slots & 1) === 0) continue;
+    const start = stringStarts[slot]!;
+    let bits = 15;
+    let j = start;
+    while (j < end) {
+      const c = CHAR_BITS[buf[j]!]!;
+      if (c === 0) break;
+      bits &= c;
+      j++;
+    }
+    if (j === start || buf[j] !== QUOTE) continue;
+    const cls =
+      (bits & 1) !== 0
+        ? StringClass.digits
+        : (bits & 2) !== 0 && (CHAR_BITS[buf[start]!]! & 4) !== 0
+          ? StringClass.word
+          : StringClass.none;
+    classes |= cls << (2 * slot);
+  }
+  // Unsigned: slot 15's bits are the sign bit.
+  return classes >>> 0;
+}
+
+/** The classes of the last payload bulkKinds found eligible (see there). */
+let lastClasses = 0;
+
+/**
+ * The string classes (bulk-sql.ts StringClass × 4^slot) of the kinded values of the last payload bulkKinds took
+ * (returned kinds ≥ 0); a value that is not a string of one of the classes counts 0.
+ */
+export function lastStringClasses(): number {
+  return lastClasses;
 }
 
 /** A plan's kinded top-level keys (bulk-sql.ts KINDED_TOPS), as UTF-8, by slot. */
@@ -174,14 +234,24 @@ function slotOf(buf: Buffer, start: number, end: number, tops: KindedTops): numb
 /**
  * -1 when the payload must take the record path (bulkEligible); otherwise the kinds of the values of `tops` (ValueKind
  * ×  8^slot; absent keys and JSON null count 0), which the bulk statement reads beside their text. The payload is
- * `buf[start, end)`: a message read in place in the bus's buffer, without a view of its own.
+ * `buf[start, end)`: a message read in place in the bus's buffer, without a view of its own. The classes of the
+ * strings of the slots in `classed` (bit i: slot i, below CLASSED_SLOTS) are then lastStringClasses().
  */
-export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, start = 0, end = buf.length): number {
+export function bulkKinds(
+  buf: Buffer,
+  limits: BulkLimits,
+  tops: KindedTops,
+  start = 0,
+  end = buf.length,
+  classed = 0,
+): number {
   const size = end - start;
   if (size <= 0 || size > limits.maxPayloadBytes || size > limits.maxStringBytes) return -1;
   // A byte of a multi-byte character was seen (in a string: anywhere else it is refused): UTF-8 is then checked.
   let nonAscii = false;
   let kinds = 0;
+  // The slots of the kinded values that are strings (their classes are read after the scan), as bits.
+  let stringSlots = 0;
   // The slot of the key whose value comes next, or -1.
   let valueSlot = -1;
   // Payloads of a source repeat their keys in the same order: while this one's keys are the last eligible payload's
@@ -207,6 +277,10 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
       // (bulk-sql.ts numberPaths) has no text to tell it by.
       const kind = b === QUOTE && byteAt(buf, i + 1, end) === QUOTE ? ValueKind.emptyString : KIND_OF_FIRST[b]!;
       kinds += kind * SLOT_WEIGHTS[valueSlot]!;
+      if (kind === ValueKind.string && ((classed >>> valueSlot) & 1) !== 0) {
+        stringStarts[valueSlot] = i + 1;
+        stringSlots |= 1 << valueSlot;
+      }
       valueSlot = -1;
     }
     if (b === QUOTE) {
@@ -331,5 +405,6 @@ export function bulkKinds(buf: Buffer, limits: BulkLimits, tops: KindedTops, sta
   if (depth !== 0) return -1;
   if (nonAscii && !isUtf8(start === 0 && end === buf.length ? buf : buf.subarray(start, end))) return -1;
   if (!following || keys !== shape.count) shape.remember(buf, keys);
+  lastClasses = stringSlots === 0 ? 0 : classesOf(buf, stringSlots, end);
   return kinds;
 }

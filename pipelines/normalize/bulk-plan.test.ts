@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { builtinMappingPath, loadMappingFile } from '../mapping/load.js';
-import { bulkKinds } from './bulk-eligible.js';
+import { bulkKinds, lastStringClasses } from './bulk-eligible.js';
 import { BulkPlan } from './bulk-plan.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cityhub-bulk-plan-'));
@@ -19,15 +19,17 @@ const options = {
 };
 
 /** The sensor plan's statement over these payloads, as the lander runs it: `_ok` and the read coordinates by seq. */
-async function mapSensor(payloads: Record<string, unknown>[]) {
+async function mapSensor(payloads: Record<string, unknown>[], { classes = true } = {}) {
   const built = BulkPlan.of(loadMappingFile(builtinMappingPath('sensor'), 'sensor'), options);
   if (!built.ok) throw new Error(built.reason);
   const plan = built.plan;
+  expect(plan.readsStringClasses).toBe(true);
   const lines = payloads.map((payload, seq) => {
     const value = Buffer.from(JSON.stringify(payload));
-    const kinds = bulkKinds(value, limits, plan.kindedTops);
+    const kinds = bulkKinds(value, limits, plan.kindedTops, 0, value.length, plan.classedSlots);
     expect(kinds, JSON.stringify(payload)).toBeGreaterThanOrEqual(0);
-    return `{"s":${seq},"p":0,"o":${seq},"m":0,"k":${kinds},"v":${value}}`;
+    const classed = classes ? `"c":${lastStringClasses()},` : '';
+    return `{"s":${seq},"p":0,"o":${seq},"m":0,"k":${kinds},${classed}"v":${value}}`;
   });
   const file = join(dir, `lines-${Math.random().toString(36).slice(2)}.ndjson`);
   writeFileSync(file, `${lines.join('\n')}\n`);
@@ -84,5 +86,36 @@ describe('the sensor statement reads its number keys as numbers', () => {
     expect(rows[3]!._ok).toBe(false);
     // Text that is not empty, and any other JSON value, is the record path's to judge.
     for (const row of rows.slice(4)) expect(row._ok, `seq ${row.seq}`).toBe(false);
+  });
+});
+
+describe("the sensor statement checks identifiers and codes by their strings' classes", () => {
+  const payloads = [
+    reading,
+    { ...reading, dev: '_GAS-1' },
+    { ...reading, dev: 'GAS..1' },
+    { ...reading, dev: 'G'.repeat(65) },
+    { ...reading, dev: '燃气-1' },
+    { ...reading, dev: 'GAS/1' },
+    { ...reading, dev: 'GAS//1' },
+    { ...reading, dev: '1234' },
+    { ...reading, adcode: '33010' },
+    { ...reading, adcode: 'x30106' },
+    { ...reading, adcode: '３３０１０６' },
+    { ...reading, grid: '330106001001001' },
+    { ...reading, grid: '33010600100100x' },
+    { ...reading, metric: 'meth ane' },
+  ];
+  // As zod judges each (the record path): only these are sure.
+  const sure = [true, false, false, false, true, true, false, true, false, false, false, true, false, false];
+
+  it("gives the record path's answer with the classes, and without them (the patterns run)", async () => {
+    for (const classes of [true, false]) {
+      const rows = await mapSensor(payloads, { classes });
+      expect(
+        rows.map((row) => row._ok),
+        `classes ${classes}`,
+      ).toEqual(sure);
+    }
   });
 });

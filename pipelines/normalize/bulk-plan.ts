@@ -5,10 +5,12 @@
  * `_ok` go to the record path, which alone writes dead letters; dedupe stays with the normalizer's key window, fed
  * the `_key` of each `_ok` row in bus order (a key holding a line break is not `_ok`: keys are read back joined by one).
  *
- * Scratch file: one line per payload, `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"v":<payload>}`
- * (bulk-eligible.ts lets through only payloads that are one object with distinct keys and no line break, so the
- * wrapper holds them as they are); `meta` indexes the flush's (source, ingested-at) pairs; `kinds` holds the kinds of
- * the top-level values the mapping reads (bulk-sql.ts ValueKind). DuckDB parses each line once, reading those
+ * Scratch file: one line per payload,
+ * `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"c":classes,"v":<payload>}` (bulk-eligible.ts lets through
+ * only payloads that are one object with distinct keys and no line break, so the wrapper holds them as they are);
+ * `meta` indexes the flush's (source, ingested-at) pairs; `kinds` holds the kinds of the top-level values the mapping
+ * reads (bulk-sql.ts ValueKind), `classes` (only where readsStringClasses) the classes of those that are strings
+ * (StringClass): a field read straight from one is checked by its class. DuckDB parses each line once, reading those
  * top-level values as text (those only read as numbers, as DOUBLE; any others as JSON); a line it cannot parse gives
  * no row, and its message goes to the record path like any row that is not `_ok`.
  */
@@ -26,7 +28,7 @@ import {
 import type { LoadedMapping } from '../mapping/compile.js';
 import { sqlDouble, sqlIdentifier, sqlString } from '../mapping/sql-literal.js';
 import { convertSql } from '../mapping/units.js';
-import type { KindedTops } from './bulk-eligible.js';
+import { CLASSED_SLOTS, type KindedTops } from './bulk-eligible.js';
 import { schemaSql } from './schema-sql.js';
 
 export interface BulkPlanOptions {
@@ -80,6 +82,13 @@ export class BulkPlan {
   private readonly regionsTable: string;
   /** The top-level keys whose values' kinds a scratch line carries (bulk-eligible.ts bulkKinds), by slot. */
   readonly kindedTops: KindedTops;
+  /**
+   * Per field checked by its string's class (StringClass), the path whose class it is; a scratch line then carries
+   * the classes (`c`) beside the kinds. A field the measurement rewrites is not its path's string any more.
+   */
+  private readonly classOf = new Map<string, number>();
+  /** The kind slots whose strings' classes it reads, as bits (bulk-eligible.ts bulkKinds `classed`). */
+  readonly classedSlots: number = 0;
 
   private constructor(
     private readonly mapping: MappingSql,
@@ -89,6 +98,19 @@ export class BulkPlan {
     this.dataset = mapping.dataset;
     this.regionsTable = `bulk_regions_${++plans}`;
     this.kindedTops = mapping.kindedTops.map((top) => Buffer.from(top));
+    const rewritten = new Set(mapping.measurement ? [mapping.measurement.unit, mapping.measurement.value] : []);
+    for (const field of mapping.fields) {
+      const { textOf } = field;
+      if (textOf === undefined || mapping.kindSlots[textOf - 1]! >= CLASSED_SLOTS) continue;
+      if (!checks.fields.get(field.name)?.byClass || rewritten.has(field.name)) continue;
+      this.classOf.set(field.name, textOf);
+      this.classedSlots |= 1 << mapping.kindSlots[textOf - 1]!;
+    }
+  }
+
+  /** Whether its scratch lines carry their strings' classes (`c`, bulk-eligible.ts). */
+  get readsStringClasses(): boolean {
+    return this.classOf.size > 0;
   }
 
   /** The plan of a loaded mapping file, or why its records stay on the record path. */
@@ -184,8 +206,14 @@ export class BulkPlan {
     const checks = m.fields.map((f) => {
       const check = this.checks.fields.get(f.name)!;
       const x = sqlIdentifier(f.name);
-      return check.optional ? `(${x} is null or ${check.check(x)})` : `(${x} is not null and ${check.check(x)})`;
+      const k = this.classOf.get(f.name);
+      const sql = k === undefined ? check.check(x) : check.byClass!(x, `_t${k}`);
+      return check.optional ? `(${x} is null or ${sql})` : `(${x} is not null and ${sql})`;
     });
+    // The classes of the paths fields are checked by, carried through to the checks.
+    const classPaths = [...new Set(this.classOf.values())];
+    const classes = classPaths.map((k) => `, _t${k}`).join('');
+    const classesRead = classPaths.map((k) => `, ((c >> ${2 * m.kindSlots[k - 1]!}) & 3) as _t${k}`).join('');
     const latest = input.now + this.options.maxFutureSkewMs;
     const plausible = m.fields
       .filter((f) => f.type === 'TIMESTAMPTZ')
@@ -202,19 +230,20 @@ export class BulkPlan {
     const ingested = input.metas.map((meta) => `${sqlString(meta.ingestedAt)}::TIMESTAMPTZ`).join(', ');
     const canonical = columns.filter((c) => !c.name.startsWith('_')).map((c) => sqlIdentifier(c.name));
     const objectBytes = this.options.maxPayloadBytes + 1024;
-    const columns_ = `{'s': 'BIGINT', 'p': 'INTEGER', 'o': 'BIGINT', 'm': 'INTEGER', 'k': 'BIGINT', 'v': ${sqlString(struct)}}`;
+    const classColumn = classPaths.length > 0 ? ` 'c': 'BIGINT',` : '';
+    const columns_ = `{'s': 'BIGINT', 'p': 'INTEGER', 'o': 'BIGINT', 'm': 'INTEGER', 'k': 'BIGINT',${classColumn} 'v': ${sqlString(struct)}}`;
     const lines = `read_json(${sqlString(input.file)}, format = 'newline_delimited', columns = ${columns_}, ignore_errors = true, maximum_object_size = ${objectBytes})`;
     return `
-      with json as (select s as seq, p as _part_no, o as _off, m as _meta, ${columnsRead.join(', ')} from ${lines} where s is not null),
-      typed as (select seq, _part_no, _off, _meta, ${columnsTyped.join(', ')} from json),
+      with json as (select s as seq, p as _part_no, o as _off, m as _meta${classesRead}, ${columnsRead.join(', ')} from ${lines} where s is not null),
+      typed as (select seq, _part_no, _off, _meta${classes}, ${columnsTyped.join(', ')} from json),
       computed as (select *${m.computed.map((sql, i) => `, ${sql} as _c${i + 1}`).join('')} from typed),
       valued as (select *, ${fieldValues.join(', ')} from computed),
       fielded as (
-        select seq, _part_no, _off, _meta, ${shapes.length > 0 ? shapes.join(' and ') : 'true'} and ${fieldSure.join(' and ')} as _sure, ${m.fields.map((f) => sqlIdentifier(`f_${f.name}`)).join(', ')}
+        select seq, _part_no, _off, _meta${classes}, ${shapes.length > 0 ? shapes.join(' and ') : 'true'} and ${fieldSure.join(' and ')} as _sure, ${m.fields.map((f) => sqlIdentifier(`f_${f.name}`)).join(', ')}
         from valued
       ),
       mapped as (
-        select seq, _part_no, _off, _meta, _sure${measured ? ` and ${measured.sure}` : ''} as _sure, ${posted.join(', ')}
+        select seq, _part_no, _off, _meta${classes}, _sure${measured ? ` and ${measured.sure}` : ''} as _sure, ${posted.join(', ')}
         from ${measured ? measured.from : 'fielded'}
       ),
       checked as (

@@ -6,7 +6,7 @@ import { builtinMapping } from '../mapping/index.js';
 import { PersonalDataMasker, scrubAll } from '../privacy/masker.js';
 import { UNMASKABLE_KEY } from '../privacy/masking-producer.js';
 import { scrubPersonalText } from '../privacy/personal-text.js';
-import { type BulkLimits, bulkKinds } from './bulk-eligible.js';
+import { type BulkLimits, bulkKinds, lastStringClasses } from './bulk-eligible.js';
 import { type BulkPlan, type BulkPlanResult, bulkPathOf } from './bulk-plan.js';
 import type { ReasonCode, ReasonIssue, Rejection } from './dead-letter.js';
 import { illFormedStringPath, mayHoldSurrogateEscape, prototypeKeyPath, structureProblem } from './guards.js';
@@ -426,14 +426,18 @@ export class Normalizer {
     if (!result.ok) return undefined;
     // What the masker could not mask is dead-lettered by normalize() (rejectUnmaskable, a top-level key): bulkEligible
     // refuses that key, and any key with escapes (another spelling of it).
-    const kinds = bulkKinds(chunk, this.bulkLimits, result.plan.kindedTops, start, end);
+    const { plan } = result;
+    const kinds = bulkKinds(chunk, this.bulkLimits, plan.kindedTops, start, end, plan.classedSlots);
     if (kinds < 0) return undefined;
     this.lastBulkKinds = kinds;
+    this.lastBulkClasses = lastStringClasses();
     return result.plan;
   }
 
   /** The kinds of the values of the last message bulkPlanFor() gave a plan (bulk-eligible.ts bulkKinds). */
   lastBulkKinds = 0;
+  /** The classes of its strings (bulk-eligible.ts lastStringClasses). */
+  lastBulkClasses = 0;
 
   /**
    * A row the bulk path mapped and checked, by its natural key: the message as normalize() would have made it — the

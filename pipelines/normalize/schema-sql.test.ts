@@ -2,8 +2,9 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { type DatasetName, datasets } from '../../schemas/index.js';
+import { StringClass } from '../mapping/bulk-sql.js';
 import { sqlString } from '../mapping/sql-literal.js';
-import { schemaSql } from './schema-sql.js';
+import { patternByClass, schemaSql } from './schema-sql.js';
 
 let instance: DuckDBInstance;
 let duck: DuckDBConnection;
@@ -69,7 +70,13 @@ const texts = [
 ];
 
 /** Every dataset's text fields whose checks compile, with their zod schema. */
-function stringFields(): { dataset: DatasetName; name: string; schema: z.ZodType; check: (x: string) => string }[] {
+function stringFields(): {
+  dataset: DatasetName;
+  name: string;
+  schema: z.ZodType;
+  check: (x: string) => string;
+  byClass?: (x: string, t: string) => string;
+}[] {
   const out = [];
   for (const dataset of Object.keys(datasets) as DatasetName[]) {
     const compiled = schemaSql(dataset);
@@ -77,7 +84,8 @@ function stringFields(): { dataset: DatasetName; name: string; schema: z.ZodType
     for (const [name, schema] of Object.entries(datasets[dataset].shape as Record<string, z.ZodType>)) {
       if (!schema.safeParse('a').success && !schema.safeParse('330102').success && !schema.safeParse('GAS-1').success)
         continue; // not a free text field (an enum, a number, a time)
-      out.push({ dataset, name, schema, check: compiled.fields.get(name)!.check });
+      const { check, byClass } = compiled.fields.get(name)!;
+      out.push({ dataset, name, schema, check, ...(byClass ? { byClass } : {}) });
     }
   }
   return out;
@@ -112,5 +120,58 @@ describe('schemaSql: a text check passes only what zod accepts', () => {
       });
     }
     expect(sure).toBeGreaterThan(fields.length * 3);
+  });
+});
+
+/** A text's class by its definition (bulk-sql.ts StringClass), as bulk-eligible.ts gives it to a string it read. */
+function classOf(text: string): number {
+  if (/^[0-9]+$/.test(text)) return StringClass.digits;
+  return /^[A-Za-z0-9][A-Za-z0-9_.:#+/-]*$/.test(text) ? StringClass.word : StringClass.none;
+}
+
+describe('schemaSql: a text checked by its class', () => {
+  const classed = [
+    ...texts,
+    ...['0', '9', '42', '0330102', '1234567890123456', 'a', 'Z9', 'GAS-1', 'a-', 'a/', 'a..b', 'a//b', 'a.b/c'],
+    ...[5, 6, 7, 14, 15, 16, 63, 64, 65].flatMap((n) => [repeat('7', n), `x${repeat('7', n - 1)}`, repeat('b.', n)]),
+  ];
+
+  it('gives what zod gives on classed text, and the unclassed check on the rest, for every text field', async () => {
+    const fields = stringFields().filter((field) => field.byClass);
+    // The identifiers, the region and grid codes at least.
+    expect(fields.length).toBeGreaterThan(8);
+    const rows = classed.map((text, i) => `(${i}, ${sqlString(text)}, ${classOf(text)})`).join(', ');
+    for (const field of fields) {
+      const reader = await duck.runAndReadAll(
+        `select coalesce(${field.byClass!('x', 't')}, false) as by_class, coalesce(${field.check('x')}, false) as plain
+         from (values ${rows}) as v(i, x, t) order by i`,
+      );
+      reader.getRowObjects().forEach((row, i) => {
+        const text = classed[i]!;
+        const where = `${field.dataset}.${field.name} on ${JSON.stringify(text.slice(0, 40))}`;
+        if (classOf(text) === StringClass.none) expect(row.by_class, where).toBe(row.plain);
+        else expect(row.by_class, where).toBe(field.schema.safeParse(text).success);
+      });
+    }
+  });
+
+  it('decides a pattern only where its shape and classes make it certain', () => {
+    const sql = (pattern: RegExp) => {
+      const decided = patternByClass(pattern);
+      return { word: decided.word?.('x'), digits: decided.digits?.('x') };
+    };
+    expect(sql(/^\d{6}$/)).toEqual({ word: 'false', digits: 'strlen(x) = 6' });
+    expect(sql(/^[0-9]{2,4}$/)).toEqual({ word: 'false', digits: '(strlen(x) >= 2 and strlen(x) <= 4)' });
+    expect(sql(/^\d+$/)).toEqual({ word: 'false', digits: 'true' });
+    expect(sql(/^[\p{L}\p{N}][\p{L}\p{N}_.:#+/-]*$/u)).toEqual({ word: 'true', digits: 'true' });
+    expect(sql(/^[A-Za-z0-9_.:#+/-]{1,8}$/)).toEqual({ word: '(strlen(x) <= 8)', digits: '(strlen(x) <= 8)' });
+    // Lower-case letters only: some words pass, some not; no digits at all.
+    expect(sql(/^[a-z]+$/)).toEqual({ word: undefined, digits: 'false' });
+    // A first class without the digits: a string of digits is refused by its first character, not decided here.
+    expect(sql(/^[A-Za-z][A-Za-z0-9_.:#+/-]*$/)).toEqual({ word: undefined, digits: undefined });
+    for (const pattern of [/^(\d{6}|\d{9})$/, /^\d{6}/, /\d{6}$/, /^\d{6}$|^x$/, /^[0-9]{6}?$/, /^\d{6}$/i])
+      expect(sql(pattern), String(pattern)).toEqual(
+        pattern.flags === 'i' ? { word: 'false', digits: 'strlen(x) = 6' } : { word: undefined, digits: undefined },
+      );
   });
 });

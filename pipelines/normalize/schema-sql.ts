@@ -6,12 +6,18 @@
  */
 import type { z } from 'zod';
 import { type DatasetName, datasets, withoutDotDotOrDoubleSlash } from '../../schemas/index.js';
+import { STRING_CLASS_CHARS, StringClass } from '../mapping/bulk-sql.js';
 import { sqlDouble, sqlString } from '../mapping/sql-literal.js';
 
 export interface FieldCheckSql {
   optional: boolean;
   /** SQL boolean over the field's typed value (never NULL for a non-null value). */
   check: (value: string) => string;
+  /**
+   * The same check where SQL `stringClass` gives the value's class (bulk-sql.ts StringClass; `none` when unknown):
+   * a pattern a class decides is not run. Absent when no class decides any of the field's patterns.
+   */
+  byClass?: (value: string, stringClass: string) => string;
 }
 
 export type SchemaSqlResult = { ok: true; fields: Map<string, FieldCheckSql> } | { ok: false; reason: string };
@@ -78,17 +84,31 @@ function fieldCheck(schema: z.ZodType): FieldCheckSql {
       throw new NotCompilable(`string format ${def.format}`);
     }
     const checks = (def.checks ?? []).map((check) => stringCheck(check._zod.def));
-    if (checks.some((check) => check.ascii !== check.any)) {
+    let check = (x: string) => all([...parts, ...checks.map((c) => c.any)], x);
+    if (checks.some((c) => c.ascii !== c.any)) {
       // Most text is ASCII, where bytes are characters and \p{L} is [A-Za-z]: CASE runs the general checks (code
       // point counts, Unicode classes) only on the other rows.
-      const ascii = [...parts, ...checks.map((check) => check.ascii)];
-      const any = [...parts, ...checks.map((check) => check.any)];
-      return {
-        optional,
-        check: (x) => `(case when strlen(${x}) = length(${x}) then ${all(ascii, x)} else ${all(any, x)} end)`,
-      };
+      const ascii = [...parts, ...checks.map((c) => c.ascii)];
+      const any = [...parts, ...checks.map((c) => c.any)];
+      check = (x) => `(case when strlen(${x}) = length(${x}) then ${all(ascii, x)} else ${all(any, x)} end)`;
     }
-    parts.push(...checks.map((check) => check.any));
+    // A classed string is ASCII: the ASCII checks, with the patterns its class decides left out.
+    const classes = CLASSES.filter(([name]) => checks.some((c) => c[name] !== undefined));
+    if (classes.length === 0) return { optional, check };
+    const byClass = (x: string, t: string) => {
+      // Classes with the same checks share a branch.
+      const branches = new Map<string, number[]>();
+      for (const [name, value] of classes) {
+        const sql = all([...parts, ...checks.map((c) => c[name] ?? c.ascii)], x);
+        branches.set(sql, [...(branches.get(sql) ?? []), value]);
+      }
+      const when = [...branches].map(
+        ([sql, values]) =>
+          `when ${t} ${values.length === 1 ? `= ${values[0]}` : `in (${values.join(', ')})`} then ${sql}`,
+      );
+      return `(case ${when.join(' ')} else ${check(x)} end)`;
+    };
+    return { optional, check, byClass };
   } else if (def.type === 'number') {
     parts.push((x) => `isfinite(${x})`);
     for (const check of def.checks ?? []) parts.push(numberCheck(check._zod.def));
@@ -105,13 +125,88 @@ function fieldCheck(schema: z.ZodType): FieldCheckSql {
 }
 
 function all(parts: readonly ((value: string) => string)[], x: string): string {
-  return parts.length === 0 ? 'true' : `(${parts.map((p) => p(x)).join(' and ')})`;
+  const sql = parts.map((p) => p(x)).filter((part) => part !== 'true');
+  return sql.length === 0 ? 'true' : `(${sql.join(' and ')})`;
 }
 
-/** A string check as SQL: on any text, and on text known to be ASCII (the same function where it is as cheap). */
+/**
+ * A string check as SQL: on any text, and on text known to be ASCII (the same function where it is as cheap); for a
+ * pattern, on text of a string class where the class decides it (patternByClass).
+ */
 interface StringCheckSql {
   any: (x: string) => string;
   ascii: (x: string) => string;
+  word?: (x: string) => string;
+  digits?: (x: string) => string;
+}
+
+const CLASSES = [
+  ['word', StringClass.word],
+  ['digits', StringClass.digits],
+] as const;
+
+const { digits: DIGITS, wordFirst: WORD_FIRST, wordRest: WORD_REST } = STRING_CLASS_CHARS;
+/** Of WORD_REST, the characters that are not digits: a word holds at least one. */
+const WORD_NON_DIGITS = [...WORD_REST].filter((c) => !DIGITS.includes(c)).join('');
+
+/** One character or class, then a quantifier: `x`, `\d`, `[...]`; `{n}`, `{m,n}`, `{m,}`, `?`, `*`, `+` or none. */
+const ATOM = String.raw`(\\[dw]|\[(?:\\.|[^\]\\])*\]|[A-Za-z0-9_])`;
+const QUANTIFIER = String.raw`(\{\d+(?:,\d*)?\}|[?*+])?`;
+const ONE_ATOM = new RegExp(`^\\^${ATOM}${QUANTIFIER}\\$$`);
+const FIRST_THEN_MANY = new RegExp(`^\\^${ATOM}${ATOM}\\*\\$$`);
+
+/**
+ * What a pattern makes of text of each string class, where its shape makes it certain: `^AQ$` (one character or
+ * class A, quantifier Q) and `^AB*$`. Each class is tested against the pattern's own JS classes (the record path's
+ * engine), character by character: a class decides A when A takes all of the class's characters, or none of those it
+ * must hold. Undefined for a class the pattern's shape or classes leave to RE2.
+ */
+export function patternByClass(pattern: RegExp): { word?: (x: string) => string; digits?: (x: string) => string } {
+  const takes = (atom: string, chars: string) => {
+    const one = new RegExp(`^${atom}$`, pattern.flags);
+    return [...chars].map((c) => one.test(c));
+  };
+  const allOf = (atom: string, chars: string) => takes(atom, chars).every(Boolean);
+  const noneOf = (atom: string, chars: string) => !takes(atom, chars).some(Boolean);
+  const one = ONE_ATOM.exec(pattern.source);
+  if (one) {
+    const [, atom, quantifier = ''] = one as unknown as [string, string, string | undefined];
+    const [least, most] = bounds(quantifier);
+    const length = (x: string) => lengthBetween(x, least, most);
+    return {
+      ...(allOf(atom, WORD_REST) ? { word: length } : noneOf(atom, WORD_NON_DIGITS) ? { word: () => 'false' } : {}),
+      ...(allOf(atom, DIGITS) ? { digits: length } : noneOf(atom, DIGITS) ? { digits: () => 'false' } : {}),
+    };
+  }
+  const two = FIRST_THEN_MANY.exec(pattern.source);
+  if (two) {
+    const [, first, rest] = two as unknown as [string, string, string];
+    return {
+      ...(allOf(first, WORD_FIRST) && allOf(rest, WORD_REST) ? { word: () => 'true' } : {}),
+      ...(allOf(first, DIGITS) && allOf(rest, DIGITS) ? { digits: () => 'true' } : {}),
+    };
+  }
+  return {};
+}
+
+/** A quantifier's least and most repeats (most: Infinity for none). */
+function bounds(quantifier: string): [number, number] {
+  if (quantifier === '') return [1, 1];
+  if (quantifier === '?') return [0, 1];
+  if (quantifier === '*') return [0, Infinity];
+  if (quantifier === '+') return [1, Infinity];
+  const [least, most] = quantifier.slice(1, -1).split(',') as [string, string | undefined];
+  return [Number(least), most === undefined ? Number(least) : most === '' ? Infinity : Number(most)];
+}
+
+/** Classed text is ASCII and never empty: its length is its byte count, at least 1. */
+function lengthBetween(x: string, least: number, most: number): string {
+  const parts = [
+    ...(least > 1 ? [`strlen(${x}) >= ${least}`] : []),
+    ...(most < Infinity ? [`strlen(${x}) <= ${most}`] : []),
+  ];
+  if (least === most) return `strlen(${x}) = ${least}`;
+  return parts.length === 0 ? 'true' : `(${parts.join(' and ')})`;
 }
 
 function same(check: (x: string) => string): StringCheckSql {
@@ -140,7 +235,8 @@ function stringCheck(def: Record<string, unknown>): StringCheckSql {
       if (pattern.flags.replace('u', '') !== '') throw new NotCompilable(`a pattern with flags ${pattern.flags}`);
       const source = pattern.source;
       if (/\(\?[=!<]|\\[1-9]/.test(source)) throw new NotCompilable(`a pattern RE2 cannot run: ${source}`);
-      if (!/\\p\{/.test(source)) return same((x) => `regexp_matches(${x}, ${sqlString(source)})`);
+      const decided = patternByClass(pattern);
+      if (!/\\p\{/.test(source)) return { ...same((x) => `regexp_matches(${x}, ${sqlString(source)})`), ...decided };
       // RE2 compiles \p{L} into a large automaton, twice per statement (binding, then running): 30 ms of every bulk
       // statement for three identifier fields. The guard lets through only ASCII and CJK Unified Ideographs, where
       // the classes are plain ranges; another Unicode class keeps RE2's own, guarded as before.
@@ -148,6 +244,7 @@ function stringCheck(def: Record<string, unknown>): StringCheckSql {
       return {
         any: (x) => `(${UNICODE_CLASS_GUARD.replaceAll('VALUE', x)} and regexp_matches(${x}, ${ranged}))`,
         ascii: (x) => `regexp_matches(${x}, ${ranged})`,
+        ...decided,
       };
     }
     case 'custom':
