@@ -93,8 +93,9 @@ export class DeferredLog<Buffered extends { partition: number }> {
 
   /**
    * A bulk plan's scratch file of these messages (all of that plan), lines of
-   * `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"c":classes,"v":<payload>}` (`c` where the plan reads
-   * string classes) written into a buffer of `pool` (a view of it is returned: give it back once written out).
+   * `{"a":[seq,partition,offset,meta,kinds,classes],"v":<payload>}` (classes where the plan reads string classes)
+   * written into a buffer of `pool` (a view of it is returned: give it back once written out). One array, not a key
+   * per number: DuckDB's reader looks each key up by name.
    */
   scratchLines(seqs: readonly number[], pool: BufferPool): Buffer {
     let size = 0;
@@ -111,21 +112,21 @@ export class DeferredLog<Buffered extends { partition: number }> {
       const { buffered, run } = this.batches[this.columns[seq * 4]!]!;
       const index = this.index(seq);
       // The wrapper's bytes written one by one: a template string per line, and writing it, cost more than the copy.
-      at = writeAscii(out, at, '{"s":');
+      at = writeAscii(out, at, '{"a":[');
       at = writeDigits(out, at, seq);
-      at = writeAscii(out, at, ',"p":');
+      out[at++] = 0x2c;
       at = writeDigits(out, at, buffered.partition);
-      at = writeAscii(out, at, ',"o":');
+      out[at++] = 0x2c;
       at = writeDigits(out, at, run.offset(index));
-      at = writeAscii(out, at, ',"m":');
+      out[at++] = 0x2c;
       at = writeDigits(out, at, this.meta(seq));
-      at = writeAscii(out, at, ',"k":');
+      out[at++] = 0x2c;
       at = writeDigits(out, at, this.kinds[seq]!);
       if (classed) {
-        at = writeAscii(out, at, ',"c":');
+        out[at++] = 0x2c;
         at = writeDigits(out, at, this.classes[seq]!);
       }
-      at = writeAscii(out, at, ',"v":');
+      at = writeAscii(out, at, '],"v":');
       // set() of a view: Buffer#copy's argument checks cost more than copying a payload this size.
       const start = run.valueStart(index);
       const end = run.valueEnd(index);

@@ -4,7 +4,7 @@
  * -0; the record path also acts on payloads before parsing (size, depth, surrogate escapes, prototype keys). One pass
  * over the bytes sends every payload where the two could disagree to the record path, and makes sure a payload is one
  * object from its first byte to its last, with distinct top-level keys, so it can be put inside a scratch line's
- * wrapper object (`{"s":…,"v":<payload>}`) without changing what the wrapper says. Everything else is standard JSON
+ * wrapper object (`{"a":[…],"v":<payload>}`) without changing what the wrapper says. Everything else is standard JSON
  * both read alike.
  */
 import { isUtf8 } from 'node:buffer';

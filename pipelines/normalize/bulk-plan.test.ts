@@ -28,8 +28,8 @@ async function mapSensor(payloads: Record<string, unknown>[], { classes = true }
     const value = Buffer.from(JSON.stringify(payload));
     const kinds = bulkKinds(value, limits, plan.kindedTops, 0, value.length, plan.classedSlots);
     expect(kinds, JSON.stringify(payload)).toBeGreaterThanOrEqual(0);
-    const classed = classes ? `"c":${lastStringClasses()},` : '';
-    return `{"s":${seq},"p":0,"o":${seq},"m":0,"k":${kinds},${classed}"v":${value}}`;
+    const classed = classes ? `,${lastStringClasses()}` : '';
+    return `{"a":[${seq},0,${seq},0,${kinds}${classed}],"v":${value}}`;
   });
   const file = join(dir, `lines-${Math.random().toString(36).slice(2)}.ndjson`);
   writeFileSync(file, `${lines.join('\n')}\n`);

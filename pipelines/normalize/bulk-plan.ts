@@ -6,7 +6,7 @@
  * the `_key` of each `_ok` row in bus order (a key holding a line break is not `_ok`: keys are read back joined by one).
  *
  * Scratch file: one line per payload,
- * `{"s":seq,"p":partition,"o":offset,"m":meta,"k":kinds,"c":classes,"v":<payload>}` (bulk-eligible.ts lets through
+ * `{"a":[seq,partition,offset,meta,kinds,classes],"v":<payload>}` (bulk-eligible.ts lets through
  * only payloads that are one object with distinct keys and no line break, so the wrapper holds them as they are);
  * `meta` indexes the flush's (source, ingested-at) pairs; `kinds` holds the kinds of the top-level values the mapping
  * reads (bulk-sql.ts ValueKind), `classes` (only where readsStringClasses) the classes of those that are strings
@@ -230,9 +230,9 @@ export class BulkPlan {
     const ingested = input.metas.map((meta) => `${sqlString(meta.ingestedAt)}::TIMESTAMPTZ`).join(', ');
     const canonical = columns.filter((c) => !c.name.startsWith('_')).map((c) => sqlIdentifier(c.name));
     const objectBytes = this.options.maxPayloadBytes + 1024;
-    const classColumn = classPaths.length > 0 ? ` 'c': 'BIGINT',` : '';
-    const columns_ = `{'s': 'BIGINT', 'p': 'INTEGER', 'o': 'BIGINT', 'm': 'INTEGER', 'k': 'BIGINT',${classColumn} 'v': ${sqlString(struct)}}`;
-    const lines = `read_json(${sqlString(input.file)}, format = 'newline_delimited', columns = ${columns_}, ignore_errors = true, maximum_object_size = ${objectBytes})`;
+    const columns_ = `{'a': 'BIGINT[]', 'v': ${sqlString(struct)}}`;
+    const read = `read_json(${sqlString(input.file)}, format = 'newline_delimited', columns = ${columns_}, ignore_errors = true, maximum_object_size = ${objectBytes})`;
+    const lines = `(select a[1] as s, a[2]::INTEGER as p, a[3] as o, a[4]::INTEGER as m, a[5] as k${classPaths.length > 0 ? ', a[6] as c' : ''}, v from ${read})`;
     return `
       with json as (select s as seq, p as _part_no, o as _off, m as _meta${classesRead}, ${columnsRead.join(', ')} from ${lines} where s is not null),
       typed as (select seq, _part_no, _off, _meta${classes}, ${columnsTyped.join(', ')} from json),
