@@ -68,6 +68,11 @@ export interface MappingSql {
   fields: BulkFieldSql[];
   /** A measurement's unit conversion, applied after the fields (bulk-plan.ts joins the conversions). */
   measurement?: BulkMeasurement;
+  /**
+   * Kinded top-level paths read as auto times, by index: their SQL reads `_t<k>` (StringClass.localTime where the
+   * text has the fast local form), which bulk-plan.ts reads off the scratch line's classes.
+   */
+  timeClassed: number[];
 }
 
 /** The canonical fields of a measurement, the SQL of the metric's canonical unit, and every known conversion. */
@@ -97,9 +102,10 @@ export const ValueKind = { absent: 0, string: 1, number: 2, boolean: 3, object: 
  * What bulk-eligible.ts found of a kinded string value's characters, 2 bits per kinded top-level key in the scratch
  * line's `c`: `digits`, only the ASCII digits; `word`, ASCII letters and digits first, then also `_ . : # + / -`, not
  * only digits; `none`, anything else (empty, an escape, another character). The schema's patterns that a class
- * decides (schema-sql.ts) are then judged without RE2, which cost 50–90 ns a value.
+ * decides (schema-sql.ts) are then judged without RE2, which cost 50–90 ns a value. A key read as a time (auto) is
+ * classed `localTime` where its text has the form time-format.ts AUTO_LOCAL_FAST_REGEX reads fast, else as above.
  */
-export const StringClass = { none: 0, word: 1, digits: 2 } as const;
+export const StringClass = { none: 0, word: 1, digits: 2, localTime: 3 } as const;
 /** The characters of the string classes: a word's first character is one of `wordFirst`, the others of `wordRest`. */
 export const STRING_CLASS_CHARS = {
   digits: '0123456789',
@@ -108,6 +114,8 @@ export const STRING_CLASS_CHARS = {
 } as const;
 /** Kinds of this many top-level keys fit one safe integer (3 bits each); keys read beyond them are read as JSON. */
 export const KINDED_TOPS = 17;
+/** Kinded top-level keys whose strings are classed: 2 bits each in a 32-bit integer (kept a small integer). */
+export const CLASSED_SLOTS = 16;
 const INTEGER_TEXT = "'-?[0-9]+'";
 
 /**
@@ -231,6 +239,7 @@ class Compiler {
   private readonly bareNumbers = new Set<number>();
   private readonly objectPaths = new Set<number>();
   private readonly arrayPaths = new Set<number>();
+  private readonly timeClassed = new Set<number>();
   private readonly dataset: DatasetName;
   private readonly types: Map<string, DuckType>;
 
@@ -276,6 +285,7 @@ class Compiler {
       arrayPaths: [...this.arrayPaths],
       fields,
       ...(spec.measurement ? { measurement: this.measurement(spec.measurement) } : {}),
+      timeClassed: [...this.timeClassed],
     };
   }
 
@@ -476,7 +486,12 @@ class Compiler {
       if (format === 'auto') {
         const offsetMs = fixedZoneOffsetMs(zone);
         if (offsetMs === undefined) throw new NotCompilable(`time auto in zone ${zone}`);
-        onText.push(autoLocalToSql(read.sql, offsetMs / 60_000));
+        // A kinded top-level string's class tells the fast form without RE2 (bulk-eligible.ts).
+        const slot = this.kindSlots[k - 1]!;
+        const classed = slot >= 0 && slot < CLASSED_SLOTS && read.sql === `_s${k}`;
+        if (classed) this.timeClassed.add(k);
+        const known = classed ? `_t${k} = ${StringClass.localTime}` : undefined;
+        onText.push(autoLocalToSql(read.sql, offsetMs / 60_000, known));
         onNumber.push(
           `case when abs(try_cast(${read.sql} as HUGEINT)) <= 8640000000000000 then ${sqlUtcInstant(`epoch_ms(cast(${read.sql} as BIGINT))`)} end`,
         );

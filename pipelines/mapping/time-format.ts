@@ -460,7 +460,7 @@ const AUTO_LOCAL_GROUPS = ['y', 'mo', 'd', 'h', 'mi', 's', 'f'] as const;
  * year from 1000, hours to 23, minutes and seconds to 59 (the cast would take 24:00 as the next day), at most three
  * fraction digits (milliseconds, so nothing to round). Impossible days (02-30) fail both the cast and the record path.
  */
-const AUTO_LOCAL_FAST_REGEX =
+export const AUTO_LOCAL_FAST_REGEX =
   '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,3})?)?';
 
 /**
@@ -468,7 +468,12 @@ const AUTO_LOCAL_FAST_REGEX =
  * minutes east of UTC), NULL where the text is not that form or names no real time. A zoned form is not read here:
  * NULL leaves it to the record path. The fraction is rounded to milliseconds as parseSourceTime rounds it.
  */
-export function autoLocalToSql(expr: string, offsetMinutes: number): string {
+export function autoLocalToSql(
+  expr: string,
+  offsetMinutes: number,
+  /** SQL true where `expr` is known to have the fast form (a string class, bulk-sql.ts): no RE2 match there. */
+  fastKnown?: string,
+): string {
   const fraction = `cast(case when p.f = '' then 0 else ${sqlJsRound(`cast('0.' || p.f as DOUBLE) * 1000`)} end as INTEGER)`;
   const field = (name: string) => (name === 'ms' ? fraction : sqlGroup(name));
   const instant = sqlUtcInstant(`${sqlWallClock(field)} - to_minutes(${offsetMinutes})`);
@@ -476,7 +481,8 @@ export function autoLocalToSql(expr: string, offsetMinutes: number): string {
   // The common forms take DuckDB's own timestamp cast, several times cheaper than the general reading; CASE runs
   // the general one only on the rows the fast form does not match.
   const fast = sqlUtcInstant(`try_cast(${expr} as TIMESTAMP) - to_minutes(${offsetMinutes})`);
-  return `case when regexp_full_match(${expr}, ${sqlString(AUTO_LOCAL_FAST_REGEX)}) then ${fast} else ${general} end`;
+  const isFast = `regexp_full_match(${expr}, ${sqlString(AUTO_LOCAL_FAST_REGEX)})`;
+  return `case when ${fastKnown === undefined ? isFast : `${fastKnown} or ${isFast}`} then ${fast} else ${general} end`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

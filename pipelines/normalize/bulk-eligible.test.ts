@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { StringClass, ValueKind } from '../mapping/bulk-sql.js';
+import { AUTO_LOCAL_FAST_REGEX } from '../mapping/time-format.js';
 import { bulkEligible, bulkKinds, lastStringClasses } from './bulk-eligible.js';
 
 const limits = { maxPayloadBytes: 4096, maxDepth: 8, maxStringBytes: 4096 };
@@ -284,5 +285,68 @@ describe('lastStringClasses: what the kinded strings are made of', () => {
     expect(bulkKinds(payload, limits, sixteen, 0, payload.length, 0xffff)).toBeGreaterThan(0);
     expect(lastStringClasses()).toBe(sixteen.reduce((sum, _, slot) => sum + digits * 4 ** slot, 0));
     expect(classes('{"a":"x"}')).toEqual([word, none, none]);
+  });
+});
+
+describe('lastStringClasses: local times', () => {
+  const tops = ['t', 'id'].map((key) => Buffer.from(key));
+  const fast = new RegExp(`^(?:${AUTO_LOCAL_FAST_REGEX})$`);
+  /** The class of `t` (a timed slot) and of `id` (timed and classed). */
+  const classes = (t: string, id = 'x') => {
+    const payload = Buffer.from(JSON.stringify({ t, id }));
+    if (bulkKinds(payload, limits, tops, 0, payload.length, 0b10, 0b11) < 0) return undefined;
+    return [lastStringClasses() & 3, lastStringClasses() >>> 2];
+  };
+  const { none, word, localTime } = StringClass;
+
+  it('classes the fast local form as localTime, and nothing else', () => {
+    for (const t of ['2026-12-05 16:24:57', '2026-12-05T16:24', '1000-01-01 00:00:00.1', '9999-12-31T23:59:59.999'])
+      expect(classes(t), t).toEqual([localTime, word]);
+    for (const t of [
+      '0999-12-05 16:24:57',
+      '2026-12-05 24:00:00',
+      '2026-12-05 16:60:00',
+      '2026-12-05 16:24:60',
+      '2026-12-05 16:24:57.1234',
+      '2026-12-05 16:24:57.',
+      '2026-12-05 16:24:5',
+      '2026-12-05  16:24',
+      '2026-12-05 16:24Z',
+      '2026/12/05 16:24:57',
+      '',
+      '2026-12-05',
+    ])
+      expect(classes(t)?.[0], t).toBe(none);
+    // A slot both timed and classed: a time is localTime there, anything else its word class.
+    expect(classes('x', '2026-12-05T16:24')).toEqual([none, localTime]);
+    expect(classes('x', 'GAS-1')).toEqual([none, word]);
+  });
+
+  it('agrees with the form on mutations of local times', () => {
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const chars = '0123456789-: T.Z+/ab';
+    let matched = 0;
+    for (let i = 0; i < 30_000; i++) {
+      let t = ['2026-12-05 16:24:57', '1999-01-31T09:05', '2000-02-29 23:59:59.12'][random(3)]!;
+      for (let edits = random(3); edits > 0; edits--) {
+        const at = random(t.length + 1);
+        const op = random(3);
+        const c = chars[random(chars.length)]!;
+        t =
+          op === 0
+            ? t.slice(0, at) + c + t.slice(at + 1)
+            : op === 1
+              ? t.slice(0, at) + t.slice(at + 1)
+              : t.slice(0, at) + c + t.slice(at);
+      }
+      const got = classes(t)?.[0];
+      expect(got === localTime, JSON.stringify(t)).toBe(fast.test(t));
+      if (got === localTime) matched++;
+    }
+    expect(matched).toBeGreaterThan(3_000);
   });
 });

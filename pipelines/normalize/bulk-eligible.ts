@@ -8,7 +8,7 @@
  * both read alike.
  */
 import { isUtf8 } from 'node:buffer';
-import { KINDED_TOPS, STRING_CLASS_CHARS, StringClass, ValueKind } from '../mapping/bulk-sql.js';
+import { CLASSED_SLOTS, KINDED_TOPS, STRING_CLASS_CHARS, StringClass, ValueKind } from '../mapping/bulk-sql.js';
 import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './guards.js';
 
 export interface BulkLimits {
@@ -98,21 +98,64 @@ for (const [chars, bit] of [
 ] as const) {
   for (let i = 0; i < chars.length; i++) CHAR_BITS[chars.charCodeAt(i)]! |= bit;
 }
-/** Slots whose strings are classed: 2 bits each in a 32-bit integer (the classes number is kept a small integer). */
-export const CLASSED_SLOTS = 16;
 /** Where the kinded string values of the payload being scanned start, by slot (those of `stringSlots`). */
 const stringStarts = new Int32Array(CLASSED_SLOTS);
 
+function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
+}
+
 /**
- * The classes of the strings that start at stringStarts for the slots in `slots` (bit i: slot i): each string's bytes
- * are read to the first one that is not plain; the string is classed only if that is its closing quote (no escape,
- * no other byte on the way). Run after the scan, on an eligible payload: its strings all close before `end`.
+ * Whether the string at `s` (to its closing quote) has the local time form time-format.ts AUTO_LOCAL_FAST_REGEX
+ * reads fast: `[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,3})?)?`. Each
+ * byte is read only once those before it are of the form: none past the closing quote, which comes before `end`.
  */
-function classesOf(buf: Buffer, slots: number, end: number): number {
+function localTimeAt(buf: Buffer, s: number, end: number): boolean {
+  if (s + 16 >= end) return false;
+  const first = buf[s]!;
+  if (first < 0x31 || first > 0x39 || !isDigit(buf[s + 1]!) || !isDigit(buf[s + 2]!) || !isDigit(buf[s + 3]!))
+    return false;
+  if (buf[s + 4] !== MINUS || !isDigit(buf[s + 5]!) || !isDigit(buf[s + 6]!) || buf[s + 7] !== MINUS) return false;
+  if (!isDigit(buf[s + 8]!) || !isDigit(buf[s + 9]!) || (buf[s + 10] !== SPACE && buf[s + 10] !== 0x54)) return false;
+  const hourTens = buf[s + 11]!;
+  const hourUnits = buf[s + 12]!;
+  if (
+    !(hourTens === 0x30 || hourTens === 0x31
+      ? isDigit(hourUnits)
+      : hourTens === 0x32 && hourUnits >= 0x30 && hourUnits <= 0x33)
+  )
+    return false;
+  if (buf[s + 13] !== COLON || buf[s + 14]! < 0x30 || buf[s + 14]! > 0x35 || !isDigit(buf[s + 15]!)) return false;
+  let at = s + 16;
+  if (buf[at] === QUOTE) return true;
+  if (buf[at] !== COLON || buf[at + 1]! < 0x30 || buf[at + 1]! > 0x35 || !isDigit(buf[at + 2]!)) return false;
+  at += 3;
+  if (buf[at] === QUOTE) return true;
+  if (buf[at] !== 0x2e) return false;
+  let digits = 0;
+  while (digits < 3 && isDigit(buf[at + 1]!)) {
+    at++;
+    digits++;
+  }
+  return digits > 0 && buf[at + 1] === QUOTE;
+}
+
+/**
+ * The classes of the strings that start at stringStarts for the slots in `slots` (bit i: slot i): those of `timed`
+ * that have the local time form are StringClass.localTime; otherwise those of `classed` are read to the first byte
+ * that is not plain, and classed only if that is their closing quote (no escape, no other byte on the way). Run after
+ * the scan, on an eligible payload: its strings all close before `end`.
+ */
+function classesOf(buf: Buffer, slots: number, classed: number, timed: number, end: number): number {
   let classes = 0;
   for (let slot = 0; slots !== 0; slot++, slots >>>= 1) {
     if ((slots & 1) === 0) continue;
     const start = stringStarts[slot]!;
+    if (((timed >>> slot) & 1) !== 0 && localTimeAt(buf, start, end)) {
+      classes |= StringClass.localTime << (2 * slot);
+      continue;
+    }
+    if (((classed >>> slot) & 1) === 0) continue;
     let bits = 15;
     let j = start;
     while (j < end) {
@@ -235,7 +278,7 @@ function slotOf(buf: Buffer, start: number, end: number, tops: KindedTops): numb
  * -1 when the payload must take the record path (bulkEligible); otherwise the kinds of the values of `tops` (ValueKind
  * ×  8^slot; absent keys and JSON null count 0), which the bulk statement reads beside their text. The payload is
  * `buf[start, end)`: a message read in place in the bus's buffer, without a view of its own. The classes of the
- * strings of the slots in `classed` (bit i: slot i, below CLASSED_SLOTS) are then lastStringClasses().
+ * strings of the slots in `classed` and `timed` (bit i: slot i, below CLASSED_SLOTS) are then lastStringClasses().
  */
 export function bulkKinds(
   buf: Buffer,
@@ -244,6 +287,7 @@ export function bulkKinds(
   start = 0,
   end = buf.length,
   classed = 0,
+  timed = 0,
 ): number {
   const size = end - start;
   if (size <= 0 || size > limits.maxPayloadBytes || size > limits.maxStringBytes) return -1;
@@ -277,7 +321,7 @@ export function bulkKinds(
       // (bulk-sql.ts numberPaths) has no text to tell it by.
       const kind = b === QUOTE && byteAt(buf, i + 1, end) === QUOTE ? ValueKind.emptyString : KIND_OF_FIRST[b]!;
       kinds += kind * SLOT_WEIGHTS[valueSlot]!;
-      if (kind === ValueKind.string && ((classed >>> valueSlot) & 1) !== 0) {
+      if (kind === ValueKind.string && (((classed | timed) >>> valueSlot) & 1) !== 0) {
         stringStarts[valueSlot] = i + 1;
         stringSlots |= 1 << valueSlot;
       }
@@ -405,6 +449,6 @@ export function bulkKinds(
   if (depth !== 0) return -1;
   if (nonAscii && !isUtf8(start === 0 && end === buf.length ? buf : buf.subarray(start, end))) return -1;
   if (!following || keys !== shape.count) shape.remember(buf, keys);
-  lastClasses = stringSlots === 0 ? 0 : classesOf(buf, stringSlots, end);
+  lastClasses = stringSlots === 0 ? 0 : classesOf(buf, stringSlots, classed, timed, end);
   return kinds;
 }

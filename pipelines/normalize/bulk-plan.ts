@@ -18,6 +18,7 @@ import { type DatasetName, datasetMeta } from '../../schemas/index.js';
 import { type DuckType, datasetColumns, naturalKeyTextSql } from '../land/columns.js';
 import {
   type BulkMeasurement,
+  CLASSED_SLOTS,
   compileBulkSql,
   jsonPath,
   type MappingSql,
@@ -28,7 +29,7 @@ import {
 import type { LoadedMapping } from '../mapping/compile.js';
 import { sqlDouble, sqlIdentifier, sqlString } from '../mapping/sql-literal.js';
 import { convertSql } from '../mapping/units.js';
-import { CLASSED_SLOTS, type KindedTops } from './bulk-eligible.js';
+import type { KindedTops } from './bulk-eligible.js';
 import { schemaSql } from './schema-sql.js';
 
 export interface BulkPlanOptions {
@@ -87,8 +88,12 @@ export class BulkPlan {
    * the classes (`c`) beside the kinds. A field the measurement rewrites is not its path's string any more.
    */
   private readonly classOf = new Map<string, number>();
-  /** The kind slots whose strings' classes it reads, as bits (bulk-eligible.ts bulkKinds `classed`). */
+  /** The paths whose classes its statement reads: those of classOf and the auto times (MappingSql.timeClassed). */
+  private readonly classPaths: number[];
+  /** The kind slots whose strings are classed word, digits or none, as bits (bulk-eligible.ts bulkKinds `classed`). */
   readonly classedSlots: number = 0;
+  /** The kind slots whose strings are classed localTime when they have its form (bulkKinds `timed`). */
+  readonly timedSlots: number = 0;
 
   private constructor(
     private readonly mapping: MappingSql,
@@ -106,11 +111,13 @@ export class BulkPlan {
       this.classOf.set(field.name, textOf);
       this.classedSlots |= 1 << mapping.kindSlots[textOf - 1]!;
     }
+    for (const k of mapping.timeClassed) this.timedSlots |= 1 << mapping.kindSlots[k - 1]!;
+    this.classPaths = [...new Set([...this.classOf.values(), ...mapping.timeClassed])];
   }
 
   /** Whether its scratch lines carry their strings' classes (`c`, bulk-eligible.ts). */
   get readsStringClasses(): boolean {
-    return this.classOf.size > 0;
+    return this.classPaths.length > 0;
   }
 
   /** The plan of a loaded mapping file, or why its records stay on the record path. */
@@ -211,7 +218,7 @@ export class BulkPlan {
       return check.optional ? `(${x} is null or ${sql})` : `(${x} is not null and ${sql})`;
     });
     // The classes of the paths fields are checked by, carried through to the checks.
-    const classPaths = [...new Set(this.classOf.values())];
+    const classPaths = this.classPaths;
     const classes = classPaths.map((k) => `, _t${k}`).join('');
     const classesRead = classPaths.map((k) => `, ((c >> ${2 * m.kindSlots[k - 1]!}) & 3) as _t${k}`).join('');
     const latest = input.now + this.options.maxFutureSkewMs;

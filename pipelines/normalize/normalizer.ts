@@ -427,7 +427,7 @@ export class Normalizer {
     // What the masker could not mask is dead-lettered by normalize() (rejectUnmaskable, a top-level key): bulkEligible
     // refuses that key, and any key with escapes (another spelling of it).
     const { plan } = result;
-    const kinds = bulkKinds(chunk, this.bulkLimits, plan.kindedTops, start, end, plan.classedSlots);
+    const kinds = bulkKinds(chunk, this.bulkLimits, plan.kindedTops, start, end, plan.classedSlots, plan.timedSlots);
     if (kinds < 0) return undefined;
     this.lastBulkKinds = kinds;
     this.lastBulkClasses = lastStringClasses();
