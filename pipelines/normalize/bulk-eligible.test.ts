@@ -75,6 +75,32 @@ describe('bulkEligible: payloads DuckDB and JSON.parse read alike', () => {
     expect(eligible(Buffer.concat([Buffer.from('{"a":"x'), Buffer.from([0x80]), Buffer.from('"}')]))).toBe(false);
   });
 
+  it('takes nested objects only with distinct keys in each (json_extract takes the first of two, JSON.parse the last)', () => {
+    for (const text of [
+      '{"a":{"x":1,"y":2},"b":{"x":1,"y":2}}',
+      '{"x":{"x":{"x":1}},"y":[{"x":1},{"x":2,"y":3}]}',
+      '{"a":[{"k":1,"j":2},{"k":3,"j":4}],"b":{"c":[{"k":1}],"k":2}}',
+      '{"a":{"x":[1,2],"y":{"x":"x"},"z":"x"}}',
+    ])
+      expect(eligible(text), text).toBe(true);
+    for (const text of [
+      '{"a":{"x":1,"x":2}}',
+      '{"a":{"x":{"y":1},"x":2}}',
+      '{"a":[{"k":1},{"k":2,"j":3,"k":4}]}',
+      '{"a":{"b":{"c":1},"d":[1,{"e":2,"e":3}]}}',
+      '{"a":{"x":1,"y":{"z":1},"x":2}}',
+      // Escaped keys could spell a repeat another way.
+      '{"a":{"\\u00e9":1,"é":2}}',
+      '{"a":{"x\\n":1}}',
+    ])
+      expect(eligible(text), text).toBe(false);
+    // As many nested keys open at once as the scan keeps, and one more.
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(',');
+    expect(eligible(`{"a":{${keys(256)}}}`)).toBe(true);
+    expect(eligible(`{"a":{${keys(257)}}}`)).toBe(false);
+    expect(eligible(`{"a":[${Array.from({ length: 20 }, () => `{${keys(10)}}`).join(',')}]}`)).toBe(true);
+  });
+
   it('takes, of random mutations, only one object on one line in valid UTF-8, when JSON.parse reads it at all', () => {
     // Text neither reads (a misplaced colon) may be taken: DuckDB gives it no row and the record path dead-letters it.
     const seed = '{"dev":"GAS-310101-0001","val":12.5,"ts":"2026-11-01 08:00:00","tags":["a","中"],"o":{"k":null}}';

@@ -3,9 +3,10 @@
  * commas, NaN and Infinity), keeps the first of two equal keys where JSON.parse keeps the last, and drops the sign of
  * -0; the record path also acts on payloads before parsing (size, depth, surrogate escapes, prototype keys). One pass
  * over the bytes sends every payload where the two could disagree to the record path, and makes sure a payload is one
- * object from its first byte to its last, with distinct top-level keys, so it can be put inside a scratch line's
- * wrapper object (`{"a":[…],"v":<payload>}`) without changing what the wrapper says. Everything else is standard JSON
- * both read alike.
+ * object from its first byte to its last, with distinct keys in each of its objects (nested ones too: a path read
+ * through one takes the same value on both), so it can be put inside a scratch line's wrapper object
+ * (`{"a":[…],"v":<payload>}`) without changing what the wrapper says. Everything else is standard JSON both read
+ * alike.
  */
 import { isUtf8 } from 'node:buffer';
 import { CLASSED_SLOTS, KINDED_TOPS, STRING_CLASS_CHARS, StringClass, ValueKind } from '../mapping/bulk-sql.js';
@@ -52,6 +53,24 @@ function wordAt(buf: Buffer, at: number, end: number, word: string): boolean {
   if (at + word.length > end) return false;
   for (let i = 0; i < word.length; i++) if (buf[at + i] !== word.charCodeAt(i)) return false;
   return true;
+}
+
+/** Keys of the objects below the top level that are open while a payload is read (their bounds), for repeats. */
+const MAX_NESTED_KEYS = 256;
+const nestedStarts = new Int32Array(MAX_NESTED_KEYS);
+const nestedEnds = new Int32Array(MAX_NESTED_KEYS);
+/** Per depth: where the keys of the object open at that depth begin in nestedStarts, or -1 for an array. */
+const containerKeys = new Int32Array(1024);
+
+/** Whether the key at [start, end) equals one of nested keys [from, count). */
+function repeatsNestedKey(buf: Buffer, start: number, end: number, from: number, count: number): boolean {
+  const size = end - start;
+  for (let k = from; k < count; k++) {
+    const at = nestedStarts[k]!;
+    if (nestedEnds[k]! - at !== size || buf[at] !== buf[start]) continue;
+    if (buf.compare(buf, at, at + size, start, end) === 0) return true;
+  }
+  return false;
 }
 
 /** Whether the key at [start, end) equals one of the first `count` keys recorded. */
@@ -303,6 +322,9 @@ export function bulkKinds(
   if (shape.tops !== tops || shape.limits !== limits) shape.reset(tops, limits);
   let following = true;
   let depth = 0;
+  // Keys of the open nested objects noted in nestedStarts: an object's keys are all different at any depth (DuckDB's
+  // json_extract takes the first of two, JSON.parse the last).
+  let nested = 0;
   // The last byte outside strings that was not blank: a comma before a closing bracket is a trailing comma.
   let last = 0;
   let keys = 0;
@@ -331,6 +353,7 @@ export function bulkKinds(
       // A string, read to its closing quote in one tight loop (most of a payload's bytes are in strings).
       const stringStart = i + 1;
       const isKey = depth === 1 && (last === OPEN_BRACE || last === COMMA);
+      const isNestedKey = depth > 1 && containerKeys[depth]! >= 0 && (last === OPEN_BRACE || last === COMMA);
       if (isKey && following && keys < shape.count) {
         // The shape's next key, compared in place without a scan: it was scanned in an earlier payload, where it
         // held no escape and was distinct from the keys before it (the same as here) and not the record path's key.
@@ -359,7 +382,7 @@ export function bulkKinds(
         if (kind === 1) break;
         if (kind === 3) return -1;
         // Two spellings of one key (`"\/"` and `"/"`) would hide a repeat: keys with escapes take the record path.
-        if (isKey) return -1;
+        if (isKey || isNestedKey) return -1;
         const escaped = byteAt(buf, j + 1, end);
         if (escaped === 0x75 /* u */) {
           const code =
@@ -396,6 +419,11 @@ export function bulkKinds(
           return -1;
         valueSlot = tops.length > 0 ? slotOf(buf, stringStart, j, tops) : -1;
         noteKey(keys++, valueSlot, stringStart, j);
+      } else if (isNestedKey) {
+        if (nested === MAX_NESTED_KEYS || repeatsNestedKey(buf, stringStart, j, containerKeys[depth]!, nested))
+          return -1;
+        nestedStarts[nested] = stringStart;
+        nestedEnds[nested++] = j;
       }
       last = QUOTE;
       i = j;
@@ -404,11 +432,14 @@ export function bulkKinds(
     switch (b) {
       case OPEN_BRACE:
       case OPEN_BRACKET:
-        if (++depth >= limits.maxDepth) return -1;
+        if (++depth >= limits.maxDepth || depth === containerKeys.length) return -1;
+        containerKeys[depth] = b === OPEN_BRACE ? nested : -1;
         break;
       case CLOSE_BRACE:
       case CLOSE_BRACKET:
         if (last === COMMA) return -1;
+        // The closed object's keys are no longer open.
+        if (containerKeys[depth]! >= 0) nested = containerKeys[depth]!;
         // The object that opened at the first byte closes only at the last one: one value, nothing after it.
         if (--depth === 0) {
           for (let j = i + 1; j < end; j++) if (buf[j] !== SPACE) return -1;

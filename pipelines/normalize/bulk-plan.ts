@@ -195,12 +195,10 @@ export class BulkPlan {
       return `${j}, case when ascii(${j}) = 34 then (case when contains(${j}, '\\') then ${j} ->> '$' else substring(${j}, 2, length(${j}) - 2) end) else ${j} end as _s${i + 1}`;
     });
     // A parent missing or null gives its children no value on both paths (path.ts valueAt): they are absent. One
-    // present must be of its kind, an object without a repeated key (JSON.parse keeps the last, json_extract not).
-    // A projection evaluates both sides of `and`: json_keys() must only see JSON (a kinded string's text may not be).
-    const objectText = (k: number) =>
-      m.kindSlots[k - 1]! >= 0 ? `case when ${is.object(k)} then _s${k} end` : `_j${k}`;
+    // present must be of its kind. An object has no repeated key (JSON.parse keeps the last, json_extract not): the
+    // bulk path takes no payload with one (bulk-eligible.ts).
     const shapes = [
-      ...m.objectPaths.map((k) => `(${is.missingOrNull(k)} or (${is.object(k)} and ${uniqueKeys(objectText(k))}))`),
+      ...m.objectPaths.map((k) => `(${is.missingOrNull(k)} or ${is.object(k)})`),
       ...m.arrayPaths.map((k) => `(${is.missingOrNull(k)} or ${is.array(k)})`),
     ];
     const fieldValues = m.fields.map((f) => `${f.value} as ${sqlIdentifier(`f_${f.name}`)}`);
@@ -320,9 +318,4 @@ export class BulkPlan {
       ]),
     };
   }
-}
-
-/** A JSON object's keys are all different (DuckDB keeps the first of two equal keys, JSON.parse the last). */
-function uniqueKeys(json: string): string {
-  return `list_transform([json_keys(${json})], lambda k: len(k) = len(list_distinct(k)))[1]`;
 }
