@@ -155,8 +155,8 @@ export class BulkPlan {
   }
 
   /**
-   * A query over the scratch file: `seq`, `_ok`, `_key`, `dt` and the dataset's columns (landing columns included)
-   * for every line, in any order.
+   * A query over the scratch file: `seq`, `_ok`, `_key`, `dt` (the Shanghai date, a DATE: no text per row to store
+   * and parse back at the write) and the dataset's columns (landing columns included) for every line, in any order.
    */
   selectSql(input: BulkInput): string {
     const m = this.mapping;
@@ -256,7 +256,7 @@ export class BulkPlan {
       ),
       keyed as (select *, case when _checked then ${key} end as _key from checked)
       select seq, coalesce(_checked and not contains(_key, ${KEY_SEPARATOR_SQL}), false) as _ok, _key,
-        case when _checked then cast(cast(make_timestamp(epoch_us(${event}) + ${8 * 3600 * 1_000_000}) as DATE) as VARCHAR) end as dt,
+        case when _checked then cast(make_timestamp(epoch_us(${event}) + ${8 * 3600 * 1_000_000}) as DATE) end as dt,
         ${canonical.join(', ')},
         [${sources}][_meta + 1] as _source, [${ingested}][_meta + 1] as _ingested_at, ${sqlString(input.topic)} as _topic,
         _part_no as _partition, _off as _offset
