@@ -7,7 +7,7 @@
  *
  * Scratch file: one line per payload,
  * `{"a":[seq,partition,offset,meta,kinds,classes],"v":<payload>}` (bulk-eligible.ts lets through
- * only payloads that are one object with distinct keys and no line break, so the wrapper holds them as they are);
+ * only payloads that are one object with distinct keys in each object and no line break, so the wrapper holds them as they are);
  * `meta` indexes the flush's (source, ingested-at) pairs; `kinds` holds the kinds of the top-level values the mapping
  * reads (bulk-sql.ts ValueKind), `classes` (only where readsStringClasses) the classes of those that are strings
  * (StringClass): a field read straight from one is checked by its class. DuckDB parses each line once, reading those
@@ -85,7 +85,7 @@ export class BulkPlan {
   readonly kindedTops: KindedTops;
   /**
    * Per field checked by its string's class (StringClass), the path whose class it is; a scratch line then carries
-   * the classes (`c`) beside the kinds. A field the measurement rewrites is not its path's string any more.
+   * the classes after the kinds (its `a`'s last number). A field the measurement rewrites is not its path's string.
    */
   private readonly classOf = new Map<string, number>();
   /** The paths whose classes its statement reads: those of classOf and the auto times (MappingSql.timeClassed). */
@@ -115,7 +115,7 @@ export class BulkPlan {
     this.classPaths = [...new Set([...this.classOf.values(), ...mapping.timeClassed])];
   }
 
-  /** Whether its scratch lines carry their strings' classes (`c`, bulk-eligible.ts). */
+  /** Whether its scratch lines carry their strings' classes (bulk-eligible.ts lastStringClasses). */
   get readsStringClasses(): boolean {
     return this.classPaths.length > 0;
   }
