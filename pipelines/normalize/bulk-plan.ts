@@ -5,14 +5,14 @@
  * `_ok` go to the record path, which alone writes dead letters; dedupe stays with the normalizer's key window, fed
  * the `_key` of each `_ok` row in bus order (a key holding a line break is not `_ok`: keys are read back joined by one).
  *
- * Scratch file: one line per payload,
- * `{"a":[seq,partition,offset,meta,kinds,classes],"v":<payload>}` (bulk-eligible.ts lets through
- * only payloads that are one object with distinct keys in each object and no line break, so the wrapper holds them as they are);
- * `meta` indexes the flush's (source, ingested-at) pairs; `kinds` holds the kinds of the top-level values the mapping
- * reads (bulk-sql.ts ValueKind), `classes` (only where readsStringClasses) the classes of those that are strings
- * (StringClass): a field read straight from one is checked by its class. DuckDB parses each line once, reading those
- * top-level values as text (those only read as numbers, as DOUBLE; any others as JSON); a line it cannot parse gives
- * no row, and its message goes to the record path like any row that is not `_ok`.
+ * Scratch file: one line per payload, `{"a":[seq,partition,offset,meta,kinds,classes],"v":<payload>}`
+ * (bulk-eligible.ts lets through only payloads that are one object, with distinct keys in each of its objects and no
+ * line break, so the wrapper holds them as they are); `meta` indexes the flush's (source, ingested-at) pairs;
+ * `kinds` holds the kinds of the top-level values the mapping reads (bulk-sql.ts ValueKind), `classes` (only where
+ * readsStringClasses) the classes of those that are strings (StringClass): a field read straight from one is checked
+ * by its class. DuckDB parses each line once, reading those top-level values as text (those only read as numbers, as
+ * DOUBLE; any others as JSON); a line it cannot parse gives no row, and its message goes to the record path like any
+ * row that is not `_ok`.
  */
 import { type DatasetName, datasetMeta } from '../../schemas/index.js';
 import { type DuckType, datasetColumns, naturalKeyTextSql } from '../land/columns.js';
