@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { type BuildThreadMessage, type ProgressEvent, transferError } from './build-thread.js';
 import { loadProject } from './project.js';
-import { type BuildIntoFileRequest, buildIntoFile } from './run.js';
+import { type BuildIntoFileRequest, buildIntoFile, removeDatabase } from './run.js';
 
 const port = parentPort;
 if (port === null) throw new Error('build-worker.js runs as a worker thread (models/build-thread.ts starts it)');
@@ -28,6 +28,9 @@ port.on('message', async (message: { type: 'build'; id: number; request: BuildIn
     const outcome = await buildIntoFile(request, project, onProgress, controller.signal);
     send({ type: 'done', id, outcome });
   } catch (error) {
+    // Removed here, before the caller hears of the failure (it removes it too): a process that exits as soon as its
+    // build threads are stopped (stopBuildThreads, a second Ctrl-C) must leave no building file behind.
+    await removeDatabase(request.buildingPath).catch(() => undefined);
     send({ type: 'failed', id, error: transferError(error) });
   } finally {
     inProgress.delete(controller);

@@ -87,7 +87,8 @@ async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function removeDatabase(path: string): Promise<void> {
+/** Removes a DuckDB database file and its write-ahead log, if there. */
+export async function removeDatabase(path: string): Promise<void> {
   await rm(path, { force: true });
   await rm(`${path}.wal`, { force: true });
 }
