@@ -102,7 +102,7 @@ export class DeferredLog<Buffered extends { partition: number }> {
     for (const seq of seqs) {
       const run = this.run(seq);
       const index = this.index(seq);
-      // The wrapper: seven names and at most 16 digits for each of six numbers.
+      // The wrapper: `{"a":[`, at most 16 digits and a comma for each of six numbers, `],"v":`, `}` and the newline.
       size += run.valueEnd(index) - run.valueStart(index) + 160;
     }
     const classed = seqs.length > 0 && this.plan(seqs[0]!)!.readsStringClasses;

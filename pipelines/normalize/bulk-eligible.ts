@@ -62,23 +62,20 @@ const nestedEnds = new Int32Array(MAX_NESTED_KEYS);
 /** Per depth: where the keys of the object open at that depth begin in nestedStarts, or -1 for an array. */
 const containerKeys = new Int32Array(1024);
 
-/** Whether the key at [start, end) equals one of nested keys [from, count). */
-function repeatsNestedKey(buf: Buffer, start: number, end: number, from: number, count: number): boolean {
+/** Whether the key at [start, end) equals one of the keys [from, count) noted in `starts` and `ends`. */
+function repeatsKey(
+  buf: Buffer,
+  start: number,
+  end: number,
+  starts: Int32Array,
+  ends: Int32Array,
+  from: number,
+  count: number,
+): boolean {
   const size = end - start;
   for (let k = from; k < count; k++) {
-    const at = nestedStarts[k]!;
-    if (nestedEnds[k]! - at !== size || buf[at] !== buf[start]) continue;
-    if (buf.compare(buf, at, at + size, start, end) === 0) return true;
-  }
-  return false;
-}
-
-/** Whether the key at [start, end) equals one of the first `count` keys recorded. */
-function repeatsKey(buf: Buffer, start: number, end: number, count: number): boolean {
-  const size = end - start;
-  for (let k = 0; k < count; k++) {
-    const at = keyStarts[k]!;
-    if (keyEnds[k]! - at !== size || buf[at] !== buf[start]) continue;
+    const at = starts[k]!;
+    if (ends[k]! - at !== size || buf[at] !== buf[start]) continue;
     if (buf.compare(buf, at, at + size, start, end) === 0) return true;
   }
   return false;
@@ -410,7 +407,7 @@ export function bulkKinds(
         if (keys === MAX_KEYS) return -1;
         // Not the shape's next key (keyAt above): the keys from here on are searched.
         following = false;
-        if (repeatsKey(buf, stringStart, j, keys)) return -1;
+        if (repeatsKey(buf, stringStart, j, keyStarts, keyEnds, 0, keys)) return -1;
         if (
           recordPathKey !== undefined &&
           j - stringStart === recordPathKey.length &&
@@ -420,8 +417,8 @@ export function bulkKinds(
         valueSlot = tops.length > 0 ? slotOf(buf, stringStart, j, tops) : -1;
         noteKey(keys++, valueSlot, stringStart, j);
       } else if (isNestedKey) {
-        if (nested === MAX_NESTED_KEYS || repeatsNestedKey(buf, stringStart, j, containerKeys[depth]!, nested))
-          return -1;
+        if (nested === MAX_NESTED_KEYS) return -1;
+        if (repeatsKey(buf, stringStart, j, nestedStarts, nestedEnds, containerKeys[depth]!, nested)) return -1;
         nestedStarts[nested] = stringStart;
         nestedEnds[nested++] = j;
       }

@@ -431,7 +431,7 @@ export class Normalizer {
     if (kinds < 0) return undefined;
     this.lastBulkKinds = kinds;
     this.lastBulkClasses = lastStringClasses();
-    return result.plan;
+    return plan;
   }
 
   /** The kinds of the values of the last message bulkPlanFor() gave a plan (bulk-eligible.ts bulkKinds). */
