@@ -50,6 +50,16 @@ async function pollAll(bus: Awaited<ReturnType<BusFixture['open']>>, total: numb
   return batches;
 }
 
+/** `count` varied messages sent to a new bus in one send, and the record run one poll hands over. */
+async function oneRun(count: number) {
+  const bus = await fixture.open({ dir: fixture.tempDir() });
+  await bus.ensureTopic('raw.r', { partitions: 1 });
+  const sent = variedMessages(count);
+  await bus.producer().send('raw.r', sent);
+  const [batch] = await pollAll(bus, sent.length, 1_000);
+  return { sent, run: batch!.records! };
+}
+
 describe('a poll hands over records (offsets and byte ranges), and messages built from them on demand', () => {
   it('records and messages say the same of every message, across batch frames and polls that split them', async () => {
     const dir = fixture.tempDir();
@@ -81,13 +91,7 @@ describe('a poll hands over records (offsets and byte ranges), and messages buil
   });
 
   it('sameHeaders is true exactly when two messages carry the same headers', async () => {
-    const dir = fixture.tempDir();
-    const bus = await fixture.open({ dir });
-    await bus.ensureTopic('raw.r', { partitions: 1 });
-    const sent = variedMessages(60);
-    await bus.producer().send('raw.r', sent);
-    const [batch] = await pollAll(bus, sent.length, 1_000);
-    const run = batch!.records!;
+    const { sent, run } = await oneRun(60);
     expect(run.length).toBe(sent.length);
     for (let i = 0; i < run.length; i++) {
       for (const j of [0, 1, 3, i - 1, i]) {
@@ -99,13 +103,7 @@ describe('a poll hands over records (offsets and byte ranges), and messages buil
   });
 
   it('reads each message the same whatever order its records are read in (views of recent records are reused)', async () => {
-    const dir = fixture.tempDir();
-    const bus = await fixture.open({ dir });
-    await bus.ensureTopic('raw.r', { partitions: 1 });
-    const sent = variedMessages(40);
-    await bus.producer().send('raw.r', sent);
-    const [batch] = await pollAll(bus, sent.length, 1_000);
-    const run = batch!.records!;
+    const { sent, run } = await oneRun(40);
     let seed = 7;
     const pick = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
