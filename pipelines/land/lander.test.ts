@@ -262,6 +262,37 @@ describe('Lander.flush writes the lake layout of docs/lake.md', () => {
     expect(String(observed?.logical_type)).toMatch(/MICROS/);
   });
 
+  it('lands every dead letter of a flush whose dead letters span many writer pieces (megabytes of raw payloads)', async () => {
+    const { lander: l } = await lander('lake');
+    // 300 broken messages of ~60 KB each (18 MB of raw text) over two partitions: more than two pieces' worth.
+    const broken = (n: number) => `{"dev":"GAS-330106-${String(n).padStart(4, '0')}","note":"${'x'.repeat(60_000)}"`;
+    l.add(
+      batch(
+        0,
+        0,
+        Array.from({ length: 150 }, (_, i) => broken(i)),
+      ),
+    );
+    l.add(
+      batch(
+        1,
+        0,
+        Array.from({ length: 150 }, (_, i) => broken(150 + i)),
+      ),
+    );
+    await l.flush();
+    const rows = await query(
+      `select _partition, count(*) as n, count(distinct _offset) as offsets, count(distinct raw) as raws,
+              min(length(raw)) as shortest, max(length(raw)) as longest
+         from read_parquet('${join(dir, 'lake')}/_dlq/sensor/*/*.parquet') group by _partition order by _partition`,
+    );
+    const size = BigInt(broken(0).length);
+    expect(rows).toEqual([
+      { _partition: 0, n: 150n, offsets: 150n, raws: 150n, shortest: size, longest: size },
+      { _partition: 1, n: 150n, offsets: 150n, raws: 150n, shortest: size, longest: size },
+    ]);
+  });
+
   it('dead-letters the invalid and the broken message with reason, raw payload and bus coordinates', async () => {
     const { lander: l } = await lander('lake');
     const input = mixed();

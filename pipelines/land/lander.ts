@@ -995,15 +995,10 @@ export class Lander {
   ): Promise<string[]> {
     // Dated by the flush, as the folder of a dead-letter file always was: the day it was set aside.
     const dt = shanghaiDate(this.now());
-    const dated = `,"dt":"${dt}"}`;
-    const lines: string[] = [];
-    for (const buffer of buffers) {
-      // Each line is a JSON object (deadLetterLine): the partition key goes in before its closing brace.
-      for (const line of buffer.deadLetters) lines.push(`${line.slice(0, -1)}${dated}`);
-    }
-    if (lines.length === 0) return [];
+    const pieces = datedDeadLetters(buffers, dt);
+    if (pieces.length === 0) return [];
     const dir = await this.options.store.scratchDir(DEAD_LETTER_SCRATCH);
-    const files = await this.options.writer.writePartitioned(dir, deadLetterColumns, lines, topicsOf(buffers));
+    const files = await this.options.writer.writePartitioned(dir, deadLetterColumns, pieces, topicsOf(buffers));
     return Promise.all(
       files.map(async ({ topic, partition, path }) => {
         const buffer = taken.get(partitionId(topic, partition));
@@ -1019,6 +1014,36 @@ export class Lander {
 
 function quoted(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+/** Characters of dead-letter lines joined into one piece for the writer (far below V8's longest string). */
+const DEAD_LETTER_PIECE_CHARS = 8 * 1024 * 1024;
+
+/**
+ * The dead letters of a flush's partitions as NDJSON pieces of many lines each, every line with its day `dt` (the
+ * partition key); none when there are none. A function of its own, and few pieces for the writer: a loop over
+ * thousands of lines inside the async writeDeadLetters (and the writer's loop over as many pieces) had V8 optimize
+ * both whole functions, ~100 ms of CPU in a 1,000,000-record sensor backlog, more than its ten dead-letter statements.
+ */
+function datedDeadLetters(buffers: readonly PartitionBuffer[], dt: string): string[] {
+  const dated = `,"dt":"${dt}"}`;
+  const pieces: string[] = [];
+  let lines: string[] = [];
+  let chars = 0;
+  for (const buffer of buffers) {
+    // Each line is a JSON object (deadLetterLine): the partition key goes in before its closing brace.
+    for (const line of buffer.deadLetters) {
+      lines.push(`${line.slice(0, -1)}${dated}`);
+      chars += line.length;
+      if (chars >= DEAD_LETTER_PIECE_CHARS) {
+        pieces.push(lines.join('\n'));
+        lines = [];
+        chars = 0;
+      }
+    }
+  }
+  if (lines.length > 0) pieces.push(lines.join('\n'));
+  return pieces;
 }
 
 /** One dead-letter row as NDJSON (docs/lake.md "Dead letters"). Every string is made well-formed for the writer. */
