@@ -17,7 +17,7 @@ export class DeferredLog<Buffered extends { partition: number }> {
   /** Per message: the kinds of the values its plan reads (bulk-eligible.ts bulkKinds), up to 51 bits. */
   private kinds = new Float64Array(16_384);
   /** Per message: the classes of those that are strings (bulk-eligible.ts lastStringClasses), 32 bits. */
-  private classes = new Float64Array(16_384);
+  private classes = new Uint32Array(16_384);
   private count = 0;
 
   get length(): number {
@@ -55,7 +55,7 @@ export class DeferredLog<Buffered extends { partition: number }> {
       const kindsGrown = new Float64Array(this.kinds.length * 2);
       kindsGrown.set(this.kinds);
       this.kinds = kindsGrown;
-      const classesGrown = new Float64Array(this.classes.length * 2);
+      const classesGrown = new Uint32Array(this.classes.length * 2);
       classesGrown.set(this.classes);
       this.classes = classesGrown;
     }

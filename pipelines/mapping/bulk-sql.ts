@@ -25,8 +25,9 @@ export interface BulkFieldSql {
   /** May name the field's own value as VALUE (bulk-plan.ts puts the value's column there): not computed twice. */
   sure: string;
   /**
-   * The kinded top-level path (index) whose string the value is, as read, with no step between: where the scratch
-   * line gives that string a class (StringClass, not `none`), the value is that string and has that class.
+   * The top-level path (index) whose string the value is, as read, with no step between, when the scratch line
+   * classes that path's strings (a kinded key of the first CLASSED_SLOTS): where it gives that string a class
+   * (StringClass, not `none`), the value is that string and has that class.
    */
   textOf?: number;
 }
@@ -328,6 +329,12 @@ class Compiler {
     return this.paths.length;
   }
 
+  /** Whether the scan classes the strings of path k (bulk-eligible.ts): a kinded top-level key in the first slots. */
+  private classed(k: number): boolean {
+    const slot = this.kindSlots[k - 1]!;
+    return slot >= 0 && slot < CLASSED_SLOTS;
+  }
+
   private field(name: string, rule: FieldRule, type: DuckType): { value: string; sure: string; textOf?: number } {
     if (rule.header !== undefined) throw new NotCompilable('a header value');
     if (rule.column !== undefined) throw new NotCompilable('a file column');
@@ -343,7 +350,7 @@ class Compiler {
     else read = this.single(rule.path, rule, type, codes);
     const stage = this.steps(read.present, rule, codes);
     const typed = finalType(stage, type);
-    const textOf = typed.textOf !== undefined && this.kindSlots[typed.textOf - 1]! >= 0 ? typed.textOf : undefined;
+    const textOf = typed.textOf !== undefined && this.classed(typed.textOf) ? typed.textOf : undefined;
     return {
       value: `(case when ${read.absent} then ${absent.value} else ${typed.sql} end)`,
       sure: `(case when ${read.absent} then ${absent.sure} else coalesce(${typed.sure}, false) end)`,
@@ -487,8 +494,7 @@ class Compiler {
         const offsetMs = fixedZoneOffsetMs(zone);
         if (offsetMs === undefined) throw new NotCompilable(`time auto in zone ${zone}`);
         // A kinded top-level string's class tells the fast form without RE2 (bulk-eligible.ts).
-        const slot = this.kindSlots[k - 1]!;
-        const classed = slot >= 0 && slot < CLASSED_SLOTS && read.sql === `_s${k}`;
+        const classed = this.classed(k) && read.sql === `_s${k}`;
         if (classed) this.timeClassed.add(k);
         const known = classed ? `_t${k} = ${StringClass.localTime}` : undefined;
         onText.push(autoLocalToSql(read.sql, offsetMs / 60_000, known));

@@ -18,7 +18,6 @@ import { type DatasetName, datasetMeta } from '../../schemas/index.js';
 import { type DuckType, datasetColumns, naturalKeyTextSql } from '../land/columns.js';
 import {
   type BulkMeasurement,
-  CLASSED_SLOTS,
   compileBulkSql,
   jsonPath,
   type MappingSql,
@@ -106,7 +105,7 @@ export class BulkPlan {
     const rewritten = new Set(mapping.measurement ? [mapping.measurement.unit, mapping.measurement.value] : []);
     for (const field of mapping.fields) {
       const { textOf } = field;
-      if (textOf === undefined || mapping.kindSlots[textOf - 1]! >= CLASSED_SLOTS) continue;
+      if (textOf === undefined) continue;
       if (!checks.fields.get(field.name)?.byClass || rewritten.has(field.name)) continue;
       this.classOf.set(field.name, textOf);
       this.classedSlots |= 1 << mapping.kindSlots[textOf - 1]!;

@@ -201,11 +201,11 @@ function bounds(quantifier: string): [number, number] {
 
 /** Classed text is ASCII and never empty: its length is its byte count, at least 1. */
 function lengthBetween(x: string, least: number, most: number): string {
+  if (least === most) return `strlen(${x}) = ${least}`;
   const parts = [
     ...(least > 1 ? [`strlen(${x}) >= ${least}`] : []),
     ...(most < Infinity ? [`strlen(${x}) <= ${most}`] : []),
   ];
-  if (least === most) return `strlen(${x}) = ${least}`;
   return parts.length === 0 ? 'true' : `(${parts.join(' and ')})`;
 }
 
