@@ -1,6 +1,6 @@
 /**
  * Entry of the ingest bench's child processes (one per role and run, so each one's RSS and CPU are its own):
- * `node child.js <produce|pipeline|reference> --feed F --dir D [...]`; prints its result as one JSON line.
+ * `node child.js <produce|pipeline|reference|floor> --feed F --dir D [...]`; prints its result as one JSON line.
  */
 import { parseArgs } from 'node:util';
 import { type BenchFeed, benchFeeds } from './feeds.js';
@@ -15,6 +15,8 @@ const { values, positionals } = parseArgs({
     seed: { type: 'string' },
     now: { type: 'string' },
     bulk: { type: 'string', default: 'on' },
+    /** pipeline: record DuckDB's statements for the floor role (trace.ts). */
+    trace: { type: 'boolean', default: false },
   },
 });
 const feed = values.feed as BenchFeed;
@@ -33,7 +35,12 @@ switch (positionals[0]) {
   }
   case 'pipeline': {
     const { pipelineRun } = await import('./pipeline-run.js');
-    result = await pipelineRun(feed, dir, run, values.bulk !== 'off');
+    result = await pipelineRun(feed, dir, run, values.bulk !== 'off', values.trace);
+    break;
+  }
+  case 'floor': {
+    const { floorRun } = await import('./floor-run.js');
+    result = await floorRun(feed, dir, run, values.bulk !== 'off');
     break;
   }
   case 'reference': {

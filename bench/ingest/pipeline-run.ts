@@ -5,9 +5,8 @@
  * resolves — reading the bus, normalizing, writing Parquet, the fsyncs and renames of the lake, committing offsets.
  * Not timed: opening the bus and DuckDB, stopping. After the timed part, the lake is read back to count what it holds.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import pino from 'pino';
 import { rawTopic } from '../../connectors/types.js';
 import { openEmbeddedBus } from '../../pipelines/bus/embedded/index.js';
@@ -18,7 +17,9 @@ import { LocalLakeStore } from '../../pipelines/land/local-store.js';
 import { ParquetWriter, writerThreadsFor } from '../../pipelines/land/parquet-writer.js';
 import { PipelineWorker } from '../../pipelines/pipeline/worker.js';
 import { type BenchFeed, benchNormalizer, feedBenches } from './feeds.js';
+import { parquetCounts } from './parquet-counts.js';
 import { busDir } from './produce.js';
+import { traceDir, tracePath } from './trace.js';
 
 export interface PipelineResult {
   seconds: number;
@@ -37,16 +38,32 @@ export interface PipelineResult {
 
 const mib = (bytes: number) => bytes / 1024 / 1024;
 
-/** `bulk`: landing.bulk (default on, as the hub's default config). */
-export async function pipelineRun(feed: BenchFeed, dir: string, run: number, bulk: boolean): Promise<PipelineResult> {
+/**
+ * `bulk`: landing.bulk (default on, as the hub's default config). `traced`: the run that records DuckDB's statements
+ * for floor-run.ts, in `traceDir(dir)`: each statement as its connection starts it, and the scratch files they read
+ * (kept, not removed after their statement). Its timing is not a figure: recording costs time of its own.
+ */
+export async function pipelineRun(
+  feed: BenchFeed,
+  dir: string,
+  run: number,
+  bulk: boolean,
+  traced = false,
+): Promise<PipelineResult> {
   const { feed: name, dataset } = feedBenches[feed];
   const landing = landingConfig.parse({});
-  const runDir = join(dir, `run-${run}`);
+  const runDir = traced ? traceDir(dir) : join(dir, `run-${run}`);
   await mkdir(runDir, { recursive: true });
   const bus = await openEmbeddedBus({ dir: busDir(dir), fsync: 'always' });
   const topic = rawTopic(name);
   const normalizer = benchNormalizer(name, bulk);
-  const writer = await ParquetWriter.open(runDir, writerThreadsFor(normalizer.takesBulkPath));
+  const statements: string[] = [];
+  const writer = await ParquetWriter.open(
+    runDir,
+    writerThreadsFor(normalizer.takesBulkPath),
+    traced ? (connection, sql) => statements.push(JSON.stringify({ connection, sql })) : undefined,
+  );
+  if (traced) writer.removeScratch = async () => {};
   const lake = join(runDir, 'lake');
   const lander = new Lander({
     store: new LocalLakeStore(lake),
@@ -56,7 +73,7 @@ export async function pipelineRun(feed: BenchFeed, dir: string, run: number, bul
     limits: { maxRows: landing.max_rows, maxBytes: landing.max_bytes, maxAgeMs: landing.max_age_ms },
   });
   // A group of its own per run: every run reads the whole bus from the start.
-  const groupId = `bench-${run}`;
+  const groupId = `bench-${traced ? 'trace-' : ''}${run}`;
   const worker = new PipelineWorker({ bus, lander, topics: [topic], groupId, log: pino({ level: 'warn' }) });
   const startRssMiB = mib(process.memoryUsage().rss);
   const cpu0 = process.cpuUsage();
@@ -69,6 +86,7 @@ export async function pipelineRun(feed: BenchFeed, dir: string, run: number, bul
   await worker.stop();
   await writer.close();
   await bus.close();
+  if (traced) await writeFile(tracePath(dir), `${statements.join('\n')}\n`);
   return {
     seconds,
     cpuMicros: cpu.user + cpu.system,
@@ -82,25 +100,9 @@ export async function pipelineRun(feed: BenchFeed, dir: string, run: number, bul
 }
 
 async function lakeCounts(lake: string, dataset: string, feed: string): Promise<PipelineResult['lake']> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  // Nothing landed (or nothing dead-lettered) is no file at all: zero, not an error.
-  const count = async (sql: string) =>
-    Number((await connection.runAndReadAll(sql).catch(noFiles)).getRows()[0]?.[0] ?? 0);
-  try {
-    return {
-      rows: await count(`select count(*) from read_parquet('${lake}/${dataset}/**/*.parquet')`),
-      deadLettered: await count(
-        `select coalesce(sum(records), 0) from read_parquet('${lake}/_dlq/${feed}/**/*.parquet')`,
-      ),
-    };
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
-function noFiles(error: unknown): { getRows(): unknown[][] } {
-  if (error instanceof Error && error.message.includes('No files found')) return { getRows: () => [] };
-  throw error;
+  const [rows = 0, deadLettered = 0] = await parquetCounts([
+    `select count(*) from read_parquet('${lake}/${dataset}/**/*.parquet')`,
+    `select coalesce(sum(records), 0) from read_parquet('${lake}/_dlq/${feed}/**/*.parquet')`,
+  ]);
+  return { rows, deadLettered };
 }

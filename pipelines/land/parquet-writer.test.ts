@@ -128,3 +128,20 @@ describe('writePartitioned takes NDJSON pieces as text or UTF-8 bytes', () => {
     instance.closeSync();
   });
 });
+
+it('tells its statement observer each statement as its connection starts it: 0 the writer’s, 1 + lane a lane’s', async () => {
+  const seen: [number, string][] = [];
+  const observed = await ParquetWriter.open(dir, 1, (connection, sql) => seen.push([connection, sql]));
+  try {
+    await observed.run('create table t as select 1 as x', 1);
+    await observed.columns('select count(*) from t', 0);
+    await observed.write(join(dir, 'one.parquet'), columns, ['{"v":1,"_topic":"raw.sensor","_partition":0}']);
+  } finally {
+    await observed.close();
+  }
+  expect(seen.map(([connection, sql]) => [connection, sql.slice(0, 12)])).toEqual([
+    [2, 'create table'],
+    [1, 'select count'],
+    [0, 'copy (select'],
+  ]);
+});

@@ -122,20 +122,37 @@ async function writePieces(path: string, pieces: readonly NdjsonPiece[]): Promis
 }
 
 /**
+ * Told of each statement as its connection starts it: `connection` 0 is the writer's, 1 + lane a mapping lane's. The
+ * ingest bench records them to time DuckDB's share of a run alone (bench/ingest/floor-run.ts).
+ */
+export type StatementObserver = (connection: number, sql: string) => void;
+
+/**
  * A DuckDB connection that runs one statement at a time, in call order. A connection holds one active query; the
  * bulk path's chunks and the clean-up of abandoned ones may ask for several at once.
  */
 class SerialConnection {
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly connection: DuckDBConnection) {}
+  constructor(
+    private readonly connection: DuckDBConnection,
+    /** 0: the writer's connection; 1 + lane: a mapping lane's. */
+    private readonly index: number,
+    private readonly observe: StatementObserver | undefined,
+  ) {}
 
   run(sql: string): Promise<unknown> {
-    return this.next(() => this.connection.run(sql));
+    return this.next(() => {
+      this.observe?.(this.index, sql);
+      return this.connection.run(sql);
+    });
   }
 
   runAndReadAll(sql: string): Promise<DuckDBResultReader> {
-    return this.next(() => this.connection.runAndReadAll(sql));
+    return this.next(() => {
+      this.observe?.(this.index, sql);
+      return this.connection.runAndReadAll(sql);
+    });
   }
 
   /** Resolves when every statement given so far has ended. */
@@ -179,10 +196,11 @@ export class ParquetWriter {
     private readonly instance: DuckDBInstance,
     private readonly connection: SerialConnection,
     private readonly scratchDir: string,
+    private readonly observe: StatementObserver | undefined,
   ) {}
 
   /** `threads`: DuckDB threads per statement (see writerThreadsFor). */
-  static async open(scratchDir: string, threads = 2): Promise<ParquetWriter> {
+  static async open(scratchDir: string, threads = 2, observe?: StatementObserver): Promise<ParquetWriter> {
     // Bounded so a large flush spills to the scratch folder instead of growing the hub's memory without limit.
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(threads),
@@ -191,8 +209,8 @@ export class ParquetWriter {
       // Fewer partitions split over several files (merged after, see oneFileIn), well under a 1024 descriptor limit.
       partitioned_write_max_open_files: '500',
     });
-    const connection = new SerialConnection(await instance.connect());
-    return new ParquetWriter(instance, connection, scratchDir);
+    const connection = new SerialConnection(await instance.connect(), 0, observe);
+    return new ParquetWriter(instance, connection, scratchDir, observe);
   }
 
   private sequence = 0;
@@ -344,7 +362,7 @@ export class ParquetWriter {
 
   private lane(lane: number): Promise<SerialConnection> {
     this.lanes[lane] ??= this.instance.connect().then((connection) => {
-      const serial = new SerialConnection(connection);
+      const serial = new SerialConnection(connection, 1 + lane, this.observe);
       this.openLanes.push(serial);
       return serial;
     });
