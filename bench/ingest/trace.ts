@@ -1,4 +1,4 @@
-/** Where the traced pipeline run (pipeline-run.ts) leaves DuckDB's statements and their scratch files for floor-run.ts. */
+/** Where the traced pipeline run (pipeline-run.ts) leaves DuckDB's statements and scratch files for floor-run.ts. */
 import { join } from 'node:path';
 
 export const traceDir = (dir: string) => join(dir, 'trace');

@@ -102,9 +102,10 @@ export const ValueKind = { absent: 0, string: 1, number: 2, boolean: 3, object: 
 /**
  * What bulk-eligible.ts found of a kinded string value's characters, 2 bits per kinded top-level key in the scratch
  * line's classes number: `digits`, only the ASCII digits; `word`, ASCII letters and digits first, then also
- * `_ . : # + / -`, not only digits; `none`, anything else (empty, an escape, another character). The schema's patterns that a class
- * decides (schema-sql.ts) are then judged without RE2, which cost 50–90 ns a value. A key read as a time (auto) is
- * classed `localTime` where its text has the form time-format.ts AUTO_LOCAL_FAST_REGEX reads fast, else as above.
+ * `_ . : # + / -`, not only digits; `none`, anything else (empty, an escape, another character). The schema's patterns
+ * that a class decides (schema-sql.ts) are then judged without RE2, which cost 50–90 ns a value. A key read as a time
+ * (auto) is classed `localTime` where its text has the form time-format.ts AUTO_LOCAL_FAST_REGEX reads fast, else as
+ * above.
  */
 export const StringClass = { none: 0, word: 1, digits: 2, localTime: 3 } as const;
 /** The characters of the string classes: a word's first character is one of `wordFirst`, the others of `wordRest`. */
